@@ -1,0 +1,14 @@
+import { timingSafeEqual } from "node:crypto";
+
+/** Header carrying the shared secret that only the gateway and the consumer hold. */
+export const internalTokenHeader = "invoicer-internal-token";
+/** Header carrying the tenant the gateway authenticated; trusted only with a valid internal token. */
+export const tenantHeader = "invoicer-tenant-id";
+
+/** Compares a presented token with the expected one in constant time. */
+export function isInternalToken(presented: string | null | undefined, expected: string): boolean {
+  if (!presented) return false;
+  const a = Buffer.from(presented);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}

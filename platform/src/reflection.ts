@@ -1,0 +1,74 @@
+import { create, createFileRegistry, toBinary, type DescFile, type FileRegistry } from "@bufbuild/protobuf";
+import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { ServerReflection as ReflectionV1 } from "@invoicer/sdk/grpc/reflection/v1/reflection_pb";
+import { ServerReflection as ReflectionV1alpha } from "@invoicer/sdk/grpc/reflection/v1alpha/reflection_pb";
+
+interface ReflectionRequest {
+  host: string;
+  messageRequest: { case: string | undefined; value?: unknown };
+}
+
+/**
+ * Registers gRPC server reflection, v1 and v1alpha, answering only for the given
+ * services and the files they need, so tools like `buf curl` need no schema.
+ */
+export function registerReflection(router: ConnectRouter, files: DescFile[], serviceNames: string[]): void {
+  const all = new Set<DescFile>();
+  for (const file of files) closure(file, all);
+  const registry = createFileRegistry(create(FileDescriptorSetSchema, { file: [...all].map((f) => f.proto) }));
+  const describe = (req: ReflectionRequest) => ({
+    validHost: req.host,
+    messageResponse: answer(registry, serviceNames, req),
+  });
+  router.service(ReflectionV1, {
+    async *serverReflectionInfo(requests) {
+      for await (const req of requests) yield { ...describe(req), originalRequest: req };
+    },
+  });
+  router.service(ReflectionV1alpha, {
+    async *serverReflectionInfo(requests) {
+      for await (const req of requests) yield { ...describe(req), originalRequest: req };
+    },
+  });
+}
+
+function answer(registry: FileRegistry, serviceNames: string[], req: ReflectionRequest) {
+  const { case: kind, value } = req.messageRequest;
+  if (kind === "listServices") {
+    return { case: "listServicesResponse" as const, value: { service: serviceNames.map((name) => ({ name })) } };
+  }
+  let file: DescFile | undefined;
+  if (kind === "fileByFilename") file = registry.getFile(String(value));
+  if (kind === "fileContainingSymbol") file = fileOfSymbol(registry, String(value));
+  if (file && visible(file, registry, serviceNames)) {
+    return { case: "fileDescriptorResponse" as const, value: { fileDescriptorProto: withDependencies(file) } };
+  }
+  return { case: "errorResponse" as const, value: { errorCode: 5, errorMessage: `not found: ${String(value ?? kind)}` } };
+}
+
+function fileOfSymbol(registry: FileRegistry, symbol: string): DescFile | undefined {
+  const desc = registry.get(symbol) ?? registry.get(symbol.slice(0, symbol.lastIndexOf(".")));
+  return desc?.file;
+}
+
+/** A file is visible when one of the exposed services needs it. */
+function visible(file: DescFile, registry: FileRegistry, serviceNames: string[]): boolean {
+  return serviceNames.some((name) => {
+    const service = registry.getService(name);
+    return service !== undefined && closure(service.file).has(file);
+  });
+}
+
+/** The file and everything it imports, imports first. */
+function closure(file: DescFile, seen = new Set<DescFile>()): Set<DescFile> {
+  if (!seen.has(file)) {
+    for (const dep of file.dependencies) closure(dep, seen);
+    seen.add(file);
+  }
+  return seen;
+}
+
+function withDependencies(file: DescFile): Uint8Array[] {
+  return [...closure(file)].map((f) => toBinary(FileDescriptorProtoSchema, f.proto));
+}

@@ -1,0 +1,23 @@
+import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
+import postgres from "postgres";
+import * as schema from "./schema.ts";
+
+export type Db = PostgresJsDatabase<typeof schema>;
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+
+export interface Database {
+  db: Db;
+  sql: postgres.Sql;
+  close(): Promise<void>;
+}
+
+/** Opens the connection pool the server runs on. */
+export function openDatabase(url: string, poolSize: number): Database {
+  const sql = postgres(url, {
+    max: poolSize,
+    onnotice: () => {},
+    // A stuck statement must not hold a pool connection for ever.
+    connection: { statement_timeout: 30_000, application_name: "invoicer-server" },
+  });
+  return { db: drizzle({ client: sql, schema }), sql, close: () => sql.end({ timeout: 5 }) };
+}

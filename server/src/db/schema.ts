@@ -1,0 +1,140 @@
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  customType,
+  date,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+
+const bytea = customType<{ data: Uint8Array; driverData: Buffer }>({
+  dataType: () => "bytea",
+  fromDriver: (value) => new Uint8Array(value),
+  toDriver: (value) => Buffer.from(value),
+});
+
+const money = (name: string) => bigint(name, { mode: "bigint" }).notNull();
+
+/** An issuer: every invoice, key and number series belongs to one tenant. */
+export const tenants = pgTable("tenants", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  name: text("name").notNull().unique(),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** API keys are stored as SHA-256 of the key; the key itself is shown once. */
+export const apiKeys = pgTable("api_keys", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  tenantId: uuid("tenant_id").notNull().references(() => tenants.id),
+  keyHash: text("key_hash").notNull().unique(),
+  keyPrefix: text("key_prefix").notNull(),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  revokedAt: timestamp("revoked_at", { withTimezone: true }),
+});
+
+/** The last number issued per tenant; bumped in the issuing transaction so numbers have no gaps. */
+export const invoiceCounters = pgTable("invoice_counters", {
+  tenantId: uuid("tenant_id").primaryKey().references(() => tenants.id),
+  lastNumber: bigint("last_number", { mode: "bigint" }).notNull(),
+});
+
+export const invoices = pgTable(
+  "invoices",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id),
+    number: bigint("number", { mode: "bigint" }).notNull(),
+    status: text("status", { enum: ["ISSUED", "PAID", "VOID"] }).notNull(),
+    documentStatus: text("document_status", { enum: ["PENDING", "READY"] }).notNull(),
+    currencyCode: text("currency_code").notNull(),
+    seller: jsonb("seller").$type<PartyRecord>().notNull(),
+    buyer: jsonb("buyer").$type<PartyRecord>().notNull(),
+    vatBreakdown: jsonb("vat_breakdown").$type<VatBreakdownRecord[]>().notNull(),
+    subtotalMinor: money("subtotal_minor"),
+    vatTotalMinor: money("vat_total_minor"),
+    totalMinor: money("total_minor"),
+    issueDate: date("issue_date").notNull(),
+    supplyDate: date("supply_date").notNull(),
+    dueDate: date("due_date").notNull(),
+    note: text("note").notNull().default(""),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    paidAt: timestamp("paid_at", { withTimezone: true }),
+    voidedAt: timestamp("voided_at", { withTimezone: true }),
+    voidReason: text("void_reason").notNull().default(""),
+  },
+  (t) => [
+    uniqueIndex("invoices_tenant_number_idx").on(t.tenantId, t.number),
+    index("invoices_tenant_status_number_idx").on(t.tenantId, t.status, t.number),
+  ],
+);
+
+export const invoiceLines = pgTable(
+  "invoice_lines",
+  {
+    invoiceId: uuid("invoice_id").notNull().references(() => invoices.id),
+    position: integer("position").notNull(),
+    description: text("description").notNull(),
+    quantity: bigint("quantity", { mode: "bigint" }).notNull(),
+    unitPriceMinor: money("unit_price_minor"),
+    vatRateBp: integer("vat_rate_bp").notNull(),
+    netMinor: money("net_minor"),
+  },
+  (t) => [primaryKey({ columns: [t.invoiceId, t.position] })],
+);
+
+/** One row per idempotency key: the hash of the request it first came with, and its invoice. */
+export const idempotencyKeys = pgTable(
+  "idempotency_keys",
+  {
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id),
+    key: text("key").notNull(),
+    requestHash: text("request_hash").notNull(),
+    invoiceId: uuid("invoice_id").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.key] })],
+);
+
+/** Events written in the same transaction as the change they describe; the relay publishes them. */
+export const outbox = pgTable(
+  "outbox",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull(),
+    invoiceId: uuid("invoice_id").notNull(),
+    eventType: text("event_type").notNull(),
+    payload: bytea("payload").notNull(),
+    traceparent: text("traceparent"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    publishedAt: timestamp("published_at", { withTimezone: true }),
+    attempts: integer("attempts").notNull().default(0),
+  },
+  (t) => [index("outbox_unpublished_idx").on(t.createdAt).where(sql`${t.publishedAt} is null`)],
+);
+
+export interface AddressRecord {
+  street: string;
+  city: string;
+  postalCode: string;
+  countryCode: string;
+}
+
+export interface PartyRecord {
+  name: string;
+  vatId: string;
+  address: AddressRecord;
+}
+
+/** Amounts are decimal strings: jsonb cannot hold int64 without losing precision. */
+export interface VatBreakdownRecord {
+  vatRateBp: number;
+  taxableMinor: string;
+  vatMinor: string;
+}

@@ -1,0 +1,124 @@
+import type { CreateInvoiceRequest } from "@invoicer/sdk";
+import type { Address, Party } from "@invoicer/sdk";
+import { minorUnitDigits } from "./currencies.ts";
+
+export interface FieldViolation {
+  field: string;
+  description: string;
+}
+
+export const limits = {
+  lines: 100,
+  idempotencyKey: 128,
+  name: 200,
+  street: 200,
+  city: 100,
+  postalCode: 20,
+  description: 500,
+  note: 2000,
+  voidReason: 500,
+  quantity: 1_000_000_000n,
+  vatRateBp: 10_000,
+} as const;
+
+const controlChars = /[\u0000-\u0008\u000b-\u001f\u007f]/;
+const singleLineControlChars = /[\u0000-\u001f\u007f]/;
+const vatIdPattern = /^[A-Z]{2}[A-Z0-9+*.]{2,13}$/;
+const regionNames = new Intl.DisplayNames(["en"], { type: "region", fallback: "none" });
+
+/** Collects violations of one request, each naming the field by its path in the request. */
+export class Violations {
+  readonly list: FieldViolation[] = [];
+  add(field: string, description: string) {
+    this.list.push({ field, description });
+  }
+  /** Checks a text field: required or not, its length in characters, and no control characters. */
+  text(field: string, value: string, max: number, opts: { required?: boolean; multiline?: boolean } = {}) {
+    if (value.trim() === "") {
+      if (opts.required) this.add(field, "is required");
+      return;
+    }
+    if ([...value].length > max) this.add(field, `must be at most ${max} characters`);
+    else if ((opts.multiline ? controlChars : singleLineControlChars).test(value)) {
+      this.add(field, "must not contain control characters");
+    }
+  }
+}
+
+/** Every rule a new invoice must pass before it touches the database. */
+export function validateCreateInvoice(req: CreateInvoiceRequest): FieldViolation[] {
+  const v = new Violations();
+  if (req.idempotencyKey === "") v.add("idempotency_key", "is required");
+  else if (req.idempotencyKey.length > limits.idempotencyKey || !/^[\x21-\x7e]+$/.test(req.idempotencyKey)) {
+    v.add("idempotency_key", `must be 1 to ${limits.idempotencyKey} printable ASCII characters`);
+  }
+  if (req.currencyCode === "") v.add("currency_code", "is required");
+  else if (minorUnitDigits(req.currencyCode) === undefined) {
+    v.add("currency_code", "must be an active ISO 4217 code such as EUR");
+  }
+  validateParty(v, "seller", req.seller, true);
+  validateParty(v, "buyer", req.buyer, false);
+  if (req.lines.length === 0) v.add("lines", "at least one line is required");
+  if (req.lines.length > limits.lines) v.add("lines", `must have at most ${limits.lines} lines`);
+  req.lines.slice(0, limits.lines).forEach((line, i) => {
+    const at = `lines[${i}]`;
+    v.text(`${at}.description`, line.description, limits.description, { required: true, multiline: true });
+    if (line.quantity < 1n) v.add(`${at}.quantity`, "must be at least 1");
+    else if (line.quantity > limits.quantity) v.add(`${at}.quantity`, `must be at most ${limits.quantity}`);
+    if (line.unitPriceMinor < 0n) v.add(`${at}.unit_price_minor`, "must not be negative");
+    if (line.vatRateBp < 0 || line.vatRateBp > limits.vatRateBp) {
+      v.add(`${at}.vat_rate_bp`, `must be from 0 to ${limits.vatRateBp} basis points`);
+    }
+  });
+  const issue = dateField(v, "issue_date", req.issueDate);
+  dateField(v, "supply_date", req.supplyDate);
+  const due = dateField(v, "due_date", req.dueDate);
+  if (issue && due && due < issue) v.add("due_date", "must not be before issue_date");
+  v.text("note", req.note, limits.note, { multiline: true });
+  return v.list;
+}
+
+function validateParty(v: Violations, at: string, party: Party | undefined, isSeller: boolean) {
+  if (!party) {
+    v.add(at, "is required");
+    return;
+  }
+  v.text(`${at}.name`, party.name, limits.name, { required: true });
+  if (party.vatId === "") {
+    if (isSeller) v.add(`${at}.vat_id`, "is required");
+  } else if (!vatIdPattern.test(party.vatId)) {
+    v.add(`${at}.vat_id`, "must be a country prefix and 2 to 13 characters, such as DE123456789");
+  }
+  validateAddress(v, `${at}.address`, party.address);
+}
+
+function validateAddress(v: Violations, at: string, address: Address | undefined) {
+  if (!address) {
+    v.add(at, "is required");
+    return;
+  }
+  v.text(`${at}.street`, address.street, limits.street, { required: true });
+  v.text(`${at}.city`, address.city, limits.city, { required: true });
+  v.text(`${at}.postal_code`, address.postalCode, limits.postalCode);
+  if (address.countryCode === "") v.add(`${at}.country_code`, "is required");
+  else if (!/^[A-Z]{2}$/.test(address.countryCode) || !knownRegion(address.countryCode)) {
+    v.add(`${at}.country_code`, "must be an ISO 3166-1 alpha-2 code such as DE");
+  }
+}
+
+function knownRegion(code: string): boolean {
+  const name = regionNames.of(code);
+  return name !== undefined && name !== "Unknown Region";
+}
+
+/** Returns the date when present and valid; empty means "use the default". */
+function dateField(v: Violations, field: string, value: string): string | undefined {
+  if (value === "") return undefined;
+  const parsed = new Date(`${value}T00:00:00Z`);
+  const valid = /^\d{4}-\d{2}-\d{2}$/.test(value) && !isNaN(parsed.getTime()) && parsed.toISOString().startsWith(value);
+  if (!valid) {
+    v.add(field, "must be a calendar date as YYYY-MM-DD");
+    return undefined;
+  }
+  return value;
+}

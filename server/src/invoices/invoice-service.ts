@@ -1,0 +1,169 @@
+import { createHash, randomUUID } from "node:crypto";
+import { clone, toBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { CreateInvoiceRequestSchema, InvoiceStatus, type CreateInvoiceRequest, type InvoiceService, type Party } from "@invoicer/sdk";
+import type { Db } from "../db/client.ts";
+import type { PartyRecord } from "../db/schema.ts";
+import { AmountOverflowError, priceInvoice } from "../domain/pricing.ts";
+import { limits, validateCreateInvoice, Violations } from "../domain/validate-invoice.ts";
+import { tenantOf, uuidPattern } from "../rpc/callers.ts";
+import { assertStillWanted, invalidArgument } from "../rpc/errors.ts";
+import { invoiceEvent } from "./events.ts";
+import { findInvoice, issueInvoice, listInvoices, settleInvoice, type InvoiceRecord } from "./invoice-store.ts";
+import { statusFromProto, toInvoice } from "./to-proto.ts";
+
+const defaultPageSize = 20;
+const maxPageSize = 100;
+const defaultPaymentTermDays = 30;
+
+/** invoicer.v1.InvoiceService on PostgreSQL. WatchInvoices and documents answer Unimplemented for now. */
+export function invoiceService(db: Db, today: () => string = utcToday): Partial<ServiceImpl<typeof InvoiceService>> {
+  return {
+    async createInvoice(req, ctx) {
+      const tenantId = tenantOf(ctx);
+      const violations = validateCreateInvoice(req);
+      if (violations.length > 0) throw invalidArgument(violations);
+      const issueDate = req.issueDate || today();
+      const dueDate = req.dueDate || addDays(issueDate, defaultPaymentTermDays);
+      if (dueDate < issueDate) throw invalidArgument([{ field: "due_date", description: "must not be before issue_date" }]);
+      const result = await issueInvoice(
+        db,
+        {
+          id: randomUUID(),
+          tenantId,
+          idempotencyKey: req.idempotencyKey,
+          requestHash: requestHash(req),
+          currencyCode: req.currencyCode,
+          seller: partyRecord(req.seller!),
+          buyer: partyRecord(req.buyer!),
+          lines: req.lines.map((l) => ({
+            description: l.description,
+            quantity: l.quantity,
+            unitPriceMinor: l.unitPriceMinor,
+            vatRateBp: l.vatRateBp,
+          })),
+          pricing: price(req),
+          issueDate,
+          supplyDate: req.supplyDate || issueDate,
+          dueDate,
+          note: req.note,
+        },
+        invoiceEvent("issued"),
+        () => assertStillWanted(ctx.signal),
+      );
+      if (result.kind === "key-reused") {
+        throw new ConnectError("idempotency_key: already used for a different request", Code.AlreadyExists);
+      }
+      return { invoice: toInvoice(result.invoice) };
+    },
+
+    async getInvoice(req, ctx) {
+      return { invoice: toInvoice(await mustFind(db, tenantOf(ctx), req.id)) };
+    },
+
+    async listInvoices(req, ctx) {
+      const tenantId = tenantOf(ctx);
+      const v = new Violations();
+      if (req.pageSize < 0 || req.pageSize > maxPageSize) v.add("page_size", `must be from 0 to ${maxPageSize}`);
+      const beforeNumber = req.pageToken === "" ? undefined : decodePageToken(req.pageToken);
+      if (beforeNumber === null) v.add("page_token", "is not a token this API returned");
+      const status = statusFromProto[req.status];
+      if (req.status !== InvoiceStatus.UNSPECIFIED && !status) v.add("status", "is not a known invoice status");
+      if (v.list.length > 0) throw invalidArgument(v.list);
+      const limit = req.pageSize || defaultPageSize;
+      const page = await listInvoices(db, tenantId, { limit: limit + 1, beforeNumber: beforeNumber ?? undefined, status });
+      const more = page.length > limit;
+      const invoices = page.slice(0, limit);
+      return {
+        invoices: invoices.map(toInvoice),
+        nextPageToken: more ? encodePageToken(invoices[invoices.length - 1]!.number) : "",
+      };
+    },
+
+    async payInvoice(req, ctx) {
+      return { invoice: await settle(db, ctx, req.id, "PAID", "") };
+    },
+
+    async voidInvoice(req, ctx) {
+      const v = new Violations();
+      v.text("reason", req.reason, limits.voidReason, { multiline: true });
+      if (v.list.length > 0) throw invalidArgument(v.list);
+      return { invoice: await settle(db, ctx, req.id, "VOID", req.reason) };
+    },
+  };
+}
+
+async function settle(db: Db, ctx: HandlerContext, id: string, to: "PAID" | "VOID", reason: string) {
+  const tenantId = tenantOf(ctx);
+  assertInvoiceId(id);
+  const result = await settleInvoice(db, tenantId, id, to, reason, invoiceEvent(to === "PAID" ? "paid" : "voided"), () =>
+    assertStillWanted(ctx.signal),
+  );
+  if (result.kind === "not-found") throw notFound(id);
+  if (result.kind === "wrong-status") {
+    const verb = to === "PAID" ? "paid" : "voided";
+    throw new ConnectError(`invoice is ${result.status}; only ISSUED invoices can be ${verb}`, Code.FailedPrecondition);
+  }
+  return toInvoice(result.invoice);
+}
+
+async function mustFind(db: Db, tenantId: string, id: string): Promise<InvoiceRecord> {
+  assertInvoiceId(id);
+  const invoice = await findInvoice(db, tenantId, id);
+  if (!invoice) throw notFound(id);
+  return invoice;
+}
+
+function assertInvoiceId(id: string) {
+  if (id === "") throw invalidArgument([{ field: "id", description: "is required" }]);
+  if (!uuidPattern.test(id)) throw invalidArgument([{ field: "id", description: "must be a UUID in lower case" }]);
+}
+
+const notFound = (id: string) => new ConnectError(`invoice ${id} not found`, Code.NotFound);
+
+function price(req: CreateInvoiceRequest) {
+  try {
+    return priceInvoice(req.lines);
+  } catch (err) {
+    if (err instanceof AmountOverflowError) {
+      throw invalidArgument([{ field: err.field, description: "amount exceeds the largest int64 amount" }]);
+    }
+    throw err;
+  }
+}
+
+/** What a retry must repeat exactly: the request without its idempotency key. */
+function requestHash(req: CreateInvoiceRequest): string {
+  const body = clone(CreateInvoiceRequestSchema, req);
+  body.idempotencyKey = "";
+  return createHash("sha256").update(toBinary(CreateInvoiceRequestSchema, body)).digest("hex");
+}
+
+function partyRecord(p: Party): PartyRecord {
+  const a = p.address!;
+  return {
+    name: p.name,
+    vatId: p.vatId,
+    address: { street: a.street, city: a.city, postalCode: a.postalCode, countryCode: a.countryCode },
+  };
+}
+
+function encodePageToken(lastNumber: bigint): string {
+  return Buffer.from(`n:${lastNumber}`).toString("base64url");
+}
+
+/** The number to continue below, or null when the token is not one of ours. */
+function decodePageToken(token: string): bigint | null {
+  const match = /^n:([1-9]\d{0,18})$/.exec(Buffer.from(token, "base64url").toString());
+  return match ? BigInt(match[1]!) : null;
+}
+
+function utcToday(): string {
+  return new Date().toISOString().slice(0, 10);
+}
+
+function addDays(date: string, days: number): string {
+  const d = new Date(`${date}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}

@@ -1,0 +1,33 @@
+import { runMain } from "@invoicer/platform/config";
+import { closeGracefully, createDualServer, listen } from "@invoicer/platform/http-server";
+import { createLogger } from "@invoicer/platform/logger";
+import { createServerHandler } from "./app.ts";
+import { loadServerConfig } from "./config.ts";
+import { openDatabase } from "./db/client.ts";
+import { applyMigrations } from "./db/migrate.ts";
+
+await runMain(async () => {
+  const config = loadServerConfig(process.env);
+  const log = createLogger("server");
+  const started = Date.now();
+  await applyMigrations(config.databaseUrl);
+  const database = openDatabase(config.databaseUrl, config.databasePoolSize);
+  const shutdown = new AbortController();
+  const server = createDualServer(createServerHandler({ config, database, log, shutdownSignal: shutdown.signal }));
+  const port = await listen(server, config.port, config.host, "SERVER_PORT");
+  log.info({ port, host: config.host, startupMs: Date.now() - started }, "server listening");
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "server stopping");
+    shutdown.abort();
+    await closeGracefully(server, config.shutdownGraceMs);
+    await database.close();
+    log.info("server stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+});
