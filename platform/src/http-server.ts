@@ -2,16 +2,15 @@ import * as http from "node:http";
 import * as http2 from "node:http2";
 import type { Socket } from "node:net";
 
-type Handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
-
 /**
  * An HTTP server that speaks HTTP/1.1 and cleartext HTTP/2 (prior knowledge) on one port:
  * browsers use HTTP/1.1, gRPC clients open HTTP/2. It looks at a connection's first bytes,
  * which for HTTP/2 are the fixed preface "PRI * HTTP/2.0".
  */
-export function createDualServer(handler: Handler): http.Server {
-  const h1 = http.createServer(handler as http.RequestListener);
-  const h2 = http2.createServer({}, handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
+export function createDualServer(handler: http.RequestListener): http.Server {
+  const h1 = http.createServer(handler);
+  // The handler must cope with both kinds of request, as Connect's and Fastify's do.
+  const h2 = http2.createServer({}, handler as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
   const sessions = new Set<http2.Http2Session>();
   h2.on("session", (session) => {
     sessions.add(session);

@@ -1,0 +1,158 @@
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import cors from "@fastify/cors";
+import proxy from "@fastify/http-proxy";
+import { Code, cors as connectCors, createClient, type Interceptor } from "@connectrpc/connect";
+import { connectNodeAdapter, createConnectTransport } from "@connectrpc/connect-node";
+import { InvoiceService } from "@invoicer/sdk";
+import { Health, HealthCheckResponse_ServingStatus } from "@invoicer/sdk/grpc/health/v1/health_pb";
+import { file_invoicer_v1_invoice_service } from "@invoicer/sdk/invoicer/v1/invoice_service_pb";
+import { ApiKeyService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
+import { createDualServer } from "@invoicer/platform/http-server";
+import { internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
+import type { Logger } from "@invoicer/platform/logger";
+import { registerReflection } from "@invoicer/platform/reflection";
+import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
+import { apiKeyResolver, bearerKey, rateLimiter } from "./api-keys.ts";
+import type { GatewayConfig } from "./config.ts";
+import { grpcForwarder } from "./grpc-forward.ts";
+import { restRoutes } from "./rest.ts";
+import { isGrpcFamily, sendRpcError } from "./rpc-errors.ts";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    tenantId: string;
+  }
+}
+
+const publicService = `/${InvoiceService.typeName}`;
+
+/** The gateway as a Fastify app, not yet listening; HTTP/1.1 and HTTP/2 share its port. */
+export async function buildGateway(config: GatewayConfig, log: Logger) {
+  const app = Fastify({
+    loggerInstance: log,
+    bodyLimit: config.maxBodyBytes,
+    serverFactory: (handler) => createDualServer(handler),
+    requestIdHeader: "x-request-id",
+    return503OnClosing: true,
+  });
+  const withInternalToken: Interceptor = (next) => (req) => {
+    req.header.set(internalTokenHeader, config.internalToken);
+    return next(req);
+  };
+  const serverTransport = createConnectTransport({
+    baseUrl: config.serverUrl,
+    httpVersion: "2",
+    useBinaryFormat: true,
+    interceptors: [withInternalToken],
+  });
+  const tenantOf = apiKeyResolver(createClient(ApiKeyService, serverTransport), config.apiKeyCacheMs);
+  const allow = rateLimiter(config.rateLimitPerSecond, config.rateLimitBurst);
+  const forwardHttp2 = grpcForwarder(config.serverUrl);
+  app.addHook("onClose", async () => forwardHttp2.close());
+
+  app.setNotFoundHandler((request, reply) =>
+    isGrpcFamily(request) || request.url.startsWith("/invoicer.") || request.url.startsWith("/grpc.")
+      ? sendRpcError(request, reply, Code.Unimplemented, `no such method: ${request.url.split("?")[0]}`)
+      : reply.code(404).send({ code: "not_found", message: "no such route" }),
+  );
+  app.setErrorHandler((err: { statusCode?: number; message: string }, request, reply) => {
+    const status = err.statusCode ?? 500;
+    if (status >= 500) request.log.error({ err }, "gateway error");
+    const code =
+      status === 413 ? Code.ResourceExhausted : status === 429 ? Code.ResourceExhausted : status < 500 ? Code.InvalidArgument : Code.Internal;
+    const message = status < 500 ? err.message : "internal error";
+    return sendRpcError(request, reply, code, message, status);
+  });
+  await app.register(cors, {
+    origin: (origin, done) => done(null, origin !== undefined && config.corsOrigins.includes(origin)),
+    methods: [...connectCors.allowedMethods],
+    allowedHeaders: [...connectCors.allowedHeaders, "Authorization", "Idempotency-Key"],
+    exposedHeaders: [...connectCors.exposedHeaders],
+    maxAge: 7200,
+  });
+
+  /** Authenticates the API key, applies its rate limit and the body limit, and notes the tenant. */
+  async function authenticate(request: FastifyRequest, reply: FastifyReply) {
+    const declaredLength = Number(request.headers["content-length"] ?? 0);
+    if (declaredLength > config.maxBodyBytes) {
+      return sendRpcError(request, reply, Code.ResourceExhausted, `request body exceeds ${config.maxBodyBytes} bytes`);
+    }
+    const key = bearerKey(request.headers.authorization);
+    if (!key) return sendRpcError(request, reply, Code.Unauthenticated, "missing API key: send Authorization: Bearer <key>");
+    let tenantId: string | undefined;
+    try {
+      tenantId = await tenantOf(key);
+    } catch (err) {
+      request.log.warn({ err }, "cannot reach the server to check an API key");
+      return sendRpcError(request, reply, Code.Unavailable, "authentication unavailable, retry later");
+    }
+    if (!tenantId) return sendRpcError(request, reply, Code.Unauthenticated, "unknown or revoked API key");
+    if (!allow(key)) {
+      reply.header("retry-after", "1");
+      return sendRpcError(request, reply, Code.ResourceExhausted, "rate limit exceeded for this API key");
+    }
+    request.tenantId = tenantId;
+  }
+
+  /** Hop-by-hop and client-supplied trust headers never reach the server; ours replace them. */
+  const trustedHeaders = (tenantId: string) => ({ [tenantHeader]: tenantId, [internalTokenHeader]: config.internalToken });
+
+  app.get("/healthz", async () => ({ status: "ok" }));
+  const health = createClient(Health, serverTransport);
+  app.get("/readyz", async (_request, reply) => {
+    const status = await health
+      .check({ service: InvoiceService.typeName }, { timeoutMs: 2000 })
+      .then((r) => r.status, () => HealthCheckResponse_ServingStatus.UNKNOWN);
+    const ready = status === HealthCheckResponse_ServingStatus.SERVING;
+    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "server not serving" });
+  });
+
+  await app.register(restRoutes, {
+    client: createClient(InvoiceService, serverTransport),
+    authenticate,
+    callHeaders: trustedHeaders,
+  });
+
+  await app.register(proxy, {
+    upstream: config.serverUrl,
+    prefix: publicService,
+    rewritePrefix: publicService,
+    httpMethods: ["GET", "POST"],
+    // Idle streams (WatchInvoices) must not be cut by the proxy's timeouts.
+    http2: { requestTimeout: 0, sessionTimeout: 0 },
+    preHandler: async (request, reply) => {
+      await authenticate(request, reply);
+      // HTTP/2 calls (gRPC) go through our forwarder, which carries trailers.
+      if (reply.sent || request.raw.httpVersionMajor !== 2) return;
+      reply.hijack();
+      const [req, res] = [request.raw as unknown as Http2ServerRequest, reply.raw as unknown as Http2ServerResponse];
+      forwardHttp2(req, res, trustedHeaders(request.tenantId));
+    },
+    replyOptions: {
+      rewriteRequestHeaders: (request, headers) => {
+        const { authorization, [tenantHeader]: _t, [internalTokenHeader]: _i, ...rest } = headers;
+        return { ...rest, ...trustedHeaders(request.tenantId) };
+      },
+      onError: (reply, { error }) => {
+        reply.log.warn({ err: error }, "server unreachable");
+        sendRpcError(reply.request as FastifyRequest, reply as FastifyReply, Code.Unavailable, "server unavailable");
+      },
+    },
+  });
+
+  // Reflection of the public service only, answered here so the internal services stay invisible.
+  const reflection = connectNodeAdapter({
+    routes: (router) => registerReflection(router, [file_invoicer_v1_invoice_service], [InvoiceService.typeName]),
+  });
+  await app.register(async (scope) => {
+    scope.addContentTypeParser("*", (_request, _payload, done) => done(null));
+    for (const version of ["v1", "v1alpha"]) {
+      scope.post(`/grpc.reflection.${version}.ServerReflection/ServerReflectionInfo`, (request, reply) => {
+        reply.hijack();
+        reflection(request.raw, reply.raw);
+      });
+    }
+  });
+
+  return app;
+}

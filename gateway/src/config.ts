@@ -1,0 +1,31 @@
+import { envReader } from "@invoicer/platform/config";
+
+export interface GatewayConfig {
+  host: string;
+  port: number;
+  serverUrl: string;
+  internalToken: string;
+  corsOrigins: string[];
+  rateLimitPerSecond: number;
+  rateLimitBurst: number;
+  maxBodyBytes: number;
+  apiKeyCacheMs: number;
+  shutdownGraceMs: number;
+}
+
+/** Every variable the gateway reads; the README's configuration table lists the same. */
+export function loadGatewayConfig(env: Record<string, string | undefined>): GatewayConfig {
+  const e = envReader(env);
+  return {
+    host: e.string("GATEWAY_HOST", "127.0.0.1"),
+    port: e.port("GATEWAY_PORT", 8080),
+    serverUrl: e.url("SERVER_URL", "http://127.0.0.1:8081"),
+    internalToken: e.secret("INTERNAL_TOKEN"),
+    corsOrigins: e.list("CORS_ORIGINS"),
+    rateLimitPerSecond: e.int("RATE_LIMIT_PER_SECOND", 100, 1, 1_000_000),
+    rateLimitBurst: e.int("RATE_LIMIT_BURST", 200, 1, 1_000_000),
+    maxBodyBytes: e.int("MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
+    apiKeyCacheMs: e.int("API_KEY_CACHE_MS", 5_000, 0, 3_600_000),
+    shutdownGraceMs: e.int("SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
+  };
+}

@@ -1,0 +1,53 @@
+import * as http2 from "node:http2";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+
+const { HTTP2_HEADER_STATUS, NGHTTP2_CANCEL } = http2.constants;
+const dropped = new Set([":method", ":path", ":authority", ":scheme", "authorization", "connection", "host"]);
+
+/**
+ * Forwards HTTP/2 calls (gRPC above all) to the server over one shared HTTP/2 session,
+ * streaming both ways and passing the response trailers on, which carry gRPC's status.
+ * @fastify/reply-from drops trailers, so gRPC cannot go through it.
+ */
+export function grpcForwarder(serverUrl: string) {
+  let session: http2.ClientHttp2Session | undefined;
+  const connect = () => {
+    if (!session || session.closed || session.destroyed) {
+      const fresh = http2.connect(serverUrl);
+      fresh.on("error", () => fresh.destroy());
+      fresh.on("close", () => session === fresh && (session = undefined));
+      fresh.unref();
+      session = fresh;
+    }
+    return session;
+  };
+
+  function forward(req: Http2ServerRequest, res: Http2ServerResponse, extraHeaders: Record<string, string>) {
+    const headers: http2.OutgoingHttpHeaders = { ":method": req.method, ":path": req.url };
+    for (const [name, value] of Object.entries(req.headers)) if (!dropped.has(name)) headers[name] = value;
+    Object.assign(headers, extraHeaders);
+    const upstream = connect().request(headers);
+    req.pipe(upstream);
+    req.on("close", () => !upstream.closed && upstream.close(NGHTTP2_CANCEL));
+    upstream.on("response", (responseHeaders) => {
+      const { [HTTP2_HEADER_STATUS]: status, ...rest } = responseHeaders;
+      for (const name of Object.keys(rest)) if (name.startsWith(":")) delete rest[name];
+      res.writeHead(Number(status), rest);
+      upstream.pipe(res);
+    });
+    upstream.on("trailers", (trailers) => res.addTrailers(trailers));
+    upstream.on("error", () => {
+      if (!res.headersSent) {
+        const status = setTrailerStatus(new Headers(), new ConnectError("server unavailable", Code.Unavailable));
+        res.writeHead(200, { "content-type": req.headers["content-type"] ?? "application/grpc", ...Object.fromEntries(status) });
+        res.end();
+      } else {
+        res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      }
+    });
+  }
+  forward.close = () => session?.close();
+  return forward;
+}

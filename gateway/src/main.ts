@@ -1,0 +1,34 @@
+import { runMain } from "@invoicer/platform/config";
+import { createLogger } from "@invoicer/platform/logger";
+import { buildGateway } from "./app.ts";
+import { loadGatewayConfig } from "./config.ts";
+
+await runMain(async () => {
+  const config = loadGatewayConfig(process.env);
+  const log = createLogger("gateway");
+  const started = Date.now();
+  const app = await buildGateway(config, log);
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EADDRINUSE") {
+      process.stderr.write(`port ${config.port} is already in use; set GATEWAY_PORT to another port\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  log.info({ port: config.port, startupMs: Date.now() - started }, "gateway listening");
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "gateway stopping");
+    const force = setTimeout(() => process.exit(1), config.shutdownGraceMs);
+    force.unref();
+    await app.close();
+    log.info("gateway stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+});

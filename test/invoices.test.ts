@@ -1,0 +1,271 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { clone } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  CreateInvoiceRequestSchema,
+  DocumentStatus,
+  FieldViolationsSchema,
+  InvoiceStatus,
+  type CreateInvoiceRequest,
+} from "@invoicer/sdk";
+import { countRows, sampleInvoice, startStack, type Stack } from "./support/stack.ts";
+
+let stack: Stack;
+before(async () => {
+  stack = await startStack();
+});
+after(() => stack.close());
+
+async function rejection(call: Promise<unknown>): Promise<ConnectError> {
+  try {
+    await call;
+  } catch (err) {
+    return ConnectError.from(err);
+  }
+  assert.fail("expected the call to fail");
+}
+
+describe("issuing invoices", () => {
+  it("issues an invoice with server-computed totals and VAT per rate", async () => {
+    const client = stack.client(stack.tenantA);
+    const { invoice } = await client.createInvoice(sampleInvoice());
+    assert.ok(invoice);
+    assert.match(invoice.id, /^[0-9a-f-]{36}$/);
+    assert.equal(invoice.status, InvoiceStatus.ISSUED);
+    assert.equal(invoice.documentStatus, DocumentStatus.PENDING);
+    assert.deepEqual(invoice.lines.map((l) => l.netMinor), [45_000n, 2_500n]);
+    assert.deepEqual(
+      invoice.vatBreakdown.map((b) => [b.vatRateBp, b.taxableMinor, b.vatMinor]),
+      [[700, 2_500n, 175n], [1900, 45_000n, 8_550n]],
+    );
+    assert.equal(invoice.subtotalMinor, 47_500n);
+    assert.equal(invoice.vatTotalMinor, 8_725n);
+    assert.equal(invoice.totalMinor, 56_225n);
+    assert.equal(invoice.issueDate, "2026-11-24");
+    assert.equal(invoice.supplyDate, "2026-11-24");
+    assert.equal(invoice.dueDate, "2026-12-24");
+    assert.equal(invoice.seller?.vatId, "DE123456789");
+    const fetched = await client.getInvoice({ id: invoice.id });
+    assert.deepEqual(fetched.invoice, invoice);
+  });
+
+  it("writes one outbox row in the same transaction as the invoice", async () => {
+    const { invoice } = await stack.client(stack.tenantA).createInvoice(sampleInvoice());
+    const rows = await stack.database.sql`select event_type from outbox where invoice_id = ${invoice!.id}`;
+    assert.deepEqual(rows.map((r) => r.event_type), ["invoice.issued"]);
+  });
+
+  it("gives 200 concurrent creates of one tenant the numbers 1..200 with no gap or duplicate", async () => {
+    const fresh = await import("../server/src/api-keys.ts").then((m) => m.createApiKey(stack.database.db, "concurrent"));
+    const client = stack.client({ id: fresh.tenantId, apiKey: fresh.apiKey });
+    const results = await Promise.all(Array.from({ length: 200 }, () => client.createInvoice(sampleInvoice())));
+    const numbers = results.map((r) => Number(r.invoice!.number)).sort((a, b) => a - b);
+    assert.deepEqual(numbers, Array.from({ length: 200 }, (_, i) => i + 1));
+  });
+
+  it("returns the same invoice for a retry with the same key and creates nothing", async () => {
+    const client = stack.client(stack.tenantA);
+    const request = sampleInvoice();
+    const first = await client.createInvoice(request);
+    const before = await countRows(stack, "invoices");
+    const retries = await Promise.all([client.createInvoice(request), client.createInvoice(clone(CreateInvoiceRequestSchema, request))]);
+    for (const retry of retries) assert.deepEqual(retry.invoice, first.invoice);
+    assert.equal(await countRows(stack, "invoices"), before);
+  });
+
+  it("settles concurrent first attempts with one key into one invoice", async () => {
+    const client = stack.client(stack.tenantA);
+    const request = sampleInvoice();
+    const before = await countRows(stack, "invoices");
+    const results = await Promise.all(Array.from({ length: 10 }, () => client.createInvoice(request)));
+    assert.equal(new Set(results.map((r) => r.invoice!.id)).size, 1);
+    assert.equal(await countRows(stack, "invoices"), before + 1);
+  });
+
+  it("rejects a retry with the same key and another body, storing nothing", async () => {
+    const client = stack.client(stack.tenantA);
+    const request = sampleInvoice();
+    await client.createInvoice(request);
+    const before = await countRows(stack, "invoices");
+    const changed = clone(CreateInvoiceRequestSchema, request);
+    changed.lines[0]!.quantity = 4n;
+    const err = await rejection(client.createInvoice(changed));
+    assert.equal(err.code, Code.AlreadyExists);
+    assert.match(err.rawMessage, /^idempotency_key:/);
+    assert.equal(await countRows(stack, "invoices"), before);
+  });
+
+  it("keeps the same key apart between tenants", async () => {
+    const request = sampleInvoice();
+    const a = await stack.client(stack.tenantA).createInvoice(request);
+    const b = await stack.client(stack.tenantB).createInvoice(request);
+    assert.notEqual(a.invoice!.id, b.invoice!.id);
+  });
+
+  it("consumes no number when a create fails inside its transaction", async () => {
+    const client = stack.client(stack.tenantB);
+    const { invoice: last } = await client.createInvoice(sampleInvoice());
+    const lock = stack.database.sql.reserve();
+    const conn = await lock;
+    await conn`begin`;
+    await conn`select * from invoice_counters where tenant_id = ${stack.tenantB.id} for update`;
+    // The create waits on the counter row until its deadline passes, then must roll back.
+    const doomed = sampleInvoice();
+    const err = await rejection(client.createInvoice(doomed, { timeoutMs: 300 }));
+    assert.equal(err.code, Code.DeadlineExceeded);
+    await conn`commit`;
+    conn.release();
+    const { invoice: next } = await client.createInvoice(sampleInvoice());
+    assert.equal(next!.number, last!.number + 1n);
+    const stored = await stack.database.sql`select 1 from idempotency_keys where key = ${doomed.idempotencyKey}`;
+    assert.equal(stored.length, 0);
+  });
+});
+
+describe("validation", () => {
+  const cases: [string, (r: CreateInvoiceRequest) => void, string][] = [
+    ["missing idempotency key", (r) => (r.idempotencyKey = ""), "idempotency_key"],
+    ["overlong idempotency key", (r) => (r.idempotencyKey = "k".repeat(129)), "idempotency_key"],
+    ["idempotency key with a space", (r) => (r.idempotencyKey = "a b"), "idempotency_key"],
+    ["missing currency", (r) => (r.currencyCode = ""), "currency_code"],
+    ["unknown currency", (r) => (r.currencyCode = "XYZ"), "currency_code"],
+    ["lower-case currency", (r) => (r.currencyCode = "eur"), "currency_code"],
+    ["missing seller", (r) => (r.seller = undefined), "seller"],
+    ["missing seller name", (r) => (r.seller!.name = " "), "seller.name"],
+    ["overlong seller name", (r) => (r.seller!.name = "n".repeat(201)), "seller.name"],
+    ["control character in a name", (r) => (r.seller!.name = "Acme\u0000"), "seller.name"],
+    ["missing seller VAT id", (r) => (r.seller!.vatId = ""), "seller.vat_id"],
+    ["malformed seller VAT id", (r) => (r.seller!.vatId = "123"), "seller.vat_id"],
+    ["malformed buyer VAT id", (r) => (r.buyer!.vatId = "de 1"), "buyer.vat_id"],
+    ["missing seller address", (r) => (r.seller!.address = undefined), "seller.address"],
+    ["missing street", (r) => (r.seller!.address!.street = ""), "seller.address.street"],
+    ["missing city", (r) => (r.buyer!.address!.city = ""), "buyer.address.city"],
+    ["overlong postal code", (r) => (r.buyer!.address!.postalCode = "1".repeat(21)), "buyer.address.postal_code"],
+    ["missing country", (r) => (r.buyer!.address!.countryCode = ""), "buyer.address.country_code"],
+    ["unknown country", (r) => (r.buyer!.address!.countryCode = "XX"), "buyer.address.country_code"],
+    ["missing buyer", (r) => (r.buyer = undefined), "buyer"],
+    ["missing buyer name", (r) => (r.buyer!.name = ""), "buyer.name"],
+    ["no lines", (r) => (r.lines = []), "lines"],
+    ["too many lines", (r) => (r.lines = Array.from({ length: 101 }, () => r.lines[0]!)), "lines"],
+    ["missing description", (r) => (r.lines[1]!.description = ""), "lines[1].description"],
+    ["overlong description", (r) => (r.lines[0]!.description = "d".repeat(501)), "lines[0].description"],
+    ["zero quantity", (r) => (r.lines[0]!.quantity = 0n), "lines[0].quantity"],
+    ["negative quantity", (r) => (r.lines[1]!.quantity = -1n), "lines[1].quantity"],
+    ["huge quantity", (r) => (r.lines[0]!.quantity = 1_000_000_001n), "lines[0].quantity"],
+    ["negative unit price", (r) => (r.lines[0]!.unitPriceMinor = -1n), "lines[0].unit_price_minor"],
+    ["negative VAT rate", (r) => (r.lines[0]!.vatRateBp = -1), "lines[0].vat_rate_bp"],
+    ["VAT rate over 100 %", (r) => (r.lines[0]!.vatRateBp = 10_001), "lines[0].vat_rate_bp"],
+    ["line amount over int64", (r) => (r.lines[0]!.unitPriceMinor = 2n ** 62n), "lines[0]"],
+    ["sum over int64", (r) => r.lines.forEach((l) => ((l.quantity = 1n), (l.unitPriceMinor = 2n ** 63n - 1n))), "lines"],
+    ["malformed issue date", (r) => (r.issueDate = "24.11.2026"), "issue_date"],
+    ["impossible due date", (r) => (r.dueDate = "2026-02-30"), "due_date"],
+    ["malformed supply date", (r) => (r.supplyDate = "2026-1-1"), "supply_date"],
+    ["due date before issue date", (r) => (r.dueDate = "2026-11-01"), "due_date"],
+    ["overlong note", (r) => (r.note = "n".repeat(2001)), "note"],
+  ];
+  for (const [name, mutate, field] of cases) {
+    it(`rejects ${name} as InvalidArgument naming ${field}, storing nothing`, async () => {
+      const request = sampleInvoice();
+      mutate(request);
+      const before = await countRows(stack, "invoices");
+      const err = await rejection(stack.client(stack.tenantA).createInvoice(request));
+      assert.equal(err.code, Code.InvalidArgument, err.message);
+      const fields = err.findDetails(FieldViolationsSchema).flatMap((d) => d.violations.map((v) => v.field));
+      assert.ok(fields.includes(field), `${field} not in ${fields.join(", ")}`);
+      assert.ok(err.rawMessage.startsWith(`${fields[0]}: `), err.rawMessage);
+      assert.equal(await countRows(stack, "invoices"), before);
+    });
+  }
+});
+
+describe("status changes", () => {
+  it("pays an issued invoice once and refuses to void or pay it again", async () => {
+    const client = stack.client(stack.tenantA);
+    const { invoice } = await client.createInvoice(sampleInvoice());
+    const paid = await client.payInvoice({ id: invoice!.id });
+    assert.equal(paid.invoice!.status, InvoiceStatus.PAID);
+    assert.ok(paid.invoice!.payTime);
+    for (const call of [() => client.payInvoice({ id: invoice!.id }), () => client.voidInvoice({ id: invoice!.id })]) {
+      const err = await rejection(call());
+      assert.equal(err.code, Code.FailedPrecondition);
+      assert.match(err.rawMessage, /is PAID/);
+    }
+    const events = await stack.database.sql`select event_type from outbox where invoice_id = ${invoice!.id} order by created_at`;
+    assert.deepEqual(events.map((e) => e.event_type), ["invoice.issued", "invoice.paid"]);
+  });
+
+  it("voids an issued invoice with its reason and refuses to pay it", async () => {
+    const client = stack.client(stack.tenantA);
+    const { invoice } = await client.createInvoice(sampleInvoice());
+    const voided = await client.voidInvoice({ id: invoice!.id, reason: "issued twice by mistake" });
+    assert.equal(voided.invoice!.status, InvoiceStatus.VOID);
+    assert.equal(voided.invoice!.voidReason, "issued twice by mistake");
+    assert.equal((await rejection(client.payInvoice({ id: invoice!.id }))).code, Code.FailedPrecondition);
+  });
+
+  it("rejects a malformed id and an unknown id", async () => {
+    const client = stack.client(stack.tenantA);
+    const bad = await rejection(client.getInvoice({ id: "1 or 1=1" }));
+    assert.equal(bad.code, Code.InvalidArgument);
+    assert.match(bad.rawMessage, /^id:/);
+    const missing = await rejection(client.payInvoice({ id: "00000000-0000-4000-8000-000000000000" }));
+    assert.equal(missing.code, Code.NotFound);
+  });
+});
+
+describe("tenant isolation", () => {
+  it("treats another tenant's invoice as not found for get, pay and void, and never lists it", async () => {
+    const { invoice } = await stack.client(stack.tenantA).createInvoice(sampleInvoice());
+    const intruder = stack.client(stack.tenantB);
+    for (const call of [
+      () => intruder.getInvoice({ id: invoice!.id }),
+      () => intruder.payInvoice({ id: invoice!.id }),
+      () => intruder.voidInvoice({ id: invoice!.id }),
+    ]) {
+      assert.equal((await rejection(call())).code, Code.NotFound);
+    }
+    let token = "";
+    do {
+      const page = await intruder.listInvoices({ pageSize: 100, pageToken: token });
+      assert.ok(page.invoices.every((i) => i.id !== invoice!.id));
+      token = page.nextPageToken;
+    } while (token);
+    const still = await stack.client(stack.tenantA).getInvoice({ id: invoice!.id });
+    assert.equal(still.invoice!.status, InvoiceStatus.ISSUED);
+  });
+});
+
+describe("listing", () => {
+  it("pages newest first with a cursor and filters by status", async () => {
+    const fresh = await import("../server/src/api-keys.ts").then((m) => m.createApiKey(stack.database.db, "lister"));
+    const client = stack.client({ id: fresh.tenantId, apiKey: fresh.apiKey });
+    const created = [];
+    for (let i = 0; i < 5; i++) created.push((await client.createInvoice(sampleInvoice())).invoice!);
+    await client.payInvoice({ id: created[1]!.id });
+    const first = await client.listInvoices({ pageSize: 2 });
+    assert.deepEqual(first.invoices.map((i) => i.number), [5n, 4n]);
+    const second = await client.listInvoices({ pageSize: 2, pageToken: first.nextPageToken });
+    assert.deepEqual(second.invoices.map((i) => i.number), [3n, 2n]);
+    const third = await client.listInvoices({ pageSize: 2, pageToken: second.nextPageToken });
+    assert.deepEqual(third.invoices.map((i) => i.number), [1n]);
+    assert.equal(third.nextPageToken, "");
+    const paid = await client.listInvoices({ status: InvoiceStatus.PAID });
+    assert.deepEqual(paid.invoices.map((i) => i.id), [created[1]!.id]);
+    assert.equal(paid.invoices[0]!.lines.length, 2);
+  });
+
+  it("rejects a bad page size, page token and status", async () => {
+    const client = stack.client(stack.tenantA);
+    for (const [req, field] of [
+      [{ pageSize: 101 }, "page_size"],
+      [{ pageSize: -1 }, "page_size"],
+      [{ pageToken: "garbage" }, "page_token"],
+      [{ status: 42 as InvoiceStatus }, "status"],
+    ] as const) {
+      const err = await rejection(client.listInvoices(req));
+      assert.equal(err.code, Code.InvalidArgument);
+      assert.match(err.rawMessage, new RegExp(`^${field}:`));
+    }
+  });
+});

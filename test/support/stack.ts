@@ -1,0 +1,135 @@
+import { randomBytes } from "node:crypto";
+import type { AddressInfo } from "node:net";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { CreateInvoiceRequestSchema, InvoiceService, type CreateInvoiceRequest } from "@invoicer/sdk";
+import { createDualServer, listen } from "@invoicer/platform/http-server";
+import { createLogger } from "@invoicer/platform/logger";
+import postgres from "postgres";
+import { buildGateway } from "../../gateway/src/app.ts";
+import { loadGatewayConfig, type GatewayConfig } from "../../gateway/src/config.ts";
+import { createApiKey } from "../../server/src/api-keys.ts";
+import { createServerHandler } from "../../server/src/app.ts";
+import { openDatabase, type Database } from "../../server/src/db/client.ts";
+import { applyMigrations } from "../../server/src/db/migrate.ts";
+
+export interface Tenant {
+  id: string;
+  apiKey: string;
+}
+
+export interface Stack {
+  gatewayUrl: string;
+  serverUrl: string;
+  internalToken: string;
+  database: Database;
+  databaseUrl: string;
+  tenantA: Tenant;
+  tenantB: Tenant;
+  /** A Connect client of the public service through the gateway, authenticated as `tenant`. */
+  client(tenant: Tenant, transport?: "connect-json" | "connect-binary" | "grpc-web"): Client<typeof InvoiceService>;
+  close(): Promise<void>;
+}
+
+/** A fresh database on the test PostgreSQL, migrated, with a real server and gateway on free ports. */
+export async function startStack(gatewayOverrides: Partial<GatewayConfig> = {}): Promise<Stack> {
+  const adminUrl = process.env.TEST_DATABASE_URL;
+  if (!adminUrl) throw new Error("TEST_DATABASE_URL is not set: run the tests with `npm test`");
+  const name = `test_${randomBytes(6).toString("hex")}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  await admin.end();
+  const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${name}` }).toString();
+  await applyMigrations(databaseUrl);
+  const database = openDatabase(databaseUrl, 20);
+  const log = createLogger("test", process.env.TEST_LOG_LEVEL ?? "silent");
+  const internalToken = randomBytes(24).toString("hex");
+
+  const server = createDualServer(createServerHandler({ config: { internalToken, maxMessageBytes: 1024 * 1024 }, database, log }));
+  const serverPort = await listen(server, 0, "127.0.0.1", "SERVER_PORT");
+  const serverUrl = `http://127.0.0.1:${serverPort}`;
+  const config = {
+    ...loadGatewayConfig({ INTERNAL_TOKEN: internalToken, SERVER_URL: serverUrl }),
+    corsOrigins: ["http://allowed.example"],
+    rateLimitPerSecond: 100_000,
+    rateLimitBurst: 100_000,
+    ...gatewayOverrides,
+  };
+  const gateway = await buildGateway(config, log);
+  await gateway.listen({ port: 0, host: "127.0.0.1" });
+  const gatewayUrl = `http://127.0.0.1:${(gateway.server.address() as AddressInfo).port}`;
+
+  const tenantA = await tenant(database, "tenant-a");
+  const tenantB = await tenant(database, "tenant-b");
+  return {
+    gatewayUrl,
+    serverUrl,
+    internalToken,
+    database,
+    databaseUrl,
+    tenantA,
+    tenantB,
+    client: (t, kind = "connect-binary") => createClient(InvoiceService, gatewayTransport(gatewayUrl, t.apiKey, kind)),
+    async close() {
+      await gateway.close();
+      server.closeAllConnections();
+      await new Promise((done) => server.close(done));
+      await database.close();
+    },
+  };
+}
+
+async function tenant(database: Database, name: string): Promise<Tenant> {
+  const { tenantId, apiKey } = await createApiKey(database.db, name);
+  return { id: tenantId, apiKey };
+}
+
+export function bearer(apiKey: string): Interceptor {
+  return (next) => (req) => {
+    req.header.set("authorization", `Bearer ${apiKey}`);
+    return next(req);
+  };
+}
+
+export function gatewayTransport(
+  baseUrl: string,
+  apiKey: string,
+  kind: "connect-json" | "connect-binary" | "grpc-web",
+): Transport {
+  const interceptors = [bearer(apiKey)];
+  if (kind === "grpc-web") return createGrpcWebTransport({ baseUrl, httpVersion: "1.1", interceptors });
+  return createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: kind === "connect-binary", interceptors });
+}
+
+let keys = 0;
+
+/** A valid invoice request; each call gets a new idempotency key unless one is given. */
+export function sampleInvoice(overrides: MessageInitShape<typeof CreateInvoiceRequestSchema> = {}): CreateInvoiceRequest {
+  const defaults: MessageInitShape<typeof CreateInvoiceRequestSchema> = {
+    idempotencyKey: `key-${process.pid}-${Date.now()}-${keys++}`,
+    currencyCode: "EUR",
+    seller: {
+      name: "Acme GmbH",
+      vatId: "DE123456789",
+      address: { street: "Hauptstraße 1", city: "Berlin", postalCode: "10115", countryCode: "DE" },
+    },
+    buyer: {
+      name: "Globex SARL",
+      vatId: "FR12345678901",
+      address: { street: "1 rue de Rivoli", city: "Paris", postalCode: "75001", countryCode: "FR" },
+    },
+    lines: [
+      { description: "Consulting, November", quantity: 3n, unitPriceMinor: 15_000n, vatRateBp: 1900 },
+      { description: "Handbook", quantity: 2n, unitPriceMinor: 1_250n, vatRateBp: 700 },
+    ],
+    issueDate: "2026-11-24",
+  };
+  return create(CreateInvoiceRequestSchema, { ...defaults, ...overrides } as MessageInitShape<typeof CreateInvoiceRequestSchema>);
+}
+
+/** Rows in a table of the stack's database, to prove a failed call stored nothing. */
+export async function countRows(stack: Stack, table: "invoices" | "invoice_lines" | "outbox" | "idempotency_keys"): Promise<number> {
+  const [row] = await stack.database.sql.unsafe(`select count(*)::int as n from ${table}`);
+  return row!.n as number;
+}
