@@ -34,14 +34,15 @@ export function grpcForwarder(serverUrl: string) {
     upstream.on("response", (responseHeaders) => {
       const { [HTTP2_HEADER_STATUS]: status, ...rest } = responseHeaders;
       for (const name of Object.keys(rest)) if (name.startsWith(":")) delete rest[name];
-      res.writeHead(Number(status), rest);
+      res.writeHead(Number(status), normalizeGrpcMessage(rest));
       upstream.pipe(res);
     });
-    upstream.on("trailers", (trailers) => res.addTrailers(trailers));
+    upstream.on("trailers", (trailers) => res.addTrailers(normalizeGrpcMessage(trailers)));
     upstream.on("error", () => {
       if (!res.headersSent) {
         const status = setTrailerStatus(new Headers(), new ConnectError("server unavailable", Code.Unavailable));
-        res.writeHead(200, { "content-type": req.headers["content-type"] ?? "application/grpc", ...Object.fromEntries(status) });
+        const headers = normalizeGrpcMessage({ "content-type": req.headers["content-type"] ?? "application/grpc", ...Object.fromEntries(status) });
+        res.writeHead(200, headers);
         res.end();
       } else {
         res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
@@ -50,4 +51,23 @@ export function grpcForwarder(serverUrl: string) {
   }
   forward.close = () => session?.close();
   return forward;
+}
+
+/**
+ * connect-es percent-encodes grpc-message like a URI component (":" as %3A); the gRPC spec
+ * encodes only bytes outside printable ASCII and "%", and grpc-js decodes no more than that.
+ */
+export function normalizeGrpcMessage<T extends Record<string, unknown>>(headers: T): T {
+  const message = headers["grpc-message"];
+  if (typeof message !== "string") return headers;
+  let text = message;
+  try {
+    text = decodeURIComponent(message);
+  } catch {
+    // Not percent-encoded by connect's rules: pass it on as it is.
+  }
+  const encoded = Array.from(Buffer.from(text, "utf8"), (b) =>
+    b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`,
+  ).join("");
+  return { ...headers, "grpc-message": encoded };
 }

@@ -1,7 +1,9 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, codeToString } from "@connectrpc/connect/protocol-connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import type { Http2ServerResponse } from "node:http2";
 import type { FastifyReply, FastifyRequest } from "fastify";
+import { normalizeGrpcMessage } from "./grpc-forward.ts";
 
 /** True for gRPC and gRPC-web requests, which carry their status in grpc-status, not the HTTP status. */
 export function isGrpcFamily(request: FastifyRequest): boolean {
@@ -20,9 +22,16 @@ export function sendRpcError(
   httpStatus = codeToHttpStatus(code),
 ): FastifyReply {
   if (isGrpcFamily(request)) {
-    const headers = setTrailerStatus(new Headers(), new ConnectError(message, code));
-    headers.forEach((value, name) => reply.header(name, value));
+    const headers = normalizeGrpcMessage(Object.fromEntries(setTrailerStatus(new Headers(), new ConnectError(message, code))));
     const contentType = request.headers["content-type"]!.split(";")[0]!;
+    if (request.raw.httpVersionMajor === 2) {
+      // A trailers-only response: one HEADERS frame that ends the stream, as gRPC clients expect.
+      reply.hijack();
+      const { stream } = reply.raw as unknown as Http2ServerResponse;
+      stream.respond({ ":status": 200, "content-type": contentType, ...headers }, { endStream: true });
+      return reply;
+    }
+    for (const [name, value] of Object.entries(headers)) reply.header(name, value);
     return reply.code(200).header("content-type", contentType).send();
   }
   return reply

@@ -32,6 +32,11 @@ export function createDualServer(handler: http.RequestListener): http.Server {
     for (const session of sessions) session.close();
     return close(callback);
   };
+  const closeAll = h1.closeAllConnections.bind(h1);
+  h1.closeAllConnections = () => {
+    for (const session of sessions) session.destroy();
+    closeAll();
+  };
   return h1;
 }
 

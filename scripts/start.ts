@@ -1,0 +1,126 @@
+// `npm start`: the whole system on this machine, no Docker. PostgreSQL is embedded unless
+// DATABASE_URL is set; the server and the gateway run as child processes with prefixed logs.
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { eq } from "drizzle-orm";
+import { envReader, runMain } from "@invoicer/platform/config";
+import { startLocalPostgres, type LocalPostgres } from "@invoicer/platform/local-postgres";
+import { assertPortFree } from "@invoicer/platform/ports";
+import { createApiKey, hashApiKey } from "../server/src/api-keys.ts";
+import { openDatabase } from "../server/src/db/client.ts";
+import { applyMigrations } from "../server/src/db/migrate.ts";
+import { apiKeys } from "../server/src/db/schema.ts";
+
+const dataDir = ".data";
+const step = (what: string, since: number) => console.log(`[start] ${what} (${Date.now() - since} ms)`);
+
+await runMain(async () => {
+  const t0 = Date.now();
+  const env = envReader(process.env);
+  const gatewayPort = env.port("GATEWAY_PORT", 8080);
+  const serverPort = env.port("SERVER_PORT", 8081);
+  await assertPortFree(gatewayPort, "GATEWAY_PORT", "the gateway");
+  await assertPortFree(serverPort, "SERVER_PORT", "the server");
+  mkdirSync(dataDir, { recursive: true });
+
+  let postgres: LocalPostgres | undefined;
+  let databaseUrl = env.optional("DATABASE_URL");
+  if (!databaseUrl) {
+    console.log("[start] starting embedded PostgreSQL (data in .data/postgres) ...");
+    postgres = await startLocalPostgres({ dataDir: join(dataDir, "postgres"), port: env.port("PGPORT", 5433), portVariable: "PGPORT" });
+    databaseUrl = postgres.url;
+    step("PostgreSQL ready", t0);
+  }
+  await applyMigrations(databaseUrl);
+  const apiKey = await demoApiKey(databaseUrl);
+  const internalToken = env.optional("INTERNAL_TOKEN") ?? kept("internal-token", () => randomBytes(24).toString("hex"));
+  const serverUrl = `http://127.0.0.1:${serverPort}`;
+  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+  const shared = { ...process.env, DATABASE_URL: databaseUrl, INTERNAL_TOKEN: internalToken, SERVER_URL: serverUrl };
+
+  const children: ChildProcess[] = [];
+  const stopAll = async () => {
+    for (const child of children.reverse()) await stopChild(child);
+    await postgres?.stop();
+    console.log("[start] stopped");
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stopAll());
+  process.on("SIGTERM", () => void stopAll());
+
+  children.push(run("server", "server/src/main.ts", { ...shared, SERVER_PORT: String(serverPort) }, stopAll));
+  children.push(run("gateway", "gateway/src/main.ts", { ...shared, GATEWAY_PORT: String(gatewayPort) }, stopAll));
+  await untilReady(`${gatewayUrl}/readyz`);
+  step("server and gateway ready", t0);
+
+  console.log(`
+Gateway   ${gatewayUrl}   (Connect, gRPC-web and REST over HTTP/1.1; gRPC over HTTP/2)
+API key   ${apiKey}      (demo tenant, kept in .data/demo-api-key)
+
+Try:
+  npx buf curl --protocol grpc --http2-prior-knowledge -H "Authorization: Bearer ${apiKey}" ${gatewayUrl}/invoicer.v1.InvoiceService/ListInvoices
+  curl -H "Authorization: Bearer ${apiKey}" ${gatewayUrl}/v1/invoices
+
+Ctrl-C stops everything.
+invoicer ready gateway=${gatewayUrl} api-key=${apiKey}`);
+});
+
+/** The demo tenant's key, created once and kept in .data/ so it survives restarts. */
+async function demoApiKey(databaseUrl: string): Promise<string> {
+  const file = join(dataDir, "demo-api-key");
+  const database = openDatabase(databaseUrl, 1);
+  try {
+    if (existsSync(file)) {
+      const key = readFileSync(file, "utf8").trim();
+      const found = await database.db.select().from(apiKeys).where(eq(apiKeys.keyHash, hashApiKey(key)));
+      if (found.length > 0 && !found[0]!.revokedAt) return key;
+    }
+    const { apiKey } = await createApiKey(database.db, "demo");
+    writeFileSync(file, `${apiKey}\n`, { mode: 0o600 });
+    return apiKey;
+  } finally {
+    await database.close();
+  }
+}
+
+function kept(name: string, make: () => string): string {
+  const file = join(dataDir, name);
+  if (!existsSync(file)) writeFileSync(file, `${make()}\n`, { mode: 0o600 });
+  return readFileSync(file, "utf8").trim();
+}
+
+function run(name: string, entry: string, env: NodeJS.ProcessEnv, onCrash: () => void): ChildProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", entry], { env, stdio: ["ignore", "pipe", "pipe"] });
+  for (const stream of [child.stdout!, child.stderr!]) {
+    createInterface({ input: stream }).on("line", (line) => console.log(`${name.padEnd(8)}| ${line}`));
+  }
+  child.once("exit", (code, signal) => {
+    if (signal !== "SIGTERM" && code !== 0) {
+      console.error(`[start] ${name} exited (${signal ?? code}); stopping`);
+      onCrash();
+    }
+  });
+  return child;
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((done) => {
+    child.once("exit", () => done());
+    child.kill("SIGTERM");
+  });
+}
+
+/** Polls readiness until it answers 200; each attempt is a real request, bounded to 60 s in all. */
+async function untilReady(url: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const ok = await fetch(url).then((r) => r.ok, () => false);
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} did not become ready within 60 s`);
+}

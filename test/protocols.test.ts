@@ -1,0 +1,155 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import { toJsonString } from "@bufbuild/protobuf";
+import { CreateInvoiceRequestSchema, InvoiceStatus } from "@invoicer/sdk";
+import { sampleInvoice, startStack, type Stack } from "./support/stack.ts";
+
+const run = promisify(execFile);
+let stack: Stack;
+before(async () => {
+  stack = await startStack();
+});
+after(() => stack.close());
+
+describe("through the gateway", () => {
+  for (const kind of ["connect-binary", "connect-json", "grpc-web"] as const) {
+    it(`serves ${kind} with the generated client`, async () => {
+      const client = stack.client(stack.tenantA, kind);
+      const { invoice } = await client.createInvoice(sampleInvoice());
+      const { invoice: fetched } = await client.getInvoice({ id: invoice!.id });
+      assert.equal(fetched!.totalMinor, 56_225n);
+      const page = await client.listInvoices({ pageSize: 1 });
+      assert.equal(page.invoices[0]!.id, invoice!.id);
+    });
+  }
+
+  it("serves gRPC over HTTP/2 to @grpc/grpc-js loading the .proto files, status trailers included", async () => {
+    const definition = protoLoader.loadSync("invoicer/v1/invoice_service.proto", {
+      includeDirs: ["proto"],
+      keepCase: true,
+      longs: String,
+      enums: String,
+      defaults: true,
+    });
+    const loaded = grpc.loadPackageDefinition(definition) as any;
+    const client = new loaded.invoicer.v1.InvoiceService(stack.gatewayUrl.replace("http://", ""), grpc.credentials.createInsecure());
+    const metadata = new grpc.Metadata();
+    metadata.set("authorization", `Bearer ${stack.tenantA.apiKey}`);
+    const call = <T>(method: string, req: object, md = metadata) =>
+      new Promise<T>((ok, fail) => client[method](req, md, (err: grpc.ServiceError | null, res: T) => (err ? fail(err) : ok(res))));
+    const request = JSON.parse(toJsonString(CreateInvoiceRequestSchema, sampleInvoice(), { useProtoFieldName: true }));
+    const created = await call<{ invoice: { id: string; total_minor: string; number: string } }>("CreateInvoice", request);
+    assert.equal(created.invoice.total_minor, "56225");
+    const got = await call<{ invoice: { id: string; status: string } }>("GetInvoice", { id: created.invoice.id });
+    assert.equal(got.invoice.status, "INVOICE_STATUS_ISSUED");
+    const invalid = await call("CreateInvoice", { ...request, currency_code: "XYZ" }).catch((e: grpc.ServiceError) => e);
+    assert.equal((invalid as grpc.ServiceError).code, grpc.status.INVALID_ARGUMENT);
+    assert.match((invalid as grpc.ServiceError).details, /^currency_code:/);
+    const anonymous = await call("GetInvoice", { id: created.invoice.id }, new grpc.Metadata()).catch((e: grpc.ServiceError) => e);
+    assert.equal((anonymous as grpc.ServiceError).code, grpc.status.UNAUTHENTICATED);
+    client.close();
+  });
+
+  const bufCurl = (args: string[]) =>
+    run("node_modules/.bin/buf", ["curl", "-H", `Authorization: Bearer ${stack.tenantA.apiKey}`, ...args], { encoding: "utf8" });
+
+  for (const [protocol, flags] of [
+    ["connect", []],
+    ["grpcweb", []],
+    ["grpc", ["--http2-prior-knowledge"]],
+  ] as const) {
+    it(`answers buf curl over ${protocol} using reflection, no schema given`, async () => {
+      const body = toJsonString(CreateInvoiceRequestSchema, sampleInvoice());
+      const { stdout } = await bufCurl([
+        "--protocol",
+        protocol,
+        ...flags,
+        "-d",
+        body,
+        `${stack.gatewayUrl}/invoicer.v1.InvoiceService/CreateInvoice`,
+      ]);
+      const { invoice } = JSON.parse(stdout);
+      assert.equal(invoice.totalMinor, "56225");
+      assert.equal(invoice.status, "INVOICE_STATUS_ISSUED");
+    });
+  }
+
+  it("lists only the public service through reflection", async () => {
+    const { stdout } = await bufCurl(["--http2-prior-knowledge", "--list-services", stack.gatewayUrl]);
+    assert.deepEqual(stdout.trim().split("\n"), ["invoicer.v1.InvoiceService"]);
+    const direct = await run("node_modules/.bin/buf", ["curl", "--http2-prior-knowledge", "--list-services", stack.serverUrl]);
+    assert.match(direct.stdout, /invoicer\.v1\.InvoiceDocumentService/);
+  });
+});
+
+describe("REST routes", () => {
+  type JsonResponse = Omit<Response, "json"> & { json(): Promise<any> };
+  const rest = (path: string, init: RequestInit = {}, apiKey = stack.tenantA.apiKey): Promise<JsonResponse> =>
+    fetch(`${stack.gatewayUrl}${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json", ...init.headers },
+    });
+
+  it("creates, gets and lists invoices as JSON", async () => {
+    const body = toJsonString(CreateInvoiceRequestSchema, sampleInvoice({ idempotencyKey: "" }));
+    const created = await rest("/v1/invoices", { method: "POST", body, headers: { "idempotency-key": `rest-${Date.now()}` } });
+    assert.equal(created.status, 201);
+    const invoice = await created.json();
+    assert.equal(invoice.totalMinor, "56225");
+    const got = await rest(`/v1/invoices/${invoice.id}`);
+    assert.equal(got.status, 200);
+    assert.equal((await got.json()).number, invoice.number);
+    const list = await rest("/v1/invoices?page_size=1&status=issued");
+    const page = await list.json();
+    assert.equal(page.invoices.length, 1);
+    assert.equal(page.invoices[0].status, "INVOICE_STATUS_ISSUED");
+    assert.equal(typeof page.nextPageToken, "string");
+  });
+
+  it("answers bad input with the HTTP status and the field", async () => {
+    const invalid = await rest("/v1/invoices", { method: "POST", body: JSON.stringify({ idempotencyKey: "x", currencyCode: "XYZ" }) });
+    assert.equal(invalid.status, 400);
+    const error = await invalid.json();
+    assert.equal(error.code, "invalid_argument");
+    assert.ok(error.violations.some((v: { field: string }) => v.field === "currency_code"));
+    const unknownField = await rest("/v1/invoices", { method: "POST", body: JSON.stringify({ amount: 1 }) });
+    assert.equal(unknownField.status, 400);
+    const malformed = await rest("/v1/invoices", { method: "POST", body: "{not json" });
+    assert.equal(malformed.status, 400);
+    assert.equal((await malformed.json()).code, "invalid_argument");
+    const wrongType = await rest("/v1/invoices", { method: "POST", body: "x", headers: { "content-type": "text/plain" } });
+    assert.equal(wrongType.status, 415);
+    const missing = await rest("/v1/invoices/00000000-0000-4000-8000-000000000000");
+    assert.equal(missing.status, 404);
+    assert.equal((await missing.json()).code, "not_found");
+    const badStatus = await rest("/v1/invoices?status=LOST");
+    assert.equal(badStatus.status, 400);
+    const anonymous = await rest("/v1/invoices", {}, "");
+    assert.equal(anonymous.status, 401);
+  });
+
+  it("filters the list by the enum names the API uses", async () => {
+    const page = await (await rest("/v1/invoices?status=PAID")).json();
+    assert.ok(page.invoices.every((i: { status: string }) => i.status === InvoiceStatus[InvoiceStatus.PAID] || i.status === "INVOICE_STATUS_PAID"));
+  });
+});
+
+describe("health", () => {
+  it("answers /healthz and /readyz on the gateway and grpc.health.v1 on the server", async () => {
+    assert.equal((await fetch(`${stack.gatewayUrl}/healthz`)).status, 200);
+    const ready = await fetch(`${stack.gatewayUrl}/readyz`);
+    assert.equal(ready.status, 200);
+    const { stdout } = await run("node_modules/.bin/buf", [
+      "curl",
+      "--http2-prior-knowledge",
+      "--protocol",
+      "grpc",
+      `${stack.serverUrl}/grpc.health.v1.Health/Check`,
+    ]);
+    assert.equal(JSON.parse(stdout).status, "SERVING");
+  });
+});
