@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import http2 from "node:http2";
 import { after, before, describe, it } from "node:test";
 import { toJsonString } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
@@ -98,6 +99,38 @@ describe("hostile bodies", () => {
     assert.equal(((await oversized.json()) as { code: string }).code, "resource_exhausted");
     const [afterwards] = await stack.database.sql`select count(*)::int as n from invoices`;
     assert.equal(afterwards!.n, before!.n);
+  });
+
+  it("answers a body that is not protobuf with invalid_argument in every protocol", async () => {
+    const garbage = Buffer.alloc(12, 0xff); // an endless varint: no message decodes from it
+    const framed = Buffer.concat([Buffer.from([0, 0, 0, 0, garbage.length]), garbage]);
+    const connect = await post(garbage.toString("latin1"), "application/proto");
+    assert.equal(connect.status, 400);
+    assert.equal(((await connect.json()) as { code: string }).code, "invalid_argument");
+
+    const grpcWeb = await fetch(`${stack.gatewayUrl}/invoicer.v1.InvoiceService/CreateInvoice`, {
+      method: "POST",
+      body: framed,
+      headers: { authorization: `Bearer ${stack.tenantA.apiKey}`, "content-type": "application/grpc-web+proto" },
+    });
+    assert.match(Buffer.from(await grpcWeb.arrayBuffer()).toString("latin1"), /grpc-status: ?3\r\n/);
+
+    const session = http2.connect(stack.gatewayUrl);
+    try {
+      const grpc = session.request({
+        ":method": "POST",
+        ":path": "/invoicer.v1.InvoiceService/CreateInvoice",
+        "content-type": "application/grpc",
+        te: "trailers",
+        authorization: `Bearer ${stack.tenantA.apiKey}`,
+      });
+      const trailers = new Promise<http2.IncomingHttpHeaders>((resolve) => grpc.on("trailers", resolve));
+      grpc.end(framed);
+      grpc.resume();
+      assert.equal((await trailers)["grpc-status"], "3");
+    } finally {
+      session.close();
+    }
   });
 
   it("caps message size on the server too, when no length is declared", async () => {

@@ -1,5 +1,12 @@
-import type { ConnectRouter } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { Code, ConnectError, type ConnectRouter, createConnectRouter } from "@connectrpc/connect";
+import {
+  compressionBrotli,
+  compressionGzip,
+  universalRequestFromNodeRequest,
+  universalResponseToNodeResponse,
+} from "@connectrpc/connect-node";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { InvoiceService } from "@invoicer/sdk";
 import { file_grpc_health_v1_health, Health } from "@invoicer/sdk/grpc/health/v1/health_pb";
 import { file_invoicer_v1_invoice_service } from "@invoicer/sdk/invoicer/v1/invoice_service_pb";
@@ -16,6 +23,7 @@ import { invoiceService } from "./invoices/invoice-service.ts";
 import { healthService } from "./rpc/health.ts";
 import { trustedCallers } from "./rpc/callers.ts";
 import { errorBoundary } from "./rpc/errors.ts";
+import { reportUndecodableAsInvalid } from "./rpc/undecodable-requests.ts";
 import type { ServerConfig } from "./config.ts";
 
 export interface ServerDeps {
@@ -41,10 +49,26 @@ export function createServerHandler({ config, database, log, shutdownSignal }: S
     router.service(Health, healthService([InvoiceService.typeName], databaseIsUp));
     registerReflection(router, [file_invoicer_v1_invoice_service, file_invoicer_v1_internal_service, file_grpc_health_v1_health], servedServices);
   };
-  return connectNodeAdapter({
-    routes,
+  const router = createConnectRouter({
     interceptors: [errorBoundary(log), trustedCallers(config.internalToken)],
     readMaxBytes: config.maxMessageBytes,
+    acceptCompression: [compressionGzip, compressionBrotli],
     shutdownSignal,
   });
+  routes(router);
+  // What connectNodeAdapter does, with each route wrapped so undecodable requests are InvalidArgument.
+  const handlers = new Map(router.handlers.map((h) => [h.requestPath, reportUndecodableAsInvalid(h)]));
+  return (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
+    const handler = handlers.get(req.url?.split("?", 1)[0] ?? "");
+    if (!handler) {
+      res.writeHead(404).end();
+      return;
+    }
+    handler(universalRequestFromNodeRequest(req, res, undefined, undefined))
+      .then((uRes) => universalResponseToNodeResponse(uRes, res))
+      .catch((err: unknown) => {
+        // Aborted means the client went away mid-response, which is not worth a log line.
+        if (ConnectError.from(err).code !== Code.Aborted) log.warn({ err, procedure: handler.method.name }, "response not completed");
+      });
+  };
 }
