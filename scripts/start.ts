@@ -1,5 +1,6 @@
 // `npm start`: the whole system on this machine, no Docker. PostgreSQL is embedded unless
-// DATABASE_URL is set; the server and the gateway run as child processes with prefixed logs.
+// DATABASE_URL is set and Kafka runs locally (KRaft) unless KAFKA_BROKERS is set; the server,
+// the consumer and the gateway run as child processes with prefixed logs.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -7,6 +8,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { eq } from "drizzle-orm";
 import { envReader, runMain } from "@invoicer/platform/config";
+import { startLocalKafka, type LocalKafka } from "@invoicer/platform/local-kafka";
 import { startLocalPostgres, type LocalPostgres } from "@invoicer/platform/local-postgres";
 import { assertPortFree } from "@invoicer/platform/ports";
 import { createApiKey, hashApiKey } from "../server/src/api-keys.ts";
@@ -24,27 +26,39 @@ await runMain(async () => {
   const serverPort = env.port("SERVER_PORT", 8081);
   await assertPortFree(gatewayPort, "GATEWAY_PORT", "the gateway");
   await assertPortFree(serverPort, "SERVER_PORT", "the server");
+  const consumerHealthPort = env.port("CONSUMER_HEALTH_PORT", 8082);
+  await assertPortFree(consumerHealthPort, "CONSUMER_HEALTH_PORT", "the consumer's health endpoint");
   mkdirSync(dataDir, { recursive: true });
 
   let postgres: LocalPostgres | undefined;
-  let databaseUrl = env.optional("DATABASE_URL");
-  if (!databaseUrl) {
+  let kafka: LocalKafka | undefined;
+  const startPostgres = async () => {
     console.log("[start] starting embedded PostgreSQL (data in .data/postgres) ...");
     postgres = await startLocalPostgres({ dataDir: join(dataDir, "postgres"), port: env.port("PGPORT", 5433), portVariable: "PGPORT" });
-    databaseUrl = postgres.url;
     step("PostgreSQL ready", t0);
-  }
+    return postgres.url;
+  };
+  const startKafka = async () => {
+    console.log("[start] starting Kafka in KRaft mode (data in .data/kafka; the first run downloads its jars with Maven) ...");
+    kafka = await startLocalKafka({ dataDir: join(dataDir, "kafka"), port: env.port("KAFKA_PORT", 9092), portVariable: "KAFKA_PORT" });
+    step("Kafka ready", t0);
+    return kafka.brokers;
+  };
+  const [databaseUrl, kafkaBrokers] = await Promise.all([
+    env.optional("DATABASE_URL") ?? startPostgres(),
+    env.optional("KAFKA_BROKERS") ?? startKafka(),
+  ]);
   await applyMigrations(databaseUrl);
   const apiKey = await demoApiKey(databaseUrl);
   const internalToken = env.optional("INTERNAL_TOKEN") ?? kept("internal-token", () => randomBytes(24).toString("hex"));
   const serverUrl = `http://127.0.0.1:${serverPort}`;
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-  const shared = { ...process.env, DATABASE_URL: databaseUrl, INTERNAL_TOKEN: internalToken, SERVER_URL: serverUrl };
+  const shared = { ...process.env, DATABASE_URL: databaseUrl, KAFKA_BROKERS: kafkaBrokers, INTERNAL_TOKEN: internalToken, SERVER_URL: serverUrl };
 
   const children: ChildProcess[] = [];
   const stopAll = async () => {
     for (const child of children.reverse()) await stopChild(child);
-    await postgres?.stop();
+    await Promise.all([postgres?.stop(), kafka?.stop()]);
     console.log("[start] stopped");
     process.exit(0);
   };
@@ -52,9 +66,12 @@ await runMain(async () => {
   process.on("SIGTERM", () => void stopAll());
 
   children.push(run("server", "server/src/main.ts", { ...shared, SERVER_PORT: String(serverPort) }, stopAll));
+  children.push(run("consumer", "consumer/src/main.ts", { ...shared, CONSUMER_HEALTH_PORT: String(consumerHealthPort) }, stopAll));
   children.push(run("gateway", "gateway/src/main.ts", { ...shared, GATEWAY_PORT: String(gatewayPort) }, stopAll));
   await untilReady(`${gatewayUrl}/readyz`);
   step("server and gateway ready", t0);
+  await untilReady(`http://127.0.0.1:${consumerHealthPort}/readyz`);
+  step("consumer ready", t0);
 
   console.log(`
 Gateway   ${gatewayUrl}   (Connect, gRPC-web and REST over HTTP/1.1; gRPC over HTTP/2)
@@ -63,6 +80,7 @@ API key   ${apiKey}      (demo tenant, kept in .data/demo-api-key)
 Try:
   npx buf curl --protocol grpc --http2-prior-knowledge -H "Authorization: Bearer ${apiKey}" ${gatewayUrl}/invoicer.v1.InvoiceService/ListInvoices
   curl -H "Authorization: Bearer ${apiKey}" ${gatewayUrl}/v1/invoices
+  curl -OJ -H "Authorization: Bearer ${apiKey}" ${gatewayUrl}/v1/invoices/<id>/pdf
 
 Ctrl-C stops everything.
 invoicer ready gateway=${gatewayUrl} api-key=${apiKey}`);

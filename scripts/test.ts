@@ -1,32 +1,40 @@
-// `npm test`: runs every test file against one real PostgreSQL, the one in DATABASE_URL when set,
-// else an embedded one started here on a free port and removed afterwards.
+// `npm test`: runs every test file against one real PostgreSQL and one real Kafka broker: the ones
+// in DATABASE_URL and KAFKA_BROKERS when set, else an embedded PostgreSQL and a local KRaft Kafka
+// started here on free ports and removed afterwards.
 import { spawn } from "node:child_process";
 import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { startLocalKafka, type LocalKafka } from "@invoicer/platform/local-kafka";
 import { startLocalPostgres, type LocalPostgres } from "@invoicer/platform/local-postgres";
 import { freePort } from "@invoicer/platform/ports";
 
 const only = process.argv.slice(2);
 const files = only.length > 0 ? only : testFiles("test");
 let postgres: LocalPostgres | undefined;
+let kafka: LocalKafka | undefined;
 const dataDir = join(".data", `test-postgres-${process.pid}`);
-let databaseUrl = process.env.DATABASE_URL;
-if (!databaseUrl) {
+const timed = async <T>(what: string, start: () => Promise<T>) => {
   const started = Date.now();
-  postgres = await startLocalPostgres({ dataDir, port: await freePort(), ephemeral: true });
-  databaseUrl = postgres.url;
-  process.stdout.write(`embedded PostgreSQL ready in ${Date.now() - started} ms\n`);
-}
+  const value = await start();
+  process.stdout.write(`${what} ready in ${Date.now() - started} ms\n`);
+  return value;
+};
+const [databaseUrl, kafkaBrokers] = await Promise.all([
+  process.env.DATABASE_URL ??
+    timed("embedded PostgreSQL", async () => (postgres = await startLocalPostgres({ dataDir, port: await freePort(), ephemeral: true })).url),
+  process.env.KAFKA_BROKERS ??
+    timed("local Kafka (KRaft)", async () => (kafka = await startLocalKafka({ dataDir: join(".data", `test-kafka-${process.pid}`), ephemeral: true })).brokers),
+]);
 
 const child = spawn(process.execPath, ["--import", "tsx", "--test", "--test-reporter=spec", ...files], {
   stdio: "inherit",
-  env: { ...process.env, TEST_DATABASE_URL: databaseUrl },
+  env: { ...process.env, TEST_DATABASE_URL: databaseUrl, TEST_KAFKA_BROKERS: kafkaBrokers, KAFKAJS_NO_PARTITIONER_WARNING: "1" },
 });
 const stop = () => child.kill("SIGTERM");
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
 const code = await new Promise<number>((done) => child.on("exit", (c) => done(c ?? 1)));
-await postgres?.stop();
+await Promise.all([postgres?.stop(), kafka?.stop()]);
 if (postgres) rmSync(dataDir, { recursive: true, force: true });
 process.exit(code);
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { minorUnitDigits } from "../server/src/domain/currencies.ts";
+import { minorUnitDigits } from "@invoicer/platform/currencies";
 import { AmountOverflowError, maxAmount, priceInvoice } from "../server/src/domain/pricing.ts";
 
 describe("pricing", () => {

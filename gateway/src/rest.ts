@@ -3,6 +3,7 @@ import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { codeToHttpStatus, codeToString } from "@connectrpc/connect/protocol-connect";
 import {
   CreateInvoiceRequestSchema,
+  DocumentFormat,
   FieldViolationsSchema,
   InvoiceSchema,
   InvoiceStatus,
@@ -51,6 +52,22 @@ export async function restRoutes(app: FastifyInstance, { client, authenticate, c
       return fail(reply, err);
     }
   });
+
+  // The rendered documents, as files: GET /v1/invoices/{id}/pdf and /v1/invoices/{id}/docx.
+  for (const [path, format] of [["pdf", DocumentFormat.PDF], ["docx", DocumentFormat.DOCX]] as const) {
+    app.get<{ Params: { id: string } }>(`/v1/invoices/:id/${path}`, async (request, reply) => {
+      try {
+        const document = await client.getInvoiceDocument({ id: request.params.id, format }, { headers: callHeaders(request.tenantId) });
+        return reply
+          .code(200)
+          .header("content-type", document.contentType)
+          .header("content-disposition", `attachment; filename="${document.filename}"`)
+          .send(Buffer.from(document.content));
+      } catch (err) {
+        return fail(reply, err);
+      }
+    });
+  }
 
   app.get<{ Querystring: Record<string, string | undefined> }>("/v1/invoices", async (request, reply) => {
     try {

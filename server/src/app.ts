@@ -19,7 +19,9 @@ import type { Logger } from "@invoicer/platform/logger";
 import { registerReflection } from "@invoicer/platform/reflection";
 import { apiKeyService } from "./api-keys.ts";
 import type { Database } from "./db/client.ts";
+import { invoiceDocumentService } from "./documents/document-service.ts";
 import { invoiceService } from "./invoices/invoice-service.ts";
+import type { InvoiceWatch } from "./invoices/watch.ts";
 import { healthService } from "./rpc/health.ts";
 import { trustedCallers } from "./rpc/callers.ts";
 import { errorBoundary } from "./rpc/errors.ts";
@@ -30,6 +32,7 @@ export interface ServerDeps {
   config: Pick<ServerConfig, "internalToken" | "maxMessageBytes">;
   database: Database;
   log: Logger;
+  watch: InvoiceWatch;
   /** Aborted at shutdown: open streams end and new calls are refused. */
   shutdownSignal?: AbortSignal;
 }
@@ -37,14 +40,15 @@ export interface ServerDeps {
 const servedServices = [InvoiceService, InvoiceDocumentService, ApiKeyService, Health].map((s) => s.typeName);
 
 /** The server's routes on one Node request handler speaking Connect, gRPC and gRPC-web. */
-export function createServerHandler({ config, database, log, shutdownSignal }: ServerDeps) {
+export function createServerHandler({ config, database, watch, log, shutdownSignal }: ServerDeps) {
   const databaseIsUp = () =>
     database.sql`select 1`.then(
       () => true,
       () => false,
     );
   const routes = (router: ConnectRouter) => {
-    router.service(InvoiceService, invoiceService(database.db));
+    router.service(InvoiceService, invoiceService(database.db, watch));
+    router.service(InvoiceDocumentService, invoiceDocumentService(database.db));
     router.service(ApiKeyService, apiKeyService(database.db));
     router.service(Health, healthService([InvoiceService.typeName], databaseIsUp));
     registerReflection(router, [file_invoicer_v1_invoice_service, file_invoicer_v1_internal_service, file_grpc_health_v1_health], servedServices);

@@ -8,6 +8,11 @@ export interface ServerConfig {
   internalToken: string;
   maxMessageBytes: number;
   shutdownGraceMs: number;
+  kafkaBrokers: string[];
+  kafkaTopic: string;
+  kafkaTopicPartitions: number;
+  outboxPollMs: number;
+  watchKeepAliveMs: number;
 }
 
 /** Every variable the server reads; the README's configuration table lists the same. */
@@ -21,5 +26,10 @@ export function loadServerConfig(env: Record<string, string | undefined>): Serve
     internalToken: e.secret("INTERNAL_TOKEN"),
     maxMessageBytes: e.int("MAX_MESSAGE_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
     shutdownGraceMs: e.int("SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
+    kafkaBrokers: e.brokers("KAFKA_BROKERS"),
+    kafkaTopic: e.string("KAFKA_TOPIC", "invoice-events"),
+    kafkaTopicPartitions: e.int("KAFKA_TOPIC_PARTITIONS", 3, 1, 1000),
+    outboxPollMs: e.int("OUTBOX_POLL_MS", 5_000, 50, 600_000),
+    watchKeepAliveMs: e.int("WATCH_KEEPALIVE_MS", 15_000, 100, 600_000),
   };
 }

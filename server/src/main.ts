@@ -1,10 +1,13 @@
 import { runMain } from "@invoicer/platform/config";
 import { closeGracefully, createDualServer, listen } from "@invoicer/platform/http-server";
+import { connectEventBus } from "@invoicer/platform/kafka";
 import { createLogger } from "@invoicer/platform/logger";
 import { createServerHandler } from "./app.ts";
 import { loadServerConfig } from "./config.ts";
 import { openDatabase } from "./db/client.ts";
 import { applyMigrations } from "./db/migrate.ts";
+import { createInvoiceWatch } from "./invoices/watch.ts";
+import { startOutboxRelay } from "./outbox/relay.ts";
 
 await runMain(async () => {
   const config = loadServerConfig(process.env);
@@ -12,8 +15,20 @@ await runMain(async () => {
   const started = Date.now();
   await applyMigrations(config.databaseUrl);
   const database = openDatabase(config.databaseUrl, config.databasePoolSize);
+  const watch = createInvoiceWatch(database.sql, log, config.watchKeepAliveMs);
+  const bus = connectEventBus({ brokers: config.kafkaBrokers, clientId: "invoicer-server", log: log.child({ component: "kafka" }), retries: 2 });
+  const producer = bus.producer();
+  // The relay starts even when the broker is down: requests keep succeeding and rows wait.
+  const relay = startOutboxRelay({
+    sql: database.sql,
+    producer,
+    topic: config.kafkaTopic,
+    ensureTopic: () => bus.ensureTopics([{ topic: config.kafkaTopic, partitions: config.kafkaTopicPartitions }]),
+    pollIntervalMs: config.outboxPollMs,
+    log: log.child({ component: "outbox-relay" }),
+  });
   const shutdown = new AbortController();
-  const server = createDualServer(createServerHandler({ config, database, log, shutdownSignal: shutdown.signal }));
+  const server = createDualServer(createServerHandler({ config, database, watch, log, shutdownSignal: shutdown.signal }));
   const port = await listen(server, config.port, config.host, "SERVER_PORT");
   log.info({ port, host: config.host, startupMs: Date.now() - started }, "server listening");
 
@@ -24,6 +39,9 @@ await runMain(async () => {
     log.info({ signal }, "server stopping");
     shutdown.abort();
     await closeGracefully(server, config.shutdownGraceMs);
+    await relay.stop();
+    await watch.stop();
+    await producer.disconnect();
     await database.close();
     log.info("server stopped");
     process.exit(0);

@@ -5,7 +5,8 @@ import { createClient, type Client, type Interceptor, type Transport } from "@co
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { CreateInvoiceRequestSchema, InvoiceService, type CreateInvoiceRequest } from "@invoicer/sdk";
 import { createDualServer, listen } from "@invoicer/platform/http-server";
-import { createLogger } from "@invoicer/platform/logger";
+import { connectEventBus, type EventBus } from "@invoicer/platform/kafka";
+import { createLogger, type Logger } from "@invoicer/platform/logger";
 import postgres from "postgres";
 import { buildGateway } from "../../gateway/src/app.ts";
 import { loadGatewayConfig, type GatewayConfig } from "../../gateway/src/config.ts";
@@ -13,6 +14,10 @@ import { createApiKey } from "../../server/src/api-keys.ts";
 import { createServerHandler } from "../../server/src/app.ts";
 import { openDatabase, type Database } from "../../server/src/db/client.ts";
 import { applyMigrations } from "../../server/src/db/migrate.ts";
+import { createInvoiceWatch, type InvoiceWatch } from "../../server/src/invoices/watch.ts";
+import { startOutboxRelay } from "../../server/src/outbox/relay.ts";
+import { startDocumentConsumer, type DocumentConsumer } from "../../consumer/src/app.ts";
+import type { DocumentWorkerDeps } from "../../consumer/src/document-worker.ts";
 
 export interface Tenant {
   id: string;
@@ -29,11 +34,31 @@ export interface Stack {
   tenantB: Tenant;
   /** A Connect client of the public service through the gateway, authenticated as `tenant`. */
   client(tenant: Tenant, transport?: "connect-json" | "connect-binary" | "grpc-web"): Client<typeof InvoiceService>;
+  watch: InvoiceWatch;
+  /** Present when the stack was started with events: its own topics, relay and consumer. */
+  events?: StackEvents;
   close(): Promise<void>;
 }
 
+export interface StackEvents {
+  topic: string;
+  groupId: string;
+  deadLetterTopic: string;
+  bus: EventBus;
+  consumer?: DocumentConsumer;
+}
+
+export interface EventOptions {
+  /** The broker; the one `npm test` started by default. */
+  brokers?: string[];
+  /** Run the document consumer in the stack (default true). */
+  consumer?: boolean;
+  render?: DocumentWorkerDeps["render"];
+  sessionTimeoutMs?: number;
+}
+
 /** A fresh database on the test PostgreSQL, migrated, with a real server and gateway on free ports. */
-export async function startStack(gatewayOverrides: Partial<GatewayConfig> = {}): Promise<Stack> {
+export async function startStack(gatewayOverrides: Partial<GatewayConfig> = {}, eventOptions?: EventOptions): Promise<Stack> {
   const adminUrl = process.env.TEST_DATABASE_URL;
   if (!adminUrl) throw new Error("TEST_DATABASE_URL is not set: run the tests with `npm test`");
   const name = `test_${randomBytes(6).toString("hex")}`;
@@ -46,9 +71,12 @@ export async function startStack(gatewayOverrides: Partial<GatewayConfig> = {}):
   const log = createLogger("test", process.env.TEST_LOG_LEVEL ?? "silent");
   const internalToken = randomBytes(24).toString("hex");
 
-  const server = createDualServer(createServerHandler({ config: { internalToken, maxMessageBytes: 1024 * 1024 }, database, log }));
+  const watch = createInvoiceWatch(database.sql, log, 60_000);
+  await watch.ready;
+  const server = createDualServer(createServerHandler({ config: { internalToken, maxMessageBytes: 1024 * 1024 }, database, watch, log }));
   const serverPort = await listen(server, 0, "127.0.0.1", "SERVER_PORT");
   const serverUrl = `http://127.0.0.1:${serverPort}`;
+  const events = eventOptions && (await startEvents(name, eventOptions, database, serverUrl, internalToken, log));
   const config = {
     ...loadGatewayConfig({ INTERNAL_TOKEN: internalToken, SERVER_URL: serverUrl }),
     corsOrigins: ["http://allowed.example"],
@@ -70,15 +98,55 @@ export async function startStack(gatewayOverrides: Partial<GatewayConfig> = {}):
     databaseUrl,
     tenantA,
     tenantB,
+    watch,
+    events: events?.stackEvents,
     client: (t, kind = "connect-binary") => createClient(InvoiceService, gatewayTransport(gatewayUrl, t.apiKey, kind)),
     async close() {
       // Tests end abruptly (oversized uploads cut short), so no connection is waited for.
       const closing = gateway.close();
       gateway.server.closeAllConnections();
       await closing;
+      await events?.stop();
+      await watch.stop();
       server.closeAllConnections();
       await new Promise((done) => server.close(done));
       await database.close();
+    },
+  };
+}
+
+/** The stack's own topics on the shared broker, its outbox relay and (by default) its consumer. */
+async function startEvents(name: string, options: EventOptions, database: Database, serverUrl: string, internalToken: string, log: Logger) {
+  const brokers = options.brokers ?? process.env.TEST_KAFKA_BROKERS?.split(",");
+  if (!brokers) throw new Error("TEST_KAFKA_BROKERS is not set: run the tests with `npm test`");
+  const topic = `invoice-events-${name}`;
+  const deadLetterTopic = `${topic}.dead-letter`;
+  const groupId = `documents-${name}`;
+  const bus = connectEventBus({ brokers, clientId: name, log, retries: 2 });
+  const producer = bus.producer();
+  const relay = startOutboxRelay({
+    sql: database.sql,
+    producer,
+    topic,
+    ensureTopic: () => bus.ensureTopics([{ topic, partitions: 3 }]),
+    log,
+    maxBackoffMs: 1_000,
+  });
+  const consumer =
+    options.consumer === false
+      ? undefined
+      : await startDocumentConsumer(
+          { kafkaTopic: topic, kafkaTopicPartitions: 3, deadLetterTopic, groupId, serverUrl, internalToken, attempts: 3, retryBackoffMs: 50, sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000 },
+          bus,
+          log,
+          options.render,
+        );
+  return {
+    stackEvents: { topic, groupId, deadLetterTopic, bus, consumer },
+    async stop() {
+      await consumer?.stop();
+      await relay.stop();
+      await producer.disconnect();
     },
   };
 }

@@ -107,6 +107,8 @@ export const outbox = pgTable(
   "outbox",
   {
     id: uuid("id").primaryKey(),
+    // Commit-independent order of writes: the relay publishes each invoice's events in this order.
+    position: bigint("position", { mode: "bigint" }).notNull().generatedAlwaysAsIdentity(),
     tenantId: uuid("tenant_id").notNull(),
     invoiceId: uuid("invoice_id").notNull(),
     eventType: text("event_type").notNull(),
@@ -116,7 +118,26 @@ export const outbox = pgTable(
     publishedAt: timestamp("published_at", { withTimezone: true }),
     attempts: integer("attempts").notNull().default(0),
   },
-  (t) => [index("outbox_unpublished_idx").on(t.createdAt).where(sql`${t.publishedAt} is null`)],
+  (t) => [
+    index("outbox_unpublished_idx").on(t.position).where(sql`${t.publishedAt} is null`),
+    index("outbox_unpublished_invoice_idx").on(t.invoiceId, t.position).where(sql`${t.publishedAt} is null`),
+  ],
+);
+
+/** Rendered documents of an invoice, one per format, attached by the consumer. */
+export const invoiceDocuments = pgTable(
+  "invoice_documents",
+  {
+    invoiceId: uuid("invoice_id").notNull().references(() => invoices.id),
+    tenantId: uuid("tenant_id").notNull(),
+    format: text("format", { enum: ["PDF", "DOCX"] }).notNull(),
+    contentType: text("content_type").notNull(),
+    content: bytea("content").notNull(),
+    // The event the document was rendered from: a redelivered event finds its documents here.
+    eventId: uuid("event_id").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.invoiceId, t.format] })],
 );
 
 export interface AddressRecord {

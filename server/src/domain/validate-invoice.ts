@@ -1,6 +1,6 @@
 import type { CreateInvoiceRequest } from "@invoicer/sdk";
 import type { Address, Party } from "@invoicer/sdk";
-import { minorUnitDigits } from "./currencies.ts";
+import { minorUnitDigits } from "@invoicer/platform/currencies";
 
 export interface FieldViolation {
   field: string;

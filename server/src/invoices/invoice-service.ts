@@ -8,16 +8,19 @@ import { AmountOverflowError, priceInvoice } from "../domain/pricing.ts";
 import { limits, validateCreateInvoice, Violations } from "../domain/validate-invoice.ts";
 import { tenantOf, uuidPattern } from "../rpc/callers.ts";
 import { assertStillWanted, invalidArgument } from "../rpc/errors.ts";
+import { documentFormats } from "../documents/document-service.ts";
+import { findDocument } from "../documents/document-store.ts";
 import { invoiceEvent } from "./events.ts";
 import { findInvoice, issueInvoice, listInvoices, settleInvoice, type InvoiceRecord } from "./invoice-store.ts";
 import { statusFromProto, toInvoice } from "./to-proto.ts";
+import type { InvoiceWatch } from "./watch.ts";
 
 const defaultPageSize = 20;
 const maxPageSize = 100;
 const defaultPaymentTermDays = 30;
 
-/** invoicer.v1.InvoiceService on PostgreSQL. WatchInvoices and documents answer Unimplemented for now. */
-export function invoiceService(db: Db, today: () => string = utcToday): Partial<ServiceImpl<typeof InvoiceService>> {
+/** invoicer.v1.InvoiceService on PostgreSQL. */
+export function invoiceService(db: Db, watch: InvoiceWatch, today: () => string = utcToday): ServiceImpl<typeof InvoiceService> {
   return {
     async createInvoice(req, ctx) {
       const tenantId = tenantOf(ctx);
@@ -89,6 +92,22 @@ export function invoiceService(db: Db, today: () => string = utcToday): Partial<
       v.text("reason", req.reason, limits.voidReason, { multiline: true });
       if (v.list.length > 0) throw invalidArgument(v.list);
       return { invoice: await settle(db, ctx, req.id, "VOID", req.reason) };
+    },
+
+    async *watchInvoices(_req, ctx) {
+      for await (const event of watch.subscribe(tenantOf(ctx), ctx.signal)) yield { event };
+    },
+
+    async getInvoiceDocument(req, ctx) {
+      const tenantId = tenantOf(ctx);
+      const format = documentFormats[req.format];
+      if (!format) throw invalidArgument([{ field: "format", description: "must be PDF or DOCX" }]);
+      const invoice = await mustFind(db, tenantId, req.id);
+      const document = await findDocument(db, tenantId, req.id, format.name);
+      if (!document) {
+        throw new ConnectError("the invoice's documents are not rendered yet (document_status PENDING); try again shortly", Code.FailedPrecondition);
+      }
+      return { ...document, filename: `invoice-${invoice.number}.${format.extension}` };
     },
   };
 }

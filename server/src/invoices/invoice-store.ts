@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { and, asc, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import type { Db, Tx } from "../db/client.ts";
 import {
@@ -181,8 +182,24 @@ export async function settleInvoice(
   });
 }
 
-async function writeOutbox(tx: Tx, tenantId: string, invoiceId: string, event: OutboxEvent) {
-  await tx.insert(outbox).values({ id: event.id, tenantId, invoiceId, eventType: event.eventType, payload: event.payload });
-  // Wakes the relay at commit; the relay also polls, so a lost notification only delays.
-  await tx.execute(sql`select pg_notify('invoicer_outbox', '')`);
+/** Writes an event in the change's transaction; at commit it wakes the relay and the watchers. */
+export async function writeOutbox(tx: Tx, tenantId: string, invoiceId: string, event: OutboxEvent) {
+  await tx.insert(outbox).values({
+    id: event.id,
+    tenantId,
+    invoiceId,
+    eventType: event.eventType,
+    payload: event.payload,
+    traceparent: newTraceparent(),
+  });
+  // The relay also polls, so a lost notification only delays publishing.
+  await tx.execute(sql`select pg_notify(${outboxChannel}, ${`${tenantId}/${event.id}`})`);
+}
+
+/** NOTIFY channel of committed outbox rows; the payload is "<tenant id>/<event id>". */
+export const outboxChannel = "invoicer_outbox";
+
+/** A W3C trace context for the event, so the broker hop can be followed. */
+function newTraceparent(): string {
+  return `00-${randomBytes(16).toString("hex")}-${randomBytes(8).toString("hex")}-01`;
 }

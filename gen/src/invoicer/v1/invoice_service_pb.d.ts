@@ -267,6 +267,8 @@ export declare const WatchInvoicesRequestSchema: GenMessage<WatchInvoicesRequest
  */
 export declare type WatchInvoicesResponse = Message<"invoicer.v1.WatchInvoicesResponse"> & {
   /**
+   * Unset in the first response and in keep-alives.
+   *
    * @generated from field: invoicer.v1.InvoiceEvent event = 1;
    */
   event?: InvoiceEvent | undefined;
@@ -385,7 +387,10 @@ export declare const InvoiceService: GenService<{
     output: typeof VoidInvoiceResponseSchema;
   },
   /**
-   * Streams the tenant's invoice changes as they happen.
+   * Streams the tenant's invoice changes (issued, paid, voided, document ready) as they commit.
+   * The first response has no event: it says the watch is live, so every change committed after
+   * it will be streamed. Responses without an event also come as keep-alives during silence.
+   * A watcher that falls far behind gets ResourceExhausted and should reconnect and re-list.
    *
    * @generated from rpc invoicer.v1.InvoiceService.WatchInvoices
    */

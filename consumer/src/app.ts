@@ -1,0 +1,63 @@
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { InvoiceDocumentService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
+import { internalTokenHeader } from "@invoicer/platform/internal-auth";
+import type { EventBus, Subscription } from "@invoicer/platform/kafka";
+import type { Logger } from "@invoicer/platform/logger";
+import type { ConsumerConfig } from "./config.ts";
+import { documentWorker, type DocumentWorkerDeps } from "./document-worker.ts";
+import { renderInvoiceDocuments } from "./render/index.ts";
+
+export interface DocumentConsumer {
+  subscription: Subscription;
+  /** Finishes the message in hand (or leaves it uncommitted), then leaves the group. */
+  stop(): Promise<void>;
+}
+
+type Options = Omit<ConsumerConfig, "healthHost" | "healthPort" | "kafkaBrokers">;
+
+/** Joins the consumer group and renders documents for issued invoices until stopped. */
+export async function startDocumentConsumer(
+  config: Options,
+  bus: EventBus,
+  log: Logger,
+  render: DocumentWorkerDeps["render"] = renderInvoiceDocuments,
+): Promise<DocumentConsumer> {
+  const server = createClient(
+    InvoiceDocumentService,
+    createGrpcTransport({
+      baseUrl: config.serverUrl,
+      interceptors: [(next) => (req) => (req.header.set(internalTokenHeader, config.internalToken), next(req))],
+    }),
+  );
+  const producer = bus.producer();
+  const stopping = new AbortController();
+  await bus.ensureTopics([
+    { topic: config.kafkaTopic, partitions: config.kafkaTopicPartitions },
+    { topic: config.deadLetterTopic, partitions: 1 },
+  ]);
+  const handle = documentWorker({
+    render,
+    attach: (request) => server.attachDocuments(request, { timeoutMs: 30_000 }),
+    deadLetter: (message) => producer.send(config.deadLetterTopic, [message]),
+    log,
+    attempts: config.attempts,
+    retryBackoffMs: config.retryBackoffMs,
+    stopSignal: stopping.signal,
+  });
+  const subscription = await bus.consume({
+    groupId: config.groupId,
+    topic: config.kafkaTopic,
+    sessionTimeoutMs: config.sessionTimeoutMs,
+    heartbeatIntervalMs: Math.max(100, Math.floor(config.sessionTimeoutMs / 10)),
+    handle,
+  });
+  return {
+    subscription,
+    async stop() {
+      stopping.abort();
+      await subscription.stop();
+      await producer.disconnect();
+    },
+  };
+}

@@ -1,0 +1,36 @@
+import { envReader } from "@invoicer/platform/config";
+
+export interface ConsumerConfig {
+  kafkaBrokers: string[];
+  kafkaTopic: string;
+  kafkaTopicPartitions: number;
+  deadLetterTopic: string;
+  groupId: string;
+  serverUrl: string;
+  internalToken: string;
+  attempts: number;
+  retryBackoffMs: number;
+  sessionTimeoutMs: number;
+  healthHost: string;
+  healthPort: number;
+}
+
+/** Every variable the consumer reads; the README's configuration table lists the same. */
+export function loadConsumerConfig(env: Record<string, string | undefined>): ConsumerConfig {
+  const e = envReader(env);
+  const kafkaTopic = e.string("KAFKA_TOPIC", "invoice-events");
+  return {
+    kafkaBrokers: e.brokers("KAFKA_BROKERS"),
+    kafkaTopic,
+    kafkaTopicPartitions: e.int("KAFKA_TOPIC_PARTITIONS", 3, 1, 1000),
+    deadLetterTopic: e.string("KAFKA_DEAD_LETTER_TOPIC", `${kafkaTopic}.dead-letter`),
+    groupId: e.string("CONSUMER_GROUP", "invoice-documents"),
+    serverUrl: e.url("SERVER_URL", "http://127.0.0.1:8081"),
+    internalToken: e.secret("INTERNAL_TOKEN"),
+    attempts: e.int("RENDER_ATTEMPTS", 5, 1, 100),
+    retryBackoffMs: e.int("RENDER_RETRY_BACKOFF_MS", 500, 0, 60_000),
+    sessionTimeoutMs: e.int("KAFKA_SESSION_TIMEOUT_MS", 30_000, 1_000, 600_000),
+    healthHost: e.string("CONSUMER_HEALTH_HOST", "127.0.0.1"),
+    healthPort: e.port("CONSUMER_HEALTH_PORT", 8082),
+  };
+}

@@ -1,0 +1,81 @@
+import { fromBinary } from "@bufbuild/protobuf";
+import { InvoiceEventSchema, type DocumentFormat, type Invoice, type InvoiceEvent } from "@invoicer/sdk";
+import type { EventMessage, ReceivedMessage } from "@invoicer/platform/kafka";
+import type { Logger } from "@invoicer/platform/logger";
+
+export interface AttachRequest {
+  eventId: string;
+  tenantId: string;
+  invoiceId: string;
+  documents: { format: DocumentFormat; content: Uint8Array }[];
+}
+
+export interface DocumentWorkerDeps {
+  render: (invoice: Invoice) => Promise<{ format: DocumentFormat; content: Uint8Array }[]>;
+  /** The server's AttachDocuments; idempotent by event id. */
+  attach: (request: AttachRequest) => Promise<{ attached: boolean }>;
+  /** Publishes a message that could not be handled, so the group can move on. */
+  deadLetter: (message: EventMessage) => Promise<void>;
+  log: Logger;
+  attempts: number;
+  retryBackoffMs: number;
+  /** Aborted at shutdown: a message waiting for its next attempt is left uncommitted for redelivery. */
+  stopSignal: AbortSignal;
+}
+
+/** Thrown when the worker stops before a message is done; the offset stays uncommitted. */
+export class StoppedError extends Error {}
+
+/**
+ * Handles one event: an issued invoice is rendered and attached; other kinds need no document.
+ * Failures are retried with exponential backoff, then the message goes to the dead-letter topic.
+ */
+export function documentWorker(deps: DocumentWorkerDeps) {
+  return async (message: ReceivedMessage): Promise<void> => {
+    let event: InvoiceEvent;
+    try {
+      event = fromBinary(InvoiceEventSchema, message.value);
+    } catch (err) {
+      return deadLetter(deps, message, err, 0); // no retry turns bytes into an event
+    }
+    if (event.kind.case !== "issued" || !event.kind.value.invoice) return;
+    const invoice = event.kind.value.invoice;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const documents = await deps.render(invoice);
+        const { attached } = await deps.attach({ eventId: event.eventId, tenantId: event.tenantId, invoiceId: event.invoiceId, documents });
+        deps.log.info({ eventId: event.eventId, invoiceId: event.invoiceId, attached, attempt }, attached ? "documents attached" : "documents were already attached");
+        return;
+      } catch (err) {
+        if (attempt >= deps.attempts) return deadLetter(deps, message, err, attempt);
+        const waitMs = deps.retryBackoffMs * 2 ** (attempt - 1);
+        deps.log.warn({ err, eventId: event.eventId, attempt, retryInMs: waitMs }, "rendering failed; retrying");
+        await pause(waitMs, deps.stopSignal);
+      }
+    }
+  };
+}
+
+async function deadLetter(deps: DocumentWorkerDeps, message: ReceivedMessage, err: unknown, attempts: number) {
+  const error = err instanceof Error ? err.message : String(err);
+  deps.log.error({ error, topic: message.topic, partition: message.partition, offset: message.offset, attempts }, "event sent to the dead-letter topic");
+  await deps.deadLetter({
+    key: message.key,
+    value: message.value,
+    headers: {
+      ...message.headers,
+      "dead-letter-error": error,
+      "dead-letter-attempts": String(attempts),
+      "dead-letter-source": `${message.topic}/${message.partition}/${message.offset}`,
+    },
+  });
+}
+
+function pause(ms: number, signal: AbortSignal) {
+  return new Promise<void>((resolve, reject) => {
+    if (signal.aborted) return reject(new StoppedError("stopping"));
+    const timer = setTimeout(() => (signal.removeEventListener("abort", onAbort), resolve()), ms);
+    const onAbort = () => (clearTimeout(timer), reject(new StoppedError("stopping")));
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -1,0 +1,69 @@
+import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
+import { InvoiceStatus, type Invoice, type Party } from "@invoicer/sdk";
+import { formatMoney, formatRate } from "./money.ts";
+
+/** Every printable field of an invoice as plain strings, laid out identically by the PDF and DOCX renderers. */
+export interface InvoiceText {
+  title: string;
+  details: Array<[label: string, value: string]>;
+  seller: string[];
+  buyer: string[];
+  lineHeader: string[];
+  lines: string[][];
+  vatHeader: string[];
+  vat: string[][];
+  totals: Array<[label: string, value: string]>;
+  note: string;
+}
+
+const statusLabels: Record<InvoiceStatus, string> = {
+  [InvoiceStatus.UNSPECIFIED]: "Unspecified",
+  [InvoiceStatus.ISSUED]: "Issued",
+  [InvoiceStatus.PAID]: "Paid",
+  [InvoiceStatus.VOID]: "Void",
+};
+
+const regionNames = new Intl.DisplayNames(["en"], { type: "region", fallback: "none" });
+const country = (code: string) => (code ? `${regionNames.of(code) ?? code} (${code})` : "");
+const time = (t: Timestamp | undefined) => (t ? timestampDate(t).toISOString().replace(/\.000Z$/, "Z") : "");
+
+function party(p: Party | undefined): string[] {
+  if (!p) return ["—"];
+  const a = p.address;
+  const cityLine = [a?.postalCode, a?.city].filter(Boolean).join(" ");
+  return [p.name, a?.street, cityLine, country(a?.countryCode ?? ""), p.vatId && `VAT ID: ${p.vatId}`]
+    .filter((s): s is string => !!s);
+}
+
+export function invoiceText(inv: Invoice): InvoiceText {
+  const money = (minor: bigint) => formatMoney(minor, inv.currencyCode);
+  const details: Array<[string, string]> = [
+    ["Invoice number", inv.number.toString()],
+    ["Status", statusLabels[inv.status] ?? String(inv.status)],
+    ["Currency", inv.currencyCode],
+    ["Issue date", inv.issueDate],
+    ["Supply date", inv.supplyDate],
+    ["Due date", inv.dueDate],
+    ["Created", time(inv.createTime)],
+    ["Paid", time(inv.payTime)],
+    ["Voided", time(inv.voidTime)],
+    ["Void reason", inv.voidReason],
+    ["Invoice ID", inv.id],
+  ];
+  return {
+    title: `Invoice No. ${inv.number}`,
+    details: details.filter(([, v]) => v !== ""),
+    seller: party(inv.seller),
+    buyer: party(inv.buyer),
+    lineHeader: ["#", "Description", "Qty", "Unit price", "VAT", "Net"],
+    lines: inv.lines.map((l, i) => [
+      String(i + 1), l.description, l.quantity.toString(), money(l.unitPriceMinor), formatRate(l.vatRateBp), money(l.netMinor),
+    ]),
+    vatHeader: ["VAT rate", "Taxable", "VAT", "Gross"],
+    vat: inv.vatBreakdown.map((v) => [
+      formatRate(v.vatRateBp), money(v.taxableMinor), money(v.vatMinor), money(v.taxableMinor + v.vatMinor),
+    ]),
+    totals: [["Net total", money(inv.subtotalMinor)], ["VAT total", money(inv.vatTotalMinor)], ["Total due", money(inv.totalMinor)]],
+    note: inv.note,
+  };
+}

@@ -1,0 +1,145 @@
+// The only module that knows the Kafka client library: swap kafkajs here and nowhere else.
+import { Kafka, logLevel, Partitioners, type LogEntry } from "kafkajs";
+import type { Logger } from "./logger.ts";
+
+export interface EventMessage {
+  key: string;
+  value: Uint8Array;
+  headers: Record<string, string>;
+}
+
+export interface ReceivedMessage extends EventMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+export interface EventProducer {
+  /** Resolves once every message is acknowledged by all in-sync replicas. */
+  send(topic: string, messages: EventMessage[]): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+export interface ConsumeOptions {
+  groupId: string;
+  topic: string;
+  /** Called one message at a time per partition; the offset is committed only after it resolves. */
+  handle: (message: ReceivedMessage) => Promise<void>;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  partitionsConsumedConcurrently?: number;
+}
+
+export interface Subscription {
+  /** Leaves the group after the message in hand is handled; uncommitted messages go to another member. */
+  stop(): Promise<void>;
+  /** Times this member joined the group: more than one means a rebalance took its partitions away. */
+  joins(): number;
+}
+
+export interface EventBus {
+  ensureTopics(topics: { topic: string; partitions: number }[]): Promise<void>;
+  producer(): EventProducer;
+  consume(options: ConsumeOptions): Promise<Subscription>;
+}
+
+/** A client for the Kafka API (Apache Kafka or Redpanda) logging through pino. */
+export function connectEventBus(options: { brokers: string[]; clientId: string; log: Logger; retries?: number }): EventBus {
+  const kafka = new Kafka({
+    clientId: options.clientId,
+    brokers: options.brokers,
+    logLevel: logLevel.WARN,
+    logCreator: () => (entry) => logEntry(options.log, entry),
+    retry: { retries: options.retries ?? 5, initialRetryTime: 200, maxRetryTime: 5_000 },
+  });
+  return {
+    async ensureTopics(topics) {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const existing = new Set(await admin.listTopics());
+        const missing = topics.filter((t) => !existing.has(t.topic));
+        if (missing.length === 0) return;
+        await admin
+          .createTopics({ waitForLeaders: true, topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.partitions })) })
+          .catch((err: { errors?: { type?: string }[] }) => {
+            // Another service created it a moment ago: that is what we wanted.
+            if (!err.errors?.length || err.errors.some((e) => e.type !== "TOPIC_ALREADY_EXISTS")) throw err;
+          });
+      } finally {
+        await admin.disconnect();
+      }
+    },
+
+    producer() {
+      const producer = kafka.producer({
+        createPartitioner: Partitioners.DefaultPartitioner,
+        allowAutoTopicCreation: false,
+        idempotent: true, // broker-side dedup of the client's own retries
+        maxInFlightRequests: 1,
+      });
+      let connected: Promise<void> | undefined;
+      return {
+        async send(topic, messages) {
+          connected ??= producer.connect().catch((err: unknown) => {
+            connected = undefined;
+            throw err;
+          });
+          await connected;
+          await producer.send({
+            topic,
+            acks: -1,
+            messages: messages.map((m) => ({ key: m.key, value: Buffer.from(m.value), headers: m.headers })),
+          });
+        },
+        disconnect: () => producer.disconnect(),
+      };
+    },
+
+    async consume({ groupId, topic, handle, sessionTimeoutMs = 30_000, heartbeatIntervalMs = 3_000, partitionsConsumedConcurrently = 1 }) {
+      // A short fetch wait keeps shutdown quick: leaving the group waits for the fetch in flight.
+      const consumer = kafka.consumer({ groupId, sessionTimeout: sessionTimeoutMs, heartbeatInterval: heartbeatIntervalMs, maxWaitTimeInMs: 500 });
+      let joins = 0;
+      consumer.on(consumer.events.GROUP_JOIN, () => void joins++);
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        partitionsConsumedConcurrently,
+        eachMessage: async ({ topic, partition, message, heartbeat }) => {
+          // A slow handler keeps the membership alive, so the group does not rebalance under it.
+          const beating = setInterval(() => void heartbeat().catch(() => {}), heartbeatIntervalMs);
+          try {
+            await handle({
+              topic,
+              partition,
+              offset: message.offset,
+              key: message.key?.toString() ?? "",
+              value: message.value ?? new Uint8Array(),
+              headers: headersOf(message.headers),
+            });
+          } finally {
+            clearInterval(beating);
+          }
+          await consumer.commitOffsets([{ topic, partition, offset: String(BigInt(message.offset) + 1n) }]);
+        },
+      });
+      return { stop: () => consumer.disconnect(), joins: () => joins };
+    },
+  };
+}
+
+function headersOf(headers: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined) {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value !== undefined) out[name] = (Array.isArray(value) ? value[0] : value)?.toString() ?? "";
+  }
+  return out;
+}
+
+function logEntry(log: Logger, { level, label, log: { message, ...fields } }: LogEntry) {
+  const context = { kafka: { label, ...fields } };
+  if (level === logLevel.ERROR || level === logLevel.NOTHING) log.error(context, message);
+  else if (level === logLevel.WARN) log.warn(context, message);
+  else log.debug(context, message);
+}

@@ -1,0 +1,47 @@
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { DocumentFormat } from "@invoicer/sdk";
+import type { InvoiceDocumentService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
+import type { Db } from "../db/client.ts";
+import { Violations } from "../domain/validate-invoice.ts";
+import { uuidPattern } from "../rpc/callers.ts";
+import { invalidArgument } from "../rpc/errors.ts";
+import { invoiceEvent } from "../invoices/events.ts";
+import { attachDocuments, type DocumentFormatName, type RenderedDocument } from "./document-store.ts";
+
+/** What the server knows of each document format: the one place content types and file names come from. */
+export const documentFormats: Partial<Record<DocumentFormat, { name: DocumentFormatName; contentType: string; extension: string; magic: string }>> = {
+  [DocumentFormat.PDF]: { name: "PDF", contentType: "application/pdf", extension: "pdf", magic: "%PDF-" },
+  [DocumentFormat.DOCX]: {
+    name: "DOCX",
+    contentType: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    extension: "docx",
+    magic: "PK\x03\x04", // a DOCX is a zip
+  },
+};
+
+/** invoicer.v1.InvoiceDocumentService: the consumer hands rendered documents back here. */
+export function invoiceDocumentService(db: Db): ServiceImpl<typeof InvoiceDocumentService> {
+  return {
+    async attachDocuments(req) {
+      const v = new Violations();
+      for (const [field, value] of [["event_id", req.eventId], ["tenant_id", req.tenantId], ["invoice_id", req.invoiceId]] as const) {
+        if (!uuidPattern.test(value)) v.add(field, "must be a UUID in lower case");
+      }
+      if (req.documents.length === 0) v.add("documents", "must not be empty");
+      const documents: RenderedDocument[] = [];
+      req.documents.forEach((d, i) => {
+        const format = documentFormats[d.format];
+        if (!format) return v.add(`documents[${i}].format`, "must be PDF or DOCX");
+        if (documents.some((o) => o.format === format.name)) return v.add(`documents[${i}].format`, "appears twice");
+        if (!Buffer.from(d.content.subarray(0, format.magic.length)).equals(Buffer.from(format.magic, "latin1"))) {
+          return v.add(`documents[${i}].content`, `is not a ${format.name} file`);
+        }
+        documents.push({ format: format.name, contentType: format.contentType, content: d.content });
+      });
+      if (v.list.length > 0) throw invalidArgument(v.list);
+      const result = await attachDocuments(db, req, documents, invoiceEvent("documentReady"));
+      if (result.kind === "not-found") throw new ConnectError(`invoice ${req.invoiceId} not found`, Code.NotFound);
+      return { attached: result.kind === "attached" };
+    },
+  };
+}

@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, it } from "node:test";
+import { fromBinary } from "@bufbuild/protobuf";
+import { InvoiceEventSchema } from "@invoicer/sdk";
+import { startLocalKafka, type LocalKafka } from "@invoicer/platform/local-kafka";
+import { freePort } from "@invoicer/platform/ports";
+import { eventually, readTopic } from "./support/events.ts";
+import { sampleInvoice, startStack, type Stack } from "./support/stack.ts";
+
+// This file stops and restarts a broker of its own, so the shared one stays up for the others.
+const dataDir = join(".data", `test-kafka-outage-${process.pid}`);
+let port: number;
+let broker: LocalKafka;
+let stack: Stack;
+
+before(async () => {
+  port = await freePort();
+  broker = await startLocalKafka({ dataDir, port });
+  stack = await startStack({}, { brokers: [broker.brokers], consumer: false });
+});
+after(async () => {
+  await stack.close();
+  await broker.stop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+it("keeps accepting invoices while the broker is down and publishes all of them when it returns", async () => {
+  const client = stack.client(stack.tenantA);
+  await client.createInvoice(sampleInvoice());
+  const unpublished = async () => (await stack.database.sql`select count(*)::int as n from outbox where published_at is null`)[0]!.n as number;
+  await eventually(async () => (await unpublished()) === 0, "the first event to be published");
+
+  await broker.stop();
+  const created = await Promise.all(Array.from({ length: 50 }, () => client.createInvoice(sampleInvoice())));
+  const ids = new Set(created.map((r) => r.invoice!.id));
+  assert.equal(ids.size, 50, "all 50 requests succeeded");
+  assert.equal(await unpublished(), 50, "the events wait in the outbox");
+
+  const downFor = Date.now();
+  broker = await startLocalKafka({ dataDir, port });
+  const after = await readTopic([broker.brokers], stack.events!.topic);
+  try {
+    const messages = await after.until((ms) => new Set(ms.map((m) => m.key).filter((k) => ids.has(k))).size === 50, 120_000);
+    process.stdout.write(`# outbox drained 50 events ${Date.now() - downFor} ms after the broker restart began\n`);
+    const issued = messages.filter((m) => ids.has(m.key)).map((m) => fromBinary(InvoiceEventSchema, m.value));
+    assert.ok(issued.every((e) => e.kind.case === "issued"));
+    assert.equal(new Set(issued.map((e) => e.eventId)).size, 50);
+  } finally {
+    await after.close();
+  }
+  await eventually(async () => (await unpublished()) === 0, "the outbox to be marked published");
+});

@@ -1,0 +1,176 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { fromBinary } from "@bufbuild/protobuf";
+import { DocumentFormat, DocumentStatus, InvoiceEventSchema, type InvoiceEvent } from "@invoicer/sdk";
+import { unzipSync } from "fflate";
+import { extractText, getDocumentProxy } from "unpdf";
+import { renderInvoiceDocuments } from "../consumer/src/render/index.ts";
+import { committedOffset, eventually, produceRaw, readTopic, watchInvoices, type TopicReader } from "./support/events.ts";
+import { sampleInvoice, startStack, type Stack } from "./support/stack.ts";
+
+const brokers = () => process.env.TEST_KAFKA_BROKERS!.split(",");
+const decode = (value: Uint8Array) => fromBinary(InvoiceEventSchema, value);
+const isDocumentReady = (invoiceId: string) => (e: InvoiceEvent) => e.kind.case === "documentReady" && e.invoiceId === invoiceId;
+
+let stack: Stack;
+let topic: TopicReader;
+before(async () => {
+  // A render that fails for one buyer, to have a poison event that is valid protobuf.
+  stack = await startStack({}, {
+    render: async (invoice) => {
+      if (invoice.buyer?.name === "Poison Ltd") throw new Error("this buyer cannot be rendered");
+      return renderInvoiceDocuments(invoice);
+    },
+  });
+  topic = await readTopic(brokers(), stack.events!.topic);
+});
+after(async () => {
+  await topic.close();
+  await stack.close();
+});
+
+describe("outbox to Kafka", () => {
+  it("publishes each change as an InvoiceEvent keyed by invoice, with its headers", async () => {
+    const client = stack.client(stack.tenantA);
+    const { invoice } = await client.createInvoice(sampleInvoice());
+    const committedAt = Date.now();
+    const [issued] = (await topic.until((ms) => ms.some((m) => m.key === invoice!.id))).filter((m) => m.key === invoice!.id);
+    process.stdout.write(`# event latency (commit -> topic reader): ${Date.now() - committedAt} ms\n`);
+    const event = decode(issued!.value);
+    assert.equal(event.kind.case, "issued");
+    assert.equal(event.tenantId, stack.tenantA.id);
+    assert.equal(event.kind.value?.invoice?.number, invoice!.number);
+    assert.equal(issued!.headers["event-id"], event.eventId);
+    assert.equal(issued!.headers["event-type"], "invoice.issued");
+    assert.equal(issued!.headers["content-type"], "application/x-protobuf; messageType=invoicer.v1.InvoiceEvent");
+    assert.match(issued!.headers.traceparent ?? "", /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+
+    await client.payInvoice({ id: invoice!.id });
+    const { invoice: voided } = await client.createInvoice(sampleInvoice());
+    await client.voidInvoice({ id: voided!.id, reason: "issued by mistake" });
+    const types = (id: string) => topic.items.filter((m) => m.key === id).map((m) => m.headers["event-type"]);
+    await topic.until(() => types(invoice!.id).includes("invoice.paid") && types(voided!.id).includes("invoice.voided"));
+    const paidEvents = topic.items.filter((m) => m.key === invoice!.id).map((m) => decode(m.value).kind.case);
+    assert.deepEqual(paidEvents.filter((k) => k !== "documentReady"), ["issued", "paid"]);
+    // The reader can see a batch a moment before the relay's transaction marks it published.
+    await eventually(async () => {
+      const [left] = await stack.database.sql`select count(*)::int as n from outbox where published_at is null`;
+      return left!.n === 0;
+    }, "the outbox to be marked published");
+  });
+});
+
+describe("documents", () => {
+  it("renders an issued invoice to a PDF and a DOCX that clients can download", async () => {
+    const client = stack.client(stack.tenantA);
+    const watch = await watchInvoices(client);
+    const { invoice } = await client.createInvoice(sampleInvoice());
+    const committedAt = Date.now();
+    await watch.until((es) => es.some(isDocumentReady(invoice!.id)));
+    process.stdout.write(`# document latency (commit -> READY seen by a watcher): ${Date.now() - committedAt} ms\n`);
+    watch.close();
+    const ready = await client.getInvoice({ id: invoice!.id });
+    assert.equal(ready.invoice!.documentStatus, DocumentStatus.READY);
+    const total = "562.25 EUR"; // 3 x 150.00 + 19% VAT and 2 x 12.50 + 7% VAT, as the renderer formats it
+
+    const pdf = await client.getInvoiceDocument({ id: invoice!.id, format: DocumentFormat.PDF });
+    assert.equal(pdf.contentType, "application/pdf");
+    assert.equal(pdf.filename, `invoice-${invoice!.number}.pdf`);
+    assert.equal(Buffer.from(pdf.content.subarray(0, 5)).toString(), "%PDF-");
+    const { text } = await extractText(await getDocumentProxy(new Uint8Array(pdf.content)), { mergePages: true });
+    assert.ok(text.includes(`No. ${invoice!.number}`), "the PDF names the invoice number");
+    assert.ok(text.includes(total), "the PDF shows the total");
+
+    const docx = await client.getInvoiceDocument({ id: invoice!.id, format: DocumentFormat.DOCX });
+    const xml = Buffer.from(unzipSync(docx.content)["word/document.xml"]!).toString("utf8");
+    assert.ok(xml.includes(`No. ${invoice!.number}`), "the DOCX names the invoice number");
+    assert.ok(xml.includes(total), "the DOCX shows the total");
+
+    const rest = await fetch(`${stack.gatewayUrl}/v1/invoices/${invoice!.id}/pdf`, { headers: { authorization: `Bearer ${stack.tenantA.apiKey}` } });
+    assert.equal(rest.status, 200);
+    assert.equal(rest.headers.get("content-type"), "application/pdf");
+    assert.match(rest.headers.get("content-disposition") ?? "", new RegExp(`filename="invoice-${invoice!.number}.pdf"`));
+    assert.deepEqual(Buffer.from(await rest.arrayBuffer()), Buffer.from(pdf.content));
+    const restDocx = await fetch(`${stack.gatewayUrl}/v1/invoices/${invoice!.id}/docx`, { headers: { authorization: `Bearer ${stack.tenantA.apiKey}` } });
+    assert.equal(restDocx.headers.get("content-type"), "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
+  });
+
+  it("keeps documents to their tenant and says when they are not ready", async () => {
+    const { invoice } = await stack.client(stack.tenantA).createInvoice(sampleInvoice());
+    const otherTenant = await stack.client(stack.tenantB).getInvoiceDocument({ id: invoice!.id, format: DocumentFormat.PDF }).catch((e) => e);
+    assert.equal(otherTenant.code, 5); // NotFound: tenant B cannot tell the invoice exists
+    const noFormat = await stack.client(stack.tenantA).getInvoiceDocument({ id: invoice!.id }).catch((e) => e);
+    assert.equal(noFormat.code, 3);
+    assert.match(noFormat.rawMessage, /^format:/);
+  });
+
+  it("attaches a redelivered event once", async () => {
+    const client = stack.client(stack.tenantA);
+    const watch = await watchInvoices(client);
+    const { invoice } = await client.createInvoice(sampleInvoice());
+    await watch.until((es) => es.some(isDocumentReady(invoice!.id)));
+    watch.close();
+    await topic.until((ms) => ms.some((m) => m.key === invoice!.id));
+    const issued = topic.items.find((m) => m.key === invoice!.id && m.headers["event-type"] === "invoice.issued")!;
+    await produceRaw(brokers(), stack.events!.topic, [{ key: issued.key, value: issued.value, headers: issued.headers }]);
+    const redelivered = await topic.until((ms) => ms.filter((m) => m.headers["event-id"] === issued.headers["event-id"]).length === 2);
+    const copy = redelivered.filter((m) => m.headers["event-id"] === issued.headers["event-id"])[1]!;
+    // The consumer commits only after the server answered, so a committed offset past the copy means it was handled.
+    const groupId = stack.events!.groupId;
+    await eventually(async () => (await committedOffset(brokers(), groupId, stack.events!.topic, copy.partition)) > BigInt(copy.offset), "the copy's offset to be committed");
+    const [documents] = await stack.database.sql`select count(*)::int as n from invoice_documents where invoice_id = ${invoice!.id}`;
+    const [readyEvents] = await stack.database.sql`select count(*)::int as n from outbox where invoice_id = ${invoice!.id} and event_type = 'invoice.document_ready'`;
+    assert.equal(documents!.n, 2);
+    assert.equal(readyEvents!.n, 1);
+  });
+
+  it("sends poison events to the dead-letter topic and goes on", async () => {
+    const deadLetters = await readTopic(brokers(), stack.events!.deadLetterTopic);
+    try {
+      const client = stack.client(stack.tenantA);
+      const watch = await watchInvoices(client);
+      await produceRaw(brokers(), stack.events!.topic, [{ key: "not-an-invoice", value: Buffer.from("definitely not protobuf \xff\xff") }]);
+      const { invoice: poison } = await client.createInvoice(sampleInvoice({ buyer: { ...sampleInvoice().buyer!, name: "Poison Ltd" } }));
+      const { invoice: healthy } = await client.createInvoice(sampleInvoice());
+      await watch.until((es) => es.some(isDocumentReady(healthy!.id)));
+      watch.close();
+      const letters = await deadLetters.until((ms) => ms.some((m) => m.key === "not-an-invoice") && ms.some((m) => m.key === poison!.id));
+      const undecodable = letters.find((m) => m.key === "not-an-invoice")!;
+      assert.match(undecodable.headers["dead-letter-error"] ?? "", /premature EOF|invalid|wire type/i);
+      assert.equal(undecodable.headers["dead-letter-attempts"], "0");
+      const failing = letters.find((m) => m.key === poison!.id)!;
+      assert.equal(failing.headers["dead-letter-error"], "this buyer cannot be rendered");
+      assert.equal(failing.headers["dead-letter-attempts"], "3");
+      assert.equal(decode(failing.value).invoiceId, poison!.id);
+      assert.equal((await client.getInvoice({ id: poison!.id })).invoice!.documentStatus, DocumentStatus.PENDING);
+    } finally {
+      await deadLetters.close();
+    }
+  });
+});
+
+describe("WatchInvoices", () => {
+  it("streams a tenant's changes to each of its watchers and nothing of other tenants", async () => {
+    const a = stack.client(stack.tenantA, "connect-json");
+    const aWeb = stack.client(stack.tenantA, "grpc-web");
+    const watchers = [await watchInvoices(a), await watchInvoices(aWeb)];
+    const other = await watchInvoices(stack.client(stack.tenantB));
+    const { invoice: theirs } = await stack.client(stack.tenantB).createInvoice(sampleInvoice());
+    const { invoice: ours } = await a.createInvoice(sampleInvoice());
+    await a.payInvoice({ id: ours!.id });
+    for (const w of watchers) {
+      const seen = await w.until((es) => es.some(isDocumentReady(ours!.id)) && es.some((e) => e.kind.case === "paid" && e.invoiceId === ours!.id));
+      assert.ok(seen.some((e) => e.kind.case === "issued" && e.invoiceId === ours!.id));
+      assert.ok(seen.every((e) => e.tenantId === stack.tenantA.id), "a watcher sees only its tenant");
+    }
+    const theirsSeen = await other.until((es) => es.some((e) => e.invoiceId === theirs!.id && e.kind.case === "issued"));
+    assert.ok(theirsSeen.every((e) => e.tenantId === stack.tenantB.id));
+    assert.equal(stack.watch.watching(), 3);
+    for (const w of [...watchers, other]) {
+      w.close();
+      await w.ended;
+    }
+    // The server notices the clients went away and drops their subscriptions.
+    await eventually(async () => stack.watch.watching() === 0, "the server to drop closed watches");
+  });
+});

@@ -1,0 +1,115 @@
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { DocumentFormat, InvoiceSchema, InvoiceStatus, type Invoice } from "@invoicer/sdk";
+import { unzipSync } from "fflate";
+import { extractText, getDocumentProxy } from "unpdf";
+import { renderInvoiceDocuments } from "../consumer/src/render/index.ts";
+import { formatMoney, formatRate } from "../consumer/src/render/money.ts";
+import { priceInvoice } from "../server/src/domain/pricing.ts";
+
+const longDescription =
+  "On-site workshop with the infrastructure team, including preparation, travel and a written summary " +
+  "of all findings and recommendations for the next two quarters — billed per day";
+
+function invoice(lines: Array<{ description: string; quantity: bigint; unitPriceMinor: bigint; vatRateBp: number }>): Invoice {
+  const p = priceInvoice(lines);
+  return create(InvoiceSchema, {
+    id: "0190f3a2-7c4e-7d21-9b1a-3f5e8c2d4a61",
+    number: 4711n,
+    status: InvoiceStatus.ISSUED,
+    currencyCode: "EUR",
+    seller: { name: "Acme Consulting GmbH", vatId: "DE123456789", address: { street: "Hauptstraße 1", city: "Berlin", postalCode: "10115", countryCode: "DE" } },
+    buyer: { name: "Client SARL", vatId: "FR12345678901", address: { street: "12 rue de la Paix", city: "Paris", postalCode: "75002", countryCode: "FR" } },
+    lines: lines.map((l, i) => ({ ...l, netMinor: p.netMinor[i]! })),
+    vatBreakdown: p.vatBreakdown,
+    subtotalMinor: p.subtotalMinor,
+    vatTotalMinor: p.vatTotalMinor,
+    totalMinor: p.totalMinor,
+    issueDate: "2026-03-31",
+    supplyDate: "2026-03-15",
+    dueDate: "2026-04-30",
+    note: "Payable by bank transfer.",
+    createTime: timestampFromDate(new Date("2026-03-31T09:30:00Z")),
+  });
+}
+
+const sample = invoice([
+  { description: longDescription, quantity: 12n, unitPriceMinor: 150_000n, vatRateBp: 1900 },
+  { description: "Hosting (monthly)", quantity: 1n, unitPriceMinor: 4_999n, vatRateBp: 1900 },
+  { description: "Reference books", quantity: 3n, unitPriceMinor: 1_250n, vatRateBp: 700 },
+]);
+
+const squash = (s: string) => s.replace(/\s+/g, " ");
+const xmlEscape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
+async function pdfText(pdf: Uint8Array) {
+  // pdf.js may detach the buffer it is given, so hand it a copy.
+  const { totalPages, text } = await extractText(await getDocumentProxy(pdf.slice()), { mergePages: true });
+  return { totalPages, text: squash(text) };
+}
+
+describe("money formatting", () => {
+  it("formats minor units exactly with the currency's digits", () => {
+    assert.equal(formatMoney(123456789n, "EUR"), "1,234,567.89 EUR");
+    assert.equal(formatMoney(123456789n, "JPY"), "123,456,789 JPY");
+    assert.equal(formatMoney(123456789n, "BHD"), "123,456.789 BHD");
+    assert.equal(formatMoney(5n, "KWD"), "0.005 KWD");
+    assert.equal(formatMoney(-5n, "EUR"), "-0.05 EUR");
+    assert.equal(formatMoney(0n, "EUR"), "0.00 EUR");
+    assert.equal(formatMoney(12345n, "HUF"), "123.45 HUF"); // ICU says 0 digits, ISO 4217 says 2
+    assert.equal(formatMoney(9223372036854775807n, "EUR"), "92,233,720,368,547,758.07 EUR");
+    assert.equal(formatMoney(-9223372036854775808n, "JPY"), "-9,223,372,036,854,775,808 JPY");
+  });
+
+  it("formats VAT rates in basis points", () => {
+    assert.equal(formatRate(1900), "19%");
+    assert.equal(formatRate(750), "7.5%");
+    assert.equal(formatRate(550), "5.5%");
+    assert.equal(formatRate(5), "0.05%");
+    assert.equal(formatRate(0), "0%");
+  });
+});
+
+describe("invoice documents", () => {
+  let docs: Awaited<ReturnType<typeof renderInvoiceDocuments>> = [];
+  before(async () => {
+    docs = await renderInvoiceDocuments(sample);
+  });
+  const total = formatMoney(sample.totalMinor, "EUR");
+  const expected = ["4711", "FR12345678901", "DE123456789", ...sample.lines.map((l) => l.description), total, "2026-04-30"];
+
+  it("renders a PDF and a DOCX", () => {
+    assert.deepEqual(docs.map((d) => d.format), [DocumentFormat.PDF, DocumentFormat.DOCX]);
+    assert.equal(total, "21,519.62 EUR");
+  });
+
+  it("renders a PDF with every value in its text", async () => {
+    const pdf = docs.find((d) => d.format === DocumentFormat.PDF)!;
+    assert.equal(new TextDecoder().decode(pdf.content.subarray(0, 5)), "%PDF-");
+    const { text } = await pdfText(pdf.content);
+    for (const value of expected) assert.ok(text.includes(squash(value)), `PDF text lacks ${value}`);
+  });
+
+  it("renders a DOCX whose document.xml holds every value in a single run", () => {
+    const docx = docs.find((d) => d.format === DocumentFormat.DOCX)!;
+    const xml = new TextDecoder().decode(unzipSync(docx.content)["word/document.xml"]);
+    const runs = [...xml.matchAll(/<w:t(?: [^>]*)?>([^<]*)<\/w:t>/g)].map((m) => m[1]!);
+    for (const value of expected) assert.ok(runs.some((r) => r.includes(xmlEscape(value))), `document.xml lacks ${value}`);
+  });
+
+  it("breaks pages for many lines and keeps every line", async () => {
+    const many = invoice(Array.from({ length: 120 }, (_, i) => ({
+      description: i % 10 === 0 ? `${longDescription} #${i + 1}` : `Item #${i + 1}`,
+      quantity: BigInt(i + 1),
+      unitPriceMinor: 1_000n,
+      vatRateBp: i % 2 ? 1900 : 700,
+    })));
+    const [bigPdf] = await renderInvoiceDocuments(many);
+    const { totalPages, text } = await pdfText(bigPdf!.content);
+    assert.ok(totalPages > 2, `expected several pages, got ${totalPages}`);
+    for (const line of many.lines) assert.ok(text.includes(squash(line.description)), line.description);
+    assert.ok(text.includes(formatMoney(many.totalMinor, "EUR")));
+  });
+});
