@@ -5,7 +5,9 @@ import { DocumentFormat, DocumentStatus, InvoiceEventSchema, type InvoiceEvent }
 import { unzipSync } from "fflate";
 import { extractText, getDocumentProxy } from "unpdf";
 import { renderInvoiceDocuments } from "../consumer/src/render/index.ts";
-import { committedOffset, eventually, produceRaw, readTopic, watchInvoices, type TopicReader } from "./support/events.ts";
+import { createLogger } from "@invoicer/platform/logger";
+import { startOutboxRelay } from "../server/src/outbox/relay.ts";
+import { caughtUp, committedOffset, eventually, produceRaw, readTopic, watchInvoices, type TopicMessage, type TopicReader } from "./support/events.ts";
 import { sampleInvoice, startStack, type Stack } from "./support/stack.ts";
 
 const brokers = () => process.env.TEST_KAFKA_BROKERS!.split(",");
@@ -57,6 +59,38 @@ describe("outbox to Kafka", () => {
       const [left] = await stack.database.sql`select count(*)::int as n from outbox where published_at is null`;
       return left!.n === 0;
     }, "the outbox to be marked published");
+  });
+});
+
+describe("outbox relay replicas", () => {
+  it("never publishes a row twice when two relays drain the same outbox", async () => {
+    const producer = stack.events!.bus.producer();
+    const second = startOutboxRelay({
+      sql: stack.database.sql,
+      producer,
+      topic: stack.events!.topic,
+      ensureTopic: async () => {},
+      log: createLogger("test", "silent"),
+      batchSize: 5,
+    });
+    try {
+      const client = stack.client(stack.tenantB);
+      const created = await Promise.all(Array.from({ length: 100 }, () => client.createInvoice(sampleInvoice())));
+      const ids = new Set(created.map((r) => r.invoice!.id));
+      const issued = (ms: TopicMessage[]) => ms.filter((m) => ids.has(m.key) && m.headers["event-type"] === "invoice.issued");
+      await topic.until((ms) => new Set(issued(ms).map((m) => m.key)).size === 100);
+      // Once every issued row is marked published no relay sends it again; read to the end of the topic.
+      await eventually(async () => {
+        const [left] = await stack.database.sql`select count(*)::int as n from outbox where published_at is null and event_type = 'invoice.issued'`;
+        return left!.n === 0;
+      }, "the issued events to be marked published");
+      await caughtUp(brokers(), stack.events!.topic, topic);
+      const eventIds = issued(topic.items).map((m) => m.headers["event-id"]);
+      assert.equal(new Set(eventIds).size, eventIds.length, "no event id was published twice");
+    } finally {
+      await second.stop();
+      await producer.disconnect();
+    }
   });
 });
 

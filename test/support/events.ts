@@ -111,3 +111,13 @@ export async function watchInvoices(client: Client<typeof InvoiceService>): Prom
   });
   return { ...events, ended, close: () => abort.abort() };
 }
+
+/** Resolves once the reader has read everything on the topic at the time of the call. */
+export async function caughtUp(brokers: string[], topic: string, reader: TopicReader): Promise<void> {
+  const admin = new Kafka({ clientId: "test-admin", brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
+  await reader.until((ms) =>
+    ends.every(({ partition, high }) => BigInt(high) === 0n || ms.some((m) => m.partition === partition && BigInt(m.offset) >= BigInt(high) - 1n)),
+  );
+}
