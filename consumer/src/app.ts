@@ -14,7 +14,7 @@ export interface DocumentConsumer {
   stop(): Promise<void>;
 }
 
-type Options = Omit<ConsumerConfig, "healthHost" | "healthPort" | "kafkaBrokers">;
+type Options = Omit<ConsumerConfig, "healthHost" | "healthPort" | "kafkaBrokers" | "logLevel">;
 
 /** Joins the consumer group and renders documents for issued invoices until stopped. */
 export async function startDocumentConsumer(

@@ -1,6 +1,7 @@
 import { envReader } from "@invoicer/platform/config";
 
 export interface ConsumerConfig {
+  logLevel: string;
   kafkaBrokers: string[];
   kafkaTopic: string;
   kafkaTopicPartitions: number;
@@ -20,6 +21,7 @@ export function loadConsumerConfig(env: Record<string, string | undefined>): Con
   const e = envReader(env);
   const kafkaTopic = e.string("KAFKA_TOPIC", "invoice-events");
   return {
+    logLevel: e.logLevel(),
     kafkaBrokers: e.brokers("KAFKA_BROKERS"),
     kafkaTopic,
     kafkaTopicPartitions: e.int("KAFKA_TOPIC_PARTITIONS", 3, 1, 1000),

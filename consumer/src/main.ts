@@ -8,7 +8,7 @@ import { loadConsumerConfig } from "./config.ts";
 
 await runMain(async () => {
   const config = loadConsumerConfig(process.env);
-  const log = createLogger("consumer");
+  const log = createLogger("consumer", config.logLevel);
   const started = Date.now();
   let consumer: DocumentConsumer | undefined;
   // /healthz: the process is up; /readyz: it is a member of the consumer group.

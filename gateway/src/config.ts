@@ -1,6 +1,7 @@
 import { envReader } from "@invoicer/platform/config";
 
 export interface GatewayConfig {
+  logLevel: string;
   host: string;
   port: number;
   serverUrl: string;
@@ -17,6 +18,7 @@ export interface GatewayConfig {
 export function loadGatewayConfig(env: Record<string, string | undefined>): GatewayConfig {
   const e = envReader(env);
   return {
+    logLevel: e.logLevel(),
     host: e.string("GATEWAY_HOST", "127.0.0.1"),
     port: e.port("GATEWAY_PORT", 8080),
     serverUrl: e.url("SERVER_URL", "http://127.0.0.1:8081"),

@@ -5,7 +5,7 @@ import { loadGatewayConfig } from "./config.ts";
 
 await runMain(async () => {
   const config = loadGatewayConfig(process.env);
-  const log = createLogger("gateway");
+  const log = createLogger("gateway", config.logLevel);
   const started = Date.now();
   const app = await buildGateway(config, log);
   try {

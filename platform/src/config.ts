@@ -58,6 +58,14 @@ export function envReader(env: Env) {
       if (brokers.length === 0 || bad !== undefined) throw new ConfigError(`${name} must be host:port[,host:port...], got "${value}"`);
       return brokers;
     },
+    /** A pino level: trace, debug, info, warn, error, fatal or silent. */
+    logLevel(name = "LOG_LEVEL"): string {
+      const value = raw(name) ?? "info";
+      if (!["trace", "debug", "info", "warn", "error", "fatal", "silent"].includes(value)) {
+        throw new ConfigError(`${name} must be one of trace, debug, info, warn, error, fatal, silent; got "${value}"`);
+      }
+      return value;
+    },
     list(name: string, fallback: string[] = []): string[] {
       const value = raw(name);
       return value === undefined ? fallback : value.split(",").map((s) => s.trim()).filter(Boolean);

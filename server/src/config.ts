@@ -1,6 +1,7 @@
 import { envReader } from "@invoicer/platform/config";
 
 export interface ServerConfig {
+  logLevel: string;
   host: string;
   port: number;
   databaseUrl: string;
@@ -19,6 +20,7 @@ export interface ServerConfig {
 export function loadServerConfig(env: Record<string, string | undefined>): ServerConfig {
   const e = envReader(env);
   return {
+    logLevel: e.logLevel(),
     host: e.string("SERVER_HOST", "127.0.0.1"),
     port: e.port("SERVER_PORT", 8081),
     databaseUrl: e.url("DATABASE_URL"),

@@ -11,7 +11,7 @@ import { startOutboxRelay } from "./outbox/relay.ts";
 
 await runMain(async () => {
   const config = loadServerConfig(process.env);
-  const log = createLogger("server");
+  const log = createLogger("server", config.logLevel);
   const started = Date.now();
   await applyMigrations(config.databaseUrl);
   const database = openDatabase(config.databaseUrl, config.databasePoolSize);

@@ -1,0 +1,115 @@
+// No Docker engine here, so compose.yaml is checked statically against the services' own config modules.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import { parse } from "yaml";
+import { loadConsumerConfig } from "../consumer/src/config.ts";
+import { loadGatewayConfig } from "../gateway/src/config.ts";
+import { loadServerConfig } from "../server/src/config.ts";
+
+interface Service {
+  image?: string;
+  build?: unknown;
+  command?: string[];
+  environment?: Record<string, string>;
+  ports?: string[];
+  profiles?: string[];
+  healthcheck?: { test: string[] };
+  depends_on?: Record<string, { condition: string }>;
+  volumes?: string[];
+  deploy?: { replicas?: number };
+}
+
+const compose = parse(readFileSync("compose.yaml", "utf8")) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+const { services } = compose;
+const env = (name: string) => services[name]!.environment!;
+
+/** Loads a config from the service's compose environment, recording every variable the module reads. */
+function variablesRead(load: (e: Record<string, string | undefined>) => unknown, environment: Record<string, string>) {
+  const read = new Set<string>();
+  const recorder = new Proxy(environment, {
+    get: (target, name: string) => (read.add(name), target[name]),
+  });
+  return { config: load(recorder), read };
+}
+
+const apps: Record<string, (e: Record<string, string | undefined>) => unknown> = {
+  server: loadServerConfig,
+  consumer: loadConsumerConfig,
+  gateway: loadGatewayConfig,
+};
+
+describe("compose.yaml", () => {
+  for (const [name, load] of Object.entries(apps)) {
+    it(`gives ${name} exactly the variables its config module reads, with valid values`, () => {
+      const { read } = variablesRead(load, env(name));
+      assert.deepEqual(Object.keys(env(name)).sort(), [...read].sort());
+    });
+  }
+
+  it("runs every service from the Dockerfile's image with its own main, and two consumers", () => {
+    for (const name of Object.keys(apps)) {
+      assert.equal(services[name]!.build, ".");
+      assert.deepEqual(services[name]!.command, ["node", "--import", "tsx", `${name}/src/main.ts`]);
+    }
+    assert.equal(services.consumer!.deploy?.replicas, 2);
+    const dockerfile = readFileSync("Dockerfile", "utf8");
+    assert.match(dockerfile, /^FROM .* AS deps$/m);
+    assert.match(dockerfile, /RUN npm ci /);
+    assert.match(dockerfile, /^USER node$/m, "services run as a non-root user");
+  });
+
+  it("publishes only the gateway, and the console under its profile", () => {
+    const published = Object.entries(services).filter(([, s]) => s.ports?.length).map(([n]) => n).sort();
+    assert.deepEqual(published, ["console", "gateway"]);
+    assert.deepEqual(services.console!.profiles, ["console"]);
+    const gateway = loadGatewayConfig(env("gateway"));
+    assert.deepEqual(services.gateway!.ports, [`${gateway.port}:${gateway.port}`]);
+    assert.equal(gateway.host, "0.0.0.0");
+  });
+
+  it("agrees on hosts and ports between services", () => {
+    const server = loadServerConfig(env("server"));
+    const consumer = loadConsumerConfig(env("consumer"));
+    const gateway = loadGatewayConfig(env("gateway"));
+    assert.equal(server.host, "0.0.0.0");
+    for (const url of [gateway.serverUrl, consumer.serverUrl]) assert.equal(url, `http://server:${server.port}`);
+    assert.equal(new URL(server.databaseUrl).host, "postgres:5432");
+    const pg = env("postgres");
+    assert.equal(server.databaseUrl, `postgres://${pg.POSTGRES_USER}:${pg.POSTGRES_PASSWORD}@postgres:5432/${pg.POSTGRES_DB}`);
+    assert.equal(server.internalToken, gateway.internalToken);
+    assert.equal(consumer.internalToken, server.internalToken);
+    assert.equal(consumer.kafkaTopic, server.kafkaTopic);
+    assert.equal(consumer.kafkaTopicPartitions, server.kafkaTopicPartitions);
+    // Health checks probe the ports the services listen on.
+    assert.match(services.server!.healthcheck!.test.join(" "), new RegExp(`127\\.0\\.0\\.1:${server.port}/grpc\\.health\\.v1\\.Health/Check`));
+    assert.match(services.consumer!.healthcheck!.test.join(" "), new RegExp(`127\\.0\\.0\\.1:${consumer.healthPort}/readyz`));
+    assert.match(services.gateway!.healthcheck!.test.join(" "), new RegExp(`127\\.0\\.0\\.1:${gateway.port}/readyz`));
+  });
+
+  it("points every Kafka client at the Redpanda service's advertised address", () => {
+    const advertised = services.redpanda!.command!.find((a) => a.startsWith("--advertise-kafka-addr="))!;
+    const address = advertised.split("=")[1]!.replace(/^internal:\/\//, "");
+    assert.equal(address, "redpanda:9092");
+    assert.ok(services.redpanda!.command!.includes("--mode=dev-container"));
+    assert.deepEqual(loadServerConfig(env("server")).kafkaBrokers, [address]);
+    assert.deepEqual(loadConsumerConfig(env("consumer")).kafkaBrokers, [address]);
+    assert.equal(env("console").KAFKA_BROKERS, address);
+  });
+
+  it("starts services only after what they need is healthy, and keeps data in named volumes", () => {
+    const needs: Record<string, string[]> = {
+      server: ["postgres", "redpanda"],
+      consumer: ["redpanda", "server"],
+      gateway: ["server"],
+      console: ["redpanda"],
+    };
+    for (const [name, deps] of Object.entries(needs)) {
+      assert.deepEqual(Object.keys(services[name]!.depends_on ?? {}).sort(), deps);
+      for (const dep of deps) assert.equal(services[name]!.depends_on![dep]!.condition, "service_healthy");
+    }
+    for (const name of ["postgres", "redpanda", "server", "consumer", "gateway"]) assert.ok(services[name]!.healthcheck, `${name} has a healthcheck`);
+    assert.deepEqual(Object.keys(compose.volumes).sort(), ["postgres-data", "redpanda-data"]);
+    assert.ok(services.postgres!.volumes!.includes("postgres-data:/var/lib/postgresql/data"));
+  });
+});
