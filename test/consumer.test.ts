@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
-import { after, before, it } from "node:test";
-import { DocumentStatus, type Invoice } from "@invoicer/sdk";
+import { after, before, describe, it } from "node:test";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { DocumentStatus, InvoiceEventSchema, type Invoice, type InvoiceEvent } from "@invoicer/sdk";
+import type { EventMessage, ReceivedMessage } from "@invoicer/platform/kafka";
+import { createLogger } from "@invoicer/platform/logger";
+import { documentWorker } from "../consumer/src/document-worker.ts";
 import { renderInvoiceDocuments } from "../consumer/src/render/index.ts";
 import { watchInvoices } from "./support/events.ts";
 import { sampleInvoice, startStack, type Stack } from "./support/stack.ts";
@@ -52,4 +57,48 @@ it("finishes the message in hand when stopped, so no work is lost", async () => 
   await stopping;
   const { invoice: done } = await client.getInvoice({ id: invoice!.id });
   assert.equal(done!.documentStatus, DocumentStatus.READY);
+});
+
+describe("retry policy", () => {
+  const message = (event: InvoiceEvent): ReceivedMessage => ({
+    topic: "t", partition: 0, offset: "7", key: event.invoiceId, headers: {}, value: toBinary(InvoiceEventSchema, event),
+  });
+  const issued = create(InvoiceEventSchema, {
+    eventId: "e1", tenantId: "t1", invoiceId: "i1",
+    kind: { case: "issued", value: { invoice: { id: "i1" } } },
+  });
+  const worker = (attach: () => Promise<{ attached: boolean }>, deadLetters: EventMessage[]) =>
+    documentWorker({
+      render: async () => [],
+      attach,
+      deadLetter: async (m) => void deadLetters.push(m),
+      log: createLogger("test", "silent"),
+      attempts: 2,
+      retryBackoffMs: 1,
+      stopSignal: new AbortController().signal,
+    });
+
+  it("waits out an unavailable server however many tries it takes, and dead-letters nothing", async () => {
+    let calls = 0;
+    const deadLetters: EventMessage[] = [];
+    const attach = async () => {
+      if (++calls < 6) throw new ConnectError("connect ECONNREFUSED", Code.Unavailable);
+      return { attached: true };
+    };
+    await worker(attach, deadLetters)(message(issued));
+    assert.equal(calls, 6);
+    assert.equal(deadLetters.length, 0);
+  });
+
+  it("dead-letters a permanent failure after its attempts, with the error", async () => {
+    const deadLetters: EventMessage[] = [];
+    let calls = 0;
+    const attach = async () => {
+      calls++;
+      throw new ConnectError("invoice i1 not found", Code.NotFound);
+    };
+    await worker(attach, deadLetters)(message(issued));
+    assert.equal(calls, 2);
+    assert.equal(deadLetters[0]!.headers["dead-letter-error"], "[not_found] invoice i1 not found");
+  });
 });

@@ -1,4 +1,5 @@
 import { fromBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { InvoiceEventSchema, type DocumentFormat, type Invoice, type InvoiceEvent } from "@invoicer/sdk";
 import type { EventMessage, ReceivedMessage } from "@invoicer/platform/kafka";
 import type { Logger } from "@invoicer/platform/logger";
@@ -26,9 +27,14 @@ export interface DocumentWorkerDeps {
 /** Thrown when the worker stops before a message is done; the offset stays uncommitted. */
 export class StoppedError extends Error {}
 
+/** The server is down or busy: worth waiting for however long it takes, never a dead letter. */
+const transientCodes = new Set([Code.Unavailable, Code.DeadlineExceeded, Code.ResourceExhausted, Code.Aborted]);
+const maxBackoffMs = 30_000;
+
 /**
  * Handles one event: an issued invoice is rendered and attached; other kinds need no document.
- * Failures are retried with exponential backoff, then the message goes to the dead-letter topic.
+ * Transient server errors are retried until the server answers; other failures are retried with
+ * exponential backoff `attempts` times, then the message goes to the dead-letter topic.
  */
 export function documentWorker(deps: DocumentWorkerDeps) {
   return async (message: ReceivedMessage): Promise<void> => {
@@ -40,16 +46,18 @@ export function documentWorker(deps: DocumentWorkerDeps) {
     }
     if (event.kind.case !== "issued" || !event.kind.value.invoice) return;
     const invoice = event.kind.value.invoice;
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = 1, waits = 0; ; waits++) {
       try {
         const documents = await deps.render(invoice);
         const { attached } = await deps.attach({ eventId: event.eventId, tenantId: event.tenantId, invoiceId: event.invoiceId, documents });
         deps.log.info({ eventId: event.eventId, invoiceId: event.invoiceId, attached, attempt }, attached ? "documents attached" : "documents were already attached");
         return;
       } catch (err) {
-        if (attempt >= deps.attempts) return deadLetter(deps, message, err, attempt);
-        const waitMs = deps.retryBackoffMs * 2 ** (attempt - 1);
-        deps.log.warn({ err, eventId: event.eventId, attempt, retryInMs: waitMs }, "rendering failed; retrying");
+        const transient = err instanceof ConnectError && transientCodes.has(err.code);
+        if (!transient && attempt >= deps.attempts) return deadLetter(deps, message, err, attempt);
+        if (!transient) attempt++;
+        const waitMs = Math.min(maxBackoffMs, deps.retryBackoffMs * 2 ** Math.min(waits, 16));
+        deps.log.warn({ err, eventId: event.eventId, attempt, transient, retryInMs: waitMs }, "rendering or attaching failed; retrying");
         await pause(waitMs, deps.stopSignal);
       }
     }
