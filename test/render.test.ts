@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { create } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { DocumentFormat, InvoiceSchema, InvoiceStatus, type Invoice } from "@invoicer/sdk";
+import { DocumentFormat, InvoiceSchema, InvoiceStatus, type Invoice, type PartySchema } from "@invoicer/sdk";
 import { unzipSync } from "fflate";
 import { extractText, getDocumentProxy } from "unpdf";
 import { renderInvoiceDocuments } from "../consumer/src/render/index.ts";
@@ -13,7 +13,10 @@ const longDescription =
   "On-site workshop with the infrastructure team, including preparation, travel and a written summary " +
   "of all findings and recommendations for the next two quarters — billed per day";
 
-function invoice(lines: Array<{ description: string; quantity: bigint; unitPriceMinor: bigint; vatRateBp: number }>): Invoice {
+type LineInit = { description: string; quantity: bigint; unitPriceMinor: bigint; vatRateBp: number };
+type PartyInit = MessageInitShape<typeof PartySchema>;
+
+function invoice(lines: LineInit[], parties: { seller?: PartyInit; buyer?: PartyInit } = {}): Invoice {
   const p = priceInvoice(lines);
   return create(InvoiceSchema, {
     id: "0190f3a2-7c4e-7d21-9b1a-3f5e8c2d4a61",
@@ -32,6 +35,7 @@ function invoice(lines: Array<{ description: string; quantity: bigint; unitPrice
     dueDate: "2026-04-30",
     note: "Payable by bank transfer.",
     createTime: timestampFromDate(new Date("2026-03-31T09:30:00Z")),
+    ...parties,
   });
 }
 
@@ -43,6 +47,9 @@ const sample = invoice([
 
 const squash = (s: string) => s.replace(/\s+/g, " ");
 const xmlEscape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
+const docxRuns = (docx: Uint8Array) =>
+  [...new TextDecoder().decode(unzipSync(docx)["word/document.xml"]).matchAll(/<w:t(?: [^>]*)?>([^<]*)<\/w:t>/g)].map((m) => m[1]!);
 
 async function pdfText(pdf: Uint8Array) {
   // pdf.js may detach the buffer it is given, so hand it a copy.
@@ -94,8 +101,7 @@ describe("invoice documents", () => {
 
   it("renders a DOCX whose document.xml holds every value in a single run", () => {
     const docx = docs.find((d) => d.format === DocumentFormat.DOCX)!;
-    const xml = new TextDecoder().decode(unzipSync(docx.content)["word/document.xml"]);
-    const runs = [...xml.matchAll(/<w:t(?: [^>]*)?>([^<]*)<\/w:t>/g)].map((m) => m[1]!);
+    const runs = docxRuns(docx.content);
     for (const value of expected) assert.ok(runs.some((r) => r.includes(xmlEscape(value))), `document.xml lacks ${value}`);
   });
 
@@ -111,5 +117,43 @@ describe("invoice documents", () => {
     assert.ok(totalPages > 2, `expected several pages, got ${totalPages}`);
     for (const line of many.lines) assert.ok(text.includes(squash(line.description)), line.description);
     assert.ok(text.includes(formatMoney(many.totalMinor, "EUR")));
+  });
+
+  it("prints Latin Extended, Greek and Cyrillic exactly and characters without a glyph as ?", async () => {
+    const cjk = "請求書サービス";
+    const intl = invoice([
+      { description: "Услуги по разработке", quantity: 2n, unitPriceMinor: 10_000n, vatRateBp: 2000 },
+      { description: "Υπηρεσίες συμβούλου", quantity: 1n, unitPriceMinor: 25_000n, vatRateBp: 2400 },
+      { description: `Čeština, Ελληνικά, ${cjk}`, quantity: 1n, unitPriceMinor: 100n, vatRateBp: 2100 },
+    ], {
+      seller: { name: "Łódź Spółka z o.o.", vatId: "PL5260001246", address: { street: "ul. Piotrkowska 104", city: "Łódź", postalCode: "90-001", countryCode: "PL" } },
+      buyer: { name: "ООО «Ромашка»", address: { street: "Οδός Ερμού 12", city: "Αθήνα", postalCode: "105 63", countryCode: "GR" } },
+    });
+    const [pdf, docx] = await renderInvoiceDocuments(intl);
+    const { text } = await pdfText(pdf!.content);
+    const runs = docxRuns(docx!.content);
+    const exact = ["Łódź Spółka z o.o.", "90-001 Łódź", "ООО «Ромашка»", "Οδός Ερμού 12", "105 63 Αθήνα", "Услуги по разработке", "Υπηρεσίες συμβούλου"];
+    for (const value of [...exact, formatMoney(intl.totalMinor, "EUR")]) {
+      assert.ok(text.includes(value), `PDF text lacks ${value}`);
+      assert.ok(runs.some((r) => r.includes(xmlEscape(value))), `document.xml lacks ${value}`);
+    }
+    assert.ok(text.includes(`Čeština, Ελληνικά, ${"?".repeat(cjk.length)}`), "CJK without a glyph should print as ?");
+    assert.ok(!text.includes(cjk));
+    assert.ok(runs.some((r) => r.includes(`Čeština, Ελληνικά, ${cjk}`)), "document.xml keeps CJK text");
+  });
+
+  it("wraps words wider than their column instead of overflowing", async () => {
+    const word = "Rindfleischetikettierungsüberwachungsaufgabenübertragungsgesetz";
+    const [pdf] = await renderInvoiceDocuments(invoice([{ description: `${word}${word}`, quantity: 1n, unitPriceMinor: 100n, vatRateBp: 0 }]));
+    const { text } = await pdfText(pdf!.content);
+    assert.ok(!text.includes(word + word), "expected the word to be broken across lines");
+    assert.ok(text.replace(/ /g, "").includes(word + word));
+  });
+
+  it("renders byte-identical PDFs whatever was rendered before", async () => {
+    const first = docs.find((d) => d.format === DocumentFormat.PDF)!.content;
+    await renderInvoiceDocuments(invoice([{ description: "ﬁ fi ı i̇ Ωμέγα Ω", quantity: 1n, unitPriceMinor: 1n, vatRateBp: 0 }]));
+    const [again] = await renderInvoiceDocuments(sample);
+    assert.ok(Buffer.from(first).equals(again!.content), "PDF output is not reproducible");
   });
 });
