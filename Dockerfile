@@ -3,13 +3,15 @@
 FROM node:20.19-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY patches ./patches
 COPY gen/package.json gen/
 COPY platform/package.json platform/
 COPY server/package.json server/
 COPY consumer/package.json consumer/
 COPY gateway/package.json gateway/
-# No install scripts: nothing the services run needs one (embedded PostgreSQL is for local runs only).
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+# No dependency install scripts: nothing the services run needs one (embedded PostgreSQL is for
+# local runs only). patches/ fixes a postgres.js crash on a dropped connection (see the README).
+RUN npm ci --ignore-scripts --no-audit --no-fund && npx patch-package && npm prune --omit=dev --no-audit --no-fund
 COPY gen ./gen
 COPY platform ./platform
 COPY server ./server

@@ -1,36 +1,4 @@
-import { createServer } from "node:http";
 import { runMain } from "@invoicer/platform/config";
-import { connectEventBus } from "@invoicer/platform/kafka";
-import { createLogger } from "@invoicer/platform/logger";
-import { listen } from "@invoicer/platform/http-server";
-import { startDocumentConsumer, type DocumentConsumer } from "./app.ts";
-import { loadConsumerConfig } from "./config.ts";
+import { serveConsumer } from "./serve.ts";
 
-await runMain(async () => {
-  const config = loadConsumerConfig(process.env);
-  const log = createLogger("consumer", config.logLevel);
-  const started = Date.now();
-  let consumer: DocumentConsumer | undefined;
-  // /healthz: the process is up; /readyz: it is a member of the consumer group.
-  const health = createServer((req, res) => {
-    const ok = req.url === "/healthz" || (req.url === "/readyz" && consumer !== undefined);
-    res.writeHead(ok ? 200 : 503, { "content-type": "text/plain" }).end(ok ? "ok\n" : "not ready\n");
-  });
-  await listen(health, config.healthPort, config.healthHost, "CONSUMER_HEALTH_PORT");
-  const bus = connectEventBus({ brokers: config.kafkaBrokers, clientId: "invoicer-consumer", log: log.child({ component: "kafka" }) });
-  consumer = await startDocumentConsumer(config, bus, log);
-  log.info({ group: config.groupId, topic: config.kafkaTopic, startupMs: Date.now() - started }, "consumer running");
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, "consumer stopping");
-    await consumer?.stop();
-    health.close();
-    log.info("consumer stopped");
-    process.exit(0);
-  };
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-  process.on("SIGINT", () => void stop("SIGINT"));
-});
+await runMain(() => serveConsumer(process.env));

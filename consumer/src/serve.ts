@@ -1,0 +1,38 @@
+import { createServer } from "node:http";
+import { connectEventBus } from "@invoicer/platform/kafka";
+import { createLogger } from "@invoicer/platform/logger";
+import { listen } from "@invoicer/platform/http-server";
+import { startDocumentConsumer, type DocumentConsumer } from "./app.ts";
+import { loadConsumerConfig } from "./config.ts";
+import type { DocumentWorkerDeps } from "./document-worker.ts";
+import { renderInvoiceDocuments } from "./render/index.ts";
+
+/** The consumer process: config from `env`, a health endpoint, the group member, SIGTERM handling. */
+export async function serveConsumer(env: Record<string, string | undefined>, render: DocumentWorkerDeps["render"] = renderInvoiceDocuments) {
+  const config = loadConsumerConfig(env);
+  const log = createLogger("consumer", config.logLevel);
+  const started = Date.now();
+  let consumer: DocumentConsumer | undefined;
+  // /healthz: the process is up; /readyz: it is a member of the consumer group.
+  const health = createServer((req, res) => {
+    const ok = req.url === "/healthz" || (req.url === "/readyz" && consumer !== undefined);
+    res.writeHead(ok ? 200 : 503, { "content-type": "text/plain" }).end(ok ? "ok\n" : "not ready\n");
+  });
+  await listen(health, config.healthPort, config.healthHost, "CONSUMER_HEALTH_PORT");
+  const bus = connectEventBus({ brokers: config.kafkaBrokers, clientId: "invoicer-consumer", log: log.child({ component: "kafka" }) });
+  consumer = await startDocumentConsumer(config, bus, log, render);
+  log.info({ group: config.groupId, topic: config.kafkaTopic, startupMs: Date.now() - started }, "consumer running");
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "consumer stopping");
+    await consumer?.stop();
+    health.close();
+    log.info("consumer stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}

@@ -1,0 +1,80 @@
+// What must hold after every scenario, read from the database and the topic themselves.
+import type { Sql } from "postgres";
+import { caughtUp, readTopic } from "../test/support/events.ts";
+import type { Acked } from "./load.ts";
+
+export interface Outcome {
+  committed: number;
+  published: number;
+  documentsRendered: number;
+  /** Deliveries of an event id seen more than once on the topic: at-least-once, not an effect. */
+  redeliveries: number;
+  lostAcked: number;
+  numberingFaults: number;
+  unpublished: number;
+  missingOnTopic: number;
+  notReady: number;
+  doubleEffects: number;
+}
+
+const count = async (sql: Sql, query: string) => Number((await sql.unsafe(query))[0]!.n);
+
+/** Waits (bounded) until the outbox is drained and every invoice has its documents; returns whether it got there. */
+export async function awaitSettled(sql: Sql, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const pending =
+      (await count(sql, "select count(*) as n from outbox where published_at is null")) +
+      (await count(sql, "select count(*) as n from invoices where document_status <> 'READY'"));
+    if (pending === 0) return true;
+    await new Promise((r) => setTimeout(r, 200)); // progress lives in two systems; nothing to subscribe to
+  }
+  return false;
+}
+
+export async function checkInvariants(sql: Sql, brokers: string[], topic: string, acked: Acked[]): Promise<Outcome> {
+  const keys = new Map((await sql`select key, invoice_id from idempotency_keys`).map((r) => [r.key as string, r.invoice_id as string]));
+  const lostAcked = acked.filter((a) => keys.get(a.key) !== a.id).length;
+  const numbering = await sql`
+    select tenant_id from invoices group by tenant_id
+    having count(*) <> count(distinct number) or min(number) <> 1 or max(number) <> count(*)`;
+  const outboxIds = new Set((await sql`select id from outbox`).map((r) => r.id as string));
+  const reader = await readTopic(brokers, topic);
+  let deliveries: string[];
+  try {
+    await caughtUp(brokers, topic, reader);
+    deliveries = reader.items.map((m) => m.headers["event-id"] ?? "");
+  } finally {
+    await reader.close();
+  }
+  const onTopic = new Set(deliveries);
+  const doubleEffects =
+    (await count(sql, "select count(*) - count(distinct invoice_id) as n from outbox where event_type = 'invoice.document_ready'")) +
+    (await count(sql, "select count(*) as n from invoices i where (select count(*) from invoice_documents d where d.invoice_id = i.id) > 2")) +
+    (await count(sql, "select (select count(*) from invoices) - (select count(*) from idempotency_keys) as n"));
+  return {
+    committed: await count(sql, "select count(*) as n from invoices"),
+    published: await count(sql, "select count(*) as n from outbox where published_at is not null"),
+    documentsRendered: await count(sql, "select count(*) as n from invoice_documents where format = 'PDF'"),
+    redeliveries: deliveries.length - onTopic.size,
+    lostAcked,
+    numberingFaults: numbering.length,
+    unpublished: await count(sql, "select count(*) as n from outbox where published_at is null"),
+    missingOnTopic: [...outboxIds].filter((id) => !onTopic.has(id)).length,
+    notReady: await count(sql, "select count(*) as n from invoices where document_status <> 'READY'"),
+    doubleEffects,
+  };
+}
+
+/** The invariants as one list of broken promises; empty when all hold. */
+export function violations(o: Outcome): string[] {
+  const broken: [boolean, string][] = [
+    [o.lostAcked > 0, `${o.lostAcked} acknowledged creates missing`],
+    [o.numberingFaults > 0, `${o.numberingFaults} tenants with gaps or duplicate numbers`],
+    [o.unpublished > 0, `${o.unpublished} outbox rows unpublished`],
+    [o.missingOnTopic > 0, `${o.missingOnTopic} committed events not on the topic`],
+    [o.notReady > 0, `${o.notReady} invoices without READY documents`],
+    [o.doubleEffects > 0, `${o.doubleEffects} side effects done twice`],
+  ];
+  return broken.filter(([bad]) => bad).map(([, what]) => what);
+}
