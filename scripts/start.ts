@@ -15,6 +15,7 @@ import { createApiKey, hashApiKey } from "../server/src/api-keys.ts";
 import { openDatabase } from "../server/src/db/client.ts";
 import { applyMigrations } from "../server/src/db/migrate.ts";
 import { apiKeys } from "../server/src/db/schema.ts";
+import { ensureWebBuilt } from "./web-build.ts";
 
 const dataDir = ".data";
 const step = (what: string, since: number) => console.log(`[start] ${what} (${Date.now() - since} ms)`);
@@ -44,9 +45,16 @@ await runMain(async () => {
     step("Kafka ready", t0);
     return kafka.brokers;
   };
+  // The gateway serves web/dist, so it is built (when stale) before the gateway starts.
+  const buildWeb = () =>
+    ensureWebBuilt().then(
+      (ms) => ms !== undefined && console.log(`[start] web app built in ${ms} ms`),
+      (err: Error) => console.error(`[start] the web app is not served: ${err.message}`),
+    );
   const [databaseUrl, kafkaBrokers] = await Promise.all([
     env.optional("DATABASE_URL") ?? startPostgres(),
     env.optional("KAFKA_BROKERS") ?? startKafka(),
+    buildWeb(),
   ]);
   await applyMigrations(databaseUrl);
   const apiKey = await demoApiKey(databaseUrl);
@@ -76,6 +84,7 @@ await runMain(async () => {
   console.log(`
 Gateway   ${gatewayUrl}   (Connect, gRPC-web and REST over HTTP/1.1; gRPC over HTTP/2)
 API key   ${apiKey}      (demo tenant, kept in .data/demo-api-key)
+Web app   ${gatewayUrl}/#key=${apiKey}   (the key is in the fragment, which the browser never sends)
 
 Try:
   npx buf curl --protocol grpc --http2-prior-knowledge -H "Authorization: Bearer ${apiKey}" ${gatewayUrl}/invoicer.v1.InvoiceService/ListInvoices

@@ -54,7 +54,7 @@ describe("compose.yaml", () => {
     }
     assert.equal(services.consumer!.deploy?.replicas, 2);
     const dockerfile = readFileSync("Dockerfile", "utf8");
-    assert.match(dockerfile, /^FROM .* AS deps$/m);
+    assert.match(dockerfile, /^FROM .* AS build$/m);
     assert.match(dockerfile, /RUN npm ci /);
     assert.match(dockerfile, /^USER node$/m, "services run as a non-root user");
   });

@@ -17,6 +17,7 @@ import type { GatewayConfig } from "./config.ts";
 import { grpcForwarder } from "./grpc-forward.ts";
 import { restRoutes } from "./rest.ts";
 import { isGrpcFamily, sendRpcError } from "./rpc-errors.ts";
+import { webApp } from "./web-app.ts";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -106,6 +107,8 @@ export async function buildGateway(config: GatewayConfig, log: Logger) {
     const ready = status === HealthCheckResponse_ServingStatus.SERVING;
     return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "server not serving" });
   });
+
+  await app.register(webApp, { webDir: config.webDir });
 
   await app.register(restRoutes, {
     client: createClient(InvoiceService, serverTransport),

@@ -1,4 +1,9 @@
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { envReader } from "@invoicer/platform/config";
+
+/** Where `npm run build -w web` puts the browser client. */
+const builtWebApp = fileURLToPath(new URL("../../web/dist", import.meta.url));
 
 export interface GatewayConfig {
   logLevel: string;
@@ -12,6 +17,8 @@ export interface GatewayConfig {
   maxBodyBytes: number;
   apiKeyCacheMs: number;
   shutdownGraceMs: number;
+  /** The built browser client served at `/`; nothing is served when it has no index.html. */
+  webDir: string;
 }
 
 /** Every variable the gateway reads; the README's configuration table lists the same. */
@@ -29,5 +36,6 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     maxBodyBytes: e.int("MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
     apiKeyCacheMs: e.int("API_KEY_CACHE_MS", 5_000, 0, 3_600_000),
     shutdownGraceMs: e.int("SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
+    webDir: resolve(e.string("WEB_DIR", builtWebApp)),
   };
 }
