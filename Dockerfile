@@ -11,7 +11,7 @@ COPY consumer/package.json consumer/
 COPY gateway/package.json gateway/
 COPY web/package.json web/
 # No dependency install scripts: nothing here needs one (embedded PostgreSQL is for local runs
-# only). patches/ fixes a postgres.js crash on a dropped connection (see the README).
+# only). patches/ fixes postgres.js and connect-es bugs (see the README's design notes).
 RUN npm ci --ignore-scripts --no-audit --no-fund && npx patch-package
 COPY gen ./gen
 COPY platform ./platform

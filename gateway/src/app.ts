@@ -16,7 +16,7 @@ import { apiKeyResolver, bearerKey, rateLimiter } from "./api-keys.ts";
 import type { GatewayConfig } from "./config.ts";
 import { grpcForwarder } from "./grpc-forward.ts";
 import { restRoutes } from "./rest.ts";
-import { isGrpcFamily, sendRpcError } from "./rpc-errors.ts";
+import { isGrpc, isGrpcFamily, sendRpcError } from "./rpc-errors.ts";
 import { webApp } from "./web-app.ts";
 
 declare module "fastify" {
@@ -124,6 +124,10 @@ export async function buildGateway(config: GatewayConfig, log: Logger) {
     // Idle streams (WatchInvoices) must not be cut by the proxy's timeouts.
     http2: { requestTimeout: 0, sessionTimeout: 0 },
     preHandler: async (request, reply) => {
+      // gRPC carries its status in HTTP/2 trailers; over HTTP/1.1 the proxy would run the call and lose it.
+      if (isGrpc(request) && request.raw.httpVersionMajor !== 2) {
+        return sendRpcError(request, reply, Code.Unimplemented, "gRPC needs HTTP/2");
+      }
       await authenticate(request, reply);
       // HTTP/2 calls (gRPC) go through our forwarder, which carries trailers.
       if (reply.sent || request.raw.httpVersionMajor !== 2) return;

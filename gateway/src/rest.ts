@@ -9,7 +9,7 @@ import {
   InvoiceStatus,
   type InvoiceService,
 } from "@invoicer/sdk";
-import type { FastifyInstance, FastifyReply, preHandlerHookHandler } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from "fastify";
 
 interface RestOptions {
   client: Client<typeof InvoiceService>;
@@ -21,9 +21,16 @@ interface RestOptions {
 export async function restRoutes(app: FastifyInstance, { client, authenticate, callHeaders }: RestOptions) {
   app.addHook("preHandler", authenticate);
   app.removeContentTypeParser("text/plain");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, strictJsonParser(app));
   const send = (reply: FastifyReply, status: number, body: JsonValue) => reply.code(status).send(body);
   const fail = (reply: FastifyReply, err: unknown) => {
-    const error = ConnectError.from(err);
+    // Anything but an answer meant for the caller is our bug (JavaScript or serialization text): logged, never echoed.
+    if (!(err instanceof ConnectError) || err.code === Code.Internal || err.code === Code.Unknown) {
+      reply.log.error({ err }, "REST request failed");
+      return reply.code(500).send({ code: "internal", message: "internal error" });
+    }
+    const error = err;
     const violations = error.findDetails(FieldViolationsSchema)[0]?.violations;
     return reply.code(codeToHttpStatus(error.code)).send({
       code: codeToString(error.code),
@@ -69,15 +76,18 @@ export async function restRoutes(app: FastifyInstance, { client, authenticate, c
     });
   }
 
-  app.get<{ Querystring: Record<string, string | undefined> }>("/v1/invoices", async (request, reply) => {
+  app.get<{ Querystring: Record<string, string | string[] | undefined> }>("/v1/invoices", async (request, reply) => {
     try {
       const q = request.query;
-      const pageSize = Number(q.page_size ?? 0);
-      if (!Number.isInteger(pageSize)) throw new ConnectError("page_size: must be an integer", Code.InvalidArgument);
-      const status = q.status ? InvoiceStatus[q.status.toUpperCase() as keyof typeof InvoiceStatus] : InvoiceStatus.UNSPECIFIED;
+      const [pageSizeText, statusName, pageToken] = ["page_size", "status", "page_token"].map((name) => queryValue(q, name));
+      // Three digits at most: the server checks the range, and nothing here can overflow int32.
+      if (pageSizeText && !/^\d{1,3}$/.test(pageSizeText)) {
+        throw new ConnectError("page_size: must be a whole number from 0 to 100", Code.InvalidArgument);
+      }
+      const status = statusName ? restStatuses.get(statusName.toUpperCase()) : InvoiceStatus.UNSPECIFIED;
       if (status === undefined) throw new ConnectError("status: must be ISSUED, PAID or VOID", Code.InvalidArgument);
       const page = await client.listInvoices(
-        { pageSize, pageToken: q.page_token ?? "", status },
+        { pageSize: Number(pageSizeText || 0), pageToken: pageToken ?? "", status },
         { headers: callHeaders(request.tenantId) },
       );
       return send(reply, 200, {
@@ -88,6 +98,35 @@ export async function restRoutes(app: FastifyInstance, { client, authenticate, c
       return fail(reply, err);
     }
   });
+}
+
+/** The statuses a list can be filtered by, by name; a Map, so no other key (such as "constructor") matches. */
+const restStatuses = new Map([
+  ["ISSUED", InvoiceStatus.ISSUED],
+  ["PAID", InvoiceStatus.PAID],
+  ["VOID", InvoiceStatus.VOID],
+]);
+
+/** A query parameter given at most once (Fastify makes a repeated one an array). */
+function queryValue(query: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const value = query[name];
+  if (Array.isArray(value)) throw new ConnectError(`${name}: must be given at most once`, Code.InvalidArgument);
+  return value;
+}
+
+/** Fastify's JSON parser behind a fatal UTF-8 decoder: invalid UTF-8 is refused, not stored as U+FFFD. */
+function strictJsonParser(app: FastifyInstance) {
+  const utf8 = new TextDecoder("utf-8", { fatal: true });
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  return (request: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
+    let text: string;
+    try {
+      text = utf8.decode(body);
+    } catch {
+      return done(Object.assign(new Error("request body is not valid UTF-8"), { statusCode: 400 }));
+    }
+    parseJson(request, text, done);
+  };
 }
 
 /** A body that does not fit the request message is the client's mistake, not ours. */

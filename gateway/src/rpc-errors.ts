@@ -10,6 +10,11 @@ export function isGrpcFamily(request: FastifyRequest): boolean {
   return /^application\/grpc/.test(request.headers["content-type"] ?? "");
 }
 
+/** True for gRPC proper (application/grpc, application/grpc+proto), not gRPC-web. */
+export function isGrpc(request: FastifyRequest): boolean {
+  return /^application\/grpc(?:$|[+;\s])/i.test(request.headers["content-type"] ?? "");
+}
+
 /**
  * Answers a call with an error in its own protocol: a trailers-only response for gRPC and
  * gRPC-web, the JSON error body with its HTTP status for Connect and REST.

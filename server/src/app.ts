@@ -1,4 +1,4 @@
-import { Code, ConnectError, type ConnectRouter, createConnectRouter } from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouter, type ConnectRouterOptions, createConnectRouter } from "@connectrpc/connect";
 import {
   compressionBrotli,
   compressionGzip,
@@ -37,6 +37,16 @@ export interface ServerDeps {
   shutdownSignal?: AbortSignal;
 }
 
+/**
+ * JSON requests are read strictly: invalid UTF-8 is refused rather than stored as U+FFFD, and a
+ * field or enum name this server does not know is InvalidArgument, not silently dropped.
+ * (connect-es passes `textDecoder` on to its JSON serialization; the router's type omits it.)
+ */
+const jsonOptions = {
+  ignoreUnknownFields: false,
+  textDecoder: new TextDecoder("utf-8", { fatal: true }),
+} as ConnectRouterOptions["jsonOptions"];
+
 const servedServices = [InvoiceService, InvoiceDocumentService, ApiKeyService, Health].map((s) => s.typeName);
 
 /** The server's routes on one Node request handler speaking Connect, gRPC and gRPC-web. */
@@ -58,6 +68,7 @@ export function createServerHandler({ config, database, watch, log, shutdownSign
     readMaxBytes: config.maxMessageBytes,
     acceptCompression: [compressionGzip, compressionBrotli],
     shutdownSignal,
+    jsonOptions,
   });
   routes(router);
   // What connectNodeAdapter does, with each route wrapped so undecodable requests are InvalidArgument.

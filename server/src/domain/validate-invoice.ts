@@ -21,6 +21,10 @@ export const limits = {
   vatRateBp: 10_000,
 } as const;
 
+/** Dates both PostgreSQL (no year 0) and YYYY-MM-DD can hold. */
+const dateRange = { earliest: "0001-01-01", latest: "9999-12-31" } as const;
+export const defaultPaymentTermDays = 30;
+
 const controlChars = /[\u0000-\u0008\u000b-\u001f\u007f]/;
 const singleLineControlChars = /[\u0000-\u001f\u007f]/;
 const vatIdPattern = /^[A-Z]{2}[A-Z0-9+*.]{2,13}$/;
@@ -74,6 +78,9 @@ export function validateCreateInvoice(req: CreateInvoiceRequest): FieldViolation
   dateField(v, "supply_date", req.supplyDate);
   const due = dateField(v, "due_date", req.dueDate);
   if (issue && due && due < issue) v.add("due_date", "must not be before issue_date");
+  // Without a due date the invoice is due defaultPaymentTermDays after issue: that must be a storable date too.
+  const latestIssue = addDays(dateRange.latest, -defaultPaymentTermDays);
+  if (issue && req.dueDate === "" && issue > latestIssue) v.add("issue_date", `must be at most ${latestIssue} when due_date is not given`);
   v.text("note", req.note, limits.note, { multiline: true });
   return v.list;
 }
@@ -120,5 +127,16 @@ function dateField(v: Violations, field: string, value: string): string | undefi
     v.add(field, "must be a calendar date as YYYY-MM-DD");
     return undefined;
   }
+  if (value < dateRange.earliest) {
+    v.add(field, `must be from ${dateRange.earliest} to ${dateRange.latest}`);
+    return undefined;
+  }
   return value;
+}
+
+/** `date` (YYYY-MM-DD) moved by `days`, in UTC. */
+export function addDays(date: string, days: number): string {
+  const d = new Date(`${date}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
 }

@@ -5,7 +5,7 @@ import { CreateInvoiceRequestSchema, InvoiceStatus, type CreateInvoiceRequest, t
 import type { Db } from "../db/client.ts";
 import type { PartyRecord } from "../db/schema.ts";
 import { AmountOverflowError, priceInvoice } from "../domain/pricing.ts";
-import { limits, validateCreateInvoice, Violations } from "../domain/validate-invoice.ts";
+import { addDays, defaultPaymentTermDays, limits, validateCreateInvoice, Violations } from "../domain/validate-invoice.ts";
 import { tenantOf, uuidPattern } from "../rpc/callers.ts";
 import { assertStillWanted, invalidArgument } from "../rpc/errors.ts";
 import { documentFormats } from "../documents/document-service.ts";
@@ -17,7 +17,7 @@ import type { InvoiceWatch } from "./watch.ts";
 
 const defaultPageSize = 20;
 const maxPageSize = 100;
-const defaultPaymentTermDays = 30;
+const maxInt64 = 2n ** 63n - 1n;
 
 /** invoicer.v1.InvoiceService on PostgreSQL. */
 export function invoiceService(db: Db, watch: InvoiceWatch, today: () => string = utcToday): ServiceImpl<typeof InvoiceService> {
@@ -174,15 +174,11 @@ function encodePageToken(lastNumber: bigint): string {
 /** The number to continue below, or null when the token is not one of ours. */
 function decodePageToken(token: string): bigint | null {
   const match = /^n:([1-9]\d{0,18})$/.exec(Buffer.from(token, "base64url").toString());
-  return match ? BigInt(match[1]!) : null;
+  const number = match ? BigInt(match[1]!) : null;
+  // Numbers are bigint columns: anything above 2^63-1 was never issued (and PostgreSQL would reject it).
+  return number !== null && number <= maxInt64 ? number : null;
 }
 
 function utcToday(): string {
   return new Date().toISOString().slice(0, 10);
-}
-
-function addDays(date: string, days: number): string {
-  const d = new Date(`${date}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + days);
-  return d.toISOString().slice(0, 10);
 }

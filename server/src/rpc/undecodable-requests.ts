@@ -1,13 +1,14 @@
 import type { UniversalHandler, UniversalServerResponse } from "@connectrpc/connect/protocol";
 
-// connect-es decodes protobuf binary before any interceptor runs and reports a body it cannot
-// decode as Internal ("parse binary: ..."). That is the caller's mistake, so this module rewrites
-// exactly that error to InvalidArgument in each protocol's own framing.
-const parsePrefix = "parse binary:";
+// connect-es decodes requests before any interceptor runs and reports two kinds of bad request as
+// Internal: a body it cannot decode ("parse binary: ...") and a message flagged compressed when
+// the caller negotiated no compression. Both are the caller's mistake, so this module rewrites
+// exactly those errors to InvalidArgument in each protocol's own framing.
+const undecodableMessages = ["parse binary:", "received compressed envelope, but do not know how to decompress"];
 const connectEndStreamFlag = 0b10;
 const grpcWebTrailerFlag = 0x80;
 
-/** The handler, answering InvalidArgument instead of Internal when the request is not valid protobuf. */
+/** The handler, answering InvalidArgument instead of Internal when the request is undecodable. */
 export function reportUndecodableAsInvalid(handler: UniversalHandler): UniversalHandler {
   return Object.assign(async (req: Parameters<UniversalHandler>[0]) => rewrite(await handler(req)), handler);
 }
@@ -25,7 +26,7 @@ async function rewriteConnectUnary(res: UniversalServerResponse, body: AsyncIter
   for await (const chunk of body) chunks.push(chunk);
   const bytes = Buffer.concat(chunks);
   const error = JSON.parse(bytes.toString("utf8")) as { code?: string; message?: string };
-  if (!isParseError(error)) return { ...res, body: once(bytes) };
+  if (!isUndecodableError(error)) return { ...res, body: once(bytes) };
   const invalid = Buffer.from(JSON.stringify({ ...error, code: "invalid_argument" }));
   const header = new Headers(res.header);
   header.set("content-length", String(invalid.length));
@@ -35,8 +36,7 @@ async function rewriteConnectUnary(res: UniversalServerResponse, body: AsyncIter
 /** Connect streaming ends with a JSON end-stream frame, gRPC-web with a trailer frame, gRPC with HTTP trailers. */
 async function* rewriteFrames(body: AsyncIterable<Uint8Array>, trailer: Headers | undefined) {
   for await (const chunk of body) yield rewriteEndFrame(chunk);
-  const message = trailer?.get("grpc-message");
-  if (trailer?.get("grpc-status") === "13" && message && decodeURIComponent(message).startsWith(parsePrefix)) {
+  if (trailer?.get("grpc-status") === "13" && isUndecodable(decodeURIComponent(trailer.get("grpc-message") ?? ""))) {
     trailer.set("grpc-status", "3");
   }
 }
@@ -47,14 +47,15 @@ function rewriteEndFrame(chunk: Uint8Array): Uint8Array {
   let rewritten = text;
   if (chunk[0] === connectEndStreamFlag) {
     const end = JSON.parse(text) as { error?: { code?: string; message?: string } };
-    if (end.error && isParseError(end.error)) rewritten = JSON.stringify({ ...end, error: { ...end.error, code: "invalid_argument" } });
-  } else if (/^grpc-status: ?13\r?$/m.test(text) && /^grpc-message: ?parse%20binary/im.test(text)) {
+    if (end.error && isUndecodableError(end.error)) rewritten = JSON.stringify({ ...end, error: { ...end.error, code: "invalid_argument" } });
+  } else if (/^grpc-status: ?13\r?$/m.test(text) && isUndecodable(decodeURIComponent(/^grpc-message: ?(.*?)\r?$/im.exec(text)?.[1] ?? ""))) {
     rewritten = text.replace(/^grpc-status: ?13/m, "grpc-status: 3");
   }
   return rewritten === text ? chunk : frame(chunk[0]!, Buffer.from(rewritten));
 }
 
-const isParseError = (e: { code?: string; message?: string }) => e.code === "internal" && !!e.message?.startsWith(parsePrefix);
+const isUndecodable = (message: string) => undecodableMessages.some((prefix) => message.startsWith(prefix));
+const isUndecodableError = (e: { code?: string; message?: string }) => e.code === "internal" && isUndecodable(e.message ?? "");
 
 function frame(flags: number, data: Uint8Array): Uint8Array {
   const out = Buffer.alloc(5 + data.length);
