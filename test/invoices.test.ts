@@ -1,15 +1,17 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { clone } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import {
   CreateInvoiceRequestSchema,
   DocumentStatus,
   FieldViolationsSchema,
+  InvoiceService,
   InvoiceStatus,
   type CreateInvoiceRequest,
 } from "@invoicer/sdk";
-import { countRows, sampleInvoice, startStack, type Stack } from "./support/stack.ts";
+import { bearer, countRows, sampleInvoice, startStack, type Stack } from "./support/stack.ts";
 
 let stack: Stack;
 before(async () => {
@@ -110,9 +112,16 @@ describe("issuing invoices", () => {
     const conn = await lock;
     await conn`begin`;
     await conn`select * from invoice_counters where tenant_id = ${stack.tenantB.id} for update`;
-    // The create waits on the counter row until its deadline passes, then must roll back.
+    // The create waits on the counter row until its deadline passes, then must roll back. The
+    // server's deadline is set shorter than the client's, so it has surely passed when the lock goes.
+    const shortDeadline: Interceptor = (next) => (req) => (req.header.set("connect-timeout-ms", "100"), next(req));
+    const impatient = createClient(InvoiceService, createConnectTransport({
+      baseUrl: stack.gatewayUrl,
+      httpVersion: "1.1",
+      interceptors: [bearer(stack.tenantB.apiKey), shortDeadline],
+    }));
     const doomed = sampleInvoice();
-    const err = await rejection(client.createInvoice(doomed, { timeoutMs: 300 }));
+    const err = await rejection(impatient.createInvoice(doomed, { timeoutMs: 300 }));
     assert.equal(err.code, Code.DeadlineExceeded);
     await conn`commit`;
     conn.release();
