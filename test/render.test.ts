@@ -1,10 +1,14 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
+import { Worker } from "node:worker_threads";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { DocumentFormat, InvoiceSchema, InvoiceStatus, type Invoice, type PartySchema } from "@invoicer/sdk";
+import { AlignmentType, Document, HeadingLevel, Packer, Paragraph, Table, TableCell, TableRow, TextRun, WidthType } from "docx";
 import { unzipSync } from "fflate";
 import { extractText, getDocumentProxy } from "unpdf";
+import { renderInvoiceDocx } from "../consumer/src/render/docx.ts";
+import { invoiceText } from "../consumer/src/render/fields.ts";
 import { renderInvoiceDocuments } from "../consumer/src/render/index.ts";
 import { formatMoney, formatRate } from "../consumer/src/render/money.ts";
 import { priceInvoice } from "../server/src/domain/pricing.ts";
@@ -151,9 +155,106 @@ describe("invoice documents", () => {
   });
 
   it("renders byte-identical PDFs whatever was rendered before", async () => {
+    // Text whose glyphs a font shared between documents could carry into the next one: a ligature
+    // after its presentation form ("ﬁ", then "fi" in "findings", as in the sample), letters drawn
+    // from other glyphs (Ö from O, Ą from A), Greek, and a dotless and a dotted i.
+    const other = invoice([{ description: "ﬁ ﬃ, all findings and ı i̇ Ωμέγα Ω ÖĄ", quantity: 1n, unitPriceMinor: 1n, vatRateBp: 0 }]);
+    // Each invoice first in a fresh worker, and after the other one.
+    const [[sampleFirst, otherAfter], [otherFirst, sampleAfter]] = await Promise.all([
+      renderPdfsInFreshWorker([sample, other]),
+      renderPdfsInFreshWorker([other, sample]),
+    ]);
     const first = docs.find((d) => d.format === DocumentFormat.PDF)!.content;
-    await renderInvoiceDocuments(invoice([{ description: "ﬁ fi ı i̇ Ωμέγα Ω", quantity: 1n, unitPriceMinor: 1n, vatRateBp: 0 }]));
+    const [otherHere] = await renderInvoiceDocuments(other);
     const [again] = await renderInvoiceDocuments(sample);
-    assert.ok(Buffer.from(first).equals(again!.content), "PDF output is not reproducible");
+    const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(b);
+    assert.ok(same(sampleAfter!, sampleFirst!), "the sample's PDF differs when another invoice was rendered before it");
+    assert.ok(same(otherAfter!, otherFirst!), "the other invoice's PDF differs when the sample was rendered before it");
+    assert.ok(same(first, sampleFirst!) && same(again!.content, first), "PDF output is not reproducible");
+    assert.ok(same(otherHere!.content, otherFirst!), "PDF output is not reproducible");
+  });
+
+  it("writes a DOCX whose parts are the ones the docx library writes for the same document", async () => {
+    const edge = invoice([
+      { description: "", quantity: 1n, unitPriceMinor: 1n, vatRateBp: 0 },
+      { description: "Two\nlines & <tags> \"quoted\" 'single'\tand a tab", quantity: 2n, unitPriceMinor: 3n, vatRateBp: 700 },
+      { description: "Control \u0001\u001f characters, 😀 and 請求書", quantity: 1n, unitPriceMinor: 5n, vatRateBp: 1900 },
+    ], { buyer: undefined });
+    edge.note = "First line\n\nThird line";
+    const noLines = invoice([]);
+    noLines.note = "";
+    for (const inv of [sample, edge, noLines]) {
+      const ours = unzipSync(await renderInvoiceDocx(inv));
+      const theirs = unzipSync(await docxLibraryRendering(inv));
+      assert.deepEqual(Object.keys(ours), Object.keys(theirs));
+      for (const [path, data] of Object.entries(theirs)) {
+        // core.xml holds the time of rendering.
+        const text = (d: Uint8Array) => new TextDecoder().decode(d).replace(/(<dcterms:(?:created|modified)\b[^>]*>)[^<]*/g, "$1");
+        assert.equal(text(ours[path]!), text(data), `${path} of invoice ${inv.lines.length} lines`);
+      }
+    }
   });
 });
+
+/** Renders PDFs one after another in a new worker thread, which has modules, and so fonts, of its own. */
+async function renderPdfsInFreshWorker(invoices: Invoice[]): Promise<Uint8Array[]> {
+  const code = `
+    const { parentPort, workerData } = require("node:worker_threads");
+    (async () => {
+      (await import(workerData.tsx)).register(); // tsx's loader, which this thread has, for .ts modules
+      const { renderInvoicePdf } = await import(workerData.pdf);
+      const pdfs = [];
+      for (const invoice of workerData.invoices) pdfs.push(await renderInvoicePdf(invoice));
+      parentPort.postMessage(pdfs);
+    })();`;
+  const worker = new Worker(code, {
+    eval: true,
+    workerData: { tsx: import.meta.resolve("tsx/esm/api"), pdf: new URL("../consumer/src/render/pdf.ts", import.meta.url).href, invoices },
+  });
+  try {
+    return await new Promise<Uint8Array[]>((resolve, reject) => {
+      worker.once("message", resolve);
+      worker.once("error", reject);
+      worker.once("exit", (code) => reject(new Error(`worker exited with code ${code}`)));
+    });
+  } finally {
+    await worker.terminate();
+  }
+}
+
+/** The invoice's DOCX as the docx library writes it from its object model, as the renderer once made it. */
+function docxLibraryRendering(invoice: Invoice): Promise<Buffer> {
+  const t = invoiceText(invoice);
+  type Align = "left" | "right";
+  const heading = (text: string) => new Paragraph({ heading: HeadingLevel.HEADING_3, children: [new TextRun(text)] });
+  const para = (text: string, bold = false, align: Align = "left") =>
+    new Paragraph({ alignment: align === "right" ? AlignmentType.RIGHT : AlignmentType.LEFT, children: [new TextRun({ text, bold })] });
+  const table = (header: string[], rows: string[][], align: Align[], boldFirst = false) => {
+    const row = (cells: string[], isHeader: boolean) => new TableRow({
+      tableHeader: isHeader,
+      children: cells.map((c, i) => new TableCell({ children: c.split("\n").map((s) => para(s, isHeader || (boldFirst && i === 0), align[i])) })),
+    });
+    return new Table({ width: { size: 100, type: WidthType.PERCENTAGE }, rows: [...(header.length > 0 ? [row(header, true)] : []), ...rows.map((r) => row(r, false))] });
+  };
+  return Packer.toBuffer(new Document({
+    title: t.title,
+    creator: "invoicer",
+    styles: { default: { document: { run: { font: "Arial", size: 18 } } } },
+    sections: [{
+      properties: { page: { size: { width: 11906, height: 16838 } } },
+      children: [
+        new Paragraph({ heading: HeadingLevel.HEADING_1, children: [new TextRun(t.title)] }),
+        table([], t.details, ["left", "left"], true),
+        heading("Seller"), ...t.seller.map((s) => para(s)),
+        heading("Buyer"), ...t.buyer.map((s) => para(s)),
+        heading("Lines"),
+        table(t.lineHeader, t.lines, ["right", "left", "right", "right", "right", "right"]),
+        heading("VAT breakdown"),
+        table(t.vatHeader, t.vat, ["right", "right", "right", "right"]),
+        heading("Totals"),
+        table([], t.totals, ["right", "right"], true),
+        ...(t.note ? [heading("Note"), ...t.note.split("\n").map((s) => para(s))] : []),
+      ],
+    }],
+  }));
+}
