@@ -1,62 +1,7 @@
-// The services as child processes whose pid the bench knows, and what /proc says about a pid:
-// resident memory and CPU time. faults/processes.ts hides the pid, so this is the bench's own.
-import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
-
-export interface BenchProcess {
-  name: string;
-  pid(): number | undefined;
-  /** Spawns the service and resolves with the milliseconds from spawn until it answers healthy. */
-  start(): Promise<number>;
-  /** SIGTERM, SIGKILL after 15 s; resolves once the process has exited. */
-  stop(): Promise<void>;
-}
-
-const readyTimeoutMs = 60_000;
-const stopTimeoutMs = 15_000;
-const readyPollMs = 20;
-
-/** A Node service run through tsx, its output appended to `logFile` by the child itself. */
-export function benchProcess(
-  name: string,
-  entry: string,
-  env: Record<string, string>,
-  isReady: () => Promise<boolean>,
-  logFile: string,
-  nodeFlags: string[] = [],
-): BenchProcess {
-  let child: ChildProcess | undefined;
-  const exited = () => !child || child.exitCode !== null || child.signalCode !== null;
-  return {
-    name,
-    pid: () => (exited() ? undefined : child?.pid),
-    async start() {
-      const log = openSync(logFile, "a");
-      const spawnedAt = performance.now();
-      try {
-        child = spawn(process.execPath, [...nodeFlags, "--import", "tsx", entry], { env: { ...process.env, ...env }, stdio: ["ignore", log, log] });
-      } finally {
-        closeSync(log); // the child holds its own descriptor
-      }
-      const deadline = spawnedAt + readyTimeoutMs;
-      while (!(await isReady().catch(() => false))) {
-        if (exited()) throw new Error(`${name} exited while starting; see ${logFile}`);
-        if (performance.now() > deadline) throw new Error(`${name} not ready within ${readyTimeoutMs} ms; see ${logFile}`);
-        await new Promise((r) => setTimeout(r, readyPollMs)); // readiness is only visible by asking
-      }
-      return performance.now() - spawnedAt;
-    },
-    async stop() {
-      if (exited()) return;
-      const running = child!;
-      const gone = new Promise((done) => running.once("exit", done));
-      running.kill("SIGTERM");
-      const kill = setTimeout(() => running.kill("SIGKILL"), stopTimeoutMs);
-      await gone;
-      clearTimeout(kill);
-    },
-  };
-}
+// What /proc says about a service process: resident memory and CPU time.
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import type { ServiceProcess } from "../scripts/service-process.ts";
 
 export const clockTicksPerSecond = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
 
@@ -119,7 +64,7 @@ export interface Measured {
   memoryMb(): number | undefined;
 }
 
-export function measuredProcess(bench: BenchProcess): Measured {
+export function measuredProcess(bench: ServiceProcess): Measured {
   return {
     name: bench.name,
     cpuMs: () => (bench.pid() === undefined ? undefined : cpuMs(bench.pid()!)),

@@ -8,11 +8,11 @@ import { startLocalKafka, type LocalKafka } from "@invoicer/platform/local-kafka
 import { startLocalPostgres, type LocalPostgres } from "@invoicer/platform/local-postgres";
 import { freePort } from "@invoicer/platform/ports";
 import postgres from "postgres";
-import { httpOk, serverServing } from "../faults/processes.ts";
+import { httpOk, serverServing, serviceProcess, type ServiceProcess } from "../scripts/service-process.ts";
 import { createApiKey } from "../server/src/api-keys.ts";
 import { openDatabase } from "../server/src/db/client.ts";
 import { applyMigrations } from "../server/src/db/migrate.ts";
-import { benchProcess, findPid, measuredPid, measuredPostgres, measuredProcess, measuredSelf, type BenchProcess, type Measured } from "./processes.ts";
+import { findPid, measuredPid, measuredPostgres, measuredProcess, measuredSelf, type Measured } from "./processes.ts";
 import type { BenchSettings } from "./settings.ts";
 import type { Tenant } from "./targets.ts";
 
@@ -158,7 +158,7 @@ async function ownStack(
     settings.cpuProfile.includes(name) ? ["--cpu-prof", `--cpu-prof-dir=${join(profileDir, `${stamp}-${name}`)}`] : [];
   if (settings.cpuProfile.length > 0) mkdirSync(profileDir, { recursive: true });
 
-  const server = benchProcess(
+  const server = serviceProcess(
     "server",
     "server/src/main.ts",
     { ...common, DATABASE_URL: databaseUrl, SERVER_PORT: String(serverPort), DATABASE_POOL_SIZE: String(settings.poolSize), KAFKA_BROKERS: brokers, KAFKA_TOPIC: topic },
@@ -166,7 +166,7 @@ async function ownStack(
     log("server"),
     flags("server"),
   );
-  const gateway = benchProcess(
+  const gateway = serviceProcess(
     "gateway",
     "gateway/src/main.ts",
     { ...common, SERVER_URL: serverUrl, GATEWAY_PORT: String(gatewayPort), RATE_LIMIT_PER_SECOND: "1000000", RATE_LIMIT_BURST: "1000000" },
@@ -181,7 +181,7 @@ async function ownStack(
   say("starting the gateway ...");
   startupMs.gateway = await gateway.start();
 
-  const consumerSlots: { name: string; port: number; current?: BenchProcess }[] = [];
+  const consumerSlots: { name: string; port: number; current?: ServiceProcess }[] = [];
   for (const name of ["consumer-1", "consumer-2"]) consumerSlots.push({ name, port: await freePort() });
   const stopConsumers = async () => {
     await Promise.all(consumerSlots.map((slot) => slot.current?.stop()));
@@ -220,7 +220,7 @@ async function ownStack(
     async startConsumers(count, group, together = false) {
       await stopConsumers();
       const processes = consumerSlots.slice(0, count).map((slot) => {
-        slot.current = benchProcess(
+        slot.current = serviceProcess(
           slot.name,
           "consumer/src/main.ts",
           {

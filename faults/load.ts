@@ -5,6 +5,7 @@ import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { InvoiceService, type CreateInvoiceRequest } from "@invoicer/sdk";
 import { internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
+import { paced } from "../bench/load.ts";
 
 export interface Acked {
   key: string;
@@ -42,17 +43,12 @@ export async function steadyCreates(options: {
   request: (key: string, i: number) => CreateInvoiceRequest;
 }): Promise<LoadStats> {
   const stats: LoadStats = { sent: 0, succeeded: 0, failed: 0, retries: 0, acked: [] };
-  const calls: Promise<void>[] = [];
   const started = Date.now();
-  for (let i = 0; i < Math.ceil((options.rate * options.durationMs) / 1000); i++) {
-    const due = started + (i * 1000) / options.rate;
-    if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now())); // pacing the load, not awaiting a condition
+  const { sent } = await paced(options.rate, options.durationMs, (i) => {
     const tenantId = options.tenantIds[i % options.tenantIds.length]!;
-    const key = `fault-${started}-${i}`;
-    stats.sent++;
-    calls.push(createWithRetries(options.clients, i, tenantId, options.request(key, i), stats));
-  }
-  await Promise.all(calls);
+    return createWithRetries(options.clients, i, tenantId, options.request(`fault-${started}-${i}`, i), stats);
+  });
+  stats.sent = sent;
   return stats;
 }
 

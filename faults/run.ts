@@ -15,7 +15,7 @@ import { produceRaw, readTopic } from "../test/support/events.ts";
 import { sampleInvoice } from "../test/support/stack.ts";
 import { awaitSettled, checkInvariants, violations, type Outcome } from "./invariants.ts";
 import { invoiceClients, steadyCreates, type LoadStats } from "./load.ts";
-import { httpOk, serverServing, serviceProcess, type ServiceProcess } from "./processes.ts";
+import { httpOk, serverServing, serviceProcess, type ServiceProcess } from "../scripts/service-process.ts";
 
 const workDir = join(".data", "faults");
 const sessionTimeoutMs = 3_000;
@@ -53,7 +53,7 @@ const scenarios: Scenario[] = [
     what: "one of two servers SIGKILLed under load, restarted 5 s later",
     rate: 50,
     durationMs: 20_000,
-    fault: async (run) => (await pause(5_000), await run.servers[0]!.kill(), await pause(5_000), await run.servers[0]!.start()),
+    fault: async (run) => void (await pause(5_000), await run.servers[0]!.kill(), await pause(5_000), await run.servers[0]!.start()),
   },
   {
     name: "consumer-kill",
@@ -61,7 +61,7 @@ const scenarios: Scenario[] = [
     rate: 50,
     durationMs: 20_000,
     slowConsumer: true,
-    fault: async (run) => (await pause(5_000), await run.consumers[0]!.kill(), await pause(7_000), await run.consumers[0]!.start()),
+    fault: async (run) => void (await pause(5_000), await run.consumers[0]!.kill(), await pause(7_000), await run.consumers[0]!.start()),
   },
   {
     name: "postgres-restart",

@@ -1,8 +1,9 @@
 // `npm test`: runs every test file against one real PostgreSQL and one real Kafka broker: the ones
 // in DATABASE_URL and KAFKA_BROKERS when set, else an embedded PostgreSQL and a local KRaft Kafka
-// started here on free ports and removed afterwards.
-import { spawn } from "node:child_process";
-import { readdirSync, rmSync } from "node:fs";
+// started here on free ports and removed afterwards. Debian's Chromium, which the browser test
+// drives, is installed with apt-get when it is missing.
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { startLocalKafka, type LocalKafka } from "@invoicer/platform/local-kafka";
 import { startLocalPostgres, type LocalPostgres } from "@invoicer/platform/local-postgres";
@@ -10,6 +11,7 @@ import { freePort } from "@invoicer/platform/ports";
 
 const only = process.argv.slice(2);
 const files = only.length > 0 ? only : testFiles("test");
+if (files.some((f) => f.endsWith("browser.test.ts"))) installChromium();
 let postgres: LocalPostgres | undefined;
 let kafka: LocalKafka | undefined;
 const dataDir = join(".data", `test-postgres-${process.pid}`);
@@ -37,6 +39,19 @@ const code = await new Promise<number>((done) => child.on("exit", (c) => done(c 
 await Promise.all([postgres?.stop(), kafka?.stop()]);
 if (postgres) rmSync(dataDir, { recursive: true, force: true });
 process.exit(code);
+
+/** playwright-core never downloads a browser; the test uses Debian's (or CHROMIUM_PATH). */
+function installChromium() {
+  if (existsSync(process.env.CHROMIUM_PATH ?? "/usr/bin/chromium")) return;
+  if (process.getuid?.() !== 0) {
+    process.stderr.write("Chromium is missing: run `sudo apt-get install -y chromium` (or set CHROMIUM_PATH), then npm test again\n");
+    process.exit(2);
+  }
+  process.stdout.write("installing Debian's chromium for the browser test (apt-get) ...\n");
+  const apt = { stdio: "inherit" as const, env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } };
+  execFileSync("apt-get", ["update"], apt);
+  execFileSync("apt-get", ["install", "-y", "chromium"], apt);
+}
 
 function testFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })

@@ -1,0 +1,75 @@
+// The services as real child processes (the fault suite and the bench): started, timed until
+// healthy, stopped or killed and restarted, with their output appended to a log file.
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
+
+export interface ServiceProcess {
+  name: string;
+  pid(): number | undefined;
+  /** Spawns the service and resolves with the milliseconds from spawn until it answers healthy. */
+  start(): Promise<number>;
+  /** SIGTERM, SIGKILL after 15 s; resolves once the process has exited. */
+  stop(): Promise<void>;
+  /** SIGKILL: no shutdown hook runs, as in a crash. */
+  kill(): Promise<void>;
+}
+
+const readyTimeoutMs = 60_000;
+const stopTimeoutMs = 15_000;
+const readyPollMs = 20;
+
+/** A Node service run through tsx, its output appended to `logFile` by the child itself. */
+export function serviceProcess(
+  name: string,
+  entry: string,
+  env: Record<string, string>,
+  isReady: () => Promise<boolean>,
+  logFile: string,
+  nodeFlags: string[] = [],
+): ServiceProcess {
+  let child: ChildProcess | undefined;
+  const exited = () => !child || child.exitCode !== null || child.signalCode !== null;
+  return {
+    name,
+    pid: () => (exited() ? undefined : child?.pid),
+    async start() {
+      const log = openSync(logFile, "a");
+      const spawnedAt = performance.now();
+      try {
+        child = spawn(process.execPath, [...nodeFlags, "--import", "tsx", entry], { env: { ...process.env, ...env }, stdio: ["ignore", log, log] });
+      } finally {
+        closeSync(log); // the child holds its own descriptor
+      }
+      const deadline = spawnedAt + readyTimeoutMs;
+      while (!(await isReady().catch(() => false))) {
+        if (exited()) throw new Error(`${name} exited while starting; see ${logFile}`);
+        if (performance.now() > deadline) throw new Error(`${name} not ready within ${readyTimeoutMs} ms; see ${logFile}`);
+        await new Promise((r) => setTimeout(r, readyPollMs)); // readiness is only visible by asking
+      }
+      return performance.now() - spawnedAt;
+    },
+    async stop() {
+      if (exited()) return;
+      const running = child!;
+      const gone = new Promise((done) => running.once("exit", done));
+      running.kill("SIGTERM");
+      const kill = setTimeout(() => running.kill("SIGKILL"), stopTimeoutMs);
+      await gone;
+      clearTimeout(kill);
+    },
+    async kill() {
+      if (exited()) return;
+      const gone = new Promise((done) => child!.once("exit", done));
+      child!.kill("SIGKILL");
+      await gone;
+    },
+  };
+}
+
+/** The server's grpc.health.v1 check over Connect JSON. */
+export const serverServing = (url: string) => async () => {
+  const res = await fetch(`${url}/grpc.health.v1.Health/Check`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+  return ((await res.json()) as { status?: string }).status === "SERVING";
+};
+
+export const httpOk = (url: string) => async () => (await fetch(url)).ok;
