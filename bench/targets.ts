@@ -9,7 +9,7 @@ import { InvoiceService } from "@invoicer/sdk";
 import { internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
 import postgres from "postgres";
 import { priceInvoice } from "../server/src/domain/pricing.ts";
-import { outboxChannel } from "../server/src/invoices/invoice-store.ts";
+import { claimNumberSql, insertIssuedSql, outboxChannel } from "../server/src/invoices/invoice-store.ts";
 import { sampleInvoice } from "../test/support/stack.ts";
 
 export interface Tenant {
@@ -74,14 +74,14 @@ export function rpcTarget(via: "gateway" | "server", protocol: Protocol, baseUrl
 }
 
 /**
- * The SQL floor: issueInvoice's statements (idempotency claim, counter upsert, invoice, lines,
- * outbox row, pg_notify) in one transaction, and a bare select of an invoice by primary key.
- * Statements are unnamed, as drizzle sends them (it prepares only named queries), so the floor
- * asks PostgreSQL for exactly the work the server asks for. It runs in a database of its own, so
- * no relay or watcher of the server reacts to its notifications.
+ * The SQL floor: issueInvoice's statements, the very text it sends (claim the idempotency key
+ * and bump the counter; insert the invoice, its lines, the outbox row and pg_notify), as prepared
+ * statements in one transaction, as the server sends them; and a bare select of an invoice by
+ * primary key, unnamed as drizzle sends GetInvoice's selects. It runs in a database of its own,
+ * so no relay or watcher of the server reacts to its notifications.
  */
 export function sqlFloor(databaseUrl: string, poolSize: number, outboxPayload: Uint8Array): Target & { sql: postgres.Sql } {
-  const sql = postgres(databaseUrl, { max: poolSize, prepare: false, onnotice: () => {}, connection: { application_name: "invoicer-bench-floor" } });
+  const sql = postgres(databaseUrl, { max: poolSize, onnotice: () => {}, connection: { application_name: "invoicer-bench-floor" } });
   const request = sampleInvoice();
   const pricing = priceInvoice(request.lines);
   const party = (p: typeof request.seller) => JSON.stringify({ name: p!.name, vatId: p!.vatId, address: { ...p!.address } });
@@ -99,41 +99,46 @@ export function sqlFloor(databaseUrl: string, poolSize: number, outboxPayload: U
       const id = randomUUID();
       const eventId = randomUUID();
       await sql.begin(async (tx) => {
-        const claimed = await tx`
-          insert into idempotency_keys (tenant_id, key, request_hash, invoice_id, created_at)
-          values (${tenant.id}, ${idempotencyKey}, ${requestHash}, ${id}, default)
-          on conflict do nothing returning invoice_id`;
-        if (claimed.length === 0) throw new Error(`idempotency key ${idempotencyKey} already used`);
-        const [counter] = await tx`
-          insert into invoice_counters (tenant_id, last_number) values (${tenant.id}, ${"1"})
-          on conflict (tenant_id) do update set last_number = invoice_counters.last_number + 1
-          returning last_number`;
-        await tx`
-          insert into invoices (id, tenant_id, number, status, document_status, currency_code, seller, buyer, vat_breakdown,
-            subtotal_minor, vat_total_minor, total_minor, issue_date, supply_date, due_date, note, created_at, paid_at, voided_at, void_reason)
-          values (${id}, ${tenant.id}, ${counter!.last_number as string}, ${"ISSUED"}, ${"PENDING"}, ${request.currencyCode}, ${seller}, ${buyer},
-            ${vatBreakdown}, ${String(pricing.subtotalMinor)}, ${String(pricing.vatTotalMinor)}, ${String(pricing.totalMinor)}, ${request.issueDate},
-            ${request.issueDate}, ${"2026-12-24"}, ${""}, default, default, default, default)
-          returning *`;
-        const lines = request.lines.map((l, position) => ({
-          invoice_id: id,
-          position,
-          description: l.description,
-          quantity: String(l.quantity),
-          unit_price_minor: String(l.unitPriceMinor),
-          vat_rate_bp: l.vatRateBp,
-          net_minor: String(pricing.netMinor[position]),
-        }));
-        await tx`insert into invoice_lines ${tx(lines)} returning *`;
-        await tx`
-          insert into outbox (id, position, tenant_id, invoice_id, event_type, payload, traceparent, created_at, published_at, attempts)
-          values (${eventId}, default, ${tenant.id}, ${id}, ${"invoice.issued"}, ${payload}, ${traceparent}, default, default, default)`;
-        await tx`select pg_notify(${outboxChannel}, ${`${tenant.id}/${eventId}`})`;
+        const [claimed] = await tx.unsafe(claimNumberSql, [tenant.id, idempotencyKey, requestHash, id], { prepare: true });
+        if (!claimed) throw new Error(`idempotency key ${idempotencyKey} already used`);
+        await tx.unsafe(
+          insertIssuedSql,
+          [
+            id,
+            tenant.id,
+            claimed.number as string,
+            "ISSUED",
+            "PENDING",
+            request.currencyCode,
+            seller,
+            buyer,
+            vatBreakdown,
+            String(pricing.subtotalMinor),
+            String(pricing.vatTotalMinor),
+            String(pricing.totalMinor),
+            request.issueDate,
+            request.issueDate,
+            "2026-12-24",
+            "",
+            request.lines.map((l) => l.description),
+            request.lines.map((l) => String(l.quantity)),
+            request.lines.map((l) => String(l.unitPriceMinor)),
+            request.lines.map((l) => l.vatRateBp),
+            pricing.netMinor.map(String),
+            eventId,
+            "invoice.issued",
+            payload,
+            traceparent,
+            outboxChannel,
+            `${tenant.id}/${eventId}`,
+          ],
+          { prepare: true },
+        );
       });
       return id;
     },
     async get({ id }) {
-      const rows = await sql`select * from invoices where id = ${id}`;
+      const rows = await sql.unsafe("select * from invoices where id = $1", [id]);
       if (rows.length === 0) throw new Error(`invoice ${id} not found`);
     },
     close: () => sql.end({ timeout: 5 }),

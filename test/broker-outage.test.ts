@@ -7,6 +7,7 @@ import { InvoiceEventSchema } from "@invoicer/sdk";
 import { startLocalKafka, type LocalKafka } from "@invoicer/platform/local-kafka";
 import { freePort } from "@invoicer/platform/ports";
 import { eventually, readTopic } from "./support/events.ts";
+import { scrape } from "./support/metrics.ts";
 import { sampleInvoice, startStack, type Stack } from "./support/stack.ts";
 
 // This file stops and restarts a broker of its own, so the shared one stays up for the others.
@@ -37,6 +38,9 @@ it("keeps accepting invoices while the broker is down and publishes all of them 
   const ids = new Set(created.map((r) => r.invoice!.id));
   assert.equal(ids.size, 50, "all 50 requests succeeded");
   assert.equal(await unpublished(), 50, "the events wait in the outbox");
+  const outage = await scrape(`${stack.serverUrl}/metrics`);
+  assert.equal(outage.value("invoicer_outbox_backlog"), 50, "/metrics shows the backlog");
+  assert.ok(outage.value("invoicer_outbox_oldest_age_seconds") > 0, "and the age of its oldest row");
 
   const downFor = Date.now();
   broker = await startLocalKafka({ dataDir, port });
@@ -51,4 +55,7 @@ it("keeps accepting invoices while the broker is down and publishes all of them 
     await after.close();
   }
   await eventually(async () => (await unpublished()) === 0, "the outbox to be marked published");
+  const drained = await scrape(`${stack.serverUrl}/metrics`);
+  assert.equal(drained.value("invoicer_outbox_backlog"), 0);
+  assert.equal(drained.value("invoicer_outbox_oldest_age_seconds"), 0);
 });

@@ -20,9 +20,11 @@ interface Service {
   deploy?: { replicas?: number };
 }
 
-const compose = parse(readFileSync("compose.yaml", "utf8")) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+const compose = parse(readFileSync("compose.yaml", "utf8"), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
 const { services } = compose;
-const env = (name: string) => services[name]!.environment!;
+/** A service's environment as compose gives it when nothing is set on the host: `${VAR:-default}` is the default. */
+const env = (name: string) =>
+  Object.fromEntries(Object.entries(services[name]!.environment!).map(([k, v]) => [k, v.replace(/\$\{\w+:-([^}]*)\}/g, "$1")]));
 
 /** Loads a config from the service's compose environment, recording every variable the module reads. */
 function variablesRead(load: (e: Record<string, string | undefined>) => unknown, environment: Record<string, string>) {
@@ -59,13 +61,24 @@ describe("compose.yaml", () => {
     assert.match(dockerfile, /^USER node$/m, "services run as a non-root user");
   });
 
-  it("publishes only the gateway, and the console under its profile", () => {
+  it("publishes only the gateway, and the console and Jaeger under their profiles", () => {
     const published = Object.entries(services).filter(([, s]) => s.ports?.length).map(([n]) => n).sort();
-    assert.deepEqual(published, ["console", "gateway"]);
+    assert.deepEqual(published, ["console", "gateway", "jaeger"]);
     assert.deepEqual(services.console!.profiles, ["console"]);
+    assert.deepEqual(services.jaeger!.profiles, ["tracing"]);
     const gateway = loadGatewayConfig(env("gateway"));
     assert.deepEqual(services.gateway!.ports, [`${gateway.port}:${gateway.port}`]);
     assert.equal(gateway.host, "0.0.0.0");
+  });
+
+  it("sends no traces unless asked, each service under its own name, and keeps the gateway's /metrics off by default", () => {
+    for (const name of Object.keys(apps)) {
+      const { tracing } = apps[name]!(env(name)) as { tracing: { serviceName: string; otlpTracesUrl?: string } };
+      assert.deepEqual(tracing, { serviceName: `invoicer-${name}`, otlpTracesUrl: undefined });
+      const withJaeger = apps[name]!({ ...env(name), OTEL_EXPORTER_OTLP_ENDPOINT: "http://jaeger:4318" }) as { tracing: { otlpTracesUrl?: string } };
+      assert.equal(withJaeger.tracing.otlpTracesUrl, "http://jaeger:4318/v1/traces");
+    }
+    assert.equal(loadGatewayConfig(env("gateway")).metricsToken, undefined);
   });
 
   it("agrees on hosts and ports between services", () => {

@@ -5,7 +5,9 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { DocumentStatus, InvoiceEventSchema, type Invoice, type InvoiceEvent } from "@invoicer/sdk";
 import type { EventMessage, ReceivedMessage } from "@invoicer/platform/kafka";
 import { createLogger } from "@invoicer/platform/logger";
+import { startObservability } from "@invoicer/platform/observability";
 import { documentWorker } from "../consumer/src/document-worker.ts";
+import { consumerMetrics } from "../consumer/src/metrics.ts";
 import { renderInvoiceDocuments } from "../consumer/src/render/index.ts";
 import { watchInvoices } from "./support/events.ts";
 import { sampleInvoice, startStack, type Stack } from "./support/stack.ts";
@@ -67,12 +69,17 @@ describe("retry policy", () => {
     eventId: "e1", tenantId: "t1", invoiceId: "i1",
     kind: { case: "issued", value: { invoice: { id: "i1" } } },
   });
+  const observability = startObservability("consumer", { serviceName: "invoicer-consumer" });
+  const metrics = consumerMetrics(observability.metrics);
   const worker = (attach: () => Promise<{ attached: boolean }>, deadLetters: EventMessage[]) =>
     documentWorker({
       render: async () => [],
       attach,
       deadLetter: async (m) => void deadLetters.push(m),
       log: createLogger("test", "silent"),
+      tracer: observability.tracer,
+      metrics,
+      groupId: "documents",
       attempts: 2,
       retryBackoffMs: 1,
       stopSignal: new AbortController().signal,
@@ -97,8 +104,10 @@ describe("retry policy", () => {
       calls++;
       throw new ConnectError("invoice i1 not found", Code.NotFound);
     };
+    const before = (await metrics.deadLettered.get()).values[0]?.value ?? 0;
     await worker(attach, deadLetters)(message(issued));
     assert.equal(calls, 2);
     assert.equal(deadLetters[0]!.headers["dead-letter-error"], "[not_found] invoice i1 not found");
+    assert.equal((await metrics.deadLettered.get()).values[0]?.value, before + 1, "the dead-letter counter moved");
   });
 });

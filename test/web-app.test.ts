@@ -5,13 +5,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createLogger } from "@invoicer/platform/logger";
+import { startObservability } from "@invoicer/platform/observability";
 import { buildGateway } from "../gateway/src/app.ts";
 import { loadGatewayConfig } from "../gateway/src/config.ts";
 
 const log = createLogger("test", "silent");
 const gatewayWith = (webDir: string) =>
   // The server is never called: every request here is answered by the gateway itself.
-  buildGateway({ ...loadGatewayConfig({ INTERNAL_TOKEN: "x".repeat(24), SERVER_URL: "http://127.0.0.1:9" }), webDir }, log);
+  buildGateway({ ...loadGatewayConfig({ INTERNAL_TOKEN: "x".repeat(24), SERVER_URL: "http://127.0.0.1:9" }), webDir }, log, startObservability("gateway", { serviceName: "invoicer-gateway" }));
 
 describe("gateway serving the web app", () => {
   let webDir: string;
@@ -51,6 +52,8 @@ describe("gateway serving the web app", () => {
     assert.equal(rpc.json().code, "unauthenticated");
     const unknownRpc = await gateway.inject({ method: "POST", url: "/invoicer.v1.Nope/Call", headers: { "content-type": "application/json" }, payload: "{}" });
     assert.equal(unknownRpc.json().code, "unimplemented");
+    const metrics = await gateway.inject({ method: "GET", url: "/metrics" });
+    assert.equal(metrics.statusCode, 404, "no /metrics unless METRICS_TOKEN is set");
     const missing = await gateway.inject({ method: "GET", url: "/assets/nope.js" });
     assert.equal(missing.statusCode, 404);
     assert.equal(missing.json().code, "not_found");

@@ -4,6 +4,9 @@ import { InvoiceDocumentService } from "@invoicer/sdk/invoicer/v1/internal_servi
 import { internalTokenHeader } from "@invoicer/platform/internal-auth";
 import type { EventBus, Subscription } from "@invoicer/platform/kafka";
 import type { Logger } from "@invoicer/platform/logger";
+import type { Observability } from "@invoicer/platform/observability";
+import { traceCalls } from "@invoicer/platform/telemetry";
+import { consumerMetrics } from "./metrics.ts";
 import type { ConsumerConfig } from "./config.ts";
 import { documentWorker, type DocumentWorkerDeps } from "./document-worker.ts";
 import { renderInvoiceDocuments } from "./render/index.ts";
@@ -14,20 +17,22 @@ export interface DocumentConsumer {
   stop(): Promise<void>;
 }
 
-type Options = Omit<ConsumerConfig, "healthHost" | "healthPort" | "kafkaBrokers" | "logLevel">;
+type Options = Omit<ConsumerConfig, "healthHost" | "healthPort" | "kafkaBrokers" | "logLevel" | "tracing">;
 
 /** Joins the consumer group and renders documents for issued invoices until stopped. */
 export async function startDocumentConsumer(
   config: Options,
   bus: EventBus,
   log: Logger,
+  { tracer, metrics: registry }: Observability,
   render: DocumentWorkerDeps["render"] = renderInvoiceDocuments,
 ): Promise<DocumentConsumer> {
+  const metrics = consumerMetrics(registry);
   const server = createClient(
     InvoiceDocumentService,
     createGrpcTransport({
       baseUrl: config.serverUrl,
-      interceptors: [(next) => (req) => (req.header.set(internalTokenHeader, config.internalToken), next(req))],
+      interceptors: [traceCalls(tracer), (next) => (req) => (req.header.set(internalTokenHeader, config.internalToken), next(req))],
     }),
   );
   const producer = bus.producer();
@@ -41,6 +46,9 @@ export async function startDocumentConsumer(
     attach: (request) => server.attachDocuments(request, { timeoutMs: 30_000 }),
     deadLetter: (message) => producer.send(config.deadLetterTopic, [message]),
     log,
+    tracer,
+    metrics,
+    groupId: config.groupId,
     attempts: config.attempts,
     retryBackoffMs: config.retryBackoffMs,
     stopSignal: stopping.signal,
@@ -51,6 +59,7 @@ export async function startDocumentConsumer(
     sessionTimeoutMs: config.sessionTimeoutMs,
     heartbeatIntervalMs: Math.max(100, Math.floor(config.sessionTimeoutMs / 10)),
     handle,
+    onLag: (topic, partition, lag) => metrics.lag.set({ topic, partition }, lag),
   });
   return {
     subscription,

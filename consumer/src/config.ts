@@ -1,7 +1,9 @@
 import { envReader } from "@invoicer/platform/config";
+import { tracingConfig, type TracingConfig } from "@invoicer/platform/telemetry";
 
 export interface ConsumerConfig {
   logLevel: string;
+  tracing: TracingConfig;
   kafkaBrokers: string[];
   kafkaTopic: string;
   kafkaTopicPartitions: number;
@@ -22,6 +24,7 @@ export function loadConsumerConfig(env: Record<string, string | undefined>): Con
   const kafkaTopic = e.string("KAFKA_TOPIC", "invoice-events");
   return {
     logLevel: e.logLevel(),
+    tracing: tracingConfig(e, "consumer"),
     kafkaBrokers: e.brokers("KAFKA_BROKERS"),
     kafkaTopic,
     kafkaTopicPartitions: e.int("KAFKA_TOPIC_PARTITIONS", 3, 1, 1000),

@@ -3,6 +3,8 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { InvoiceEventSchema, type DocumentFormat, type Invoice, type InvoiceEvent } from "@invoicer/sdk";
 import type { EventMessage, ReceivedMessage } from "@invoicer/platform/kafka";
 import type { Logger } from "@invoicer/platform/logger";
+import { inSpan, remoteContext, SpanKind, type Tracer } from "@invoicer/platform/telemetry";
+import type { WorkerMetrics } from "./metrics.ts";
 
 export interface AttachRequest {
   eventId: string;
@@ -18,6 +20,10 @@ export interface DocumentWorkerDeps {
   /** Publishes a message that could not be handled, so the group can move on. */
   deadLetter: (message: EventMessage) => Promise<void>;
   log: Logger;
+  tracer: Tracer;
+  metrics: WorkerMetrics;
+  /** The consumer group, named on the processing span. */
+  groupId: string;
   attempts: number;
   retryBackoffMs: number;
   /** Aborted at shutdown: a message waiting for its next attempt is left uncommitted for redelivery. */
@@ -37,23 +43,49 @@ const maxBackoffMs = 30_000;
  * exponential backoff `attempts` times, then the message goes to the dead-letter topic.
  */
 export function documentWorker(deps: DocumentWorkerDeps) {
-  return async (message: ReceivedMessage): Promise<void> => {
+  const { tracer, metrics } = deps;
+  const render = (invoice: Invoice) =>
+    inSpan(tracer, "render documents", {}, async () => {
+      const stopTimer = metrics.renderSeconds.startTimer();
+      const documents = await deps.render(invoice);
+      stopTimer();
+      return documents;
+    });
+  // A processing span continuing the trace the relay sent in the message's traceparent.
+  return (message: ReceivedMessage): Promise<void> =>
+    inSpan(tracer, `process ${message.topic}`, {
+      kind: SpanKind.CONSUMER,
+      parent: remoteContext(message.headers),
+      attributes: {
+        "messaging.system": "kafka",
+        "messaging.operation.name": "process",
+        "messaging.destination.name": message.topic,
+        "messaging.destination.partition.id": String(message.partition),
+        "messaging.kafka.offset": Number(message.offset),
+        "messaging.message.id": message.headers["event-id"] ?? "",
+        "messaging.consumer.group.name": deps.groupId,
+      },
+    }, () => handle(message));
+
+  async function handle(message: ReceivedMessage): Promise<void> {
     let event: InvoiceEvent;
     try {
       event = fromBinary(InvoiceEventSchema, message.value);
     } catch (err) {
       return deadLetter(deps, message, err, 0); // no retry turns bytes into an event
     }
-    if (event.kind.case !== "issued" || !event.kind.value.invoice) return;
+    if (event.kind.case !== "issued" || !event.kind.value.invoice) return void metrics.processed.inc({ outcome: "skipped" });
     const invoice = event.kind.value.invoice;
     for (let attempt = 1, waits = 0; ; waits++) {
       try {
-        const documents = await deps.render(invoice);
+        const documents = await render(invoice);
         const { attached } = await deps.attach({ eventId: event.eventId, tenantId: event.tenantId, invoiceId: event.invoiceId, documents });
+        metrics.processed.inc({ outcome: attached ? "attached" : "already_attached" });
         deps.log.info({ eventId: event.eventId, invoiceId: event.invoiceId, attached, attempt }, attached ? "documents attached" : "documents were already attached");
         return;
       } catch (err) {
         const transient = err instanceof ConnectError && transientCodes.has(err.code);
+        metrics.failed.inc({ transient: String(transient) });
         if (!transient && attempt >= deps.attempts) return deadLetter(deps, message, err, attempt);
         if (!transient) attempt++;
         const waitMs = Math.min(maxBackoffMs, deps.retryBackoffMs * 2 ** Math.min(waits, 16));
@@ -61,11 +93,12 @@ export function documentWorker(deps: DocumentWorkerDeps) {
         await pause(waitMs, deps.stopSignal);
       }
     }
-  };
+  }
 }
 
 async function deadLetter(deps: DocumentWorkerDeps, message: ReceivedMessage, err: unknown, attempts: number) {
   const error = err instanceof Error ? err.message : String(err);
+  deps.metrics.deadLettered.inc();
   deps.log.error({ error, topic: message.topic, partition: message.partition, offset: message.offset, attempts }, "event sent to the dead-letter topic");
   await deps.deadLetter({
     key: message.key,

@@ -2,6 +2,8 @@ import { createServer } from "node:http";
 import { connectEventBus } from "@invoicer/platform/kafka";
 import { createLogger } from "@invoicer/platform/logger";
 import { listen } from "@invoicer/platform/http-server";
+import { isMetricsScrape, sendMetrics } from "@invoicer/platform/metrics";
+import { startObservability } from "@invoicer/platform/observability";
 import { startDocumentConsumer, type DocumentConsumer } from "./app.ts";
 import { loadConsumerConfig } from "./config.ts";
 import type { DocumentWorkerDeps } from "./document-worker.ts";
@@ -11,16 +13,18 @@ import { renderInvoiceDocuments } from "./render/index.ts";
 export async function serveConsumer(env: Record<string, string | undefined>, render: DocumentWorkerDeps["render"] = renderInvoiceDocuments) {
   const config = loadConsumerConfig(env);
   const log = createLogger("consumer", config.logLevel);
+  const observability = startObservability("consumer", config.tracing);
   const started = Date.now();
   let consumer: DocumentConsumer | undefined;
-  // /healthz: the process is up; /readyz: it is a member of the consumer group.
+  // /healthz: the process is up; /readyz: it is a member of the consumer group; /metrics for Prometheus.
   const health = createServer((req, res) => {
+    if (isMetricsScrape(req)) return void sendMetrics(observability.metrics, res);
     const ok = req.url === "/healthz" || (req.url === "/readyz" && consumer !== undefined);
     res.writeHead(ok ? 200 : 503, { "content-type": "text/plain" }).end(ok ? "ok\n" : "not ready\n");
   });
   await listen(health, config.healthPort, config.healthHost, "CONSUMER_HEALTH_PORT");
   const bus = connectEventBus({ brokers: config.kafkaBrokers, clientId: "invoicer-consumer", log: log.child({ component: "kafka" }) });
-  consumer = await startDocumentConsumer(config, bus, log, render);
+  consumer = await startDocumentConsumer(config, bus, log, observability, render);
   log.info({ group: config.groupId, topic: config.kafkaTopic, startupMs: Date.now() - started }, "consumer running");
 
   let stopping = false;
@@ -30,6 +34,7 @@ export async function serveConsumer(env: Record<string, string | undefined>, ren
     log.info({ signal }, "consumer stopping");
     await consumer?.stop();
     health.close();
+    await observability.shutdown();
     log.info("consumer stopped");
     process.exit(0);
   };

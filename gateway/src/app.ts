@@ -1,3 +1,4 @@
+import { randomUUID, timingSafeEqual } from "node:crypto";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import cors from "@fastify/cors";
 import proxy from "@fastify/http-proxy";
@@ -10,11 +11,14 @@ import { ApiKeyService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
 import { createDualServer } from "@invoicer/platform/http-server";
 import { internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
 import type { Logger } from "@invoicer/platform/logger";
+import { sendMetrics } from "@invoicer/platform/metrics";
+import type { Observability } from "@invoicer/platform/observability";
 import { registerReflection } from "@invoicer/platform/reflection";
-import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
+import Fastify, { LogController, type FastifyReply, type FastifyRequest } from "fastify";
 import { apiKeyResolver, bearerKey, rateLimiter } from "./api-keys.ts";
 import type { GatewayConfig } from "./config.ts";
 import { grpcForwarder } from "./grpc-forward.ts";
+import { exchangeOf, noteRoute, noteSentStatus, observeRequests, upstreamHeaders } from "./observe.ts";
 import { restRoutes } from "./rest.ts";
 import { isGrpc, isGrpcFamily, sendRpcError } from "./rpc-errors.ts";
 import { webApp } from "./web-app.ts";
@@ -28,14 +32,18 @@ declare module "fastify" {
 const publicService = `/${InvoiceService.typeName}`;
 
 /** The gateway as a Fastify app, not yet listening; HTTP/1.1 and HTTP/2 share its port. */
-export async function buildGateway(config: GatewayConfig, log: Logger) {
+export async function buildGateway(config: GatewayConfig, log: Logger, observability: Observability) {
   const app = Fastify({
     loggerInstance: log,
     bodyLimit: config.maxBodyBytes,
-    serverFactory: (handler) => createDualServer(handler),
-    requestIdHeader: "x-request-id",
+    serverFactory: (handler) => createDualServer(observeRequests(handler, observability, log)),
+    // observeRequests logs one line per request and picks the request id (the caller's, if sane).
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: "request_id" }),
+    genReqId: (raw) => exchangeOf(raw)?.requestId ?? randomUUID(),
     return503OnClosing: true,
   });
+  app.addHook("onRequest", noteRoute);
+  app.addHook("onSend", noteSentStatus);
   const withInternalToken: Interceptor = (next) => (req) => {
     req.header.set(internalTokenHeader, config.internalToken);
     return next(req);
@@ -67,7 +75,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger) {
   await app.register(cors, {
     origin: (origin, done) => done(null, origin !== undefined && config.corsOrigins.includes(origin)),
     methods: [...connectCors.allowedMethods],
-    allowedHeaders: [...connectCors.allowedHeaders, "Authorization", "Idempotency-Key"],
+    allowedHeaders: [...connectCors.allowedHeaders, "Authorization", "Idempotency-Key", "traceparent", "tracestate", "X-Request-Id"],
     exposedHeaders: [...connectCors.exposedHeaders],
     maxAge: 7200,
   });
@@ -95,8 +103,24 @@ export async function buildGateway(config: GatewayConfig, log: Logger) {
     request.tenantId = tenantId;
   }
 
-  /** Hop-by-hop and client-supplied trust headers never reach the server; ours replace them. */
-  const trustedHeaders = (tenantId: string) => ({ [tenantHeader]: tenantId, [internalTokenHeader]: config.internalToken });
+  /** Client-supplied trust headers never reach the server; ours replace them, with the trace and request id. */
+  const trustedHeaders = (request: { raw: object; tenantId: string }) => ({
+    ...upstreamHeaders(request.raw),
+    [tenantHeader]: request.tenantId,
+    [internalTokenHeader]: config.internalToken,
+  });
+
+  if (config.metricsToken) {
+    const expected = Buffer.from(`Bearer ${config.metricsToken}`);
+    app.get("/metrics", async (request, reply) => {
+      const given = Buffer.from(request.headers.authorization ?? "");
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        return reply.code(401).send({ code: "unauthenticated", message: "send Authorization: Bearer <METRICS_TOKEN>" });
+      }
+      reply.hijack();
+      await sendMetrics(observability.metrics, reply.raw);
+    });
+  }
 
   app.get("/healthz", async () => ({ status: "ok" }));
   const health = createClient(Health, serverTransport);
@@ -133,12 +157,12 @@ export async function buildGateway(config: GatewayConfig, log: Logger) {
       if (reply.sent || request.raw.httpVersionMajor !== 2) return;
       reply.hijack();
       const [req, res] = [request.raw as unknown as Http2ServerRequest, reply.raw as unknown as Http2ServerResponse];
-      forwardHttp2(req, res, trustedHeaders(request.tenantId));
+      forwardHttp2(req, res, trustedHeaders(request));
     },
     replyOptions: {
       rewriteRequestHeaders: (request, headers) => {
-        const { authorization, [tenantHeader]: _t, [internalTokenHeader]: _i, ...rest } = headers;
-        return { ...rest, ...trustedHeaders(request.tenantId) };
+        const { authorization, [tenantHeader]: _t, [internalTokenHeader]: _i, tracestate: _s, ...rest } = headers;
+        return { ...rest, ...trustedHeaders(request) };
       },
       onError: (reply, { error }) => {
         reply.log.warn({ err: error }, "server unreachable");

@@ -1,12 +1,14 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { envReader } from "@invoicer/platform/config";
+import { tracingConfig, type TracingConfig } from "@invoicer/platform/telemetry";
 
 /** Where `npm run build -w web` puts the browser client. */
 const builtWebApp = fileURLToPath(new URL("../../web/dist", import.meta.url));
 
 export interface GatewayConfig {
   logLevel: string;
+  tracing: TracingConfig;
   host: string;
   port: number;
   serverUrl: string;
@@ -17,6 +19,8 @@ export interface GatewayConfig {
   maxBodyBytes: number;
   apiKeyCacheMs: number;
   shutdownGraceMs: number;
+  /** When set, GET /metrics answers Prometheus scrapes that send it as a bearer token; otherwise there is no /metrics. */
+  metricsToken?: string;
   /** The built browser client served at `/`; nothing is served when it has no index.html. */
   webDir: string;
 }
@@ -26,6 +30,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
   const e = envReader(env);
   return {
     logLevel: e.logLevel(),
+    tracing: tracingConfig(e, "gateway"),
     host: e.string("GATEWAY_HOST", "127.0.0.1"),
     port: e.port("GATEWAY_PORT", 8080),
     serverUrl: e.url("SERVER_URL", "http://127.0.0.1:8081"),
@@ -37,5 +42,6 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     apiKeyCacheMs: e.int("API_KEY_CACHE_MS", 5_000, 0, 3_600_000),
     shutdownGraceMs: e.int("SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
     webDir: resolve(e.string("WEB_DIR", builtWebApp)),
+    metricsToken: e.optional("METRICS_TOKEN") && e.secret("METRICS_TOKEN"),
   };
 }

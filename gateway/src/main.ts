@@ -1,5 +1,6 @@
 import { runMain } from "@invoicer/platform/config";
 import { createLogger } from "@invoicer/platform/logger";
+import { startObservability } from "@invoicer/platform/observability";
 import { buildGateway } from "./app.ts";
 import { loadGatewayConfig } from "./config.ts";
 
@@ -7,7 +8,8 @@ await runMain(async () => {
   const config = loadGatewayConfig(process.env);
   const log = createLogger("gateway", config.logLevel);
   const started = Date.now();
-  const app = await buildGateway(config, log);
+  const observability = startObservability("gateway", config.tracing);
+  const app = await buildGateway(config, log, observability);
   try {
     await app.listen({ port: config.port, host: config.host });
   } catch (err) {
@@ -26,6 +28,7 @@ await runMain(async () => {
     const force = setTimeout(() => process.exit(1), config.shutdownGraceMs);
     force.unref();
     await app.close();
+    await observability.shutdown();
     log.info("gateway stopped");
     process.exit(0);
   };

@@ -14,7 +14,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandl
 interface RestOptions {
   client: Client<typeof InvoiceService>;
   authenticate: preHandlerHookHandler;
-  callHeaders: (tenantId: string) => Record<string, string>;
+  callHeaders: (request: FastifyRequest) => Record<string, string>;
 }
 
 /** REST/JSON routes over the same typed client the SDK offers; bodies use the proto JSON mapping. */
@@ -44,7 +44,7 @@ export async function restRoutes(app: FastifyInstance, { client, authenticate, c
       const req = fromJson(CreateInvoiceRequestSchema, (request.body ?? {}) as JsonValue);
       const headerKey = request.headers["idempotency-key"];
       if (req.idempotencyKey === "" && typeof headerKey === "string") req.idempotencyKey = headerKey;
-      const { invoice } = await client.createInvoice(req, { headers: callHeaders(request.tenantId) });
+      const { invoice } = await client.createInvoice(req, { headers: callHeaders(request) });
       return send(reply, 201, toJson(InvoiceSchema, invoice!));
     } catch (err) {
       return fail(reply, asBadJson(err));
@@ -53,7 +53,7 @@ export async function restRoutes(app: FastifyInstance, { client, authenticate, c
 
   app.get<{ Params: { id: string } }>("/v1/invoices/:id", async (request, reply) => {
     try {
-      const { invoice } = await client.getInvoice({ id: request.params.id }, { headers: callHeaders(request.tenantId) });
+      const { invoice } = await client.getInvoice({ id: request.params.id }, { headers: callHeaders(request) });
       return send(reply, 200, toJson(InvoiceSchema, invoice!));
     } catch (err) {
       return fail(reply, err);
@@ -64,7 +64,7 @@ export async function restRoutes(app: FastifyInstance, { client, authenticate, c
   for (const [path, format] of [["pdf", DocumentFormat.PDF], ["docx", DocumentFormat.DOCX]] as const) {
     app.get<{ Params: { id: string } }>(`/v1/invoices/:id/${path}`, async (request, reply) => {
       try {
-        const document = await client.getInvoiceDocument({ id: request.params.id, format }, { headers: callHeaders(request.tenantId) });
+        const document = await client.getInvoiceDocument({ id: request.params.id, format }, { headers: callHeaders(request) });
         return reply
           .code(200)
           .header("content-type", document.contentType)
@@ -88,7 +88,7 @@ export async function restRoutes(app: FastifyInstance, { client, authenticate, c
       if (status === undefined) throw new ConnectError("status: must be ISSUED, PAID or VOID", Code.InvalidArgument);
       const page = await client.listInvoices(
         { pageSize: Number(pageSizeText || 0), pageToken: pageToken ?? "", status },
-        { headers: callHeaders(request.tenantId) },
+        { headers: callHeaders(request) },
       );
       return send(reply, 200, {
         invoices: page.invoices.map((i) => toJson(InvoiceSchema, i)),

@@ -4,6 +4,7 @@ import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import type { Http2ServerResponse } from "node:http2";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { normalizeGrpcMessage } from "./grpc-forward.ts";
+import { noteGrpcStatus } from "./observe.ts";
 
 /** True for gRPC and gRPC-web requests, which carry their status in grpc-status, not the HTTP status. */
 export function isGrpcFamily(request: FastifyRequest): boolean {
@@ -26,6 +27,7 @@ export function sendRpcError(
   message: string,
   httpStatus = codeToHttpStatus(code),
 ): FastifyReply {
+  noteGrpcStatus(request.raw, code);
   if (isGrpcFamily(request)) {
     const headers = normalizeGrpcMessage(Object.fromEntries(setTrailerStatus(new Headers(), new ConnectError(message, code))));
     const contentType = request.headers["content-type"]!.split(";")[0]!;

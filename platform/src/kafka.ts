@@ -28,6 +28,8 @@ export interface ConsumeOptions {
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   partitionsConsumedConcurrently?: number;
+  /** After each commit: how many messages of the partition are still ahead of this member. */
+  onLag?: (topic: string, partition: number, lag: number) => void;
 }
 
 export interface Subscription {
@@ -96,11 +98,14 @@ export function connectEventBus(options: { brokers: string[]; clientId: string; 
       };
     },
 
-    async consume({ groupId, topic, handle, sessionTimeoutMs = 30_000, heartbeatIntervalMs = 3_000, partitionsConsumedConcurrently = 1 }) {
+    async consume({ groupId, topic, handle, sessionTimeoutMs = 30_000, heartbeatIntervalMs = 3_000, partitionsConsumedConcurrently = 1, onLag }) {
       // A short fetch wait keeps shutdown quick: leaving the group waits for the fetch in flight.
       const consumer = kafka.consumer({ groupId, sessionTimeout: sessionTimeoutMs, heartbeatInterval: heartbeatIntervalMs, maxWaitTimeInMs: 500 });
       let joins = 0;
       consumer.on(consumer.events.GROUP_JOIN, () => void joins++);
+      // The partition's end as of the latest fetch; lag is measured against it after each commit.
+      const highWatermarks = new Map<number, bigint>();
+      consumer.on(consumer.events.START_BATCH_PROCESS, ({ payload }) => void highWatermarks.set(payload.partition, BigInt(payload.highWatermark)));
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: true });
       await consumer.run({
@@ -121,7 +126,10 @@ export function connectEventBus(options: { brokers: string[]; clientId: string; 
           } finally {
             clearInterval(beating);
           }
-          await consumer.commitOffsets([{ topic, partition, offset: String(BigInt(message.offset) + 1n) }]);
+          const next = BigInt(message.offset) + 1n;
+          await consumer.commitOffsets([{ topic, partition, offset: String(next) }]);
+          const end = highWatermarks.get(partition);
+          if (onLag && end !== undefined) onLag(topic, partition, Number(end > next ? end - next : 0n));
         },
       });
       return { stop: () => consumer.disconnect(), joins: () => joins };

@@ -16,6 +16,8 @@ import {
   InvoiceDocumentService,
 } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
 import type { Logger } from "@invoicer/platform/logger";
+import { isMetricsScrape, rpcServerMetrics, sendMetrics } from "@invoicer/platform/metrics";
+import type { Observability } from "@invoicer/platform/observability";
 import { registerReflection } from "@invoicer/platform/reflection";
 import { apiKeyService } from "./api-keys.ts";
 import type { Database } from "./db/client.ts";
@@ -25,6 +27,8 @@ import type { InvoiceWatch } from "./invoices/watch.ts";
 import { healthService } from "./rpc/health.ts";
 import { trustedCallers } from "./rpc/callers.ts";
 import { errorBoundary } from "./rpc/errors.ts";
+import { observeCalls } from "./rpc/observe.ts";
+import { outboxMetrics } from "./outbox/metrics.ts";
 import { reportUndecodableAsInvalid } from "./rpc/undecodable-requests.ts";
 import type { ServerConfig } from "./config.ts";
 
@@ -32,6 +36,7 @@ export interface ServerDeps {
   config: Pick<ServerConfig, "internalToken" | "maxMessageBytes">;
   database: Database;
   log: Logger;
+  observability: Observability;
   watch: InvoiceWatch;
   /** Aborted at shutdown: open streams end and new calls are refused. */
   shutdownSignal?: AbortSignal;
@@ -50,21 +55,23 @@ const jsonOptions = {
 const servedServices = [InvoiceService, InvoiceDocumentService, ApiKeyService, Health].map((s) => s.typeName);
 
 /** The server's routes on one Node request handler speaking Connect, gRPC and gRPC-web. */
-export function createServerHandler({ config, database, watch, log, shutdownSignal }: ServerDeps) {
+export function createServerHandler({ config, database, watch, log, observability, shutdownSignal }: ServerDeps) {
+  const { tracer, metrics } = observability;
+  outboxMetrics(metrics, database.sql);
   const databaseIsUp = () =>
     database.sql`select 1`.then(
       () => true,
       () => false,
     );
   const routes = (router: ConnectRouter) => {
-    router.service(InvoiceService, invoiceService(database.db, watch));
-    router.service(InvoiceDocumentService, invoiceDocumentService(database.db));
+    router.service(InvoiceService, invoiceService(database.db, watch, tracer));
+    router.service(InvoiceDocumentService, invoiceDocumentService(database.db, tracer));
     router.service(ApiKeyService, apiKeyService(database.db));
     router.service(Health, healthService([InvoiceService.typeName], databaseIsUp));
     registerReflection(router, [file_invoicer_v1_invoice_service, file_invoicer_v1_internal_service, file_grpc_health_v1_health], servedServices);
   };
   const router = createConnectRouter({
-    interceptors: [errorBoundary(log), trustedCallers(config.internalToken)],
+    interceptors: [observeCalls(tracer, rpcServerMetrics(metrics), log), errorBoundary(log), trustedCallers(config.internalToken)],
     readMaxBytes: config.maxMessageBytes,
     acceptCompression: [compressionGzip, compressionBrotli],
     shutdownSignal,
@@ -74,6 +81,7 @@ export function createServerHandler({ config, database, watch, log, shutdownSign
   // What connectNodeAdapter does, with each route wrapped so undecodable requests are InvalidArgument.
   const handlers = new Map(router.handlers.map((h) => [h.requestPath, reportUndecodableAsInvalid(h)]));
   return (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
+    if (isMetricsScrape(req as IncomingMessage)) return void sendMetrics(metrics, res as ServerResponse);
     const handler = handlers.get(req.url?.split("?", 1)[0] ?? "");
     if (!handler) {
       res.writeHead(404).end();

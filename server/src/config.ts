@@ -1,7 +1,9 @@
 import { envReader } from "@invoicer/platform/config";
+import { tracingConfig, type TracingConfig } from "@invoicer/platform/telemetry";
 
 export interface ServerConfig {
   logLevel: string;
+  tracing: TracingConfig;
   host: string;
   port: number;
   databaseUrl: string;
@@ -21,6 +23,7 @@ export function loadServerConfig(env: Record<string, string | undefined>): Serve
   const e = envReader(env);
   return {
     logLevel: e.logLevel(),
+    tracing: tracingConfig(e, "server"),
     host: e.string("SERVER_HOST", "127.0.0.1"),
     port: e.port("SERVER_PORT", 8081),
     databaseUrl: e.url("DATABASE_URL"),

@@ -2,6 +2,8 @@ import { runMain } from "@invoicer/platform/config";
 import { closeGracefully, createDualServer, listen } from "@invoicer/platform/http-server";
 import { connectEventBus } from "@invoicer/platform/kafka";
 import { createLogger } from "@invoicer/platform/logger";
+import { startObservability } from "@invoicer/platform/observability";
+import { tracedProducer } from "@invoicer/platform/traced-producer";
 import { createServerHandler } from "./app.ts";
 import { loadServerConfig } from "./config.ts";
 import { openDatabase } from "./db/client.ts";
@@ -12,12 +14,13 @@ import { startOutboxRelay } from "./outbox/relay.ts";
 await runMain(async () => {
   const config = loadServerConfig(process.env);
   const log = createLogger("server", config.logLevel);
+  const observability = startObservability("server", config.tracing);
   const started = Date.now();
   await applyMigrations(config.databaseUrl);
   const database = openDatabase(config.databaseUrl, config.databasePoolSize);
   const watch = createInvoiceWatch(database.sql, log, config.watchKeepAliveMs);
   const bus = connectEventBus({ brokers: config.kafkaBrokers, clientId: "invoicer-server", log: log.child({ component: "kafka" }), retries: 2 });
-  const producer = bus.producer();
+  const producer = tracedProducer(bus.producer(), observability.tracer);
   // The relay starts even when the broker is down: requests keep succeeding and rows wait.
   const relay = startOutboxRelay({
     sql: database.sql,
@@ -28,7 +31,7 @@ await runMain(async () => {
     log: log.child({ component: "outbox-relay" }),
   });
   const shutdown = new AbortController();
-  const server = createDualServer(createServerHandler({ config, database, watch, log, shutdownSignal: shutdown.signal }));
+  const server = createDualServer(createServerHandler({ config, database, watch, log, observability, shutdownSignal: shutdown.signal }));
   const port = await listen(server, config.port, config.host, "SERVER_PORT");
   log.info({ port, host: config.host, startupMs: Date.now() - started }, "server listening");
 
@@ -43,6 +46,7 @@ await runMain(async () => {
     await watch.stop();
     await producer.disconnect();
     await database.close();
+    await observability.shutdown();
     log.info("server stopped");
     process.exit(0);
   };

@@ -7,6 +7,9 @@ import { CreateInvoiceRequestSchema, InvoiceService, type CreateInvoiceRequest }
 import { createDualServer, listen } from "@invoicer/platform/http-server";
 import { connectEventBus, type EventBus } from "@invoicer/platform/kafka";
 import { createLogger, type Logger } from "@invoicer/platform/logger";
+import { startObservability, type Observability } from "@invoicer/platform/observability";
+import { tracedProducer } from "@invoicer/platform/traced-producer";
+import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace";
 import postgres from "postgres";
 import { buildGateway } from "../../gateway/src/app.ts";
 import { loadGatewayConfig, type GatewayConfig } from "../../gateway/src/config.ts";
@@ -35,6 +38,10 @@ export interface Stack {
   /** A Connect client of the public service through the gateway, authenticated as `tenant`. */
   client(tenant: Tenant, transport?: "connect-json" | "connect-binary" | "grpc-web"): Client<typeof InvoiceService>;
   watch: InvoiceWatch;
+  /** Each service's tracer and registry; every finished span lands in `spans()`. */
+  observability: { server: Observability; gateway: Observability; consumer: Observability; spans(): ReadableSpan[] };
+  /** The bearer token the gateway's /metrics wants. */
+  metricsToken: string;
   /** Present when the stack was started with events: its own topics, relay and consumer. */
   events?: StackEvents;
   close(): Promise<void>;
@@ -58,7 +65,11 @@ export interface EventOptions {
 }
 
 /** A fresh database on the test PostgreSQL, migrated, with a real server and gateway on free ports. */
-export async function startStack(gatewayOverrides: Partial<GatewayConfig> = {}, eventOptions?: EventOptions): Promise<Stack> {
+export async function startStack(
+  gatewayOverrides: Partial<GatewayConfig> = {},
+  eventOptions?: EventOptions,
+  { log = createLogger("test", process.env.TEST_LOG_LEVEL ?? "silent") }: { log?: Logger } = {},
+): Promise<Stack> {
   const adminUrl = process.env.TEST_DATABASE_URL;
   if (!adminUrl) throw new Error("TEST_DATABASE_URL is not set: run the tests with `npm test`");
   const name = `test_${randomBytes(6).toString("hex")}`;
@@ -68,23 +79,27 @@ export async function startStack(gatewayOverrides: Partial<GatewayConfig> = {}, 
   const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${name}` }).toString();
   await applyMigrations(databaseUrl);
   const database = openDatabase(databaseUrl, 20);
-  const log = createLogger("test", process.env.TEST_LOG_LEVEL ?? "silent");
   const internalToken = randomBytes(24).toString("hex");
+  const metricsToken = randomBytes(24).toString("hex");
+  const exporter = new InMemorySpanExporter();
+  const observe = (service: string) => startObservability(service, { serviceName: `invoicer-${service}` }, [new SimpleSpanProcessor({ exporter })]);
+  const observability = { server: observe("server"), gateway: observe("gateway"), consumer: observe("consumer"), spans: () => exporter.getFinishedSpans() };
 
   const watch = createInvoiceWatch(database.sql, log, 60_000);
   await watch.ready;
-  const server = createDualServer(createServerHandler({ config: { internalToken, maxMessageBytes: 1024 * 1024 }, database, watch, log }));
+  const server = createDualServer(createServerHandler({ config: { internalToken, maxMessageBytes: 1024 * 1024 }, database, watch, log, observability: observability.server }));
   const serverPort = await listen(server, 0, "127.0.0.1", "SERVER_PORT");
   const serverUrl = `http://127.0.0.1:${serverPort}`;
-  const events = eventOptions && (await startEvents(name, eventOptions, database, serverUrl, internalToken, log));
+  const events = eventOptions && (await startEvents(name, eventOptions, database, serverUrl, internalToken, log, observability));
   const config = {
     ...loadGatewayConfig({ INTERNAL_TOKEN: internalToken, SERVER_URL: serverUrl }),
     corsOrigins: ["http://allowed.example"],
     rateLimitPerSecond: 100_000,
     rateLimitBurst: 100_000,
+    metricsToken,
     ...gatewayOverrides,
   };
-  const gateway = await buildGateway(config, log);
+  const gateway = await buildGateway(config, log, observability.gateway);
   await gateway.listen({ port: 0, host: "127.0.0.1" });
   const gatewayUrl = `http://127.0.0.1:${(gateway.server.address() as AddressInfo).port}`;
 
@@ -99,6 +114,8 @@ export async function startStack(gatewayOverrides: Partial<GatewayConfig> = {}, 
     tenantA,
     tenantB,
     watch,
+    observability,
+    metricsToken,
     events: events?.stackEvents,
     client: (t, kind = "connect-binary") => createClient(InvoiceService, gatewayTransport(gatewayUrl, t.apiKey, kind)),
     async close() {
@@ -116,14 +133,22 @@ export async function startStack(gatewayOverrides: Partial<GatewayConfig> = {}, 
 }
 
 /** The stack's own topics on the shared broker, its outbox relay and (by default) its consumer. */
-async function startEvents(name: string, options: EventOptions, database: Database, serverUrl: string, internalToken: string, log: Logger) {
+async function startEvents(
+  name: string,
+  options: EventOptions,
+  database: Database,
+  serverUrl: string,
+  internalToken: string,
+  log: Logger,
+  observability: Stack["observability"],
+) {
   const brokers = options.brokers ?? process.env.TEST_KAFKA_BROKERS?.split(",");
   if (!brokers) throw new Error("TEST_KAFKA_BROKERS is not set: run the tests with `npm test`");
   const topic = `invoice-events-${name}`;
   const deadLetterTopic = `${topic}.dead-letter`;
   const groupId = `documents-${name}`;
   const bus = connectEventBus({ brokers, clientId: name, log, retries: 2 });
-  const producer = bus.producer();
+  const producer = tracedProducer(bus.producer(), observability.server.tracer);
   const relay = startOutboxRelay({
     sql: database.sql,
     producer,
@@ -139,6 +164,7 @@ async function startEvents(name: string, options: EventOptions, database: Databa
           { kafkaTopic: topic, kafkaTopicPartitions: 3, deadLetterTopic, groupId, serverUrl, internalToken, attempts: 3, retryBackoffMs: 50, sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000 },
           bus,
           log,
+          observability.consumer,
           options.render,
         );
   return {

@@ -1,7 +1,9 @@
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { DocumentFormat } from "@invoicer/sdk";
 import type { InvoiceDocumentService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
+import type { Tracer } from "@invoicer/platform/telemetry";
 import type { Db } from "../db/client.ts";
+import { dbSpan } from "../db/spans.ts";
 import { Violations } from "../domain/validate-invoice.ts";
 import { uuidPattern } from "../rpc/callers.ts";
 import { invalidArgument } from "../rpc/errors.ts";
@@ -20,7 +22,7 @@ export const documentFormats: Partial<Record<DocumentFormat, { name: DocumentFor
 };
 
 /** invoicer.v1.InvoiceDocumentService: the consumer hands rendered documents back here. */
-export function invoiceDocumentService(db: Db): ServiceImpl<typeof InvoiceDocumentService> {
+export function invoiceDocumentService(db: Db, tracer: Tracer): ServiceImpl<typeof InvoiceDocumentService> {
   return {
     async attachDocuments(req) {
       const v = new Violations();
@@ -39,7 +41,7 @@ export function invoiceDocumentService(db: Db): ServiceImpl<typeof InvoiceDocume
         documents.push({ format: format.name, contentType: format.contentType, content: d.content });
       });
       if (v.list.length > 0) throw invalidArgument(v.list);
-      const result = await attachDocuments(db, req, documents, invoiceEvent("documentReady"));
+      const result = await dbSpan(tracer, "INSERT", "invoice_documents", () => attachDocuments(db, req, documents, invoiceEvent("documentReady")));
       if (result.kind === "not-found") throw new ConnectError(`invoice ${req.invoiceId} not found`, Code.NotFound);
       return { attached: result.kind === "attached" };
     },

@@ -2,7 +2,9 @@ import { createHash, randomUUID } from "node:crypto";
 import { clone, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { CreateInvoiceRequestSchema, InvoiceStatus, type CreateInvoiceRequest, type InvoiceService, type Party } from "@invoicer/sdk";
+import type { Tracer } from "@invoicer/platform/telemetry";
 import type { Db } from "../db/client.ts";
+import { dbSpan } from "../db/spans.ts";
 import type { PartyRecord } from "../db/schema.ts";
 import { AmountOverflowError, priceInvoice } from "../domain/pricing.ts";
 import { addDays, defaultPaymentTermDays, limits, validateCreateInvoice, Violations } from "../domain/validate-invoice.ts";
@@ -20,7 +22,13 @@ const maxPageSize = 100;
 const maxInt64 = 2n ** 63n - 1n;
 
 /** invoicer.v1.InvoiceService on PostgreSQL. */
-export function invoiceService(db: Db, watch: InvoiceWatch, today: () => string = utcToday): ServiceImpl<typeof InvoiceService> {
+export function invoiceService(db: Db, watch: InvoiceWatch, tracer: Tracer, today: () => string = utcToday): ServiceImpl<typeof InvoiceService> {
+  const mustFind = async (tenantId: string, id: string): Promise<InvoiceRecord> => {
+    assertInvoiceId(id);
+    const invoice = await dbSpan(tracer, "SELECT", "invoices", () => findInvoice(db, tenantId, id));
+    if (!invoice) throw notFound(id);
+    return invoice;
+  };
   return {
     async createInvoice(req, ctx) {
       const tenantId = tenantOf(ctx);
@@ -29,7 +37,7 @@ export function invoiceService(db: Db, watch: InvoiceWatch, today: () => string 
       const issueDate = req.issueDate || today();
       const dueDate = req.dueDate || addDays(issueDate, defaultPaymentTermDays);
       if (dueDate < issueDate) throw invalidArgument([{ field: "due_date", description: "must not be before issue_date" }]);
-      const result = await issueInvoice(
+      const result = await dbSpan(tracer, "INSERT", "invoices", () => issueInvoice(
         db,
         {
           id: randomUUID(),
@@ -53,7 +61,7 @@ export function invoiceService(db: Db, watch: InvoiceWatch, today: () => string 
         },
         invoiceEvent("issued"),
         () => assertStillWanted(ctx.signal),
-      );
+      ));
       if (result.kind === "key-reused") {
         throw new ConnectError("idempotency_key: already used for a different request", Code.AlreadyExists);
       }
@@ -61,7 +69,7 @@ export function invoiceService(db: Db, watch: InvoiceWatch, today: () => string 
     },
 
     async getInvoice(req, ctx) {
-      return { invoice: toInvoice(await mustFind(db, tenantOf(ctx), req.id)) };
+      return { invoice: toInvoice(await mustFind(tenantOf(ctx), req.id)) };
     },
 
     async listInvoices(req, ctx) {
@@ -74,7 +82,7 @@ export function invoiceService(db: Db, watch: InvoiceWatch, today: () => string 
       if (req.status !== InvoiceStatus.UNSPECIFIED && !status) v.add("status", "is not a known invoice status");
       if (v.list.length > 0) throw invalidArgument(v.list);
       const limit = req.pageSize || defaultPageSize;
-      const page = await listInvoices(db, tenantId, { limit: limit + 1, beforeNumber: beforeNumber ?? undefined, status });
+      const page = await dbSpan(tracer, "SELECT", "invoices", () => listInvoices(db, tenantId, { limit: limit + 1, beforeNumber: beforeNumber ?? undefined, status }));
       const more = page.length > limit;
       const invoices = page.slice(0, limit);
       return {
@@ -84,14 +92,14 @@ export function invoiceService(db: Db, watch: InvoiceWatch, today: () => string 
     },
 
     async payInvoice(req, ctx) {
-      return { invoice: await settle(db, ctx, req.id, "PAID", "") };
+      return { invoice: await settle(db, tracer, ctx, req.id, "PAID", "") };
     },
 
     async voidInvoice(req, ctx) {
       const v = new Violations();
       v.text("reason", req.reason, limits.voidReason, { multiline: true });
       if (v.list.length > 0) throw invalidArgument(v.list);
-      return { invoice: await settle(db, ctx, req.id, "VOID", req.reason) };
+      return { invoice: await settle(db, tracer, ctx, req.id, "VOID", req.reason) };
     },
 
     async *watchInvoices(_req, ctx) {
@@ -102,8 +110,8 @@ export function invoiceService(db: Db, watch: InvoiceWatch, today: () => string 
       const tenantId = tenantOf(ctx);
       const format = documentFormats[req.format];
       if (!format) throw invalidArgument([{ field: "format", description: "must be PDF or DOCX" }]);
-      const invoice = await mustFind(db, tenantId, req.id);
-      const document = await findDocument(db, tenantId, req.id, format.name);
+      const invoice = await mustFind(tenantId, req.id);
+      const document = await dbSpan(tracer, "SELECT", "invoice_documents", () => findDocument(db, tenantId, req.id, format.name));
       if (!document) {
         throw new ConnectError("the invoice's documents are not rendered yet (document_status PENDING); try again shortly", Code.FailedPrecondition);
       }
@@ -112,11 +120,11 @@ export function invoiceService(db: Db, watch: InvoiceWatch, today: () => string 
   };
 }
 
-async function settle(db: Db, ctx: HandlerContext, id: string, to: "PAID" | "VOID", reason: string) {
+async function settle(db: Db, tracer: Tracer, ctx: HandlerContext, id: string, to: "PAID" | "VOID", reason: string) {
   const tenantId = tenantOf(ctx);
   assertInvoiceId(id);
-  const result = await settleInvoice(db, tenantId, id, to, reason, invoiceEvent(to === "PAID" ? "paid" : "voided"), () =>
-    assertStillWanted(ctx.signal),
+  const result = await dbSpan(tracer, "UPDATE", "invoices", () =>
+    settleInvoice(db, tenantId, id, to, reason, invoiceEvent(to === "PAID" ? "paid" : "voided"), () => assertStillWanted(ctx.signal)),
   );
   if (result.kind === "not-found") throw notFound(id);
   if (result.kind === "wrong-status") {
@@ -124,13 +132,6 @@ async function settle(db: Db, ctx: HandlerContext, id: string, to: "PAID" | "VOI
     throw new ConnectError(`invoice is ${result.status}; only ISSUED invoices can be ${verb}`, Code.FailedPrecondition);
   }
   return toInvoice(result.invoice);
-}
-
-async function mustFind(db: Db, tenantId: string, id: string): Promise<InvoiceRecord> {
-  assertInvoiceId(id);
-  const invoice = await findInvoice(db, tenantId, id);
-  if (!invoice) throw notFound(id);
-  return invoice;
 }
 
 function assertInvoiceId(id: string) {

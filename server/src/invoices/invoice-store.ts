@@ -1,6 +1,7 @@
-import { randomBytes } from "node:crypto";
+import { traceHeaders } from "@invoicer/platform/telemetry";
 import { and, asc, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import type { Db, Tx } from "../db/client.ts";
+import { postgresClientOf, sqlNames } from "../db/raw-sql.ts";
 import {
   idempotencyKeys,
   invoiceCounters,
@@ -44,10 +45,58 @@ export type IssueResult =
   | { kind: "replayed"; invoice: InvoiceRecord }
   | { kind: "key-reused" };
 
+const keyNames = sqlNames(idempotencyKeys);
+const counterNames = sqlNames(invoiceCounters);
+const invoiceNames = sqlNames(invoices);
+const lineNames = sqlNames(invoiceLines);
+const outboxNames = sqlNames(outbox);
+
+/**
+ * Claims the idempotency key and, only when it was free, bumps the tenant's counter: one row
+ * (the number and the transaction's now(), which is every row's created_at) or none (key taken).
+ * The key insert blocks while a concurrent transaction holds the same key.
+ */
+export const claimNumberSql = (() => {
+  const k = keyNames;
+  const c = counterNames;
+  return `with claimed as (
+  insert into ${k.$table} (${k.tenantId}, ${k.key}, ${k.requestHash}, ${k.invoiceId})
+  values ($1::uuid, $2, $3, $4::uuid)
+  on conflict do nothing
+  returning 1)
+insert into ${c.$table} as c (${c.tenantId}, ${c.lastNumber})
+select $1::uuid, 1 from claimed
+on conflict (${c.tenantId}) do update set ${c.lastNumber} = c.${c.lastNumber} + 1
+returning c.${c.lastNumber} as number, now() as created_at`;
+})();
+
+/** Inserts the invoice, its lines (from parallel arrays), the outbox row, and queues the NOTIFY: one statement. */
+export const insertIssuedSql = (() => {
+  const i = invoiceNames;
+  const l = lineNames;
+  const o = outboxNames;
+  return `with invoice as (
+  insert into ${i.$table} (${i.id}, ${i.tenantId}, ${i.number}, ${i.status}, ${i.documentStatus}, ${i.currencyCode},
+    ${i.seller}, ${i.buyer}, ${i.vatBreakdown}, ${i.subtotalMinor}, ${i.vatTotalMinor}, ${i.totalMinor},
+    ${i.issueDate}, ${i.supplyDate}, ${i.dueDate}, ${i.note})
+  values ($1::uuid, $2::uuid, $3::int8, $4, $5, $6, $7::jsonb, $8::jsonb, $9::jsonb, $10::int8, $11::int8, $12::int8,
+    $13::date, $14::date, $15::date, $16)),
+lines as (
+  insert into ${l.$table} (${l.invoiceId}, ${l.position}, ${l.description}, ${l.quantity}, ${l.unitPriceMinor}, ${l.vatRateBp}, ${l.netMinor})
+  select $1::uuid, n - 1, d, q, u, r, t
+  from unnest($17::text[], $18::int8[], $19::int8[], $20::int4[], $21::int8[]) with ordinality as line(d, q, u, r, t, n)),
+event as (
+  insert into ${o.$table} (${o.id}, ${o.tenantId}, ${o.invoiceId}, ${o.eventType}, ${o.payload}, ${o.traceparent})
+  values ($22::uuid, $2::uuid, $1::uuid, $23, $24::bytea, $25))
+select pg_notify($26, $27)`;
+})();
+
 /**
  * Issues an invoice in one transaction: claims the idempotency key, takes the tenant's next
  * number from its counter row, inserts the invoice, its lines and the outbox event.
  * `beforeCommit` runs last and may throw to roll everything back (an expired deadline).
+ * Two prepared statements (BEGIN, claim and number, the inserts and NOTIFY, COMMIT): the record
+ * is built here from the draft, the number and the transaction time, as a read-back would give it.
  */
 export async function issueInvoice(
   db: Db,
@@ -55,64 +104,104 @@ export async function issueInvoice(
   eventFor: (invoice: InvoiceRecord) => OutboxEvent,
   beforeCommit: () => void,
 ): Promise<IssueResult> {
-  return db.transaction(async (tx) => {
-    // Blocks while a concurrent request holds the same key, then sees its committed row.
-    const claimed = await tx
-      .insert(idempotencyKeys)
-      .values({ tenantId: draft.tenantId, key: draft.idempotencyKey, requestHash: draft.requestHash, invoiceId: draft.id })
-      .onConflictDoNothing()
-      .returning({ invoiceId: idempotencyKeys.invoiceId });
-    if (claimed.length === 0) return replay(tx, draft);
-
-    const [counter] = await tx
-      .insert(invoiceCounters)
-      .values({ tenantId: draft.tenantId, lastNumber: 1n })
-      .onConflictDoUpdate({ target: invoiceCounters.tenantId, set: { lastNumber: sql`${invoiceCounters.lastNumber} + 1` } })
-      .returning({ number: invoiceCounters.lastNumber });
-    const { pricing } = draft;
-    const [row] = await tx
-      .insert(invoices)
-      .values({
-        id: draft.id,
-        tenantId: draft.tenantId,
-        number: counter!.number,
-        status: "ISSUED",
-        documentStatus: "PENDING",
-        currencyCode: draft.currencyCode,
-        seller: draft.seller,
-        buyer: draft.buyer,
-        vatBreakdown: pricing.vatBreakdown.map((b) => ({
-          vatRateBp: b.vatRateBp,
-          taxableMinor: b.taxableMinor.toString(),
-          vatMinor: b.vatMinor.toString(),
-        })),
-        subtotalMinor: pricing.subtotalMinor,
-        vatTotalMinor: pricing.vatTotalMinor,
-        totalMinor: pricing.totalMinor,
-        issueDate: draft.issueDate,
-        supplyDate: draft.supplyDate,
-        dueDate: draft.dueDate,
-        note: draft.note,
-      })
-      .returning();
-    const lines = await tx
-      .insert(invoiceLines)
-      .values(draft.lines.map((line, position) => ({ ...line, invoiceId: draft.id, position, netMinor: pricing.netMinor[position]! })))
-      .returning();
-    const invoice = { ...row!, lines: lines.sort((a, b) => a.position - b.position) };
-    await writeOutbox(tx, draft.tenantId, invoice.id, eventFor(invoice));
+  const issued = await postgresClientOf(db).begin(async (tx) => {
+    const [claimed] = await tx.unsafe<{ number: string; created_at: string }[]>(
+      claimNumberSql,
+      [draft.tenantId, draft.idempotencyKey, draft.requestHash, draft.id],
+      { prepare: true },
+    );
+    if (!claimed) return undefined;
+    // created_at as drizzle reads it back (postgres.js hands timestamps over as text under drizzle).
+    const invoice = issuedRecord(draft, BigInt(claimed.number), invoices.createdAt.mapFromDriverValue(claimed.created_at) as Date);
+    const event = eventFor(invoice);
+    const { lines } = invoice;
+    await tx.unsafe(
+      insertIssuedSql,
+      [
+        invoice.id,
+        invoice.tenantId,
+        invoice.number.toString(),
+        invoice.status,
+        invoice.documentStatus,
+        invoice.currencyCode,
+        JSON.stringify(invoice.seller),
+        JSON.stringify(invoice.buyer),
+        JSON.stringify(invoice.vatBreakdown),
+        invoice.subtotalMinor.toString(),
+        invoice.vatTotalMinor.toString(),
+        invoice.totalMinor.toString(),
+        invoice.issueDate,
+        invoice.supplyDate,
+        invoice.dueDate,
+        invoice.note,
+        lines.map((l) => l.description),
+        lines.map((l) => l.quantity.toString()),
+        lines.map((l) => l.unitPriceMinor.toString()),
+        lines.map((l) => l.vatRateBp),
+        lines.map((l) => l.netMinor.toString()),
+        event.id,
+        event.eventType,
+        event.payload,
+        newTraceparent(),
+        outboxChannel,
+        `${invoice.tenantId}/${event.id}`,
+      ],
+      { prepare: true },
+    );
     beforeCommit();
-    return { kind: "issued", invoice };
+    return invoice;
   });
+  // The key's transaction has committed (the claim waited for it): read what it stored.
+  return issued ? { kind: "issued", invoice: issued } : replay(db, draft);
 }
 
-async function replay(tx: Tx, draft: NewInvoice): Promise<IssueResult> {
-  const [first] = await tx
+/** The invoice as issueInvoice stores it: what reading the rows back would return. */
+function issuedRecord(draft: NewInvoice, number: bigint, createdAt: Date): InvoiceRecord {
+  const { pricing } = draft;
+  return {
+    id: draft.id,
+    tenantId: draft.tenantId,
+    number,
+    status: "ISSUED",
+    documentStatus: "PENDING",
+    currencyCode: draft.currencyCode,
+    seller: draft.seller,
+    buyer: draft.buyer,
+    vatBreakdown: pricing.vatBreakdown.map((b) => ({
+      vatRateBp: b.vatRateBp,
+      taxableMinor: b.taxableMinor.toString(),
+      vatMinor: b.vatMinor.toString(),
+    })),
+    subtotalMinor: pricing.subtotalMinor,
+    vatTotalMinor: pricing.vatTotalMinor,
+    totalMinor: pricing.totalMinor,
+    issueDate: draft.issueDate,
+    supplyDate: draft.supplyDate,
+    dueDate: draft.dueDate,
+    note: draft.note,
+    createdAt,
+    paidAt: null,
+    voidedAt: null,
+    voidReason: "",
+    lines: draft.lines.map((line, position) => ({
+      invoiceId: draft.id,
+      position,
+      description: line.description,
+      quantity: line.quantity,
+      unitPriceMinor: line.unitPriceMinor,
+      vatRateBp: line.vatRateBp,
+      netMinor: pricing.netMinor[position]!,
+    })),
+  };
+}
+
+async function replay(db: Db, draft: NewInvoice): Promise<IssueResult> {
+  const [first] = await db
     .select()
     .from(idempotencyKeys)
     .where(and(eq(idempotencyKeys.tenantId, draft.tenantId), eq(idempotencyKeys.key, draft.idempotencyKey)));
   if (!first || first.requestHash !== draft.requestHash) return { kind: "key-reused" };
-  const invoice = await findInvoice(tx, draft.tenantId, first.invoiceId);
+  const invoice = await findInvoice(db, draft.tenantId, first.invoiceId);
   return invoice ? { kind: "replayed", invoice } : { kind: "key-reused" };
 }
 
@@ -184,22 +273,18 @@ export async function settleInvoice(
 
 /** Writes an event in the change's transaction; at commit it wakes the relay and the watchers. */
 export async function writeOutbox(tx: Tx, tenantId: string, invoiceId: string, event: OutboxEvent) {
-  await tx.insert(outbox).values({
-    id: event.id,
-    tenantId,
-    invoiceId,
-    eventType: event.eventType,
-    payload: event.payload,
-    traceparent: newTraceparent(),
-  });
-  // The relay also polls, so a lost notification only delays publishing.
-  await tx.execute(sql`select pg_notify(${outboxChannel}, ${`${tenantId}/${event.id}`})`);
+  const o = outboxNames;
+  // One statement: the row and the NOTIFY. The relay also polls, so a lost notification only delays publishing.
+  await tx.execute(sql`with event as (
+    insert into ${sql.raw(o.$table)} (${sql.raw(`${o.id}, ${o.tenantId}, ${o.invoiceId}, ${o.eventType}, ${o.payload}, ${o.traceparent}`)})
+    values (${event.id}, ${tenantId}, ${invoiceId}, ${event.eventType}, ${Buffer.from(event.payload)}, ${newTraceparent()}))
+    select pg_notify(${outboxChannel}, ${`${tenantId}/${event.id}`})`);
 }
 
 /** NOTIFY channel of committed outbox rows; the payload is "<tenant id>/<event id>". */
 export const outboxChannel = "invoicer_outbox";
 
-/** A W3C trace context for the event, so the broker hop can be followed. */
-function newTraceparent(): string {
-  return `00-${randomBytes(16).toString("hex")}-${randomBytes(8).toString("hex")}-01`;
+/** The change's trace context (W3C traceparent), stored with its event so the trace continues past the broker. */
+function newTraceparent(): string | null {
+  return traceHeaders().traceparent ?? null;
 }

@@ -55,30 +55,41 @@ export function startOutboxRelay({ sql, producer, topic, ensureTopic, log, batch
     return undefined;
   });
 
-  /** Publishes one batch; returns how many rows it published. */
-  const publishBatch = () =>
-    sql.begin(async (tx) => {
-      const rows = await tx<OutboxRow[]>`
-        select o.id, o.invoice_id, o.event_type, o.payload, o.traceparent
-        from outbox o
-        where o.published_at is null
-          and not exists (
-            select 1 from outbox e
-            where e.invoice_id = o.invoice_id and e.published_at is null and e.position < o.position)
-        order by o.position
-        limit ${batchSize}
-        for update of o skip locked`;
-      if (rows.length === 0) return 0;
-      const ids = rows.map((r) => r.id);
-      try {
-        await producer.send(topic, rows.map(toMessage));
-      } catch (err) {
-        await tx`update outbox set attempts = attempts + 1 where id = any(${ids}::uuid[])`;
-        throw Object.assign(new Error("publishing the outbox failed"), { cause: err, rows: rows.length });
-      }
-      await tx`update outbox set published_at = now() where id = any(${ids}::uuid[])`;
-      return rows.length;
-    });
+  /**
+   * Publishes one batch; returns how many rows it published. One statement claims and marks the
+   * rows (BEGIN, UPDATE ... RETURNING, send, COMMIT): the marks commit only once Kafka has the
+   * batch, and a failed send rolls them back before its attempts are counted.
+   */
+  const publishBatch = async () => {
+    let claimed: OutboxRow[] = [];
+    try {
+      return await sql.begin(async (tx) => {
+        claimed = await tx<OutboxRow[]>`
+          with claimed as (
+            update outbox set published_at = now()
+            where id in (
+              select o.id
+              from outbox o
+              where o.published_at is null
+                and not exists (
+                  select 1 from outbox e
+                  where e.invoice_id = o.invoice_id and e.published_at is null and e.position < o.position)
+              order by o.position
+              limit ${batchSize}
+              for update of o skip locked)
+            returning id, position, invoice_id, event_type, payload, traceparent)
+          select id, invoice_id, event_type, payload, traceparent from claimed order by position`;
+        if (claimed.length === 0) return 0;
+        await producer.send(topic, claimed.map(toMessage));
+        return claimed.length;
+      });
+    } catch (err) {
+      if (claimed.length === 0) throw err;
+      const ids = claimed.map((r) => r.id);
+      await sql`update outbox set attempts = attempts + 1 where id = any(${ids}::uuid[]) and published_at is null`.catch(() => undefined);
+      throw Object.assign(new Error("publishing the outbox failed"), { cause: err, rows: claimed.length });
+    }
+  };
 
   const loop = (async () => {
     let failures = 0;

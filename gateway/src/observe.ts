@@ -1,0 +1,135 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
+import { Code } from "@connectrpc/connect";
+import { codeFromHttpStatus } from "@connectrpc/connect/protocol-connect";
+import type { Logger } from "@invoicer/platform/logger";
+import { codeName, Histogram, rpcCodeHeader, rpcServerMetrics } from "@invoicer/platform/metrics";
+import type { Observability } from "@invoicer/platform/observability";
+import { failSpan, remoteContext, runInSpan, spanHeaders, SpanKind, type Span } from "@invoicer/platform/telemetry";
+import type { FastifyReply, FastifyRequest } from "fastify";
+
+/** What the gateway notes about one request while Fastify and the forwarders handle it. */
+export interface Exchange {
+  span: Span;
+  requestId: string;
+  /** Set by whoever learns the RPC outcome first: an error the gateway sent, or the server's trailers. */
+  code?: Code | "ok";
+  /** The Fastify route pattern, for requests that are not RPCs. */
+  route?: string;
+}
+
+const exchanges = new WeakMap<object, Exchange>();
+
+export const exchangeOf = (raw: object): Exchange | undefined => exchanges.get(raw);
+
+/** A caller's request id is kept when it is a sane token, so logs join up across systems. */
+const sane = /^[\w.:-]{1,128}$/;
+
+/** `traceparent` continuing this request's span, and its request id, for the call to the server. */
+export function upstreamHeaders(raw: object): Record<string, string> {
+  const exchange = exchanges.get(raw);
+  if (!exchange) return {};
+  return { ...spanHeaders(exchange.span), "x-request-id": exchange.requestId };
+}
+
+const rpcPath = /^\/((?:invoicer|grpc)\.[\w.]+)\/(\w+)$/;
+
+/**
+ * Wraps the gateway's request handler: a server span per request continuing the caller's trace,
+ * RPC metrics by method and code (HTTP metrics for the rest) and one log line per request.
+ */
+export function observeRequests(handler: RequestListener, { tracer, metrics }: Observability, log: Logger): RequestListener {
+  const rpcs = rpcServerMetrics(metrics);
+  const http = new Histogram({
+    name: "http_server_request_duration_seconds",
+    help: "Requests other than RPCs (REST, health, the web app), by method, route and HTTP status.",
+    labelNames: ["method", "route", "status"],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [metrics],
+  });
+  return (req, res) => {
+    const started = performance.now();
+    const path = req.url?.split("?", 1)[0] ?? "";
+    const rpc = rpcPath.exec(path);
+    const parent = remoteContext(req.headers);
+    const span = tracer.startSpan(
+      rpc ? `${rpc[1]}/${rpc[2]}` : req.method ?? "HTTP",
+      {
+        kind: SpanKind.SERVER,
+        attributes: rpc
+          ? { "rpc.system": rpcSystem(req), "rpc.service": rpc[1], "rpc.method": rpc[2] }
+          : { "http.request.method": req.method, "url.path": path },
+      },
+      parent,
+    );
+    const incoming = req.headers["x-request-id"];
+    const exchange: Exchange = { span, requestId: typeof incoming === "string" && sane.test(incoming) ? incoming : randomUUID() };
+    exchanges.set(req, exchange);
+    res.once("close", () => {
+      const seconds = (performance.now() - started) / 1000;
+      const status = res.statusCode;
+      const line: Record<string, unknown> = { request_id: exchange.requestId, trace_id: span.spanContext().traceId, method: req.method, path, status };
+      span.setAttribute("http.response.status_code", status);
+      if (rpc) {
+        const code = exchange.code ?? rpcCode(req, res);
+        line.code = codeName(code === "ok" ? undefined : code);
+        span.setAttribute("rpc.connect_rpc.error_code", line.code as string);
+        if (code === Code.Internal || code === Code.Unavailable || code === Code.Unknown) failSpan(span, line.code);
+        rpcs.observe({ rpc_service: rpc[1]!, rpc_method: rpc[2]!, rpc_code: line.code as string }, seconds);
+      } else {
+        const route = exchange.route ?? "unmatched";
+        span.updateName(`${req.method} ${route}`);
+        span.setAttribute("http.route", route);
+        if (status >= 500) failSpan(span, `HTTP ${status}`);
+        http.observe({ method: req.method ?? "", route, status: String(status) }, seconds);
+      }
+      // A response cut off before it finished (the client left, or an upstream failed mid-stream).
+      if (!res.writableFinished) line.aborted = true;
+      span.end();
+      log.info({ ...line, ms: Math.round(seconds * 10_000) / 10 }, "request");
+    });
+    // The request id reaches log lines through Fastify's own binding (requestIdLogLabel).
+    runInSpan(span, () => handler(req, res), { parent });
+  };
+}
+
+/** onRequest hook: notes the route pattern, which names non-RPC spans and metrics. */
+export function noteRoute(request: FastifyRequest, _reply: FastifyReply, done: () => void): void {
+  const exchange = exchanges.get(request.raw);
+  if (exchange) exchange.route = request.routeOptions.url;
+  done();
+}
+
+/** onSend hook: notes the gRPC status a proxied trailers-only response carries in its headers. */
+export function noteSentStatus(request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void): void {
+  noteGrpcStatus(request.raw, reply.getHeader("grpc-status"));
+  const code = reply.getHeader(rpcCodeHeader);
+  const exchange = exchanges.get(request.raw);
+  if (exchange && exchange.code === undefined && typeof code === "string") exchange.code = codeFromName(code);
+  done(null, payload);
+}
+
+/** Records the RPC outcome from a grpc-status value (headers of a trailers-only response, or trailers). */
+export function noteGrpcStatus(raw: object, value: unknown): void {
+  const exchange = exchanges.get(raw);
+  if (!exchange || value === undefined || value === null) return;
+  const status = Number(value);
+  exchange.code = status === 0 ? "ok" : (status as Code);
+}
+
+/** The code the server named in its `invoicer-rpc-code` header (a Connect error's body is not read). */
+function codeFromName(name: string): Code | "ok" {
+  const code = Object.values(Code).find((c) => typeof c === "number" && codeName(c) === name);
+  return typeof code === "number" ? code : Code.Unknown;
+}
+
+function rpcSystem(req: IncomingMessage): string {
+  const type = req.headers["content-type"] ?? "";
+  return type.startsWith("application/grpc-web") ? "grpc_web" : type.startsWith("application/grpc") ? "grpc" : "connect_rpc";
+}
+
+/** The outcome when nobody noted one: from the HTTP status (a 200 gRPC-web or Connect stream counts as ok). */
+function rpcCode(req: IncomingMessage, res: ServerResponse): Code | "ok" {
+  if (res.statusCode === 200) return "ok";
+  return /^application\/grpc/.test(req.headers["content-type"] ?? "") ? Code.Unknown : codeFromHttpStatus(res.statusCode);
+}
