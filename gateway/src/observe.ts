@@ -3,7 +3,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from "node:http
 import { Code } from "@connectrpc/connect";
 import { codeFromHttpStatus } from "@connectrpc/connect/protocol-connect";
 import type { Logger } from "@invoicer/platform/logger";
-import { codeName, Histogram, rpcCodeHeader, rpcServerMetrics } from "@invoicer/platform/metrics";
+import { codeName, Histogram, latencyBuckets, rpcCodeHeader, rpcServerMetrics } from "@invoicer/platform/metrics";
 import type { Observability } from "@invoicer/platform/observability";
 import { failSpan, remoteContext, runInSpan, spanHeaders, SpanKind, type Span } from "@invoicer/platform/telemetry";
 import type { FastifyReply, FastifyRequest } from "fastify";
@@ -44,7 +44,7 @@ export function observeRequests(handler: RequestListener, { tracer, metrics }: O
     name: "http_server_request_duration_seconds",
     help: "Requests other than RPCs (REST, health, the web app), by method, route and HTTP status.",
     labelNames: ["method", "route", "status"],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    buckets: latencyBuckets,
     registers: [metrics],
   });
   return (req, res) => {

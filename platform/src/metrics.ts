@@ -34,6 +34,9 @@ export function codeName(code: Code | undefined): string {
 /** Response header in which the server names a failed call's code, for proxies that do not read bodies. */
 export const rpcCodeHeader = "invoicer-rpc-code";
 
+/** Latency buckets (seconds) every request histogram uses, so dashboards can compare them. */
+export const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
 export type RpcMetrics = Histogram<"rpc_service" | "rpc_method" | "rpc_code">;
 
 /** Call count and latency of every RPC this service answered, by method and Connect code. */
@@ -42,7 +45,7 @@ export function rpcServerMetrics(registry: Registry): RpcMetrics {
     name: "rpc_server_duration_seconds",
     help: "RPCs answered, by service, method and Connect code; latency from request to the end of the response.",
     labelNames: ["rpc_service", "rpc_method", "rpc_code"],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    buckets: latencyBuckets,
     registers: [registry],
   });
 }
