@@ -9,7 +9,10 @@ import { startLocalKafka, type LocalKafka } from "@invoicer/platform/local-kafka
 import { startLocalPostgres, type LocalPostgres } from "@invoicer/platform/local-postgres";
 import { freePort } from "@invoicer/platform/ports";
 
-const only = process.argv.slice(2);
+// Arguments are test files (all of test/ when none) and node --test flags such as --test-name-pattern=...
+const args = process.argv.slice(2);
+const flags = args.filter((a) => a.startsWith("--"));
+const only = args.filter((a) => !a.startsWith("--"));
 const files = only.length > 0 ? only : testFiles("test");
 if (files.some((f) => f.endsWith("browser.test.ts"))) installChromium();
 let postgres: LocalPostgres | undefined;
@@ -28,7 +31,7 @@ const [databaseUrl, kafkaBrokers] = await Promise.all([
     timed("local Kafka (KRaft)", async () => (kafka = await startLocalKafka({ dataDir: join(".data", `test-kafka-${process.pid}`), ephemeral: true })).brokers),
 ]);
 
-const child = spawn(process.execPath, ["--import", "tsx", "--test", "--test-reporter=spec", ...files], {
+const child = spawn(process.execPath, ["--import", "tsx", "--test", "--test-reporter=spec", ...flags, ...files], {
   stdio: "inherit",
   env: { ...process.env, TEST_DATABASE_URL: databaseUrl, TEST_KAFKA_BROKERS: kafkaBrokers, KAFKAJS_NO_PARTITIONER_WARNING: "1" },
 });

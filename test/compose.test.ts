@@ -22,9 +22,16 @@ interface Service {
 
 const compose = parse(readFileSync("compose.yaml", "utf8"), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
 const { services } = compose;
-/** A service's environment as compose gives it when nothing is set on the host: `${VAR:-default}` is the default. */
+/** What a user must set on the host (compose refuses to start without it: `${VAR:?message}`). */
+const required: Record<string, string> = { INTERNAL_TOKEN: "a-secret-the-user-set-0123456789" };
+/** A service's environment as compose gives it when only the required variables are set: `${VAR:-default}` is the default. */
 const env = (name: string) =>
-  Object.fromEntries(Object.entries(services[name]!.environment!).map(([k, v]) => [k, v.replace(/\$\{\w+:-([^}]*)\}/g, "$1")]));
+  Object.fromEntries(
+    Object.entries(services[name]!.environment!).map(([k, v]) => [
+      k,
+      v.replace(/\$\{\w+:-([^}]*)\}/g, "$1").replace(/\$\{(\w+):\?[^}]*\}/g, (_, variable: string) => required[variable] ?? ""),
+    ]),
+  );
 
 /** Loads a config from the service's compose environment, recording every variable the module reads. */
 function variablesRead(load: (e: Record<string, string | undefined>) => unknown, environment: Record<string, string>) {
@@ -79,6 +86,13 @@ describe("compose.yaml", () => {
       assert.equal(withJaeger.tracing.otlpTracesUrl, "http://jaeger:4318/v1/traces");
     }
     assert.equal(loadGatewayConfig(env("gateway")).metricsToken, undefined);
+  });
+
+  it("has no default internal token: compose stops with a message until one is set", () => {
+    assert.match(readFileSync("compose.yaml", "utf8"), /\$\{INTERNAL_TOKEN:\?set INTERNAL_TOKEN/);
+    for (const name of Object.keys(apps)) {
+      assert.equal((apps[name]!(env(name)) as { internalToken: string }).internalToken, required.INTERNAL_TOKEN);
+    }
   });
 
   it("agrees on hosts and ports between services", () => {

@@ -1,27 +1,54 @@
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import type { ApiKeyService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
+import { apiKeyPattern } from "@invoicer/platform/api-key-format";
+import { LRUCache } from "lru-cache";
 
-/** Resolves API keys to tenants through the server, remembering answers for `cacheMs`. */
-export function apiKeyResolver(client: Client<typeof ApiKeyService>, cacheMs: number) {
-  const cache = new Map<string, { tenantId: string; until: number }>();
-  return async function tenantOf(apiKey: string): Promise<string | undefined> {
-    const hit = cache.get(apiKey);
-    if (hit && hit.until > Date.now()) return hit.tenantId;
+/** Too many key checks are already waiting for the server: answer Unavailable rather than queue more. */
+export class KeyCheckBusyError extends Error {}
+
+export interface ApiKeyResolver {
+  /** The tenant of a key the gateway checked within the cache time, `null` for a key known to be bad, else undefined. */
+  cached(apiKey: string): string | null | undefined;
+  /** Asks the server; concurrent checks of one key share one call. */
+  check(apiKey: string): Promise<string | null>;
+}
+
+/**
+ * Resolves API keys to tenants through the server. Answers, unknown and revoked keys included,
+ * are remembered for `cacheMs` (a bounded LRU); at most `maxInFlight` checks wait on the server at once.
+ */
+export function apiKeyResolver(client: Client<typeof ApiKeyService>, cacheMs: number, maxInFlight = 64, maxCached = 10_000): ApiKeyResolver {
+  const answers = new LRUCache<string, { tenantId: string | null }>({ max: maxCached, ttl: Math.max(1, cacheMs) });
+  const inFlight = new Map<string, Promise<string | null>>();
+  const ask = async (apiKey: string): Promise<string | null> => {
     try {
-      const { tenantId } = await client.authenticateApiKey({ apiKey });
-      if (cache.size > 10_000) cache.clear();
-      if (cacheMs > 0) cache.set(apiKey, { tenantId, until: Date.now() + cacheMs });
-      return tenantId;
+      return (await client.authenticateApiKey({ apiKey })).tenantId;
     } catch (err) {
-      if (err instanceof ConnectError && err.code === Code.Unauthenticated) return undefined;
+      if (err instanceof ConnectError && err.code === Code.Unauthenticated) return null;
       throw err;
     }
   };
+  return {
+    cached: (apiKey) => answers.get(apiKey)?.tenantId,
+    check(apiKey) {
+      const pending = inFlight.get(apiKey);
+      if (pending) return pending;
+      if (inFlight.size >= maxInFlight) return Promise.reject(new KeyCheckBusyError("too many API key checks in flight"));
+      const checking = ask(apiKey)
+        .then((tenantId) => {
+          if (cacheMs > 0) answers.set(apiKey, { tenantId });
+          return tenantId;
+        })
+        .finally(() => inFlight.delete(apiKey));
+      inFlight.set(apiKey, checking);
+      return checking;
+    },
+  };
 }
 
-/** A token bucket per key: `perSecond` sustained, `burst` at once. */
-export function rateLimiter(perSecond: number, burst: number) {
-  const buckets = new Map<string, { tokens: number; at: number }>();
+/** A token bucket per key: `perSecond` sustained, `burst` at once; the least recently seen keys are forgotten first. */
+export function rateLimiter(perSecond: number, burst: number, maxKeys = 100_000) {
+  const buckets = new LRUCache<string, { tokens: number; at: number }>({ max: maxKeys });
   return function allow(key: string): boolean {
     const now = Date.now();
     const bucket = buckets.get(key) ?? { tokens: burst, at: now };
@@ -34,8 +61,10 @@ export function rateLimiter(perSecond: number, burst: number) {
   };
 }
 
-/** The key of "Authorization: Bearer <key>", or undefined. */
-export function bearerKey(authorization: string | undefined): string | undefined {
-  const match = /^Bearer +([\x21-\x7e]{1,200})$/i.exec(authorization ?? "");
-  return match?.[1];
+/** The token of "Authorization: Bearer <token>", or undefined. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  return /^Bearer +(\S+)$/i.exec(authorization ?? "")?.[1];
 }
+
+/** True when a token has the shape every API key has; others are refused without asking the server. */
+export const looksLikeApiKey = (token: string) => apiKeyPattern.test(token);

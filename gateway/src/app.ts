@@ -2,32 +2,28 @@ import { randomUUID, timingSafeEqual } from "node:crypto";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import cors from "@fastify/cors";
 import proxy from "@fastify/http-proxy";
+import rateLimit from "@fastify/rate-limit";
 import { Code, cors as connectCors, createClient, type Interceptor } from "@connectrpc/connect";
-import { connectNodeAdapter, createConnectTransport } from "@connectrpc/connect-node";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import { InvoiceService } from "@invoicer/sdk";
-import { Health, HealthCheckResponse_ServingStatus } from "@invoicer/sdk/grpc/health/v1/health_pb";
-import { file_invoicer_v1_invoice_service } from "@invoicer/sdk/invoicer/v1/invoice_service_pb";
+import { Health } from "@invoicer/sdk/grpc/health/v1/health_pb";
 import { ApiKeyService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
 import { createDualServer } from "@invoicer/platform/http-server";
 import { internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
 import type { Logger } from "@invoicer/platform/logger";
 import { sendMetrics } from "@invoicer/platform/metrics";
 import type { Observability } from "@invoicer/platform/observability";
-import { registerReflection } from "@invoicer/platform/reflection";
 import Fastify, { LogController, type FastifyReply, type FastifyRequest } from "fastify";
-import { apiKeyResolver, bearerKey, rateLimiter } from "./api-keys.ts";
+import { apiKeyResolver, rateLimiter } from "./api-keys.ts";
+import { authenticator, type AuthenticateOptions } from "./authenticate.ts";
 import type { GatewayConfig } from "./config.ts";
 import { grpcForwarder } from "./grpc-forward.ts";
+import { healthRoutes } from "./health.ts";
 import { exchangeOf, noteRoute, noteSentStatus, observeRequests, upstreamHeaders } from "./observe.ts";
+import { publicReflection } from "./reflection.ts";
 import { restRoutes } from "./rest.ts";
 import { isGrpc, isGrpcFamily, sendRpcError } from "./rpc-errors.ts";
 import { webApp } from "./web-app.ts";
-
-declare module "fastify" {
-  interface FastifyRequest {
-    tenantId: string;
-  }
-}
 
 const publicService = `/${InvoiceService.typeName}`;
 
@@ -36,7 +32,8 @@ export async function buildGateway(config: GatewayConfig, log: Logger, observabi
   const app = Fastify({
     loggerInstance: log,
     bodyLimit: config.maxBodyBytes,
-    serverFactory: (handler) => createDualServer(observeRequests(handler, observability, log)),
+    serverFactory: (handler) => createDualServer(observeRequests(handler, observability, log), config.connections),
+    trustProxy: config.trustProxy,
     // observeRequests logs one line per request and picks the request id (the caller's, if sane).
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: "request_id" }),
     genReqId: (raw) => exchangeOf(raw)?.requestId ?? randomUUID(),
@@ -54,8 +51,6 @@ export async function buildGateway(config: GatewayConfig, log: Logger, observabi
     useBinaryFormat: true,
     interceptors: [withInternalToken],
   });
-  const tenantOf = apiKeyResolver(createClient(ApiKeyService, serverTransport), config.apiKeyCacheMs);
-  const allow = rateLimiter(config.rateLimitPerSecond, config.rateLimitBurst);
   const forwardHttp2 = grpcForwarder(config.serverUrl);
   app.addHook("onClose", async () => forwardHttp2.close());
 
@@ -72,6 +67,23 @@ export async function buildGateway(config: GatewayConfig, log: Logger, observabi
     const message = status < 500 ? err.message : "internal error";
     return sendRpcError(request, reply, code, message, status);
   });
+  // Every request counts against its address first, before CORS, authentication or any body.
+  await app.register(rateLimit, { global: false });
+  const tooMany = (message: string) => (_request: FastifyRequest, context: { statusCode: number; after: string }) =>
+    Object.assign(new Error(`${message}; retry in ${context.after}`), { statusCode: context.statusCode });
+  app.addHook("onRequest", app.rateLimit({ max: config.rateLimitPerAddress, timeWindow: 1_000, errorResponseBuilder: tooMany("too many requests from this address") }));
+  const keyChecks = app.createRateLimit({ max: config.keyChecksPerAddress, timeWindow: 60_000 });
+  const authOptions: AuthenticateOptions = {
+    keys: apiKeyResolver(createClient(ApiKeyService, serverTransport), config.apiKeyCacheMs),
+    mayCheckKey: async (request) => {
+      const budget = await keyChecks(request);
+      return budget.isAllowed || !budget.isExceeded;
+    },
+    allowKey: rateLimiter(config.rateLimitPerSecond, config.rateLimitBurst),
+    maxBodyBytes: config.maxBodyBytes,
+  };
+  const authenticate = authenticator(authOptions);
+
   await app.register(cors, {
     origin: (origin, done) => done(null, origin !== undefined && config.corsOrigins.includes(origin)),
     methods: [...connectCors.allowedMethods],
@@ -79,29 +91,6 @@ export async function buildGateway(config: GatewayConfig, log: Logger, observabi
     exposedHeaders: [...connectCors.exposedHeaders],
     maxAge: 7200,
   });
-
-  /** Authenticates the API key, applies its rate limit and the body limit, and notes the tenant. */
-  async function authenticate(request: FastifyRequest, reply: FastifyReply) {
-    const declaredLength = Number(request.headers["content-length"] ?? 0);
-    if (declaredLength > config.maxBodyBytes) {
-      return sendRpcError(request, reply, Code.ResourceExhausted, `request body exceeds ${config.maxBodyBytes} bytes`);
-    }
-    const key = bearerKey(request.headers.authorization);
-    if (!key) return sendRpcError(request, reply, Code.Unauthenticated, "missing API key: send Authorization: Bearer <key>");
-    let tenantId: string | undefined;
-    try {
-      tenantId = await tenantOf(key);
-    } catch (err) {
-      request.log.warn({ err }, "cannot reach the server to check an API key");
-      return sendRpcError(request, reply, Code.Unavailable, "authentication unavailable, retry later");
-    }
-    if (!tenantId) return sendRpcError(request, reply, Code.Unauthenticated, "unknown or revoked API key");
-    if (!allow(key)) {
-      reply.header("retry-after", "1");
-      return sendRpcError(request, reply, Code.ResourceExhausted, "rate limit exceeded for this API key");
-    }
-    request.tenantId = tenantId;
-  }
 
   /** Client-supplied trust headers never reach the server; ours replace them, with the trace and request id. */
   const trustedHeaders = (request: { raw: object; tenantId: string }) => ({
@@ -122,21 +111,13 @@ export async function buildGateway(config: GatewayConfig, log: Logger, observabi
     });
   }
 
-  app.get("/healthz", async () => ({ status: "ok" }));
-  const health = createClient(Health, serverTransport);
-  app.get("/readyz", async (_request, reply) => {
-    const status = await health
-      .check({ service: InvoiceService.typeName }, { timeoutMs: 2000 })
-      .then((r) => r.status, () => HealthCheckResponse_ServingStatus.UNKNOWN);
-    const ready = status === HealthCheckResponse_ServingStatus.SERVING;
-    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "server not serving" });
-  });
+  await app.register(healthRoutes, { health: createClient(Health, serverTransport) });
 
   await app.register(webApp, { webDir: config.webDir });
 
   await app.register(restRoutes, {
     client: createClient(InvoiceService, serverTransport),
-    authenticate,
+    authenticate: authenticator({ ...authOptions, oversizeHttpStatus: 413 }),
     callHeaders: trustedHeaders,
   });
 
@@ -171,19 +152,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger, observabi
     },
   });
 
-  // Reflection of the public service only, answered here so the internal services stay invisible.
-  const reflection = connectNodeAdapter({
-    routes: (router) => registerReflection(router, [file_invoicer_v1_invoice_service], [InvoiceService.typeName]),
-  });
-  await app.register(async (scope) => {
-    scope.addContentTypeParser("*", (_request, _payload, done) => done(null));
-    for (const version of ["v1", "v1alpha"]) {
-      scope.post(`/grpc.reflection.${version}.ServerReflection/ServerReflectionInfo`, (request, reply) => {
-        reply.hijack();
-        reflection(request.raw, reply.raw);
-      });
-    }
-  });
+  await app.register(publicReflection);
 
   return app;
 }

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { envReader } from "@invoicer/platform/config";
+import type { ConnectionLimits } from "@invoicer/platform/http-server";
 import { tracingConfig, type TracingConfig } from "@invoicer/platform/telemetry";
 
 /** Where `npm run build -w web` puts the browser client. */
@@ -18,6 +19,14 @@ export interface GatewayConfig {
   rateLimitBurst: number;
   maxBodyBytes: number;
   apiKeyCacheMs: number;
+  /** Requests one remote address may make per second, counted before anything else. */
+  rateLimitPerAddress: number;
+  /** API-key checks the server makes for one address per minute (keys not yet cached: new, unknown or revoked). */
+  keyChecksPerAddress: number;
+  /** What bounds a connection before authentication. */
+  connections: ConnectionLimits;
+  /** Fastify's trustProxy: which proxies' X-Forwarded-For names the client address. */
+  trustProxy: boolean | string;
   shutdownGraceMs: number;
   /** When set, GET /metrics answers Prometheus scrapes that send it as a bearer token; otherwise there is no /metrics. */
   metricsToken?: string;
@@ -40,6 +49,15 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     rateLimitBurst: e.int("RATE_LIMIT_BURST", 200, 1, 1_000_000),
     maxBodyBytes: e.int("MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
     apiKeyCacheMs: e.int("API_KEY_CACHE_MS", 5_000, 0, 3_600_000),
+    rateLimitPerAddress: e.int("RATE_LIMIT_PER_ADDRESS", 500, 1, 1_000_000),
+    keyChecksPerAddress: e.int("KEY_CHECKS_PER_ADDRESS", 120, 1, 1_000_000),
+    connections: {
+      headersTimeoutMs: e.int("HEADERS_TIMEOUT_MS", 10_000, 100, 600_000),
+      idleTimeoutMs: e.int("IDLE_TIMEOUT_MS", 120_000, 0, 3_600_000),
+      maxConnectionsPerAddress: e.int("MAX_CONNECTIONS_PER_ADDRESS", 256, 0, 1_000_000),
+      maxStreamsPerConnection: e.int("MAX_STREAMS_PER_CONNECTION", 100, 1, 10_000),
+    },
+    trustProxy: e.optional("TRUST_PROXY") ?? false,
     shutdownGraceMs: e.int("SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
     webDir: resolve(e.string("WEB_DIR", builtWebApp)),
     metricsToken: e.optional("METRICS_TOKEN") && e.secret("METRICS_TOKEN"),

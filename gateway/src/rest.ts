@@ -9,17 +9,18 @@ import {
   InvoiceStatus,
   type InvoiceService,
 } from "@invoicer/sdk";
-import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from "fastify";
 
 interface RestOptions {
   client: Client<typeof InvoiceService>;
-  authenticate: preHandlerHookHandler;
+  authenticate: onRequestHookHandler;
   callHeaders: (request: FastifyRequest) => Record<string, string>;
 }
 
 /** REST/JSON routes over the same typed client the SDK offers; bodies use the proto JSON mapping. */
 export async function restRoutes(app: FastifyInstance, { client, authenticate, callHeaders }: RestOptions) {
-  app.addHook("preHandler", authenticate);
+  // Before the body is read: a caller without a valid key costs no parsing.
+  app.addHook("onRequest", authenticate);
   app.removeContentTypeParser("text/plain");
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, strictJsonParser(app));

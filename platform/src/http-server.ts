@@ -2,27 +2,65 @@ import * as http from "node:http";
 import * as http2 from "node:http2";
 import type { Socket } from "node:net";
 
+/** What bounds a connection before any request on it is authenticated. */
+export interface ConnectionLimits {
+  /** A connection must send its first bytes, and HTTP/1.1 its request headers, within this time. */
+  headersTimeoutMs: number;
+  /** A connection with no bytes either way for this long is closed (0: never). */
+  idleTimeoutMs: number;
+  /** Open connections from one remote address; more are closed at once (0: no limit). */
+  maxConnectionsPerAddress: number;
+  /** Streams one HTTP/2 connection may have open at once (announced in its SETTINGS). */
+  maxStreamsPerConnection: number;
+}
+
+/** Bounds for internal servers, whose only callers are the gateway and the consumer. */
+export const internalConnectionLimits: ConnectionLimits = {
+  headersTimeoutMs: 10_000,
+  idleTimeoutMs: 0,
+  maxConnectionsPerAddress: 0,
+  // The gateway multiplexes every client's call over one connection.
+  maxStreamsPerConnection: 10_000,
+};
+
 /**
  * An HTTP server that speaks HTTP/1.1 and cleartext HTTP/2 (prior knowledge) on one port:
  * browsers use HTTP/1.1, gRPC clients open HTTP/2. It looks at a connection's first bytes,
  * which for HTTP/2 are the fixed preface "PRI * HTTP/2.0".
  */
-export function createDualServer(handler: http.RequestListener): http.Server {
-  const h1 = http.createServer(handler);
+export function createDualServer(handler: http.RequestListener, limits: ConnectionLimits = internalConnectionLimits): http.Server {
+  const h1 = http.createServer({
+    headersTimeout: limits.headersTimeoutMs,
+    // A whole request body must arrive within this; responses (streams) are not bound by it.
+    requestTimeout: Math.max(30_000, limits.headersTimeoutMs),
+    connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
+  }, handler);
+  h1.timeout = limits.idleTimeoutMs;
   // The handler must cope with both kinds of request, as Connect's and Fastify's do.
-  const h2 = http2.createServer({}, handler as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
+  const h2 = http2.createServer(
+    { settings: { maxConcurrentStreams: limits.maxStreamsPerConnection } },
+    handler as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
+  );
+  h2.setTimeout(limits.idleTimeoutMs);
   const sessions = new Set<http2.Http2Session>();
   h2.on("session", (session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
   });
+  const admit = perAddressLimit(limits.maxConnectionsPerAddress);
   const [serveHttp1] = h1.listeners("connection") as ((socket: Socket) => void)[];
   h1.removeAllListeners("connection");
   h1.on("connection", (socket: Socket) => {
+    if (!admit(socket)) return void socket.destroy();
+    // Until its first bytes arrive a connection belongs to neither server, so neither times it out.
+    socket.setTimeout(limits.headersTimeoutMs, () => socket.destroy());
     socket.once("readable", () => {
+      socket.setTimeout(0);
       const head: Buffer | null = socket.read();
-      if (head) socket.unshift(head);
-      if (head?.subarray(0, 4).toString("latin1") === "PRI ") h2.emit("connection", socket);
+      // Closed before sending anything (or timed out above): nothing to serve.
+      if (!head || socket.destroyed) return void socket.destroy();
+      socket.unshift(head);
+      if (head.subarray(0, 4).toString("latin1") === "PRI ") h2.emit("connection", socket);
       else serveHttp1!.call(h1, socket);
     });
   });
@@ -38,6 +76,24 @@ export function createDualServer(handler: http.RequestListener): http.Server {
     closeAll();
   };
   return h1;
+}
+
+/** Counts open connections per remote address; answers whether one more may be admitted. */
+function perAddressLimit(max: number): (socket: Socket) => boolean {
+  if (max <= 0) return () => true;
+  const open = new Map<string, number>();
+  return (socket) => {
+    const address = socket.remoteAddress ?? "";
+    const count = open.get(address) ?? 0;
+    if (count >= max) return false;
+    open.set(address, count + 1);
+    socket.once("close", () => {
+      const left = (open.get(address) ?? 1) - 1;
+      if (left <= 0) open.delete(address);
+      else open.set(address, left);
+    });
+    return true;
+  };
 }
 
 /** Listens, turning a taken port into one line that names the variable to change. */

@@ -1,6 +1,6 @@
 import { create, createFileRegistry, toBinary, type DescFile, type FileRegistry } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
-import type { ConnectRouter } from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { ServerReflection as ReflectionV1 } from "@invoicer/sdk/grpc/reflection/v1/reflection_pb";
 import { ServerReflection as ReflectionV1alpha } from "@invoicer/sdk/grpc/reflection/v1alpha/reflection_pb";
 
@@ -8,6 +8,9 @@ interface ReflectionRequest {
   host: string;
   messageRequest: { case: string | undefined; value?: unknown };
 }
+
+/** Questions one reflection stream may ask: tools ask a handful; a stream is not a way around the request rate limit. */
+const maxQuestionsPerStream = 200;
 
 /**
  * Registers gRPC server reflection, v1 and v1alpha, answering only for the given
@@ -21,16 +24,17 @@ export function registerReflection(router: ConnectRouter, files: DescFile[], ser
     validHost: req.host,
     messageResponse: answer(registry, serviceNames, req),
   });
-  router.service(ReflectionV1, {
-    async *serverReflectionInfo(requests) {
-      for await (const req of requests) yield { ...describe(req), originalRequest: req };
-    },
-  });
-  router.service(ReflectionV1alpha, {
-    async *serverReflectionInfo(requests) {
-      for await (const req of requests) yield { ...describe(req), originalRequest: req };
-    },
-  });
+  async function* answerAll<R extends ReflectionRequest>(requests: AsyncIterable<R>) {
+    let asked = 0;
+    for await (const req of requests) {
+      if (++asked > maxQuestionsPerStream) {
+        throw new ConnectError(`at most ${maxQuestionsPerStream} requests per reflection stream`, Code.ResourceExhausted);
+      }
+      yield { ...describe(req), originalRequest: req };
+    }
+  }
+  router.service(ReflectionV1, { serverReflectionInfo: answerAll });
+  router.service(ReflectionV1alpha, { serverReflectionInfo: answerAll });
 }
 
 function answer(registry: FileRegistry, serviceNames: string[], req: ReflectionRequest) {

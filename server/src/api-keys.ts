@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { and, eq, isNull } from "drizzle-orm";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { ApiKeyService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
+import { newApiKey } from "@invoicer/platform/api-key-format";
 import type { Db } from "./db/client.ts";
 import { apiKeys, tenants } from "./db/schema.ts";
 
@@ -12,7 +13,7 @@ export function hashApiKey(key: string): string {
 
 /** Creates the tenant when it is new, then a fresh key for it; the key is returned once and never stored. */
 export async function createApiKey(db: Db, tenantName: string): Promise<{ tenantId: string; apiKey: string }> {
-  const apiKey = `inv_${randomBytes(24).toString("base64url")}`;
+  const apiKey = newApiKey();
   return db.transaction(async (tx) => {
     await tx.insert(tenants).values({ name: tenantName }).onConflictDoNothing();
     const [tenant] = await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.name, tenantName));

@@ -96,6 +96,10 @@ export async function startStack(
     corsOrigins: ["http://allowed.example"],
     rateLimitPerSecond: 100_000,
     rateLimitBurst: 100_000,
+    // Every test client shares 127.0.0.1: per-address bounds are tested where a test sets them.
+    rateLimitPerAddress: 100_000,
+    keyChecksPerAddress: 100_000,
+    connections: { headersTimeoutMs: 10_000, idleTimeoutMs: 120_000, maxConnectionsPerAddress: 0, maxStreamsPerConnection: 1_000 },
     metricsToken,
     ...gatewayOverrides,
   };
