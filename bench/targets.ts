@@ -9,7 +9,8 @@ import { InvoiceService } from "@invoicer/sdk";
 import { internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
 import postgres from "postgres";
 import { priceInvoice } from "../server/src/domain/pricing.ts";
-import { claimNumberSql, insertIssuedSql, outboxChannel } from "../server/src/invoices/invoice-store.ts";
+import { claimNumberSql, insertIssuedSql } from "../server/src/invoices/invoice-store.ts";
+import { outboxChannel } from "../server/src/outbox/notifications.ts";
 import { sampleInvoice } from "../test/support/stack.ts";
 
 export interface Tenant {

@@ -59,3 +59,22 @@ it("keeps accepting invoices while the broker is down and publishes all of them 
   assert.equal(drained.value("invoicer_outbox_backlog"), 0);
   assert.equal(drained.value("invoicer_outbox_oldest_age_seconds"), 0);
 });
+
+it("publishes large events written during an outage in batches the broker takes", async () => {
+  const client = stack.client(stack.tenantB);
+  // 30 invoices of 100 lines of 500 characters: about 55 KB each, 1.6 MB together, over the broker's 1 MiB.
+  const large = () =>
+    sampleInvoice({ lines: Array.from({ length: 100 }, (_, i) => ({ description: `${i} ${"x".repeat(495)}`, quantity: 1n, unitPriceMinor: 100n, vatRateBp: 1900 })) });
+  await broker.stop();
+  const created = await Promise.all(Array.from({ length: 30 }, () => client.createInvoice(large())));
+  const ids = new Set(created.map((r) => r.invoice!.id));
+  broker = await startLocalKafka({ dataDir, port });
+  const topic = await readTopic([broker.brokers], stack.events!.topic);
+  try {
+    await topic.until((ms) => new Set(ms.map((m) => m.key).filter((k) => ids.has(k))).size === 30, 120_000);
+  } finally {
+    await topic.close();
+  }
+  const [parked] = await stack.database.sql`select count(*)::int as n from outbox where parked_at is not null`;
+  assert.equal(parked!.n, 0, "nothing was set aside: each event fits on its own");
+});

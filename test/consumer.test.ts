@@ -9,6 +9,7 @@ import { startObservability } from "@invoicer/platform/observability";
 import { documentWorker } from "../consumer/src/document-worker.ts";
 import { consumerMetrics } from "../consumer/src/metrics.ts";
 import { renderInvoiceDocuments } from "../consumer/src/render/index.ts";
+import { RenderTimeoutError } from "../consumer/src/render/pool.ts";
 import { watchInvoices } from "./support/events.ts";
 import { sampleInvoice, startStack, type Stack } from "./support/stack.ts";
 
@@ -95,6 +96,41 @@ describe("retry policy", () => {
     await worker(attach, deadLetters)(message(issued));
     assert.equal(calls, 6);
     assert.equal(deadLetters.length, 0);
+  });
+
+  it("waits out a server that refuses its token (a rotation in progress), and dead-letters nothing", async () => {
+    let calls = 0;
+    const deadLetters: EventMessage[] = [];
+    const attach = async () => {
+      if (++calls < 5) throw new ConnectError("missing or invalid internal token", Code.Unauthenticated);
+      return { attached: true };
+    };
+    await worker(attach, deadLetters)(message(issued));
+    assert.equal(calls, 5);
+    assert.equal(deadLetters.length, 0);
+  });
+
+  it("dead-letters a render past its time bound at once: it would take as long again", async () => {
+    const deadLetters: EventMessage[] = [];
+    let renders = 0;
+    const handle = documentWorker({
+      render: async () => {
+        renders++;
+        throw new RenderTimeoutError("rendering invoice i1 took longer than 30000 ms");
+      },
+      attach: async () => ({ attached: true }),
+      deadLetter: async (m) => void deadLetters.push(m),
+      log: createLogger("test", "silent"),
+      tracer: observability.tracer,
+      metrics,
+      groupId: "documents",
+      attempts: 5,
+      retryBackoffMs: 1,
+      stopSignal: new AbortController().signal,
+    });
+    await handle(message(issued));
+    assert.equal(renders, 1);
+    assert.match(deadLetters[0]!.headers["dead-letter-error"]!, /took longer than 30000 ms/);
   });
 
   it("dead-letters a permanent failure after its attempts, with the error", async () => {

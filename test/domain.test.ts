@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { minorUnitDigits } from "@invoicer/platform/currencies";
 import { AmountOverflowError, maxAmount, priceInvoice } from "../server/src/domain/pricing.ts";
+import { validateCreateInvoice } from "../server/src/domain/validate-invoice.ts";
+import { sampleInvoice } from "./support/stack.ts";
 
 describe("pricing", () => {
   it("computes line nets, VAT per rate rounded half up, and totals in integers", () => {
@@ -56,5 +58,18 @@ describe("currencies", () => {
     assert.equal(minorUnitDigits("XXX"), undefined);
     assert.equal(minorUnitDigits("eur"), undefined);
     assert.equal(minorUnitDigits("constructor"), undefined);
+  });
+});
+
+describe("text fields", () => {
+  // Only JSON can carry an unpaired surrogate ("\ud800"); protobuf binary carries UTF-8, which cannot.
+  it("refuse unpaired surrogates and accept paired ones", () => {
+    const lone = sampleInvoice();
+    lone.buyer!.name = "Globex \uD800";
+    lone.lines[0]!.description = "\uDC00 widget";
+    assert.deepEqual(validateCreateInvoice(lone).map((v) => v.field), ["buyer.name", "lines[0].description"]);
+    const paired = sampleInvoice();
+    paired.buyer!.name = "Globex \uD83D\uDE00";
+    assert.deepEqual(validateCreateInvoice(paired), []);
   });
 });

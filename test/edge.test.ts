@@ -5,6 +5,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { CreateInvoiceRequestSchema, InvoiceService } from "@invoicer/sdk";
 import { internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
+import { createLogger } from "@invoicer/platform/logger";
 import { sampleInvoice, startStack, type Stack } from "./support/stack.ts";
 
 let stack: Stack;
@@ -65,12 +66,41 @@ describe("errors when the database is gone", () => {
         headers: { authorization: `Bearer ${broken.tenantA.apiKey}`, "content-type": "application/json" },
       });
       const text = await body.text();
-      assert.equal(body.status, 500);
-      assert.deepEqual(JSON.parse(text), { code: "internal", message: "internal error" });
+      // Unavailable: the caller may retry (with the same idempotency key) once the database is back.
+      assert.equal(body.status, 503);
+      assert.deepEqual(JSON.parse(text), { code: "unavailable", message: "the database is unavailable; retry later" });
       assert.doesNotMatch(text, /insert|select|postgres|\/work|\.ts|at /i);
       assert.equal((await fetch(`${broken.gatewayUrl}/healthz`)).status, 200);
     } finally {
       await broken.close();
+    }
+  });
+});
+
+describe("what logs keep out", () => {
+  it("logs a failed statement without its parameters or PostgreSQL's detail: names, addresses, reasons stay out", async () => {
+    const lines: string[] = [];
+    const log = createLogger("test", "info", { write: (line: string) => void lines.push(line) });
+    const logged = await startStack({}, undefined, { log });
+    try {
+      const client = logged.client(logged.tenantA);
+      const { invoice } = await client.createInvoice(sampleInvoice());
+      // Every insert into invoices and update of one fails in the database from here on.
+      await logged.database.sql.unsafe(`
+        create function refuse() returns trigger language plpgsql as $$ begin raise exception 'refused by a trigger'; end $$;
+        create trigger refuse_insert before insert on invoices for each row execute function refuse();
+        create trigger refuse_update before update on invoices for each row execute function refuse();`);
+      const secretBuyer = "Confidential Buyer Ltd 4711";
+      const create = await client.createInvoice(sampleInvoice({ buyer: { ...sampleInvoice().buyer!, name: secretBuyer } })).catch((e: unknown) => ConnectError.from(e));
+      const voided = await client.voidInvoice({ id: invoice!.id, reason: "Confidential reason 4711" }).catch((e: unknown) => ConnectError.from(e));
+      assert.equal((create as ConnectError).code, Code.Internal);
+      assert.equal((voided as ConnectError).code, Code.Internal);
+      const errors = lines.filter((l) => l.includes("unexpected error"));
+      assert.equal(errors.length, 2, "both failures were logged");
+      assert.ok(errors.every((l) => l.includes("refused by a trigger")), "with their cause");
+      assert.doesNotMatch(lines.join("\n"), /Confidential|Globex|FR12345678901|Rivoli/);
+    } finally {
+      await logged.close();
     }
   });
 });

@@ -70,6 +70,8 @@ describe("outbox relay replicas", () => {
       producer,
       topic: stack.events!.topic,
       ensureTopic: async () => {},
+      maxMessageBytes: () => stack.events!.bus.maxMessageBytes(stack.events!.topic),
+      notifications: stack.notifications,
       log: createLogger("test", "silent"),
       batchSize: 5,
     });

@@ -172,6 +172,9 @@ describe("validation", () => {
     ["malformed supply date", (r) => (r.supplyDate = "2026-1-1"), "supply_date"],
     ["due date before issue date", (r) => (r.dueDate = "2026-11-01"), "due_date"],
     ["overlong note", (r) => (r.note = "n".repeat(2001)), "note"],
+    // Characters XML 1.0 cannot hold: the DOCX would be unreadable.
+    ["U+FFFE in a description", (r) => (r.lines[0]!.description = "Widget \uFFFE"), "lines[0].description"],
+    ["U+FFFF in a note", (r) => (r.note = "\uFFFF"), "note"],
   ];
   for (const [name, mutate, field] of cases) {
     it(`rejects ${name} as InvalidArgument naming ${field}, storing nothing`, async () => {
@@ -189,28 +192,35 @@ describe("validation", () => {
 });
 
 describe("status changes", () => {
-  it("pays an issued invoice once and refuses to void or pay it again", async () => {
+  it("pays an issued invoice once, answers a retried pay with the paid invoice, and refuses to void it", async () => {
     const client = stack.client(stack.tenantA);
     const { invoice } = await client.createInvoice(sampleInvoice());
     const paid = await client.payInvoice({ id: invoice!.id });
     assert.equal(paid.invoice!.status, InvoiceStatus.PAID);
     assert.ok(paid.invoice!.payTime);
-    for (const call of [() => client.payInvoice({ id: invoice!.id }), () => client.voidInvoice({ id: invoice!.id })]) {
-      const err = await rejection(call());
-      assert.equal(err.code, Code.FailedPrecondition);
-      assert.match(err.rawMessage, /is PAID/);
-    }
+    // A retry after a lost answer gets what the first call got, and changes nothing.
+    const again = await client.payInvoice({ id: invoice!.id });
+    assert.deepEqual(again.invoice, paid.invoice);
+    const err = await rejection(client.voidInvoice({ id: invoice!.id }));
+    assert.equal(err.code, Code.FailedPrecondition);
+    assert.match(err.rawMessage, /is PAID/);
     const events = await stack.database.sql`select event_type from outbox where invoice_id = ${invoice!.id} order by created_at`;
     assert.deepEqual(events.map((e) => e.event_type), ["invoice.issued", "invoice.paid"]);
   });
 
-  it("voids an issued invoice with its reason and refuses to pay it", async () => {
+  it("voids an issued invoice with its reason, answers the same void again, and refuses another reason or a pay", async () => {
     const client = stack.client(stack.tenantA);
     const { invoice } = await client.createInvoice(sampleInvoice());
     const voided = await client.voidInvoice({ id: invoice!.id, reason: "issued twice by mistake" });
     assert.equal(voided.invoice!.status, InvoiceStatus.VOID);
     assert.equal(voided.invoice!.voidReason, "issued twice by mistake");
+    assert.deepEqual((await client.voidInvoice({ id: invoice!.id, reason: "issued twice by mistake" })).invoice, voided.invoice);
+    const otherReason = await rejection(client.voidInvoice({ id: invoice!.id, reason: "another reason" }));
+    assert.equal(otherReason.code, Code.FailedPrecondition);
+    assert.match(otherReason.rawMessage, /is VOID/);
     assert.equal((await rejection(client.payInvoice({ id: invoice!.id }))).code, Code.FailedPrecondition);
+    const events = await stack.database.sql`select event_type from outbox where invoice_id = ${invoice!.id} order by created_at`;
+    assert.deepEqual(events.map((e) => e.event_type), ["invoice.issued", "invoice.voided"]);
   });
 
   it("rejects a malformed id and an unknown id", async () => {

@@ -1,16 +1,23 @@
 import assert from "node:assert/strict";
-import { before, describe, it } from "node:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { DocumentFormat, InvoiceSchema, InvoiceStatus, type Invoice, type PartySchema } from "@invoicer/sdk";
 import { AlignmentType, Document, HeadingLevel, Packer, Paragraph, Table, TableCell, TableRow, TextRun, WidthType } from "docx";
 import { unzipSync } from "fflate";
+import PDFDocument from "pdfkit";
 import { extractText, getDocumentProxy } from "unpdf";
 import { renderInvoiceDocx } from "../consumer/src/render/docx.ts";
 import { invoiceText } from "../consumer/src/render/fields.ts";
 import { renderInvoiceDocuments } from "../consumer/src/render/index.ts";
 import { formatMoney, formatRate } from "../consumer/src/render/money.ts";
+import { renderInvoicePdf } from "../consumer/src/render/pdf.ts";
+import { createRenderPool, RenderTimeoutError, type RenderPool } from "../consumer/src/render/pool.ts";
 import { priceInvoice } from "../server/src/domain/pricing.ts";
 
 const longDescription =
@@ -48,6 +55,16 @@ const sample = invoice([
   { description: "Hosting (monthly)", quantity: 1n, unitPriceMinor: 4_999n, vatRateBp: 1900 },
   { description: "Reference books", quantity: 3n, unitPriceMinor: 1_250n, vatRateBp: 700 },
 ]);
+
+/** Words of random letters (the same every run), with no spaces: pdfkit has to break them itself. */
+function unbreakableWords(count: number, length: number): string[] {
+  let seed = 4711;
+  const letter = () => String.fromCharCode(97 + ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % 26));
+  return Array.from({ length: count }, () => Array.from({ length }, letter).join(""));
+}
+
+/** The invoice of issue 13: 100 lines of 500 letters without a space, which once took seconds to render. */
+const heavy = invoice(unbreakableWords(100, 500).map((description) => ({ description, quantity: 1n, unitPriceMinor: 1n, vatRateBp: 0 })));
 
 const squash = (s: string) => s.replace(/\s+/g, " ");
 const xmlEscape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
@@ -193,6 +210,122 @@ describe("invoice documents", () => {
         assert.equal(text(ours[path]!), text(data), `${path} of invoice ${inv.lines.length} lines`);
       }
     }
+  });
+});
+
+describe("words wider than their column", () => {
+  it("break into lines that keep every character of a 500-letter word, on as many pages as they need", async () => {
+    const { totalPages, text } = await pdfText(await renderInvoicePdf(heavy));
+    const letters = text.replace(/\s+/g, "");
+    let from = 0;
+    for (const line of heavy.lines) {
+      const at = letters.indexOf(line.description, from);
+      assert.ok(at >= 0, `PDF text lacks line ${line.description.slice(0, 20)}… (in order, unbroken once spaces are removed)`);
+      from = at + line.description.length;
+    }
+    // Each line's 500 letters take about 16 lines of its column, so a page holds about 4 of them.
+    assert.ok(totalPages >= 20 && totalPages <= 40, `expected 20 to 40 pages, got ${totalPages}`);
+  });
+
+  it("are measured in linear time: 8 times the letters, at most 10 times the text measured", async () => {
+    // pdfkit measured the whole rest of a word for every line it broke off: 64 times the text here.
+    const measured = async (length: number) => {
+      const [word] = unbreakableWords(1, length);
+      const documents = PDFDocument.prototype as PDFKit.PDFDocument;
+      const widthOfString = documents.widthOfString;
+      let chars = 0;
+      documents.widthOfString = function (this: PDFKit.PDFDocument, text: string, options?: PDFKit.Mixins.TextOptions) {
+        chars += text.length;
+        return widthOfString.call(this, text, options);
+      };
+      try {
+        await renderInvoicePdf(invoice([{ description: word!, quantity: 1n, unitPriceMinor: 1n, vatRateBp: 0 }]));
+      } finally {
+        documents.widthOfString = widthOfString;
+      }
+      return chars;
+    };
+    const [short, long] = [await measured(2_000), await measured(16_000)];
+    assert.ok(long <= 10 * short, `2,000 letters measured ${short} characters, 16,000 letters ${long}`);
+  });
+});
+
+describe("DOCX text", () => {
+  it("drops the characters XML 1.0 forbids (U+FFFE, U+FFFF, lone surrogates) wherever text goes", async () => {
+    const forbidden = "A\uFFFEB\uFFFFC\uD800D\uDC00E";
+    const inv = invoice([{ description: `Service ${forbidden} 😀`, quantity: 1n, unitPriceMinor: 1n, vatRateBp: 0 }], {
+      seller: { name: `Seller ${forbidden}`, address: { street: "Hauptstraße 1", city: "Berlin", postalCode: "10115", countryCode: "DE" } },
+    });
+    inv.note = `Note ${forbidden}`;
+    const parts = unzipSync(await renderInvoiceDocx(inv));
+    for (const path of ["word/document.xml", "docProps/core.xml"]) {
+      // A fatal decoder also fails on what a lone surrogate becomes in UTF-8 when the encoder does not replace it.
+      const xml = new TextDecoder("utf-8", { fatal: true }).decode(parts[path]);
+      // Outside XML 1.0's Char production (U+FFFD too: it is what an encoder makes of a lone surrogate).
+      const notXmlChar = /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFD-\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+      assert.doesNotMatch(xml, notXmlChar, `${path} holds a character XML 1.0 forbids`);
+    }
+    const runs = docxRuns(await renderInvoiceDocx(inv));
+    for (const value of ["Service ABCDE 😀", "Seller ABCDE", "Note ABCDE"]) assert.ok(runs.includes(value), `document.xml lacks ${value}`);
+  });
+});
+
+describe("render pool", () => {
+  let pool: RenderPool;
+  before(() => {
+    pool = createRenderPool({ workers: 2, timeoutMs: 30_000 });
+  });
+  after(() => pool.close());
+
+  it("renders an invoice's PDF and DOCX on a worker thread, the PDF byte for byte as this thread does", async () => {
+    const docs = await pool.render(sample);
+    assert.deepEqual(docs.map((d) => d.format), [DocumentFormat.PDF, DocumentFormat.DOCX]);
+    const [pdf, docx] = docs.map((d) => d.content);
+    assert.ok(pdf instanceof Uint8Array && docx instanceof Uint8Array);
+    assert.equal(Buffer.from(pdf.subarray(0, 5)).toString("latin1"), "%PDF-");
+    assert.equal(Buffer.from(docx.subarray(0, 4)).toString("latin1"), "PK\x03\x04");
+    assert.ok(Buffer.from(pdf).equals(await renderInvoicePdf(sample)), "the worker's PDF differs from this thread's");
+    assert.ok(docxRuns(docx).includes(xmlEscape(longDescription)));
+  });
+
+  it("keeps this thread's event loop running while it renders a heavy invoice", async () => {
+    let ticks = 0;
+    const ticking = setInterval(() => ticks++, 5);
+    const started = performance.now();
+    try {
+      const [pdf] = await pool.render(heavy);
+      assert.equal(Buffer.from(pdf!.content.subarray(0, 5)).toString("latin1"), "%PDF-");
+    } finally {
+      clearInterval(ticking);
+    }
+    // A render on this thread would let the interval run at most once or twice, after it.
+    assert.ok(ticks >= 5, `${ticks} ticks of a 5 ms interval in ${Math.round(performance.now() - started)} ms of rendering`);
+  });
+
+  it("stops a render that takes longer than its time bound with RenderTimeoutError, and renders the next invoice", { timeout: 20_000 }, async (t) => {
+    // A worker that renders as the real one does, but never finishes an invoice whose id says so.
+    const dir = mkdtempSync(join(tmpdir(), "invoicer-render-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const workerFile = join(dir, "stalling-worker.mjs");
+    writeFileSync(workerFile, `
+      import renderTask from ${JSON.stringify(new URL("../consumer/src/render/worker.ts", import.meta.url).href)};
+      export default function (task) {
+        const rendered = renderTask(task);
+        if (Buffer.from(task.invoice).includes("stall-this-render")) for (;;);
+        return rendered;
+      }`);
+    const stalling = createRenderPool({ workers: 1, timeoutMs: 1_000, workerFile: pathToFileURL(workerFile) });
+    t.after(() => stalling.close());
+    const stuck = invoice([{ description: "Hangs", quantity: 1n, unitPriceMinor: 1n, vatRateBp: 0 }]);
+    stuck.id = "stall-this-render";
+    await assert.rejects(stalling.render(stuck), (err: Error) => {
+      assert.ok(err instanceof RenderTimeoutError, `expected a RenderTimeoutError, got ${err}`);
+      assert.match(err.message, /took longer than 1000 ms/);
+      return true;
+    });
+    // The one worker was terminated; the pool renders the next invoice on a new one.
+    const [pdf] = await stalling.render(sample);
+    assert.ok(Buffer.from(pdf!.content).equals(await renderInvoicePdf(sample)));
   });
 });
 

@@ -9,7 +9,7 @@ import { traceCalls } from "@invoicer/platform/telemetry";
 import { consumerMetrics } from "./metrics.ts";
 import type { ConsumerConfig } from "./config.ts";
 import { documentWorker, type DocumentWorkerDeps } from "./document-worker.ts";
-import { renderInvoiceDocuments } from "./render/index.ts";
+import { createRenderPool } from "./render/pool.ts";
 
 export interface DocumentConsumer {
   subscription: Subscription;
@@ -19,15 +19,19 @@ export interface DocumentConsumer {
 
 type Options = Omit<ConsumerConfig, "healthHost" | "healthPort" | "kafkaBrokers" | "logLevel" | "tracing">;
 
-/** Joins the consumer group and renders documents for issued invoices until stopped. */
+/**
+ * Joins the consumer group and renders documents for issued invoices until stopped: on a pool of
+ * `renderWorkers` threads with a time bound unless `render` is given (tests and fault injection).
+ */
 export async function startDocumentConsumer(
   config: Options,
   bus: EventBus,
   log: Logger,
   { tracer, metrics: registry }: Observability,
-  render: DocumentWorkerDeps["render"] = renderInvoiceDocuments,
+  render?: DocumentWorkerDeps["render"],
 ): Promise<DocumentConsumer> {
   const metrics = consumerMetrics(registry);
+  const pool = render ? undefined : createRenderPool({ workers: config.renderWorkers, timeoutMs: config.renderTimeoutMs });
   const server = createClient(
     InvoiceDocumentService,
     createGrpcTransport({
@@ -42,7 +46,7 @@ export async function startDocumentConsumer(
     { topic: config.deadLetterTopic, partitions: 1 },
   ]);
   const handle = documentWorker({
-    render,
+    render: render ?? pool!.render,
     attach: (request) => server.attachDocuments(request, { timeoutMs: 30_000 }),
     deadLetter: (message) => producer.send(config.deadLetterTopic, [message]),
     log,
@@ -58,6 +62,7 @@ export async function startDocumentConsumer(
     topic: config.kafkaTopic,
     sessionTimeoutMs: config.sessionTimeoutMs,
     heartbeatIntervalMs: Math.max(100, Math.floor(config.sessionTimeoutMs / 10)),
+    partitionsConsumedConcurrently: config.renderWorkers,
     handle,
     onLag: (topic, partition, lag) => metrics.lag.set({ topic, partition }, lag),
   });
@@ -67,6 +72,7 @@ export async function startDocumentConsumer(
       stopping.abort();
       await subscription.stop();
       await producer.disconnect();
+      await pool?.close();
     },
   };
 }

@@ -13,6 +13,10 @@ export interface ConsumerConfig {
   internalToken: string;
   attempts: number;
   retryBackoffMs: number;
+  /** Worker threads rendering documents, so events rendered at once (one per partition). */
+  renderWorkers: number;
+  /** The longest one invoice's render may take; a longer one goes to the dead-letter topic. */
+  renderTimeoutMs: number;
   sessionTimeoutMs: number;
   healthHost: string;
   healthPort: number;
@@ -34,6 +38,8 @@ export function loadConsumerConfig(env: Record<string, string | undefined>): Con
     internalToken: e.secret("INTERNAL_TOKEN"),
     attempts: e.int("RENDER_ATTEMPTS", 5, 1, 100),
     retryBackoffMs: e.int("RENDER_RETRY_BACKOFF_MS", 500, 0, 60_000),
+    renderWorkers: e.int("RENDER_WORKERS", 1, 1, 64),
+    renderTimeoutMs: e.int("RENDER_TIMEOUT_MS", 30_000, 100, 600_000),
     sessionTimeoutMs: e.int("KAFKA_SESSION_TIMEOUT_MS", 30_000, 1_000, 600_000),
     healthHost: e.string("CONSUMER_HEALTH_HOST", "127.0.0.1"),
     healthPort: e.port("CONSUMER_HEALTH_PORT", 8082),

@@ -5,6 +5,7 @@ import type { EventMessage, ReceivedMessage } from "@invoicer/platform/kafka";
 import type { Logger } from "@invoicer/platform/logger";
 import { inSpan, remoteContext, SpanKind, type Tracer } from "@invoicer/platform/telemetry";
 import type { WorkerMetrics } from "./metrics.ts";
+import { RenderTimeoutError } from "./render/pool.ts";
 
 export interface AttachRequest {
   eventId: string;
@@ -15,7 +16,7 @@ export interface AttachRequest {
 
 export interface DocumentWorkerDeps {
   render: (invoice: Invoice) => Promise<{ format: DocumentFormat; content: Uint8Array }[]>;
-  /** The server's AttachDocuments; idempotent by event id. */
+  /** The server's AttachDocuments; idempotent by (invoice, format): a repeat attaches nothing. */
   attach: (request: AttachRequest) => Promise<{ attached: boolean }>;
   /** Publishes a message that could not be handled, so the group can move on. */
   deadLetter: (message: EventMessage) => Promise<void>;
@@ -33,8 +34,11 @@ export interface DocumentWorkerDeps {
 /** Thrown when the worker stops before a message is done; the offset stays uncommitted. */
 export class StoppedError extends Error {}
 
-/** The server is down or busy: worth waiting for however long it takes, never a dead letter. */
-const transientCodes = new Set([Code.Unavailable, Code.DeadlineExceeded, Code.ResourceExhausted, Code.Aborted]);
+/**
+ * The server (or its database) is down, busy, draining for a deploy, or refuses our token during a
+ * rotation: worth waiting for however long it takes, never a failure of the event.
+ */
+const transientCodes = new Set([Code.Unavailable, Code.DeadlineExceeded, Code.ResourceExhausted, Code.Aborted, Code.Unauthenticated]);
 const maxBackoffMs = 30_000;
 
 /**
@@ -86,6 +90,8 @@ export function documentWorker(deps: DocumentWorkerDeps) {
       } catch (err) {
         const transient = err instanceof ConnectError && transientCodes.has(err.code);
         metrics.failed.inc({ transient: String(transient) });
+        // A render past its time bound would take as long again: set the event aside at once.
+        if (err instanceof RenderTimeoutError) return deadLetter(deps, message, err, attempt);
         if (!transient && attempt >= deps.attempts) return deadLetter(deps, message, err, attempt);
         if (!transient) attempt++;
         const waitMs = Math.min(maxBackoffMs, deps.retryBackoffMs * 2 ** Math.min(waits, 16));

@@ -7,10 +7,9 @@ import { startObservability } from "@invoicer/platform/observability";
 import { startDocumentConsumer, type DocumentConsumer } from "./app.ts";
 import { loadConsumerConfig } from "./config.ts";
 import type { DocumentWorkerDeps } from "./document-worker.ts";
-import { renderInvoiceDocuments } from "./render/index.ts";
 
 /** The consumer process: config from `env`, a health endpoint, the group member, SIGTERM handling. */
-export async function serveConsumer(env: Record<string, string | undefined>, render: DocumentWorkerDeps["render"] = renderInvoiceDocuments) {
+export async function serveConsumer(env: Record<string, string | undefined>, render?: DocumentWorkerDeps["render"]) {
   const config = loadConsumerConfig(env);
   const log = createLogger("consumer", config.logLevel);
   const observability = startObservability("consumer", config.tracing);

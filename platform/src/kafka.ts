@@ -1,5 +1,8 @@
 // The only module that knows the Kafka client library: swap kafkajs here and nowhere else.
-import { Kafka, logLevel, Partitioners, type LogEntry } from "kafkajs";
+import kafkajs, { Kafka, logLevel, Partitioners, type LogEntry } from "kafkajs";
+
+// kafkajs is CommonJS, and Node sees only some of its exports as named ones.
+const { ConfigResourceTypes } = kafkajs;
 import type { Logger } from "./logger.ts";
 
 export interface EventMessage {
@@ -39,8 +42,17 @@ export interface Subscription {
   joins(): number;
 }
 
+export interface TopicSpec {
+  topic: string;
+  partitions: number;
+  /** Topic-level settings for a topic created now, such as `max.message.bytes`. */
+  config?: Record<string, string>;
+}
+
 export interface EventBus {
-  ensureTopics(topics: { topic: string; partitions: number }[]): Promise<void>;
+  ensureTopics(topics: TopicSpec[]): Promise<void>;
+  /** The largest record batch the topic accepts (its `max.message.bytes`). */
+  maxMessageBytes(topic: string): Promise<number>;
   producer(): EventProducer;
   consume(options: ConsumeOptions): Promise<Subscription>;
 }
@@ -63,11 +75,34 @@ export function connectEventBus(options: { brokers: string[]; clientId: string; 
         const missing = topics.filter((t) => !existing.has(t.topic));
         if (missing.length === 0) return;
         await admin
-          .createTopics({ waitForLeaders: true, topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.partitions })) })
+          .createTopics({
+            waitForLeaders: true,
+            topics: missing.map((t) => ({
+              topic: t.topic,
+              numPartitions: t.partitions,
+              configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
+            })),
+          })
           .catch((err: { errors?: { type?: string }[] }) => {
             // Another service created it a moment ago: that is what we wanted.
             if (!err.errors?.length || err.errors.some((e) => e.type !== "TOPIC_ALREADY_EXISTS")) throw err;
           });
+      } finally {
+        await admin.disconnect();
+      }
+    },
+
+    async maxMessageBytes(topic) {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const { resources } = await admin.describeConfigs({
+          includeSynonyms: false,
+          resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ["max.message.bytes"] }],
+        });
+        const value = Number(resources[0]?.configEntries.find((e) => e.configName === "max.message.bytes")?.configValue);
+        if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`topic ${topic} has no max.message.bytes`);
+        return value;
       } finally {
         await admin.disconnect();
       }
@@ -135,6 +170,17 @@ export function connectEventBus(options: { brokers: string[]; clientId: string; 
       return { stop: () => consumer.disconnect(), joins: () => joins };
     },
   };
+}
+
+/** Broker answers that no retry can change: the batch must be split, or a message set aside. */
+const rejectedForGood = new Set(["MESSAGE_TOO_LARGE", "RECORD_LIST_TOO_LARGE", "INVALID_RECORD"]);
+
+/** True when the broker refused what was sent for a reason a retry cannot change (too large, invalid). */
+export function isRejectedForGood(err: unknown): boolean {
+  for (let e = err as { type?: string; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (typeof e.type === "string" && rejectedForGood.has(e.type)) return true;
+  }
+  return false;
 }
 
 function headersOf(headers: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined) {

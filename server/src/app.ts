@@ -5,7 +5,7 @@ import {
   universalRequestFromNodeRequest,
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { InvoiceService } from "@invoicer/sdk";
 import { file_grpc_health_v1_health, Health } from "@invoicer/sdk/grpc/health/v1/health_pb";
@@ -15,6 +15,7 @@ import {
   file_invoicer_v1_internal_service,
   InvoiceDocumentService,
 } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
+import { closeGracefully } from "@invoicer/platform/http-server";
 import type { Logger } from "@invoicer/platform/logger";
 import { isMetricsScrape, rpcServerMetrics, sendMetrics } from "@invoicer/platform/metrics";
 import type { Observability } from "@invoicer/platform/observability";
@@ -38,9 +39,17 @@ export interface ServerDeps {
   log: Logger;
   observability: Observability;
   watch: InvoiceWatch;
-  /** Aborted at shutdown: open streams end and new calls are refused. */
-  shutdownSignal?: AbortSignal;
+  /** Ends the server: `draining` makes health NOT_SERVING; `cut` aborts what is still running after the grace period. */
+  lifecycle?: ServerLifecycle;
 }
+
+/** Signals of a server's shutdown, in order: draining first, then (after the grace period) cut. */
+export interface ServerLifecycle {
+  draining: AbortController;
+  cut: AbortController;
+}
+
+export const serverLifecycle = (): ServerLifecycle => ({ draining: new AbortController(), cut: new AbortController() });
 
 /**
  * JSON requests are read strictly: invalid UTF-8 is refused rather than stored as U+FFFD, and a
@@ -55,10 +64,12 @@ const jsonOptions = {
 const servedServices = [InvoiceService, InvoiceDocumentService, ApiKeyService, Health].map((s) => s.typeName);
 
 /** The server's routes on one Node request handler speaking Connect, gRPC and gRPC-web. */
-export function createServerHandler({ config, database, watch, log, observability, shutdownSignal }: ServerDeps) {
+export function createServerHandler({ config, database, watch, log, observability, lifecycle = serverLifecycle() }: ServerDeps) {
   const { tracer, metrics } = observability;
   outboxMetrics(metrics, database.sql);
-  const databaseIsUp = () =>
+  // A draining server says NOT_SERVING, so balancers send new calls elsewhere.
+  const serving = () =>
+    !lifecycle.draining.signal.aborted &&
     database.sql`select 1`.then(
       () => true,
       () => false,
@@ -67,14 +78,14 @@ export function createServerHandler({ config, database, watch, log, observabilit
     router.service(InvoiceService, invoiceService(database.db, watch, tracer));
     router.service(InvoiceDocumentService, invoiceDocumentService(database.db, tracer));
     router.service(ApiKeyService, apiKeyService(database.db));
-    router.service(Health, healthService([InvoiceService.typeName], databaseIsUp));
+    router.service(Health, healthService([InvoiceService.typeName], async () => serving()));
     registerReflection(router, [file_invoicer_v1_invoice_service, file_invoicer_v1_internal_service, file_grpc_health_v1_health], servedServices);
   };
   const router = createConnectRouter({
     interceptors: [observeCalls(tracer, rpcServerMetrics(metrics), log), errorBoundary(log), trustedCallers(config.internalToken)],
     readMaxBytes: config.maxMessageBytes,
     acceptCompression: [compressionGzip, compressionBrotli],
-    shutdownSignal,
+    shutdownSignal: lifecycle.cut.signal,
     jsonOptions,
   });
   routes(router);
@@ -94,4 +105,16 @@ export function createServerHandler({ config, database, watch, log, observabilit
         if (ConnectError.from(err).code !== Code.Aborted) log.warn({ err, procedure: handler.method.name }, "response not completed");
       });
   };
+}
+
+/**
+ * A deploy's SIGTERM: WatchInvoices streams end (clients reconnect to another replica), health turns
+ * NOT_SERVING, no new connection is accepted and HTTP/2 clients get GOAWAY, while calls in flight run
+ * to completion within `graceMs`. Only what still runs after that is cut (its transaction rolls back).
+ */
+export async function drainServer(server: Server, watch: InvoiceWatch, lifecycle: ServerLifecycle, graceMs: number): Promise<void> {
+  lifecycle.draining.abort();
+  watch.close();
+  await closeGracefully(server, graceMs);
+  lifecycle.cut.abort();
 }

@@ -15,7 +15,10 @@ export interface ServerConfig {
   kafkaTopic: string;
   kafkaTopicPartitions: number;
   outboxPollMs: number;
+  outboxMaxBatchBytes: number;
   watchKeepAliveMs: number;
+  watchMaxPerTenant: number;
+  documentsStaleAfterMs: number;
 }
 
 /** Every variable the server reads; the README's configuration table lists the same. */
@@ -35,6 +38,9 @@ export function loadServerConfig(env: Record<string, string | undefined>): Serve
     kafkaTopic: e.string("KAFKA_TOPIC", "invoice-events"),
     kafkaTopicPartitions: e.int("KAFKA_TOPIC_PARTITIONS", 3, 1, 1000),
     outboxPollMs: e.int("OUTBOX_POLL_MS", 5_000, 50, 600_000),
+    outboxMaxBatchBytes: e.int("OUTBOX_MAX_BATCH_BYTES", 512 * 1024, 16 * 1024, 64 * 1024 * 1024),
     watchKeepAliveMs: e.int("WATCH_KEEPALIVE_MS", 15_000, 100, 600_000),
+    watchMaxPerTenant: e.int("WATCH_MAX_PER_TENANT", 100, 1, 100_000),
+    documentsStaleAfterMs: e.int("DOCUMENTS_STALE_AFTER_MS", 600_000, 1_000, 7 * 24 * 3_600_000),
   };
 }

@@ -1,14 +1,16 @@
 import { runMain } from "@invoicer/platform/config";
-import { closeGracefully, createDualServer, listen } from "@invoicer/platform/http-server";
+import { createDualServer, listen } from "@invoicer/platform/http-server";
 import { connectEventBus } from "@invoicer/platform/kafka";
 import { createLogger } from "@invoicer/platform/logger";
 import { startObservability } from "@invoicer/platform/observability";
 import { tracedProducer } from "@invoicer/platform/traced-producer";
-import { createServerHandler } from "./app.ts";
+import { createServerHandler, drainServer, serverLifecycle } from "./app.ts";
 import { loadServerConfig } from "./config.ts";
 import { openDatabase } from "./db/client.ts";
 import { applyMigrations } from "./db/migrate.ts";
+import { watchStaleDocuments } from "./documents/stale-documents.ts";
 import { createInvoiceWatch } from "./invoices/watch.ts";
+import { listenForOutbox } from "./outbox/notifications.ts";
 import { startOutboxRelay } from "./outbox/relay.ts";
 
 await runMain(async () => {
@@ -18,7 +20,8 @@ await runMain(async () => {
   const started = Date.now();
   await applyMigrations(config.databaseUrl);
   const database = openDatabase(config.databaseUrl, config.databasePoolSize);
-  const watch = createInvoiceWatch(database.sql, log, config.watchKeepAliveMs);
+  const notifications = listenForOutbox(config.databaseUrl, log.child({ component: "outbox-listener" }));
+  const watch = createInvoiceWatch(database.sql, notifications, log, { keepAliveMs: config.watchKeepAliveMs, maxPerTenant: config.watchMaxPerTenant });
   const bus = connectEventBus({ brokers: config.kafkaBrokers, clientId: "invoicer-server", log: log.child({ component: "kafka" }), retries: 2 });
   const producer = tracedProducer(bus.producer(), observability.tracer);
   // The relay starts even when the broker is down: requests keep succeeding and rows wait.
@@ -27,11 +30,15 @@ await runMain(async () => {
     producer,
     topic: config.kafkaTopic,
     ensureTopic: () => bus.ensureTopics([{ topic: config.kafkaTopic, partitions: config.kafkaTopicPartitions }]),
+    maxMessageBytes: () => bus.maxMessageBytes(config.kafkaTopic),
+    notifications,
+    maxBatchBytes: config.outboxMaxBatchBytes,
     pollIntervalMs: config.outboxPollMs,
     log: log.child({ component: "outbox-relay" }),
   });
-  const shutdown = new AbortController();
-  const server = createDualServer(createServerHandler({ config, database, watch, log, observability, shutdownSignal: shutdown.signal }));
+  const stopStaleCheck = watchStaleDocuments(database.sql, log, config.documentsStaleAfterMs);
+  const lifecycle = serverLifecycle();
+  const server = createDualServer(createServerHandler({ config, database, watch, log, observability, lifecycle }));
   const port = await listen(server, config.port, config.host, "SERVER_PORT");
   log.info({ port, host: config.host, startupMs: Date.now() - started }, "server listening");
 
@@ -39,11 +46,12 @@ await runMain(async () => {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, "server stopping");
-    shutdown.abort();
-    await closeGracefully(server, config.shutdownGraceMs);
+    log.info({ signal }, "server stopping: finishing the calls in flight");
+    await drainServer(server, watch, lifecycle, config.shutdownGraceMs);
+    stopStaleCheck();
     await relay.stop();
     await watch.stop();
+    await notifications.stop();
     await producer.disconnect();
     await database.close();
     await observability.shutdown();

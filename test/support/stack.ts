@@ -14,12 +14,14 @@ import postgres from "postgres";
 import { buildGateway } from "../../gateway/src/app.ts";
 import { loadGatewayConfig, type GatewayConfig } from "../../gateway/src/config.ts";
 import { createApiKey } from "../../server/src/api-keys.ts";
-import { createServerHandler } from "../../server/src/app.ts";
+import { createServerHandler, drainServer, serverLifecycle } from "../../server/src/app.ts";
 import { openDatabase, type Database } from "../../server/src/db/client.ts";
 import { applyMigrations } from "../../server/src/db/migrate.ts";
 import { createInvoiceWatch, type InvoiceWatch } from "../../server/src/invoices/watch.ts";
+import { listenForOutbox, type OutboxNotifications } from "../../server/src/outbox/notifications.ts";
 import { startOutboxRelay } from "../../server/src/outbox/relay.ts";
 import { startDocumentConsumer, type DocumentConsumer } from "../../consumer/src/app.ts";
+import { startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
 import type { DocumentWorkerDeps } from "../../consumer/src/document-worker.ts";
 
 export interface Tenant {
@@ -38,6 +40,11 @@ export interface Stack {
   /** A Connect client of the public service through the gateway, authenticated as `tenant`. */
   client(tenant: Tenant, transport?: "connect-json" | "connect-binary" | "grpc-web"): Client<typeof InvoiceService>;
   watch: InvoiceWatch;
+  notifications: OutboxNotifications;
+  /** With `cuttableDatabase`: the server's link to PostgreSQL (the test's own `database` stays connected). */
+  databaseLink?: TcpProxy;
+  /** Drains the server as its SIGTERM does (the stack is not usable afterwards but can be closed). */
+  drainServer(graceMs: number): Promise<void>;
   /** Each service's tracer and registry; every finished span lands in `spans()`. */
   observability: { server: Observability; gateway: Observability; consumer: Observability; spans(): ReadableSpan[] };
   /** The bearer token the gateway's /metrics wants. */
@@ -62,13 +69,23 @@ export interface EventOptions {
   consumer?: boolean;
   render?: DocumentWorkerDeps["render"];
   sessionTimeoutMs?: number;
+  /** Settings of the stack's topic, such as max.message.bytes. */
+  topicConfig?: Record<string, string>;
+}
+
+export interface StackOptions {
+  log?: Logger;
+  /** The server reaches PostgreSQL through a proxy the test can cut (`stack.databaseLink`). */
+  cuttableDatabase?: boolean;
+  /** WATCH_MAX_PER_TENANT of the server. */
+  watchMaxPerTenant?: number;
 }
 
 /** A fresh database on the test PostgreSQL, migrated, with a real server and gateway on free ports. */
 export async function startStack(
   gatewayOverrides: Partial<GatewayConfig> = {},
   eventOptions?: EventOptions,
-  { log = createLogger("test", process.env.TEST_LOG_LEVEL ?? "silent") }: { log?: Logger } = {},
+  { log = createLogger("test", process.env.TEST_LOG_LEVEL ?? "silent"), watchMaxPerTenant, cuttableDatabase }: StackOptions = {},
 ): Promise<Stack> {
   const adminUrl = process.env.TEST_DATABASE_URL;
   if (!adminUrl) throw new Error("TEST_DATABASE_URL is not set: run the tests with `npm test`");
@@ -79,18 +96,26 @@ export async function startStack(
   const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${name}` }).toString();
   await applyMigrations(databaseUrl);
   const database = openDatabase(databaseUrl, 20);
+  // What the server uses: the database itself, or the same through a proxy the test can cut.
+  const databaseLink = cuttableDatabase ? await startTcpProxy(new URL(databaseUrl).hostname, Number(new URL(databaseUrl).port)) : undefined;
+  const serverDatabaseUrl = databaseLink ? Object.assign(new URL(databaseUrl), { host: databaseLink.address }).toString() : databaseUrl;
+  const serverDatabase = databaseLink ? openDatabase(serverDatabaseUrl, 20) : database;
   const internalToken = randomBytes(24).toString("hex");
   const metricsToken = randomBytes(24).toString("hex");
   const exporter = new InMemorySpanExporter();
   const observe = (service: string) => startObservability(service, { serviceName: `invoicer-${service}` }, [new SimpleSpanProcessor({ exporter })]);
   const observability = { server: observe("server"), gateway: observe("gateway"), consumer: observe("consumer"), spans: () => exporter.getFinishedSpans() };
 
-  const watch = createInvoiceWatch(database.sql, log, 60_000);
+  const notifications = listenForOutbox(serverDatabaseUrl, log);
+  const watch = createInvoiceWatch(serverDatabase.sql, notifications, log, { keepAliveMs: 60_000, maxPerTenant: watchMaxPerTenant });
   await watch.ready;
-  const server = createDualServer(createServerHandler({ config: { internalToken, maxMessageBytes: 1024 * 1024 }, database, watch, log, observability: observability.server }));
+  const lifecycle = serverLifecycle();
+  const server = createDualServer(
+    createServerHandler({ config: { internalToken, maxMessageBytes: 1024 * 1024 }, database: serverDatabase, watch, log, observability: observability.server, lifecycle }),
+  );
   const serverPort = await listen(server, 0, "127.0.0.1", "SERVER_PORT");
   const serverUrl = `http://127.0.0.1:${serverPort}`;
-  const events = eventOptions && (await startEvents(name, eventOptions, database, serverUrl, internalToken, log, observability));
+  const events = eventOptions && (await startEvents(name, eventOptions, serverDatabase, notifications, serverUrl, internalToken, log, observability));
   const config = {
     ...loadGatewayConfig({ INTERNAL_TOKEN: internalToken, SERVER_URL: serverUrl }),
     corsOrigins: ["http://allowed.example"],
@@ -118,6 +143,9 @@ export async function startStack(
     tenantA,
     tenantB,
     watch,
+    notifications,
+    databaseLink,
+    drainServer: (graceMs) => drainServer(server, watch, lifecycle, graceMs),
     observability,
     metricsToken,
     events: events?.stackEvents,
@@ -129,8 +157,11 @@ export async function startStack(
       await closing;
       await events?.stop();
       await watch.stop();
+      await notifications.stop();
       server.closeAllConnections();
       await new Promise((done) => server.close(done));
+      if (serverDatabase !== database) await serverDatabase.close();
+      await databaseLink?.close();
       await database.close();
     },
   };
@@ -141,6 +172,7 @@ async function startEvents(
   name: string,
   options: EventOptions,
   database: Database,
+  notifications: OutboxNotifications,
   serverUrl: string,
   internalToken: string,
   log: Logger,
@@ -157,7 +189,9 @@ async function startEvents(
     sql: database.sql,
     producer,
     topic,
-    ensureTopic: () => bus.ensureTopics([{ topic, partitions: 3 }]),
+    ensureTopic: () => bus.ensureTopics([{ topic, partitions: 3, config: options.topicConfig }]),
+    maxMessageBytes: () => bus.maxMessageBytes(topic),
+    notifications,
     log,
     maxBackoffMs: 1_000,
   });
@@ -165,7 +199,7 @@ async function startEvents(
     options.consumer === false
       ? undefined
       : await startDocumentConsumer(
-          { kafkaTopic: topic, kafkaTopicPartitions: 3, deadLetterTopic, groupId, serverUrl, internalToken, attempts: 3, retryBackoffMs: 50, sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000 },
+          { kafkaTopic: topic, kafkaTopicPartitions: 3, deadLetterTopic, groupId, serverUrl, internalToken, attempts: 3, retryBackoffMs: 50, sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000, renderWorkers: 1, renderTimeoutMs: 30_000 },
           bus,
           log,
           observability.consumer,

@@ -67,8 +67,13 @@ const para = (text: string, bold = false, align: Align = "left") =>
   `<w:t xml:space="preserve">${escape(text)}</w:t></w:r></w:p>`;
 
 // docx's escaping: markup characters become entities, control characters XML can't hold are dropped.
+// So are the other code units XML 1.0 forbids: U+FFFE and U+FFFF, which docx writes as they are (and
+// no XML parser then reads the part), and surrogates not in a pair, which UTF-8 encoding would turn
+// into U+FFFD. The regex has no u flag: it sees code units.
 const entities: Record<string, string> = { "&": "&amp;", '"': "&quot;", "'": "&apos;", "<": "&lt;", ">": "&gt;" };
-const escape = (s: string) => s.replace(/[&"'<>\x00-\x08\x0B\x0C\x0E-\x1F]/g, (c) => entities[c] ?? "");
+const markupOrForbidden =
+  /[&"'<>\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const escape = (s: string) => s.replace(markupOrForbidden, (c) => entities[c] ?? "");
 
 const documentPath = "word/document.xml";
 const corePath = "docProps/core.xml";

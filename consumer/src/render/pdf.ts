@@ -33,16 +33,22 @@ interface FontkitFont {
 interface Face {
   name: string;
   font: FontkitFont;
+  /** Widths of characters (with their marks) at the body text's size, the same in every document. */
+  charWidths: Map<string, number>;
 }
 
 const require = createRequire(import.meta.url);
 // dejavu-fonts-ttf has neither an entry point nor an exports map, only files; its package.json locates them.
 const fontDir = join(dirname(require.resolve("dejavu-fonts-ttf/package.json")), "ttf");
-// fontkit is a dependency of pdfkit, not of this package: resolve it from pdfkit to get the copy pdfkit uses.
-const fontkit = createRequire(require.resolve("pdfkit"))("fontkit") as { create(data: Uint8Array): FontkitFont };
+// fontkit and linebreak are dependencies of pdfkit, not of this package: resolve them from pdfkit to get the copies pdfkit uses.
+const requireFromPdfkit = createRequire(require.resolve("pdfkit"));
+const fontkit = requireFromPdfkit("fontkit") as { create(data: Uint8Array): FontkitFont };
+/** linebreak's Unicode line breaking (UAX #14), with which pdfkit finds the words it wraps text at. */
+const LineBreaker = requireFromPdfkit("linebreak") as new (text: string) => { nextBreak(): { position: number } | null };
 
 /**
- * Each face is read and parsed once per process, and its fontkit font is shared by every document:
+ * Each face is read and parsed once per thread (so once in each worker of a render pool, pool.ts), and
+ * its fontkit font is shared by every document the thread renders:
  * parsing both fonts again for each document (pdfkit does that when given the file), GSUB, GPOS,
  * kern and glyph tables, took ~30 of the ~40 ms a short invoice took.
  *
@@ -101,9 +107,10 @@ function face(name: string, file: string): Face {
     runs.set(text, run);
     return copy(run, { glyphs: run.glyphs.slice(), positions: run.positions.map((p) => copy(p, {})) });
   };
-  return { name, font };
+  return { name, font, charWidths: new Map() };
 }
 const maxGlyphs = 50_000;
+const maxCharWidths = 10_000;
 const maxRuns = 10_000;
 const copy = <T extends object>(o: T, own: Partial<T>): T => Object.assign(Object.create(Object.getPrototypeOf(o)), o, own);
 
@@ -138,7 +145,7 @@ export async function renderInvoicePdf(invoice: Invoice): Promise<Uint8Array> {
   for (const [i, [label, lines]] of ([["Seller", t.seller], ["Buyer", t.buyer]] as const).entries()) {
     const x = margin + i * (half + 20);
     doc.font(bold.name).fontSize(10).text(label, x, top, { width: half });
-    doc.font(regular.name).fontSize(fontSize).text(printable(lines.join("\n"), regular), x, doc.y, { width: half });
+    doc.font(regular.name).fontSize(fontSize).text(breakWideWords(doc, regular, printable(lines.join("\n"), regular), half), x, doc.y, { width: half });
   }
   doc.x = margin;
   doc.y = Math.max(doc.y, top) + 14;
@@ -152,7 +159,7 @@ export async function renderInvoicePdf(invoice: Invoice): Promise<Uint8Array> {
   if (t.note) {
     doc.moveDown();
     doc.font(bold.name).fontSize(10).text("Note", margin);
-    doc.font(regular.name).fontSize(fontSize).text(printable(t.note, regular), { width });
+    doc.font(regular.name).fontSize(fontSize).text(breakWideWords(doc, regular, printable(t.note, regular), width), { width });
   }
   doc.end();
   return done;
@@ -163,7 +170,7 @@ function table(doc: PDFKit.PDFDocument, header: string[], rows: string[][], widt
   const right = margin + widths.reduce((a, b) => a + b, 0);
   const draw = (cells: string[], isHeader: boolean) => {
     const faces = cells.map((_, i) => (isHeader || (boldFirst && i === 0) ? bold : regular));
-    const texts = cells.map((c, i) => printable(c, faces[i]!));
+    const texts = cells.map((c, i) => breakWideWords(doc, faces[i]!, printable(c, faces[i]!), widths[i]! - 2 * pad));
     const heights = texts.map((c, i) => doc.font(faces[i]!.name).fontSize(fontSize).heightOfString(c, { width: widths[i]! - 2 * pad }));
     const h = Math.max(...heights) + 2 * pad;
     if (doc.y + h > doc.page.height - margin) {
@@ -182,6 +189,85 @@ function table(doc: PDFKit.PDFDocument, header: string[], rows: string[][], widt
   };
   if (header.length > 0) draw(header, true);
   for (const row of rows) draw(row, false);
+}
+
+/**
+ * The text with every word wider than `width` (in the face, at the body text's size) split into
+ * lines that fit, joined with "\n": the PDF's text keeps the same characters, on several lines.
+ * pdfkit would break such a word itself, but it lays out the whole rest of the word again for every
+ * line it takes off, and moves each line's end a character at a time, laying the line out again each
+ * time: quadratic in the word's length (100 lines of 500 letters took seconds). Words are the ones
+ * pdfkit wraps at (linebreak, UAX #14), so text without over-wide words reaches pdfkit unchanged.
+ */
+function breakWideWords(doc: PDFKit.PDFDocument, face: Face, text: string, width: number): string {
+  doc.font(face.name).fontSize(fontSize); // what widthOfString measures in
+  // Most texts (numbers, amounts, names) are far narrower than their column, whatever their words.
+  if (estimatedWidth(doc, face, text) <= width / 2) return text;
+  const breaker = new LineBreaker(text);
+  let out = "";
+  let start = 0;
+  for (let brk = breaker.nextBreak(); brk !== null; brk = breaker.nextBreak()) {
+    const word = text.slice(start, brk.position);
+    out += tooWide(doc, face, word, width) ? splitWord(doc, face, word, width).join("\n") : word;
+    start = brk.position;
+  }
+  return out + text.slice(start);
+}
+
+/** Whether pdfkit finds the word wider than `width`; laid out only when its characters' widths leave doubt. */
+function tooWide(doc: PDFKit.PDFDocument, face: Face, word: string, width: number): boolean {
+  const estimate = estimatedWidth(doc, face, word);
+  if (estimate <= width / 2) return false;
+  if (estimate >= width * 2) return true;
+  return doc.widthOfString(word) > width;
+}
+
+/** The sum of the text's characters' widths, which kerning and ligatures make differ by a few per cent, never by half. */
+function estimatedWidth(doc: PDFKit.PDFDocument, face: Face, text: string): number {
+  let sum = 0;
+  for (const c of text) sum += charWidth(doc, face, c);
+  return sum;
+}
+
+/** A character's width in `face` (the document's current font) at the body text's size, measured once per face. */
+function charWidth(doc: PDFKit.PDFDocument, face: Face, c: string): number {
+  let width = face.charWidths.get(c);
+  if (width === undefined) {
+    if (face.charWidths.size >= maxCharWidths) face.charWidths.clear();
+    face.charWidths.set(c, (width = doc.widthOfString(c)));
+  }
+  return width;
+}
+
+// A character and the marks that follow it, which a line break must not separate. (Intl.Segmenter
+// finds grapheme clusters too, but takes ~20 µs a character, far more than laying the text out.)
+const letterWithMarks = /\P{M}\p{M}*|\p{M}+/gu;
+
+/** Splits a word into lines no wider than `width`, measuring each character once: linear in the word's length. */
+function splitWord(doc: PDFKit.PDFDocument, face: Face, word: string, width: number): string[] {
+  const chars = word.match(letterWithMarks) ?? [];
+  const newline = charWidth(doc, face, "\n"); // pdfkit measures a line with the "\n" that ends it, which has a width
+  // A line as pdfkit measures it when it wraps the text: its layout cache makes measuring it here free.
+  const line = (from: number, to: number) => chars.slice(from, to).join("") + (to < chars.length ? "\n" : "");
+  const measure = (from: number, to: number) => doc.widthOfString(line(from, to));
+  const pieces: string[] = [];
+  for (let start = 0; start < chars.length;) {
+    let end = start + 1; // at least one character a line, as pdfkit does
+    let sum = newline + charWidth(doc, face, chars[start]!);
+    while (end < chars.length && sum + charWidth(doc, face, chars[end]!) <= width) sum += charWidth(doc, face, chars[end++]!);
+    // Kerning makes a line's width differ from the sum of its characters': correct the guess by measuring.
+    let measured = measure(start, end);
+    while (end > start + 1 && measured > width) measured = measure(start, --end);
+    while (end < chars.length && measured + charWidth(doc, face, chars[end]!) <= width) {
+      const longer = measure(start, end + 1);
+      if (longer > width) break;
+      measured = longer;
+      end++;
+    }
+    pieces.push(chars.slice(start, end).join(""));
+    start = end;
+  }
+  return pieces;
 }
 
 const ignorable = /^\p{Default_Ignorable_Code_Point}$/u;

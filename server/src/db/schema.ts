@@ -72,6 +72,8 @@ export const invoices = pgTable(
   (t) => [
     uniqueIndex("invoices_tenant_number_idx").on(t.tenantId, t.number),
     index("invoices_tenant_status_number_idx").on(t.tenantId, t.status, t.number),
+    // Invoices still waiting for their documents, oldest first: what the stale-documents check reads.
+    index("invoices_pending_documents_idx").on(t.createdAt).where(sql`${t.documentStatus} = 'PENDING'`),
   ],
 );
 
@@ -117,9 +119,13 @@ export const outbox = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     publishedAt: timestamp("published_at", { withTimezone: true }),
     attempts: integer("attempts").notNull().default(0),
+    // Set aside: the broker refused this row for good (too large); later rows of its invoice wait behind it.
+    parkedAt: timestamp("parked_at", { withTimezone: true }),
+    parkReason: text("park_reason"),
   },
   (t) => [
     index("outbox_unpublished_idx").on(t.position).where(sql`${t.publishedAt} is null`),
+    index("outbox_parked_idx").on(t.position).where(sql`${t.parkedAt} is not null and ${t.publishedAt} is null`),
     index("outbox_unpublished_invoice_idx").on(t.invoiceId, t.position).where(sql`${t.publishedAt} is null`),
   ],
 );

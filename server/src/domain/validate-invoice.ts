@@ -27,6 +27,8 @@ export const defaultPaymentTermDays = 30;
 
 const controlChars = /[\u0000-\u0008\u000b-\u001f\u007f]/;
 const singleLineControlChars = /[\u0000-\u001f\u007f]/;
+/** What XML 1.0 (and so a DOCX) cannot hold besides control characters: U+FFFE, U+FFFF and unpaired surrogates. */
+const notText = /[\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const vatIdPattern = /^[A-Z]{2}[A-Z0-9+*.]{2,13}$/;
 const regionNames = new Intl.DisplayNames(["en"], { type: "region", fallback: "none" });
 
@@ -45,6 +47,8 @@ export class Violations {
     if ([...value].length > max) this.add(field, `must be at most ${max} characters`);
     else if ((opts.multiline ? controlChars : singleLineControlChars).test(value)) {
       this.add(field, "must not contain control characters");
+    } else if (notText.test(value)) {
+      this.add(field, "must not contain U+FFFE, U+FFFF or unpaired surrogates");
     }
   }
 }

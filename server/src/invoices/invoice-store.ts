@@ -11,6 +11,7 @@ import {
   type PartyRecord,
 } from "../db/schema.ts";
 import type { Pricing } from "../domain/pricing.ts";
+import { outboxChannel } from "../outbox/notifications.ts";
 
 export type InvoiceRow = typeof invoices.$inferSelect;
 export type LineRow = typeof invoiceLines.$inferSelect;
@@ -242,10 +243,15 @@ export async function listInvoices(
 
 export type TransitionResult =
   | { kind: "changed"; invoice: InvoiceRecord }
+  | { kind: "already"; invoice: InvoiceRecord }
   | { kind: "not-found" }
   | { kind: "wrong-status"; status: InvoiceStatusName };
 
-/** Moves an ISSUED invoice to PAID or VOID with its outbox event, in one transaction. */
+/**
+ * Moves an ISSUED invoice to PAID or VOID with its outbox event, in one transaction. The same
+ * change again (a retry after a lost answer: PAID again, or VOID with the same reason) changes
+ * nothing and answers "already".
+ */
 export async function settleInvoice(
   db: Db,
   tenantId: string,
@@ -264,7 +270,10 @@ export async function settleInvoice(
       .returning({ id: invoices.id });
     const invoice = await findInvoice(tx, tenantId, id);
     if (!invoice) return { kind: "not-found" };
-    if (updated.length === 0) return { kind: "wrong-status", status: invoice.status };
+    if (updated.length === 0) {
+      const repeated = invoice.status === to && (to === "PAID" || invoice.voidReason === voidReason);
+      return repeated ? { kind: "already", invoice } : { kind: "wrong-status", status: invoice.status };
+    }
     await writeOutbox(tx, tenantId, id, eventFor(invoice));
     beforeCommit();
     return { kind: "changed", invoice };
@@ -281,8 +290,6 @@ export async function writeOutbox(tx: Tx, tenantId: string, invoiceId: string, e
     select pg_notify(${outboxChannel}, ${`${tenantId}/${event.id}`})`);
 }
 
-/** NOTIFY channel of committed outbox rows; the payload is "<tenant id>/<event id>". */
-export const outboxChannel = "invoicer_outbox";
 
 /** The change's trace context (W3C traceparent), stored with its event so the trace continues past the broker. */
 function newTraceparent(): string | null {

@@ -3,92 +3,146 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { InvoiceEventSchema, type InvoiceEvent } from "@invoicer/sdk";
 import type { Logger } from "@invoicer/platform/logger";
 import type { Sql } from "postgres";
-import { outboxChannel } from "./invoice-store.ts";
+import type { OutboxNotifications } from "../outbox/notifications.ts";
 
 /** Events a watcher may fall behind by before its stream is ended; it can reconnect and re-list. */
 const maxQueuedEvents = 1_000;
+/** Notifications waiting to be read from the outbox; past this, watchers are told they missed some. */
+const maxPendingNotifications = 10_000;
+/** Events read from the outbox in one query. */
+const deliveryBatch = 500;
+
+export interface WatchOptions {
+  /** A keep-alive is sent after this much silence. */
+  keepAliveMs?: number;
+  /** Open streams one tenant may have in this process; more are ResourceExhausted. */
+  maxPerTenant?: number;
+}
 
 export interface InvoiceWatch {
   /**
    * The tenant's committed invoice events from now on, until the signal aborts. `undefined` is a
    * keep-alive: one comes first, once the subscription is live, then one every `keepAliveMs` of silence.
+   * The stream ends with Unavailable when events may have been missed (the database connection
+   * dropped), so a client never believes it is live while it is not: it reconnects and re-lists.
    */
   subscribe(tenantId: string, signal: AbortSignal): AsyncIterable<InvoiceEvent | undefined>;
   /** Open subscriptions in this process. */
   watching(): number;
   /** Resolves once notifications are being received. */
   ready: Promise<void>;
+  /** Ends every open stream (as a deploy does), leaving new subscriptions refused. */
+  close(): void;
   stop(): Promise<void>;
 }
 
 interface Watcher {
   queue: InvoiceEvent[];
   wake?: () => void;
-  overflowed: boolean;
+  /** Why the stream must end, when it must. */
+  ended?: ConnectError;
 }
 
 /**
  * Fans committed outbox events out to the open WatchInvoices streams of this server process.
- * Every replica LISTENs, so a watcher sees changes made through any replica.
+ * Every replica LISTENs, so a watcher sees changes made through any replica. Notifications are
+ * read from the outbox in batches, in commit order, and only for tenants someone watches.
  */
-export function createInvoiceWatch(sql: Sql, log: Logger, keepAliveMs = 15_000): InvoiceWatch {
+export function createInvoiceWatch(sql: Sql, notifications: OutboxNotifications, log: Logger, options: WatchOptions = {}): InvoiceWatch {
+  const { keepAliveMs = 15_000, maxPerTenant = 100 } = options;
   const watchers = new Map<string, Set<Watcher>>();
-  let delivering = Promise.resolve();
+  const pending: { tenantId: string; eventId: string }[] = [];
+  let draining: Promise<void> | undefined;
+  let closed = false;
 
-  const deliver = async (payload: string) => {
-    const [tenantId, eventId] = payload.split("/");
-    const audience = watchers.get(tenantId ?? "");
-    if (!audience || !eventId) return;
-    const [row] = await sql<{ payload: Buffer }[]>`select payload from outbox where id = ${eventId}`;
-    if (!row) return;
-    const event = fromBinary(InvoiceEventSchema, row.payload);
-    for (const w of audience) {
-      if (w.queue.length >= maxQueuedEvents) w.overflowed = true;
-      else w.queue.push(event);
-      w.wake?.();
+  const endAll = (why: ConnectError) => {
+    pending.length = 0;
+    for (const audience of watchers.values()) for (const w of audience) (w.ended ??= why), w.wake?.();
+  };
+  const missed = () => endAll(new ConnectError("live updates were interrupted; reconnect and list again", Code.Unavailable));
+
+  const drain = async () => {
+    while (pending.length > 0) {
+      const batch = pending.splice(0, deliveryBatch);
+      const ids = batch.map((n) => n.eventId);
+      const rows = await sql<{ id: string; payload: Buffer }[]>`select id, payload from outbox where id = any(${ids}::uuid[])`;
+      const byId = new Map(rows.map((r) => [r.id, r.payload]));
+      for (const { tenantId, eventId } of batch) {
+        const payload = byId.get(eventId);
+        if (payload) deliver(watchers.get(tenantId), fromBinary(InvoiceEventSchema, payload));
+      }
     }
   };
-  // Chained so that watchers get events in notification (commit) order.
-  const onNotify = (payload: string) => {
-    delivering = delivering.then(() => deliver(payload)).catch((err: unknown) => log.warn({ err }, "watch delivery failed"));
-  };
-  const listening = sql.listen(outboxChannel, onNotify);
+  const unsubscribe = notifications.subscribe({
+    onNotify(payload) {
+      const [tenantId = "", eventId = ""] = payload.split("/");
+      if (!watchers.has(tenantId) || !/^[0-9a-f-]{36}$/.test(eventId)) return;
+      if (pending.length >= maxPendingNotifications) return missed();
+      pending.push({ tenantId, eventId });
+      draining ??= drain()
+        .catch((err: unknown) => {
+          log.warn({ err }, "watch delivery failed; ending the streams that may have missed events");
+          missed();
+        })
+        .finally(() => (draining = undefined));
+    },
+    onGap: missed,
+  });
 
   return {
-    ready: listening.then(() => undefined),
+    ready: notifications.ready,
     watching: () => [...watchers.values()].reduce((n, set) => n + set.size, 0),
-    async *subscribe(tenantId, signal) {
-      const watcher: Watcher = { queue: [], overflowed: false };
-      const audience = watchers.get(tenantId) ?? new Set();
-      watchers.set(tenantId, audience.add(watcher));
-      const onAbort = () => watcher.wake?.();
-      signal.addEventListener("abort", onAbort);
-      try {
-        yield undefined;
-        while (!signal.aborted) {
-          if (watcher.overflowed) throw new ConnectError("watcher fell too far behind; reconnect", Code.ResourceExhausted);
-          const event = watcher.queue.shift();
-          if (event) {
-            yield event;
-            continue;
-          }
-          let timer: NodeJS.Timeout | undefined;
-          const quiet = await new Promise<boolean>((resolve) => {
-            watcher.wake = () => resolve(false);
-            timer = setTimeout(() => resolve(true), keepAliveMs);
-          });
-          clearTimeout(timer);
-          if (quiet && !signal.aborted) yield undefined;
-        }
-      } finally {
-        signal.removeEventListener("abort", onAbort);
-        audience.delete(watcher);
-        if (audience.size === 0) watchers.delete(tenantId);
-      }
+    subscribe: (tenantId, signal) => stream(tenantId, signal),
+    close() {
+      closed = true;
+      endAll(new ConnectError("the server is shutting down; reconnect", Code.Unavailable));
     },
     async stop() {
-      await (await listening).unlisten();
-      await delivering;
+      unsubscribe();
+      await draining;
     },
   };
+
+  async function* stream(tenantId: string, signal: AbortSignal): AsyncIterable<InvoiceEvent | undefined> {
+    if (closed) throw new ConnectError("the server is shutting down; reconnect", Code.Unavailable);
+    const audience = watchers.get(tenantId) ?? new Set<Watcher>();
+    if (audience.size >= maxPerTenant) {
+      throw new ConnectError(`at most ${maxPerTenant} open WatchInvoices streams per tenant`, Code.ResourceExhausted);
+    }
+    const watcher: Watcher = { queue: [] };
+    watchers.set(tenantId, audience.add(watcher));
+    const onAbort = () => watcher.wake?.();
+    signal.addEventListener("abort", onAbort);
+    try {
+      yield undefined;
+      while (!signal.aborted) {
+        const event = watcher.queue.shift();
+        if (event) {
+          yield event;
+          continue;
+        }
+        if (watcher.ended) throw watcher.ended;
+        let timer: NodeJS.Timeout | undefined;
+        const quiet = await new Promise<boolean>((resolve) => {
+          watcher.wake = () => resolve(false);
+          timer = setTimeout(() => resolve(true), keepAliveMs);
+        });
+        clearTimeout(timer);
+        if (quiet && !signal.aborted) yield undefined;
+      }
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      audience.delete(watcher);
+      if (audience.size === 0) watchers.delete(tenantId);
+    }
+  }
+}
+
+/** Queues an event for each of the tenant's watchers; one too far behind is ended. */
+function deliver(audience: Set<Watcher> | undefined, event: InvoiceEvent) {
+  for (const w of audience ?? []) {
+    if (w.queue.length >= maxQueuedEvents) w.ended ??= new ConnectError("watcher fell too far behind; reconnect", Code.ResourceExhausted);
+    else w.queue.push(event);
+    w.wake?.();
+  }
 }

@@ -1,7 +1,7 @@
-import type { EventProducer } from "@invoicer/platform/kafka";
+import { isRejectedForGood, type EventProducer } from "@invoicer/platform/kafka";
 import type { Logger } from "@invoicer/platform/logger";
-import type { Sql } from "postgres";
-import { outboxChannel } from "../invoices/invoice-store.ts";
+import type { Sql, TransactionSql } from "postgres";
+import type { OutboxNotifications } from "./notifications.ts";
 
 export interface RelayOptions {
   sql: Sql;
@@ -9,8 +9,14 @@ export interface RelayOptions {
   topic: string;
   /** Creates the topic if missing; retried with the publishing backoff until it succeeds. */
   ensureTopic: () => Promise<void>;
+  /** The topic's largest accepted batch (`max.message.bytes`); batches stay under it. */
+  maxMessageBytes: () => Promise<number>;
+  /** Wakes the relay when a change commits. */
+  notifications: OutboxNotifications;
   log: Logger;
   batchSize?: number;
+  /** Payload bytes per batch at most, whatever the topic allows. */
+  maxBatchBytes?: number;
   /** The fallback poll, for notifications lost while the listening connection was down. */
   pollIntervalMs?: number;
   maxBackoffMs?: number;
@@ -22,6 +28,9 @@ export interface OutboxRelay {
 
 export const eventContentType = "application/x-protobuf; messageType=invoicer.v1.InvoiceEvent";
 
+/** What a record adds to its payload on the wire (key, headers, framing), counted generously. */
+const recordOverheadBytes = 512;
+
 interface OutboxRow {
   id: string;
   invoice_id: string;
@@ -30,19 +39,27 @@ interface OutboxRow {
   traceparent: string | null;
 }
 
+/** A batch that was published (`published` rows), or refused for good by the broker. */
+type BatchOutcome = { published: number } | { refused: OutboxRow[]; reason: string };
+
 /**
  * Publishes committed outbox rows to Kafka and marks them published. Safe with several server
  * replicas: rows are claimed with SKIP LOCKED, and a row waits while an earlier row of its
  * invoice is unpublished, so each invoice's events reach the topic in the order they were written.
+ * Batches are bounded in bytes as well as rows. A batch the broker refuses for good is split in
+ * halves; a single row it refuses is set aside (parked), and only its invoice's later rows wait.
  */
-export function startOutboxRelay({ sql, producer, topic, ensureTopic, log, batchSize = 100, pollIntervalMs = 5_000, maxBackoffMs = 30_000 }: RelayOptions): OutboxRelay {
+export function startOutboxRelay(options: RelayOptions): OutboxRelay {
+  const { sql, producer, topic, log, batchSize = 100, maxBatchBytes = 512 * 1024, pollIntervalMs = 5_000, maxBackoffMs = 30_000 } = options;
   let stopped = false;
   let notified = false;
   let wake: (() => void) | undefined;
-  const alarm = () => {
-    notified = true;
-    wake?.();
-  };
+  const unsubscribe = options.notifications.subscribe({
+    onNotify: () => {
+      notified = true;
+      wake?.();
+    },
+  });
   const pause = (ms: number, interruptible: boolean) =>
     new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, ms);
@@ -50,58 +67,55 @@ export function startOutboxRelay({ sql, producer, topic, ensureTopic, log, batch
         if (stopped || interruptible) (clearTimeout(timer), resolve());
       };
     });
-  const listening = sql.listen(outboxChannel, alarm).catch((err: unknown) => {
-    log.warn({ err }, "outbox relay cannot LISTEN; polling only");
-    return undefined;
-  });
 
   /**
-   * Publishes one batch; returns how many rows it published. One statement claims and marks the
-   * rows (BEGIN, UPDATE ... RETURNING, send, COMMIT): the marks commit only once Kafka has the
-   * batch, and a failed send rolls them back before its attempts are counted.
+   * Publishes one batch in one transaction (BEGIN, UPDATE ... RETURNING, send, COMMIT): the marks
+   * commit only once Kafka has the batch; a failed send rolls them back before attempts are counted.
    */
-  const publishBatch = async () => {
+  const publishBatch = async (rowLimit: number, byteLimit: number): Promise<BatchOutcome> => {
     let claimed: OutboxRow[] = [];
     try {
       return await sql.begin(async (tx) => {
-        claimed = await tx<OutboxRow[]>`
-          with claimed as (
-            update outbox set published_at = now()
-            where id in (
-              select o.id
-              from outbox o
-              where o.published_at is null
-                and not exists (
-                  select 1 from outbox e
-                  where e.invoice_id = o.invoice_id and e.published_at is null and e.position < o.position)
-              order by o.position
-              limit ${batchSize}
-              for update of o skip locked)
-            returning id, position, invoice_id, event_type, payload, traceparent)
-          select id, invoice_id, event_type, payload, traceparent from claimed order by position`;
-        if (claimed.length === 0) return 0;
-        await producer.send(topic, claimed.map(toMessage));
-        return claimed.length;
+        claimed = await claimBatch(tx, rowLimit, byteLimit);
+        if (claimed.length > 0) await producer.send(topic, claimed.map(toMessage));
+        return { published: claimed.length };
       });
     } catch (err) {
       if (claimed.length === 0) throw err;
+      if (isRejectedForGood(err)) return { refused: claimed, reason: reasonOf(err) };
       const ids = claimed.map((r) => r.id);
       await sql`update outbox set attempts = attempts + 1 where id = any(${ids}::uuid[]) and published_at is null`.catch(() => undefined);
       throw Object.assign(new Error("publishing the outbox failed"), { cause: err, rows: claimed.length });
     }
   };
 
+  const park = async ([row]: OutboxRow[], reason: string) => {
+    await sql`update outbox set parked_at = now(), park_reason = ${reason} where id = ${row!.id} and published_at is null`;
+    log.error(
+      { eventId: row!.id, invoiceId: row!.invoice_id, eventType: row!.event_type, bytes: row!.payload.length, reason },
+      "outbox row set aside: the broker refuses it; later events of its invoice wait (npm run outbox -- parked)",
+    );
+  };
+
   const loop = (async () => {
     let failures = 0;
-    let topicReady = false;
+    let byteLimit: number | undefined;
+    let rowLimit = batchSize;
     while (!stopped) {
       notified = false;
       try {
-        if (!topicReady) topicReady = (await ensureTopic(), true);
-        const published = await publishBatch();
+        byteLimit ??= await batchByteLimit(options, maxBatchBytes, log);
+        const outcome = await publishBatch(rowLimit, byteLimit);
         if (failures > 0) log.info({ failures }, "outbox relay recovered");
         failures = 0;
-        if (published > 0 || notified) continue;
+        if ("refused" in outcome) {
+          // Halve until the broker takes the batch; a single row it refuses is set aside.
+          if (outcome.refused.length === 1) await park(outcome.refused, outcome.reason);
+          rowLimit = Math.max(1, Math.floor(outcome.refused.length / 2));
+          continue;
+        }
+        if (outcome.published > 0) rowLimit = Math.min(batchSize, rowLimit * 2);
+        if (outcome.published > 0 || notified) continue;
         await pause(pollIntervalMs, true);
       } catch (err) {
         failures++;
@@ -117,9 +131,52 @@ export function startOutboxRelay({ sql, producer, topic, ensureTopic, log, batch
       stopped = true;
       wake?.();
       await loop;
-      await (await listening)?.unlisten();
+      unsubscribe();
     },
   };
+}
+
+/** Claims the oldest claimable rows, up to `rowLimit` rows and `byteLimit` bytes (at least one row), and marks them published. */
+function claimBatch(tx: TransactionSql, rowLimit: number, byteLimit: number): Promise<OutboxRow[]> {
+  return tx<OutboxRow[]>`
+    with candidates as (
+      select o.id, o.position, octet_length(o.payload) + ${recordOverheadBytes}::int as bytes
+      from outbox o
+      where o.published_at is null and o.parked_at is null
+        and not exists (
+          select 1 from outbox e
+          where e.invoice_id = o.invoice_id and e.published_at is null and e.position < o.position)
+      order by o.position
+      limit ${rowLimit}
+      for update of o skip locked),
+    batch as (
+      select id from (
+        select id, sum(bytes) over (order by position) as upto, row_number() over (order by position) as n from candidates) c
+      where c.upto <= ${byteLimit} or c.n = 1),
+    claimed as (
+      update outbox set published_at = now()
+      where id in (select id from batch)
+      returning id, position, invoice_id, event_type, payload, traceparent)
+    select id, invoice_id, event_type, payload, traceparent from claimed order by position`;
+}
+
+/** Bytes a batch may hold: the configured cap, or less when the topic takes less. */
+async function batchByteLimit(options: RelayOptions, maxBatchBytes: number, log: Logger): Promise<number> {
+  await options.ensureTopic();
+  const topicLimit = await options.maxMessageBytes().catch((err: unknown) => {
+    log.warn({ err }, "cannot read the topic's max.message.bytes; batches keep to OUTBOX_MAX_BATCH_BYTES");
+    return Number.POSITIVE_INFINITY;
+  });
+  // The batch's own header and the request around it take a little of the topic's limit.
+  return Math.max(1, Math.min(maxBatchBytes, topicLimit - 4 * 1024));
+}
+
+/** The broker's reason, without the message content: the error type and its text. */
+function reasonOf(err: unknown): string {
+  for (let e = err as { type?: string; message?: string; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.type) return `${e.type}: ${e.message ?? ""}`.slice(0, 500);
+  }
+  return String((err as Error)?.message ?? err).slice(0, 500);
 }
 
 function toMessage(row: OutboxRow) {

@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { FieldViolationsSchema } from "@invoicer/sdk";
 import type { Logger } from "@invoicer/platform/logger";
+import { transientDatabaseCode } from "../db/errors.ts";
 import type { FieldViolation } from "../domain/validate-invoice.ts";
 
 /** InvalidArgument naming the first bad field, with every violation attached as a FieldViolations detail. */
@@ -13,13 +14,26 @@ export function invalidArgument(violations: FieldViolation[]): ConnectError {
   ]);
 }
 
+/** What a caller is told for each transient database failure: a retry (same idempotency key) is safe. */
+const transientMessages: Partial<Record<Code, string>> = {
+  [Code.Unavailable]: "the database is unavailable; retry later",
+  [Code.Aborted]: "the change conflicted with another; retry",
+  [Code.DeadlineExceeded]: "the database took too long; retry later",
+};
+
 /**
- * The error boundary: errors meant for the client pass through; anything else is logged
- * with its cause and becomes a bare Internal, so no SQL, stack or parameter leaves the process.
+ * The error boundary: errors meant for the client pass through; a database that is down or
+ * restarting becomes Unavailable (a caller's retry will succeed); anything else is logged with
+ * its cause and becomes a bare Internal, so no SQL, stack or parameter leaves the process.
  */
 export function errorBoundary(log: Logger): Interceptor {
   const toClient = (err: unknown, procedure: string) => {
     if (err instanceof ConnectError) return err;
+    const transient = transientDatabaseCode(err);
+    if (transient !== undefined) {
+      log.warn({ err, procedure }, "database unavailable");
+      return new ConnectError(transientMessages[transient]!, transient);
+    }
     log.error({ err, procedure }, "unexpected error");
     return new ConnectError("internal error", Code.Internal);
   };

@@ -1,0 +1,57 @@
+// WatchInvoices when the database connection it listens on drops, and under too many streams
+// (issue 13, items 6 and 8): a stream never stays "live" while it misses events.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { eventually, watchInvoices } from "./support/events.ts";
+import { sampleInvoice, startStack, type Stack } from "./support/stack.ts";
+
+let stack: Stack;
+before(async () => {
+  stack = await startStack({}, undefined, { watchMaxPerTenant: 3 });
+});
+after(() => stack.close());
+
+/** Drops the server's LISTEN connection from the database side, as a failover or a restart would. */
+async function dropListener() {
+  const dropped = await stack.database.sql`
+    select pg_terminate_backend(pid) from pg_stat_activity
+    where application_name = 'invoicer-outbox-listener' and datname = current_database()`;
+  assert.equal(dropped.length, 1);
+}
+
+describe("live updates", () => {
+  it("ends open streams with Unavailable when notifications may have been missed, then listens again", { timeout: 30_000 }, async () => {
+    const client = stack.client(stack.tenantA);
+    const watch = await watchInvoices(client);
+    await dropListener();
+    const ending = await watch.ended.then(() => "ended without an error", (err: unknown) => err);
+    assert.ok(ending instanceof ConnectError, `the stream ${String(ending)}`);
+    assert.equal(ending.code, Code.Unavailable);
+    assert.match(ending.rawMessage, /reconnect/);
+    // The listener comes back by itself, and a new stream is live again.
+    await eventually(async () => stack.notifications.listening(), "the listener to listen again");
+    const again = await watchInvoices(client);
+    const { invoice } = await client.createInvoice(sampleInvoice());
+    await again.until((events) => events.some((e) => e.invoiceId === invoice!.id));
+    again.close();
+  });
+
+  it("allows each tenant a bounded number of open streams in a server", async () => {
+    const a = stack.client(stack.tenantA);
+    const open = [await watchInvoices(a), await watchInvoices(a), await watchInvoices(a)];
+    try {
+      const fourth = await watchInvoices(a).then(
+        (w) => (w.close(), "opened"),
+        (err: unknown) => err,
+      );
+      assert.ok(fourth instanceof ConnectError, `the fourth stream ${String(fourth)}`);
+      assert.equal(fourth.code, Code.ResourceExhausted);
+      const other = await watchInvoices(stack.client(stack.tenantB));
+      other.close();
+    } finally {
+      for (const w of open) w.close();
+    }
+    await eventually(async () => stack.watch.watching() === 0, "the streams to close");
+  });
+});
