@@ -10,18 +10,21 @@ import { documentWorker } from "../consumer/src/document-worker.ts";
 import { consumerMetrics } from "../consumer/src/metrics.ts";
 import { renderInvoiceDocuments } from "../consumer/src/render/index.ts";
 import { RenderTimeoutError } from "../consumer/src/render/pool.ts";
-import { watchInvoices } from "./support/events.ts";
+import { redriveDocuments } from "../server/src/documents/redrive.ts";
+import { eventually, readTopic, watchInvoices } from "./support/events.ts";
 import { sampleInvoice, startStack, type Stack } from "./support/stack.ts";
 
 const sessionTimeoutMs = 2_000;
 const renders = new Map<string, number>();
 let gate: { started: () => void; release: Promise<void> } | undefined;
+let brokenRendererFixed = false;
 
 // A render that is slower than the session timeout for one buyer, and held at a gate for another.
 async function render(invoice: Invoice) {
   const buyer = invoice.buyer?.name ?? "";
   renders.set(invoice.id, (renders.get(invoice.id) ?? 0) + 1);
   if (buyer === "Slow Ltd") await new Promise((r) => setTimeout(r, sessionTimeoutMs * 2.5));
+  if (buyer === "Broken Ltd" && !brokenRendererFixed) throw new Error("a renderer bug for this invoice");
   if (buyer === "Gated Ltd" && gate) {
     gate.started();
     await gate.release;
@@ -45,6 +48,27 @@ it("keeps its group membership through a render slower than the session timeout"
   watch.close();
   assert.equal(stack.events!.consumer!.subscription.joins(), 1, "no rebalance took the partition away");
   assert.equal(renders.get(invoice!.id), 1, "rendered once, not again by a new owner of the partition");
+});
+
+it("re-drives invoices whose documents failed for good, once the cause is fixed, with one command", async () => {
+  const client = stack.client(stack.tenantA);
+  const { invoice: broken } = await client.createInvoice(sampleInvoice({ buyer: buyer("Broken Ltd") }));
+  const { invoice: fine } = await client.createInvoice(sampleInvoice());
+  const letters = await readTopic([process.env.TEST_KAFKA_BROKERS!], stack.events!.deadLetterTopic);
+  const lettersOf = (id: string) => letters.items.filter((m) => m.key === id).length;
+  try {
+    await letters.until(() => lettersOf(broken!.id) === 1);
+    await eventually(async () => (await client.getInvoice({ id: fine!.id })).invoice!.documentStatus === DocumentStatus.READY, "the other invoice's documents");
+    assert.deepEqual(await redriveDocuments(stack.database.sql, { pendingForMs: 0 }), [broken!.id], "only the PENDING invoice is re-driven");
+    // Still broken: the event goes round once more and back to the dead-letter topic.
+    await letters.until(() => lettersOf(broken!.id) === 2);
+  } finally {
+    await letters.close();
+  }
+  brokenRendererFixed = true; // what a fix and a redeploy of the consumer would do; then the command again
+  assert.deepEqual(await redriveDocuments(stack.database.sql, { pendingForMs: 0 }), [broken!.id]);
+  await eventually(async () => (await client.getInvoice({ id: broken!.id })).invoice!.documentStatus === DocumentStatus.READY, "the re-driven invoice's documents");
+  assert.deepEqual(await redriveDocuments(stack.database.sql, { pendingForMs: 0 }), [], "nothing left to re-drive");
 });
 
 it("finishes the message in hand when stopped, so no work is lost", async () => {
