@@ -1,4 +1,5 @@
 // What must hold after every scenario, read from the database and the topic themselves.
+import { Kafka, logLevel } from "kafkajs";
 import type { Sql } from "postgres";
 import { caughtUp, readTopic } from "../test/support/events.ts";
 import type { Acked } from "./load.ts";
@@ -15,6 +16,11 @@ export interface Outcome {
   missingOnTopic: number;
   notReady: number;
   doubleEffects: number;
+  /** Outbox rows the relay set aside (the broker refused them). */
+  parked: number;
+  deadLettered: number;
+  /** Dead letters beyond the scenario's own poison: events treated as failed for good. */
+  unexpectedDeadLetters: number;
 }
 
 const count = async (sql: Sql, query: string) => Number((await sql.unsafe(query))[0]!.n);
@@ -32,7 +38,7 @@ export async function awaitSettled(sql: Sql, timeoutMs: number): Promise<boolean
   return false;
 }
 
-export async function checkInvariants(sql: Sql, brokers: string[], topic: string, acked: Acked[]): Promise<Outcome> {
+export async function checkInvariants(sql: Sql, brokers: string[], topic: string, acked: Acked[], expectedDeadLetters = 0): Promise<Outcome> {
   const keys = new Map((await sql`select key, invoice_id from idempotency_keys`).map((r) => [r.key as string, r.invoice_id as string]));
   const lostAcked = acked.filter((a) => keys.get(a.key) !== a.id).length;
   const numbering = await sql`
@@ -48,6 +54,7 @@ export async function checkInvariants(sql: Sql, brokers: string[], topic: string
     await reader.close();
   }
   const onTopic = new Set(deliveries);
+  const deadLettered = await messagesOn(brokers, `${topic}.dead-letter`);
   const doubleEffects =
     (await count(sql, "select count(*) - count(distinct invoice_id) as n from outbox where event_type = 'invoice.document_ready'")) +
     (await count(sql, "select count(*) as n from invoices i where (select count(*) from invoice_documents d where d.invoice_id = i.id) > 2")) +
@@ -63,7 +70,23 @@ export async function checkInvariants(sql: Sql, brokers: string[], topic: string
     missingOnTopic: [...outboxIds].filter((id) => !onTopic.has(id)).length,
     notReady: await count(sql, "select count(*) as n from invoices where document_status <> 'READY'"),
     doubleEffects,
+    parked: await count(sql, "select count(*) as n from outbox where parked_at is not null and published_at is null"),
+    deadLettered,
+    unexpectedDeadLetters: Math.max(0, deadLettered - expectedDeadLetters),
   };
+}
+
+/** Messages on a topic (0 when it does not exist). */
+async function messagesOn(brokers: string[], topic: string): Promise<number> {
+  const admin = new Kafka({ clientId: "faults-admin", brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    if (!(await admin.listTopics()).includes(topic)) return 0;
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((n, p) => n + Number(BigInt(p.high) - BigInt(p.low)), 0);
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 /** The invariants as one list of broken promises; empty when all hold. */
@@ -75,6 +98,8 @@ export function violations(o: Outcome): string[] {
     [o.missingOnTopic > 0, `${o.missingOnTopic} committed events not on the topic`],
     [o.notReady > 0, `${o.notReady} invoices without READY documents`],
     [o.doubleEffects > 0, `${o.doubleEffects} side effects done twice`],
+    [o.parked > 0, `${o.parked} events set aside (stalled)`],
+    [o.unexpectedDeadLetters > 0, `${o.unexpectedDeadLetters} events dead-lettered`],
   ];
   return broken.filter(([bad]) => bad).map(([, what]) => what);
 }

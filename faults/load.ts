@@ -1,10 +1,11 @@
 // A steady stream of CreateInvoice calls straight to the server replicas, as the gateway makes
 // them. A failed call is retried with the same idempotency key on the next replica, as a
 // careful client would; every loop here is bounded by attempts or a deadline.
-import { createClient, type Client } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { InvoiceService, type CreateInvoiceRequest } from "@invoicer/sdk";
 import { internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
+import { codeName } from "@invoicer/platform/metrics";
 import { paced } from "../bench/load.ts";
 
 export interface Acked {
@@ -19,12 +20,26 @@ export interface LoadStats {
   succeeded: number;
   failed: number;
   retries: number;
+  /** Failed attempts by Connect code (each retried). */
+  errors: Record<string, number>;
+  /** Failed attempts that reached a server and were not Unavailable: a call the server took and then failed. */
+  failedInFlight: number;
   acked: Acked[];
 }
+
 
 const maxTries = 60;
 const callTimeoutMs = 5_000;
 const retryPauseMs = 250;
+
+/** Clients of the gateway, one per API key (HTTP/1.1 Connect, as a browser-side or REST-ish caller would). */
+export function gatewayClients(gatewayUrl: string, apiKeys: string[]): Client<typeof InvoiceService>[] {
+  return apiKeys.map((key) =>
+    createClient(InvoiceService, createConnectTransport({ baseUrl: gatewayUrl, httpVersion: "1.1", useBinaryFormat: true, interceptors: [
+      (next) => (req) => (req.header.set("authorization", `Bearer ${key}`), next(req)),
+    ] })),
+  );
+}
 
 export function invoiceClients(serverUrls: string[], internalToken: string): Client<typeof InvoiceService>[] {
   return serverUrls.map((baseUrl) =>
@@ -34,19 +49,23 @@ export function invoiceClients(serverUrls: string[], internalToken: string): Cli
   );
 }
 
-/** Sends `rate` creates a second for `durationMs`, spread over tenants and replicas; resolves when every call has ended. */
+/**
+ * Sends `rate` creates a second for `durationMs`, spread over tenants and replicas; resolves when
+ * every call has ended. `clientsOf(tenant)` gives the clients for a tenant's calls (the replicas,
+ * or the gateway with the tenant's key); the tenant header is sent too, and only the server believes it.
+ */
 export async function steadyCreates(options: {
-  clients: Client<typeof InvoiceService>[];
+  clientsOf: (tenantIndex: number) => Client<typeof InvoiceService>[];
   tenantIds: string[];
   rate: number;
   durationMs: number;
   request: (key: string, i: number) => CreateInvoiceRequest;
 }): Promise<LoadStats> {
-  const stats: LoadStats = { sent: 0, succeeded: 0, failed: 0, retries: 0, acked: [] };
+  const stats: LoadStats = { sent: 0, succeeded: 0, failed: 0, retries: 0, errors: {}, failedInFlight: 0, acked: [] };
   const started = Date.now();
   const { sent } = await paced(options.rate, options.durationMs, (i) => {
-    const tenantId = options.tenantIds[i % options.tenantIds.length]!;
-    return createWithRetries(options.clients, i, tenantId, options.request(`fault-${started}-${i}`, i), stats);
+    const tenant = i % options.tenantIds.length;
+    return createWithRetries(options.clientsOf(tenant), i, options.tenantIds[tenant]!, options.request(`fault-${started}-${i}`, i), stats);
   });
   stats.sent = sent;
   return stats;
@@ -60,7 +79,10 @@ async function createWithRetries(clients: Client<typeof InvoiceService>[], i: nu
       stats.succeeded++;
       stats.acked.push({ key: request.idempotencyKey, tenantId, id: invoice!.id, number: invoice!.number });
       return;
-    } catch {
+    } catch (err) {
+      const code = ConnectError.from(err).code;
+      stats.errors[codeName(code)] = (stats.errors[codeName(code)] ?? 0) + 1;
+      if (code !== Code.Unavailable) stats.failedInFlight++;
       stats.retries++;
       await new Promise((r) => setTimeout(r, retryPauseMs));
     }

@@ -1,9 +1,11 @@
-// `npm run test:faults`: the real processes (two servers, two consumers, PostgreSQL, Kafka) under
-// load, one fault per scenario, then the invariants; figures go to docs/reliability.md.
+// `npm run test:faults`: the real processes (two servers, two consumers, a gateway where a scenario
+// needs one, PostgreSQL, Kafka) under load, one fault per scenario, then the invariants; figures go
+// to docs/reliability.md.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { execFileSync } from "node:child_process";
+import { create } from "@bufbuild/protobuf";
+import { CreateInvoiceRequestSchema } from "@invoicer/sdk";
 import { startLocalKafka, type LocalKafka } from "@invoicer/platform/local-kafka";
 import { startLocalPostgres, type LocalPostgres } from "@invoicer/platform/local-postgres";
 import { freePort } from "@invoicer/platform/ports";
@@ -13,32 +15,58 @@ import { openDatabase } from "../server/src/db/client.ts";
 import { applyMigrations } from "../server/src/db/migrate.ts";
 import { produceRaw, readTopic } from "../test/support/events.ts";
 import { sampleInvoice } from "../test/support/stack.ts";
+import { idleHttp2Sessions, oversizeAndBombs, silentConnections } from "./attacks.ts";
 import { awaitSettled, checkInvariants, violations, type Outcome } from "./invariants.ts";
-import { invoiceClients, steadyCreates, type LoadStats } from "./load.ts";
+import { gatewayClients, invoiceClients, steadyCreates, type LoadStats } from "./load.ts";
+import { peakRss } from "./peak-rss.ts";
+import { writeReport, type Result } from "./report.ts";
 import { httpOk, serverServing, serviceProcess, type ServiceProcess } from "../scripts/service-process.ts";
 
 const workDir = join(".data", "faults");
 const sessionTimeoutMs = 3_000;
 const settleTimeoutMs = 120_000;
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms)); // fault timeline: "at 5 s, kill"
+/** Attackers connect from other loopback addresses, so per-address limits tell them from the load on 127.0.0.1. */
+const attacker = (n: number) => `127.0.0.${n + 1}`;
 
 interface Run {
   servers: ServiceProcess[];
   consumers: ServiceProcess[];
+  gatewayUrl?: string;
   topic: string;
+  kafka(): LocalKafka;
   restartBroker(downMs: number): Promise<void>;
   restartPostgres(downMs: number): Promise<void>;
 }
 
-interface Scenario {
+export interface Scenario {
   name: string;
   what: string;
   rate: number;
   durationMs: number;
   slowConsumer?: boolean;
-  /** Runs alongside the load; resolves when the fault is over (recovery is timed from then). */
-  fault(run: Run): Promise<void>;
+  /** A gateway in front of the first server; the load goes through it with the tenants' API keys. */
+  viaGateway?: boolean;
+  /** Consumers are started by the fault, not with the servers (a backlog builds first). */
+  consumersLater?: boolean;
+  /** Events expected on the dead-letter topic (the poison event's one). */
+  expectedDeadLetters?: number;
+  /** Every call that reached a server must succeed (a deploy, not a crash). */
+  noFailedCalls?: boolean;
+  request?: (key: string, i: number) => ReturnType<typeof sampleInvoice>;
+  /** Runs alongside the load; resolves when the fault is over (recovery is timed from then), with findings to report. */
+  fault(run: Run): Promise<Findings | void>;
 }
+
+/** What a fault found, and what of it breaks a promise. */
+export interface Findings {
+  notes: string[];
+  broken: string[];
+}
+
+/** 100 lines of 500 characters: an event of about 55 KB. */
+const largeInvoice = (key: string) =>
+  sampleInvoice({ idempotencyKey: key, lines: Array.from({ length: 100 }, (_, i) => ({ description: `${i} ${"x".repeat(495)}`, quantity: 1n, unitPriceMinor: 100n, vatRateBp: 1900 })) });
 
 const scenarios: Scenario[] = [
   {
@@ -49,11 +77,34 @@ const scenarios: Scenario[] = [
     fault: async (run) => (await pause(4_000), await run.restartBroker(20_000)),
   },
   {
+    name: "broker-pause-large-events",
+    what: "Kafka frozen (SIGSTOP) for 3 s while 20 invoices/s of 100 lines x 500 characters (~55 KB events) are created, then resumed",
+    rate: 20,
+    durationMs: 10_000,
+    request: (key) => largeInvoice(key),
+    fault: async (run) => (await pause(3_000), run.kafka().pause(), await pause(3_000), run.kafka().resume()),
+  },
+  {
     name: "server-kill",
     what: "one of two servers SIGKILLed under load, restarted 5 s later",
     rate: 50,
     durationMs: 20_000,
     fault: async (run) => void (await pause(5_000), await run.servers[0]!.kill(), await pause(5_000), await run.servers[0]!.start()),
+  },
+  {
+    name: "rolling-restart",
+    what: "both servers restarted one after the other with SIGTERM under load, as a deploy does",
+    rate: 50,
+    durationMs: 20_000,
+    noFailedCalls: true,
+    fault: async (run) => {
+      await pause(3_000);
+      for (const server of run.servers) {
+        await server.stop();
+        await server.start();
+        await pause(2_000);
+      }
+    },
   },
   {
     name: "consumer-kill",
@@ -71,19 +122,84 @@ const scenarios: Scenario[] = [
     fault: async (run) => (await pause(5_000), await run.restartPostgres(5_000)),
   },
   {
+    name: "postgres-down-consumer-lag",
+    what: "500 invoices created with the consumers stopped; the consumers start and PostgreSQL stops for 8 s while they work through the backlog",
+    rate: 50,
+    durationMs: 10_000,
+    consumersLater: true,
+    fault: async (run) => {
+      await pause(10_500);
+      await Promise.all(run.consumers.map((c) => c.start()));
+      await run.restartPostgres(8_000);
+    },
+  },
+  {
     name: "poison-event",
     what: "an undecodable message on the topic amid normal traffic",
     rate: 20,
     durationMs: 10_000,
+    expectedDeadLetters: 1,
     fault: async (run) => {
       await pause(2_000);
-      await produceRaw([brokers], run.topic, [{ key: "poison", value: Buffer.from("\xff\xff not an InvoiceEvent") }]);
-      const letters = await readTopic([brokers], `${run.topic}.dead-letter`);
+      await produceRaw([run.kafka().brokers], run.topic, [{ key: "poison", value: Buffer.from("\xff\xff not an InvoiceEvent") }]);
+      const letters = await readTopic([run.kafka().brokers], `${run.topic}.dead-letter`);
       try {
         await letters.until((ms) => ms.some((m) => m.key === "poison"), 60_000);
       } finally {
         await letters.close();
       }
+    },
+  },
+  {
+    name: "idle-and-slow-clients",
+    what: "through the gateway: 1,000 connections that send nothing, 300 that send half a request header, 200 idle HTTP/2 sessions, from other addresses, during 30 creates/s",
+    rate: 30,
+    durationMs: 15_000,
+    viaGateway: true,
+    fault: async (run) => {
+      const { port } = new URL(run.gatewayUrl!);
+      const giveUpMs = 20_000;
+      const [silent, slow, sessions] = await Promise.all([
+        silentConnections(Number(port), attacker(1), 1_000, false, giveUpMs),
+        silentConnections(Number(port), attacker(2), 300, true, giveUpMs),
+        idleHttp2Sessions(run.gatewayUrl!, attacker(3), 200, giveUpMs),
+      ]);
+      const notes = [
+        `silent: ${silent.closedByGateway}/${silent.opened} closed by the gateway, the last after ${silent.slowestCloseMs} ms`,
+        `half a header: ${slow.closedByGateway}/${slow.opened} closed, the last after ${slow.slowestCloseMs} ms`,
+        `idle HTTP/2: ${sessions.closed}/${sessions.opened} closed`,
+      ];
+      const broken = [
+        silent.closedByGateway < silent.opened ? `${silent.opened - silent.closedByGateway} silent connections held past ${giveUpMs} ms` : "",
+        slow.closedByGateway < slow.opened ? `${slow.opened - slow.closedByGateway} slow connections held past ${giveUpMs} ms` : "",
+        sessions.closed < sessions.opened ? `${sessions.opened - sessions.closed} idle HTTP/2 sessions held` : "",
+      ].filter(Boolean);
+      return { notes, broken };
+    },
+  },
+  {
+    name: "bombs-and-oversize",
+    what: "through the gateway, without an API key: 256 MiB gzip bombs to reflection (gRPC, gRPC-web) and to CreateInvoice, 50 MiB REST bodies, 1 MiB headers (HTTP/1.1, HTTP/2), 20 of each, during 30 creates/s",
+    rate: 30,
+    durationMs: 15_000,
+    viaGateway: true,
+    fault: async (run) => {
+      const results = await oversizeAndBombs(run.gatewayUrl!, attacker(4), 20);
+      // What each kind must get: refused, never run or inflated.
+      const expected: Record<string, RegExp> = {
+        "reflection, gRPC, 256 MiB gzip bomb": /^grpc-status 8$/,
+        // Reflection is bidirectional streaming, which HTTP/1.1 cannot carry: refused before the body is read.
+        "reflection, gRPC-web over HTTP/1.1, 256 MiB gzip bomb": /^HTTP 505$/,
+        "CreateInvoice, gRPC, gzip bomb, no key": /^grpc-status 16$/,
+        "REST create, 50 MiB chunked, no key": /^(HTTP 401|closed)$/,
+        "HTTP/1.1, a 1 MiB header": /^(HTTP 431|closed)$/,
+        "HTTP/2, a 1 MiB header": /^(stream reset|session error)$/,
+      };
+      const notes = Object.entries(results).map(([kind, o]) => `${kind}: ${Object.entries(o).map(([k, n]) => `${n}x ${k}`).join(", ")}`);
+      const broken = Object.entries(results).flatMap(([kind, o]) =>
+        Object.entries(o).filter(([outcome]) => !expected[kind]!.test(outcome)).map(([outcome, n]) => `${kind}: ${n}x ${outcome}`),
+      );
+      return { notes, broken };
     },
   },
 ];
@@ -98,14 +214,16 @@ const kafkaPort = await freePort();
 let pg: LocalPostgres = await startLocalPostgres({ dataDir: join(workDir, "postgres"), port: pgPort });
 let kafka: LocalKafka = await startLocalKafka({ dataDir: join(workDir, "kafka"), port: kafkaPort });
 const brokers = kafka.brokers;
-const results: { scenario: Scenario; load: LoadStats; outcome: Outcome; recoveryMs: number; settled: boolean }[] = [];
+const results: Result[] = [];
 
 try {
   for (const scenario of selected) {
     process.stdout.write(`scenario ${scenario.name}: ${scenario.what} ...\n`);
-    results.push(await runScenario(scenario));
-    const r = results[results.length - 1]!;
-    process.stdout.write(`  ${r.load.succeeded}/${r.load.sent} acknowledged, recovered in ${r.recoveryMs} ms, ${violations(r.outcome).join("; ") || "all invariants hold"}\n`);
+    const r = await runScenario(scenario);
+    results.push(r);
+    const broken = [...violations(r.outcome), ...r.findings.broken];
+    process.stdout.write(`  ${r.load.succeeded}/${r.load.sent} acknowledged, recovered in ${r.recoveryMs} ms, ${broken.join("; ") || "all invariants hold"}\n`);
+    for (const note of r.findings.notes) process.stdout.write(`  ${note}\n`);
   }
 } finally {
   await kafka.stop();
@@ -113,11 +231,11 @@ try {
   // The services' logs stay in .data/faults/logs for a look after a failure.
   for (const data of ["postgres", "kafka"]) rmSync(join(workDir, data), { recursive: true, force: true });
 }
-writeReport();
-const failed = results.filter((r) => !r.settled || violations(r.outcome).length > 0);
+writeReport(results);
+const failed = results.filter((r) => !r.settled || violations(r.outcome).length > 0 || r.findings.broken.length > 0);
 process.exit(failed.length === 0 ? 0 : 1);
 
-async function runScenario(scenario: Scenario) {
+async function runScenario(scenario: Scenario): Promise<Result> {
   const database = `faults_${scenario.name.replace(/-/g, "_")}`;
   const admin = postgres(pg.url, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database ${database}`);
@@ -154,12 +272,30 @@ async function runScenario(scenario: Scenario) {
       return serviceProcess(name, entry, env, httpOk(`http://127.0.0.1:${port}/readyz`), log(name));
     }),
   );
-  for (const s of [...servers, ...consumers]) await s.start();
+  const gatewayPort = await freePort();
+  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+  const gateway = scenario.viaGateway
+    ? serviceProcess(
+        "gateway",
+        "gateway/src/main.ts",
+        // Short connection bounds, so the suite sees them work within its run.
+        { ...common, SERVER_URL: serverUrls[0]!, GATEWAY_PORT: String(gatewayPort), HEADERS_TIMEOUT_MS: "2000", IDLE_TIMEOUT_MS: "5000", RATE_LIMIT_PER_SECOND: "1000", RATE_LIMIT_BURST: "2000" },
+        httpOk(`${gatewayUrl}/readyz`),
+        log("gateway"),
+      )
+    : undefined;
+  for (const s of servers) await s.start();
+  if (!scenario.consumersLater) for (const c of consumers) await c.start();
+  await gateway?.start();
+  const services = [...servers, ...consumers, ...(gateway ? [gateway] : [])];
+  const rss = peakRss(() => [...services.map((s) => ({ name: s.name, pid: s.pid() })), { name: "kafka", pid: kafka.pid }, { name: "postgres", pid: pg.pid }]);
 
   const run: Run = {
     servers,
     consumers,
+    gatewayUrl: gateway && gatewayUrl,
     topic,
+    kafka: () => kafka,
     async restartBroker(downMs) {
       await kafka.stop();
       await pause(downMs);
@@ -171,11 +307,18 @@ async function runScenario(scenario: Scenario) {
       pg = await startLocalPostgres({ dataDir: join(workDir, "postgres"), port: pgPort });
     },
   };
-  const clients = invoiceClients(serverUrls, internalToken);
+  const direct = invoiceClients(serverUrls, internalToken);
+  const viaGateway = gatewayClients(gatewayUrl, tenants.map((t) => t.apiKey));
   const request = (key: string, i: number) =>
-    sampleInvoice({ idempotencyKey: key, buyer: { ...sampleInvoice().buyer!, name: i === 10 ? "Slow Ltd" : `Buyer ${i}` } });
-  const [load] = await Promise.all([
-    steadyCreates({ clients, tenantIds: tenants.map((t) => t.tenantId), rate: scenario.rate, durationMs: scenario.durationMs, request }),
+    scenario.request?.(key, i) ?? sampleInvoice({ idempotencyKey: key, buyer: { ...sampleInvoice().buyer!, name: i === 10 ? "Slow Ltd" : `Buyer ${i}` } });
+  const [load, findings] = await Promise.all([
+    steadyCreates({
+      clientsOf: (tenant) => (scenario.viaGateway ? [viaGateway[tenant]!] : direct),
+      tenantIds: tenants.map((t) => t.tenantId),
+      rate: scenario.rate,
+      durationMs: scenario.durationMs,
+      request: (key, i) => create(CreateInvoiceRequestSchema, request(key, i)),
+    }),
     scenario.fault(run),
   ]);
   const faultOver = Date.now();
@@ -183,44 +326,19 @@ async function runScenario(scenario: Scenario) {
   try {
     const settled = await awaitSettled(check, settleTimeoutMs);
     const recoveryMs = Date.now() - faultOver;
-    const outcome = await checkInvariants(check, [brokers], topic, load.acked);
-    return { scenario, load, outcome, recoveryMs, settled };
+    const outcome = await checkInvariants(check, [kafka.brokers], topic, load.acked, scenario.expectedDeadLetters ?? 0);
+    const crashes = services.reduce((n, s) => n + s.crashes(), 0);
+    return { scenario, load, outcome, recoveryMs, settled, crashes, peakRssMiB: rss.stop(), findings: withLoadFindings(scenario, load, findings ?? undefined, crashes) };
   } finally {
     await check.end();
-    for (const s of [...consumers, ...servers]) await s.stop();
+    for (const s of [...(gateway ? [gateway] : []), ...consumers, ...servers]) await s.stop();
   }
 }
 
-function writeReport() {
-  const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"]).toString().trim();
-  const header = "| scenario | sent | ok | failed | client retries | committed | published | documents | redeliveries | lost | duplicated effects | recovery | invariants |";
-  const rows = results.map(({ scenario, load, outcome: o, recoveryMs, settled }) => {
-    const broken = violations(o);
-    const verdict = !settled ? "did not settle in 120 s" : broken.length ? broken.join("; ") : "all hold";
-    return `| ${scenario.name} | ${load.sent} | ${load.succeeded} | ${load.failed} | ${load.retries} | ${o.committed} | ${o.published} | ${o.documentsRendered} | ${o.redeliveries} | ${o.lostAcked} | ${o.doubleEffects} | ${(recoveryMs / 1000).toFixed(1)} s | ${verdict} |`;
-  });
-  const text = `# Reliability: the latest fault-suite run
-
-Written by \`npm run test:faults\` (faults/run.ts) on ${new Date().toISOString().slice(0, 10)}, commit ${commit}.
-
-${selected.map((s) => `- **${s.name}**: ${s.what}.`).join("\n")}
-
-${header}
-|${"---|".repeat(13)}
-${rows.join("\n")}
-
-Columns: *sent/ok/failed* are creates by the load generator (a failed call is retried with the same
-idempotency key on the other replica, up to 60 times); *committed* are invoices in PostgreSQL;
-*published* outbox rows marked published (issued and document-ready events); *documents* PDFs
-stored; *redeliveries* events seen on the topic more than once (at-least-once delivery, harmless);
-*lost* acknowledged creates missing from the database; *duplicated effects* a second invoice for a
-key, a second document-ready event or document for an invoice; *recovery* from the end of the
-fault until every event is published and every invoice has READY documents.
-Invariants checked: every acknowledged create is stored; per-tenant numbers are 1..N with no gap
-or duplicate; every committed change is published and on the topic; every invoice ends READY with
-exactly one document per format; no side effect happened twice.
-`;
-  mkdirSync("docs", { recursive: true });
-  writeFileSync("docs/reliability.md", text);
-  process.stdout.write(`\n${header}\n${rows.join("\n")}\n\nwritten to docs/reliability.md\n`);
+/** The load's own findings: calls that failed after a server took them, where none may, and crashed processes. */
+function withLoadFindings(scenario: Scenario, load: LoadStats, findings: Findings | undefined, crashes: number): Findings {
+  const broken = [...(findings?.broken ?? [])];
+  if (scenario.noFailedCalls && load.failedInFlight > 0) broken.push(`${load.failedInFlight} calls failed in flight (${JSON.stringify(load.errors)})`);
+  if (crashes > 0) broken.push(`${crashes} processes crashed`);
+  return { notes: findings?.notes ?? [], broken };
 }

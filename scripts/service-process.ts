@@ -12,6 +12,8 @@ export interface ServiceProcess {
   stop(): Promise<void>;
   /** SIGKILL: no shutdown hook runs, as in a crash. */
   kill(): Promise<void>;
+  /** Times the process exited without being asked to (a crash). */
+  crashes(): number;
 }
 
 const readyTimeoutMs = 60_000;
@@ -28,15 +30,20 @@ export function serviceProcess(
   nodeFlags: string[] = [],
 ): ServiceProcess {
   let child: ChildProcess | undefined;
+  let crashes = 0;
+  let stopping = false;
   const exited = () => !child || child.exitCode !== null || child.signalCode !== null;
   return {
     name,
+    crashes: () => crashes,
     pid: () => (exited() ? undefined : child?.pid),
     async start() {
       const log = openSync(logFile, "a");
       const spawnedAt = performance.now();
       try {
         child = spawn(process.execPath, [...nodeFlags, "--import", "tsx", entry], { env: { ...process.env, ...env }, stdio: ["ignore", log, log] });
+        stopping = false;
+        child.once("exit", () => void (stopping || crashes++));
       } finally {
         closeSync(log); // the child holds its own descriptor
       }
@@ -50,6 +57,7 @@ export function serviceProcess(
     },
     async stop() {
       if (exited()) return;
+      stopping = true;
       const running = child!;
       const gone = new Promise((done) => running.once("exit", done));
       running.kill("SIGTERM");
@@ -59,6 +67,7 @@ export function serviceProcess(
     },
     async kill() {
       if (exited()) return;
+      stopping = true;
       const gone = new Promise((done) => child!.once("exit", done));
       child!.kill("SIGKILL");
       await gone;

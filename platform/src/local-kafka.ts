@@ -10,6 +10,12 @@ import { assertPortFree, freePort } from "./ports.ts";
 export interface LocalKafka {
   /** Bootstrap servers for clients, e.g. "127.0.0.1:9092". */
   brokers: string;
+  /** The broker's process id. */
+  pid: number;
+  /** SIGSTOP: the broker holds its connections but answers nothing, as a long GC pause or a frozen VM does. */
+  pause(): void;
+  /** SIGCONT after `pause`. */
+  resume(): void;
   /** Graceful shutdown (SIGKILL if it hangs); waits until the broker has exited, then removes an ephemeral data dir. */
   stop(): Promise<void>;
 }
@@ -55,7 +61,7 @@ export async function startLocalKafka(opts: LocalKafkaOptions): Promise<LocalKaf
     await stop();
     throw err;
   }
-  return { brokers: `127.0.0.1:${port}`, stop };
+  return { brokers: `127.0.0.1:${port}`, pid: child.pid!, pause: () => child.kill("SIGSTOP"), resume: () => child.kill("SIGCONT"), stop };
 }
 
 /** The jars' paths, resolved by Maven once per pom content and cached; resolved again when a jar is gone. */

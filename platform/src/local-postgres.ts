@@ -9,6 +9,8 @@ import { assertPortFree } from "./ports.ts";
 export interface LocalPostgres {
   /** Connection URL of the application database. */
   url: string;
+  /** The postmaster's process id. */
+  pid: number;
   /** Fast shutdown: waits until the server process has exited. */
   stop(): Promise<void>;
 }
@@ -50,7 +52,7 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
   } finally {
     await admin.end();
   }
-  return { url, stop: () => stopProcess(child) };
+  return { url, pid: child.pid!, stop: () => stopProcess(child) };
 }
 
 async function binaries(): Promise<{ postgres: string; initdb: string }> {

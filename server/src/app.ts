@@ -1,10 +1,5 @@
-import { Code, ConnectError, type ConnectRouter, type ConnectRouterOptions, createConnectRouter } from "@connectrpc/connect";
-import {
-  compressionBrotli,
-  compressionGzip,
-  universalRequestFromNodeRequest,
-  universalResponseToNodeResponse,
-} from "@connectrpc/connect-node";
+import { type ConnectRouter, type ConnectRouterOptions, createConnectRouter } from "@connectrpc/connect";
+import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { InvoiceService } from "@invoicer/sdk";
@@ -15,6 +10,7 @@ import {
   file_invoicer_v1_internal_service,
   InvoiceDocumentService,
 } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
+import { connectRoutes } from "@invoicer/platform/connect-routes";
 import { closeGracefully } from "@invoicer/platform/http-server";
 import type { Logger } from "@invoicer/platform/logger";
 import { isMetricsScrape, rpcServerMetrics, sendMetrics } from "@invoicer/platform/metrics";
@@ -30,7 +26,6 @@ import { trustedCallers } from "./rpc/callers.ts";
 import { errorBoundary } from "./rpc/errors.ts";
 import { observeCalls } from "./rpc/observe.ts";
 import { outboxMetrics } from "./outbox/metrics.ts";
-import { reportUndecodableAsInvalid } from "./rpc/undecodable-requests.ts";
 import type { ServerConfig } from "./config.ts";
 
 export interface ServerDeps {
@@ -89,21 +84,10 @@ export function createServerHandler({ config, database, watch, log, observabilit
     jsonOptions,
   });
   routes(router);
-  // What connectNodeAdapter does, with each route wrapped so undecodable requests are InvalidArgument.
-  const handlers = new Map(router.handlers.map((h) => [h.requestPath, reportUndecodableAsInvalid(h)]));
+  const serve = connectRoutes(router, log);
   return (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
     if (isMetricsScrape(req as IncomingMessage)) return void sendMetrics(metrics, res as ServerResponse);
-    const handler = handlers.get(req.url?.split("?", 1)[0] ?? "");
-    if (!handler) {
-      res.writeHead(404).end();
-      return;
-    }
-    handler(universalRequestFromNodeRequest(req, res, undefined, undefined))
-      .then((uRes) => universalResponseToNodeResponse(uRes, res))
-      .catch((err: unknown) => {
-        // Aborted means the client went away mid-response, which is not worth a log line.
-        if (ConnectError.from(err).code !== Code.Aborted) log.warn({ err, procedure: handler.method.name }, "response not completed");
-      });
+    if (!serve(req, res)) res.writeHead(404).end();
   };
 }
 

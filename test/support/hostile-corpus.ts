@@ -23,6 +23,7 @@ import {
   WatchInvoicesRequestSchema,
   type CreateInvoiceRequest,
 } from "@invoicer/sdk";
+import { ServerReflectionRequestSchema } from "@invoicer/sdk/grpc/reflection/v1/reflection_pb";
 import { AttachDocumentsRequestSchema, AuthenticateApiKeyRequestSchema } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
 import { internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
 import { sampleInvoice } from "./stack.ts";
@@ -1172,8 +1173,98 @@ function sqlLooking(): HostileCase[] {
 }
 
 /** The corpus, in the order it is sent. */
+/** What reaches the gateway before any key is checked: reflection, bodies without a key, keys that are not keys. */
+function beforeAuthentication(): HostileCase[] {
+  const category = "before authentication";
+  const reflection = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
+  const ask = (symbol: string) =>
+    toBinary(ServerReflectionRequestSchema, create(ServerReflectionRequestSchema, { messageRequest: { case: "fileContainingSymbol", value: symbol } }));
+  const r = prng(13);
+  const cases: HostileCase[] = [
+    {
+      category,
+      name: "reflection, a gzip bomb, 32 MiB inflated [grpc]",
+      transport: "grpc",
+      expect: Code.ResourceExhausted,
+      build: (ctx) => unframed("grpc", reflection, envelope(gzipSync(Buffer.alloc(32 * MiB)), 1), ctx, { auth: null, headers: { "grpc-encoding": "gzip" } }),
+    },
+    {
+      category,
+      name: "reflection, an envelope declaring 2 GiB [grpc]",
+      transport: "grpc",
+      expect: Code.ResourceExhausted,
+      build: (ctx) => unframed("grpc", reflection, envelope(new Uint8Array(16), 0, 2 ** 31), ctx, { auth: null }),
+    },
+    {
+      category,
+      name: "reflection, a 70 KiB symbol name [grpc]",
+      transport: "grpc",
+      expect: Code.ResourceExhausted,
+      build: (ctx) => unframed("grpc", reflection, envelope(ask("x".repeat(70 * 1024))), ctx, { auth: null }),
+    },
+    {
+      category,
+      name: "reflection, random bytes [grpc]",
+      transport: "grpc",
+      expect: Code.InvalidArgument,
+      build: (ctx) => unframed("grpc", reflection, envelope(r.bytes(64)), ctx, { auth: null }),
+    },
+    {
+      category,
+      name: "REST create without a key and with a body that is not JSON",
+      transport: "rest",
+      expect: { http: 401 },
+      build: (ctx) => rest("POST", "/v1/invoices", ctx, { auth: null, json: "{not json" }),
+    },
+    {
+      category,
+      name: "REST create without a key, 2 MiB declared",
+      transport: "rest",
+      expect: { http: 413 },
+      build: (ctx) => rest("POST", "/v1/invoices", ctx, { auth: null, json: padJson("{}", 2 * MiB) }),
+    },
+  ];
+  for (const transport of rpcTransports) {
+    cases.push(
+      {
+        category,
+        name: `CreateInvoice without a key, a gzip bomb [${transport}]`,
+        transport,
+        expect: Code.Unauthenticated,
+        build: (ctx) =>
+          transport === "connect-json" || transport === "connect-binary"
+            ? unframed(transport, methodPath("CreateInvoice"), gzipSync(Buffer.alloc(8 * MiB)), ctx, { auth: null, headers: { "content-encoding": "gzip" } })
+            : unframed(transport, methodPath("CreateInvoice"), envelope(gzipSync(Buffer.alloc(8 * MiB)), 1), ctx, { auth: null, headers: { "grpc-encoding": "gzip" } }),
+      },
+      {
+        category,
+        name: `a well-formed key nobody issued [${transport}]`,
+        transport,
+        expect: Code.Unauthenticated,
+        build: (ctx) => rpc(transport, methodPath("ListInvoices"), ListInvoicesRequestSchema, {}, ctx, { auth: `Bearer inv_${Buffer.from(r.bytes(24)).toString("base64url")}` }),
+      },
+    );
+  }
+  return cases;
+}
+
+/** Characters XML 1.0 cannot hold (the DOCX could not be written): refused in every field, over every transport. */
+function xmlForbidden(): HostileCase[] {
+  const category = "characters XML cannot hold";
+  return [
+    ...createInvoiceEverywhere(category, "U+FFFE in a line description", Code.InvalidArgument, (r) => (r.lines[0]!.description = "Widget \uFFFE")),
+    ...createInvoiceEverywhere(category, "U+FFFF in the note", Code.InvalidArgument, (r) => (r.note = "\uFFFF")),
+    // Only JSON can carry an unpaired surrogate, as an escape.
+    ...jsonEverywhere(category, "an unpaired surrogate escape in the buyer name", Code.InvalidArgument, () =>
+      invoiceJson(invoice()).replace('"Globex SARL"', '"Globex \\ud800"'),
+    ),
+  ];
+}
+
 export function hostileCorpus(): HostileCase[] {
   return [
+    ...beforeAuthentication(),
+    ...xmlForbidden(),
     ...authentication(),
     ...forgedInternalHeaders(),
     ...internalServices(),

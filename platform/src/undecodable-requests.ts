@@ -22,11 +22,13 @@ async function rewrite(res: UniversalServerResponse): Promise<UniversalServerRes
 }
 
 async function rewriteConnectUnary(res: UniversalServerResponse, body: AsyncIterable<Uint8Array>) {
+  // A compressed error body is a long one (connect-es compresses from 1 KiB): never an undecodable-request error.
+  if (res.header?.has("content-encoding")) return { ...res, body };
   const chunks: Uint8Array[] = [];
   for await (const chunk of body) chunks.push(chunk);
   const bytes = Buffer.concat(chunks);
-  const error = JSON.parse(bytes.toString("utf8")) as { code?: string; message?: string };
-  if (!isUndecodableError(error)) return { ...res, body: once(bytes) };
+  const error = parseJson(bytes);
+  if (!error || !isUndecodableError(error)) return { ...res, body: once(bytes) };
   const invalid = Buffer.from(JSON.stringify({ ...error, code: "invalid_argument" }));
   const header = new Headers(res.header);
   header.set("content-length", String(invalid.length));
@@ -36,7 +38,7 @@ async function rewriteConnectUnary(res: UniversalServerResponse, body: AsyncIter
 /** Connect streaming ends with a JSON end-stream frame, gRPC-web with a trailer frame, gRPC with HTTP trailers. */
 async function* rewriteFrames(body: AsyncIterable<Uint8Array>, trailer: Headers | undefined) {
   for await (const chunk of body) yield rewriteEndFrame(chunk);
-  if (trailer?.get("grpc-status") === "13" && isUndecodable(decodeURIComponent(trailer.get("grpc-message") ?? ""))) {
+  if (trailer?.get("grpc-status") === "13" && isUndecodable(percentDecoded(trailer.get("grpc-message") ?? ""))) {
     trailer.set("grpc-status", "3");
   }
 }
@@ -46,12 +48,30 @@ function rewriteEndFrame(chunk: Uint8Array): Uint8Array {
   const text = Buffer.from(chunk.subarray(5)).toString("utf8");
   let rewritten = text;
   if (chunk[0] === connectEndStreamFlag) {
-    const end = JSON.parse(text) as { error?: { code?: string; message?: string } };
-    if (end.error && isUndecodableError(end.error)) rewritten = JSON.stringify({ ...end, error: { ...end.error, code: "invalid_argument" } });
-  } else if (/^grpc-status: ?13\r?$/m.test(text) && isUndecodable(decodeURIComponent(/^grpc-message: ?(.*?)\r?$/im.exec(text)?.[1] ?? ""))) {
+    const end = parseJson(Buffer.from(text)) as { error?: { code?: string; message?: string } } | undefined;
+    if (end?.error && isUndecodableError(end.error)) rewritten = JSON.stringify({ ...end, error: { ...end.error, code: "invalid_argument" } });
+  } else if (/^grpc-status: ?13\r?$/m.test(text) && isUndecodable(percentDecoded(/^grpc-message: ?(.*?)\r?$/im.exec(text)?.[1] ?? ""))) {
     rewritten = text.replace(/^grpc-status: ?13/m, "grpc-status: 3");
   }
   return rewritten === text ? chunk : frame(chunk[0]!, Buffer.from(rewritten));
+}
+
+/** grpc-message as text; a malformed escape is left as it is. */
+function percentDecoded(message: string): string {
+  try {
+    return decodeURIComponent(message);
+  } catch {
+    return message;
+  }
+}
+
+/** The error JSON, or undefined when the body is not JSON: then it is passed on as it is. */
+function parseJson(bytes: Buffer): { code?: string; message?: string } | undefined {
+  try {
+    return JSON.parse(bytes.toString("utf8")) as { code?: string; message?: string };
+  } catch {
+    return undefined;
+  }
 }
 
 const isUndecodable = (message: string) => undecodableMessages.some((prefix) => message.startsWith(prefix));
