@@ -210,3 +210,39 @@ describe("WatchInvoices", () => {
     await eventually(async () => stack.watch.watching() === 0, "the server to drop closed watches");
   });
 });
+
+describe("consumer group membership", () => {
+  it("comes back when kafkajs gives up on its member after an error it will not retry, and consumes on", async () => {
+    const bus = stack.events!.bus;
+    const topic = `${stack.events!.topic}-membership`;
+    await bus.ensureTopics([{ topic, partitions: 1 }]);
+    const seen: string[] = [];
+    let failedOnce = false;
+    const member = await bus.consume({
+      groupId: `${stack.events!.groupId}-membership`,
+      topic,
+      sessionTimeoutMs: 6_000,
+      heartbeatIntervalMs: 500,
+      handle: async (message) => {
+        seen.push(message.key);
+        // A failure kafkajs calls non-retriable (as a commit refused after a frozen broker dropped the member):
+        // kafkajs stops the member for good and leaves the process looking healthy.
+        if (message.key === "first" && !failedOnce) {
+          failedOnce = true;
+          throw Object.assign(new Error("refused for good"), { retriable: false });
+        }
+      },
+    });
+    try {
+      await produceRaw([process.env.TEST_KAFKA_BROKERS!], topic, [
+        { key: "first", value: Buffer.from("1") },
+        { key: "second", value: Buffer.from("2") },
+      ]);
+      await eventually(async () => seen.includes("second"), "the member to come back and consume on");
+      assert.deepEqual(seen, ["first", "first", "second"], "the failed message was delivered again, then the next");
+      assert.equal(member.joins(), 2);
+    } finally {
+      await member.stop();
+    }
+  });
+});

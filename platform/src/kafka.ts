@@ -1,5 +1,5 @@
 // The only module that knows the Kafka client library: swap kafkajs here and nowhere else.
-import kafkajs, { Kafka, logLevel, Partitioners, type LogEntry } from "kafkajs";
+import kafkajs, { Kafka, logLevel, Partitioners, type Consumer, type LogEntry } from "kafkajs";
 
 // kafkajs is CommonJS, and Node sees only some of its exports as named ones.
 const { ConfigResourceTypes } = kafkajs;
@@ -133,41 +133,32 @@ export function connectEventBus(options: { brokers: string[]; clientId: string; 
       };
     },
 
-    async consume({ groupId, topic, handle, sessionTimeoutMs = 30_000, heartbeatIntervalMs = 3_000, partitionsConsumedConcurrently = 1, onLag }) {
-      // A short fetch wait keeps shutdown quick: leaving the group waits for the fetch in flight.
-      const consumer = kafka.consumer({ groupId, sessionTimeout: sessionTimeoutMs, heartbeatInterval: heartbeatIntervalMs, maxWaitTimeInMs: 500 });
+    async consume(consumeOptions) {
       let joins = 0;
-      consumer.on(consumer.events.GROUP_JOIN, () => void joins++);
-      // The partition's end as of the latest fetch; lag is measured against it after each commit.
-      const highWatermarks = new Map<number, bigint>();
-      consumer.on(consumer.events.START_BATCH_PROCESS, ({ payload }) => void highWatermarks.set(payload.partition, BigInt(payload.highWatermark)));
-      await consumer.connect();
-      await consumer.subscribe({ topic, fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        partitionsConsumedConcurrently,
-        eachMessage: async ({ topic, partition, message, heartbeat }) => {
-          // A slow handler keeps the membership alive, so the group does not rebalance under it.
-          const beating = setInterval(() => void heartbeat().catch(() => {}), heartbeatIntervalMs);
+      let stopped = false;
+      let member = await joinGroup(kafka, consumeOptions, () => joins++, restart);
+      // kafkajs gives up on a member after an error it calls non-retriable, such as a commit the
+      // coordinator refuses because a frozen broker dropped the member; the group must not lose us.
+      async function restart(err: unknown) {
+        options.log.error({ err }, "the consumer crashed; joining the group again");
+        for (let attempt = 0; !stopped; attempt++) {
+          await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** attempt)));
+          if (stopped) return;
           try {
-            await handle({
-              topic,
-              partition,
-              offset: message.offset,
-              key: message.key?.toString() ?? "",
-              value: message.value ?? new Uint8Array(),
-              headers: headersOf(message.headers),
-            });
-          } finally {
-            clearInterval(beating);
+            member = await joinGroup(kafka, consumeOptions, () => joins++, restart);
+            return;
+          } catch (error) {
+            options.log.warn({ err: error, attempt }, "cannot join the group yet; retrying");
           }
-          const next = BigInt(message.offset) + 1n;
-          await consumer.commitOffsets([{ topic, partition, offset: String(next) }]);
-          const end = highWatermarks.get(partition);
-          if (onLag && end !== undefined) onLag(topic, partition, Number(end > next ? end - next : 0n));
+        }
+      }
+      return {
+        async stop() {
+          stopped = true;
+          await member.disconnect();
         },
-      });
-      return { stop: () => consumer.disconnect(), joins: () => joins };
+        joins: () => joins,
+      };
     },
   };
 }
@@ -181,6 +172,45 @@ export function isRejectedForGood(err: unknown): boolean {
     if (typeof e.type === "string" && rejectedForGood.has(e.type)) return true;
   }
   return false;
+}
+
+/** One member of the group: connects, subscribes and handles messages, committing each offset after its handler. */
+async function joinGroup(kafka: Kafka, options: ConsumeOptions, onJoin: () => void, onCrash: (err: unknown) => void): Promise<Consumer> {
+  const { groupId, topic, handle, sessionTimeoutMs = 30_000, heartbeatIntervalMs = 3_000, partitionsConsumedConcurrently = 1, onLag } = options;
+  // A short fetch wait keeps shutdown quick: leaving the group waits for the fetch in flight.
+  const consumer = kafka.consumer({ groupId, sessionTimeout: sessionTimeoutMs, heartbeatInterval: heartbeatIntervalMs, maxWaitTimeInMs: 500 });
+  consumer.on(consumer.events.GROUP_JOIN, onJoin);
+  consumer.on(consumer.events.CRASH, ({ payload }) => void (payload.restart || onCrash(payload.error)));
+  // The partition's end as of the latest fetch; lag is measured against it after each commit.
+  const highWatermarks = new Map<number, bigint>();
+  consumer.on(consumer.events.START_BATCH_PROCESS, ({ payload }) => void highWatermarks.set(payload.partition, BigInt(payload.highWatermark)));
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    partitionsConsumedConcurrently,
+    eachMessage: async ({ topic, partition, message, heartbeat }) => {
+      // A slow handler keeps the membership alive, so the group does not rebalance under it.
+      const beating = setInterval(() => void heartbeat().catch(() => {}), heartbeatIntervalMs);
+      try {
+        await handle({
+          topic,
+          partition,
+          offset: message.offset,
+          key: message.key?.toString() ?? "",
+          value: message.value ?? new Uint8Array(),
+          headers: headersOf(message.headers),
+        });
+      } finally {
+        clearInterval(beating);
+      }
+      const next = BigInt(message.offset) + 1n;
+      await consumer.commitOffsets([{ topic, partition, offset: String(next) }]);
+      const end = highWatermarks.get(partition);
+      if (onLag && end !== undefined) onLag(topic, partition, Number(end > next ? end - next : 0n));
+    },
+  });
+  return consumer;
 }
 
 function headersOf(headers: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined) {
