@@ -86,6 +86,31 @@ describe("through the gateway", () => {
   });
 });
 
+describe("procedures the gateway does not forward", () => {
+  it("answers an unknown procedure with HTTP 404, which Connect clients read as unimplemented, and another verb with 405", async () => {
+    const call = (path: string, method = "POST", key?: string) =>
+      fetch(`${stack.gatewayUrl}${path}`, {
+        method,
+        headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
+        body: method === "GET" ? undefined : "{}",
+      });
+    for (const path of ["/connectrpc.conformance.v1.ConformanceService/Unary", "/invoicer.v1.InvoiceDocumentService/AttachDocuments"]) {
+      const unknown = await call(path);
+      assert.equal(unknown.status, 404, path);
+      assert.match(await unknown.text(), /^no such method/, path);
+    }
+    // Under the public service, the key comes first: nobody learns what exists without one.
+    assert.equal((await call("/invoicer.v1.InvoiceService/DeleteInvoice")).status, 401);
+    assert.equal((await call("/invoicer.v1.InvoiceService/DeleteInvoice", "POST", stack.tenantA.apiKey)).status, 404);
+    const wrongVerb = await call("/invoicer.v1.InvoiceService/CreateInvoice", "DELETE");
+    assert.equal(wrongVerb.status, 405);
+    assert.equal(wrongVerb.headers.get("allow"), "GET, POST");
+    const notRpc = await call("/no/such/route", "GET");
+    assert.equal(notRpc.status, 404);
+    assert.equal(((await notRpc.json()) as { code: string }).code, "not_found");
+  });
+});
+
 describe("REST routes", () => {
   type JsonResponse = Omit<Response, "json"> & { json(): Promise<any> };
   const rest = (path: string, init: RequestInit = {}, apiKey = stack.tenantA.apiKey): Promise<JsonResponse> =>

@@ -5,12 +5,17 @@ import { LRUCache } from "lru-cache";
 
 /** Too many key checks are already waiting for the server: answer Unavailable rather than queue more. */
 export class KeyCheckBusyError extends Error {}
+/** The caller's address has used up its budget of key checks. */
+export class KeyCheckBudgetError extends Error {}
 
 export interface ApiKeyResolver {
   /** The tenant of a key the gateway checked within the cache time, `null` for a key known to be bad, else undefined. */
   cached(apiKey: string): string | null | undefined;
-  /** Asks the server; concurrent checks of one key share one call. */
-  check(apiKey: string): Promise<string | null>;
+  /**
+   * Asks the server, when `mayAsk` allows it (KeyCheckBudgetError otherwise); concurrent checks of
+   * one key share one call, and one budget answer.
+   */
+  check(apiKey: string, mayAsk: () => Promise<boolean>): Promise<string | null>;
 }
 
 /**
@@ -30,11 +35,12 @@ export function apiKeyResolver(client: Client<typeof ApiKeyService>, cacheMs: nu
   };
   return {
     cached: (apiKey) => answers.get(apiKey)?.tenantId,
-    check(apiKey) {
+    check(apiKey, mayAsk) {
       const pending = inFlight.get(apiKey);
       if (pending) return pending;
       if (inFlight.size >= maxInFlight) return Promise.reject(new KeyCheckBusyError("too many API key checks in flight"));
-      const checking = ask(apiKey)
+      const checking = mayAsk()
+        .then((allowed) => (allowed ? ask(apiKey) : Promise.reject(new KeyCheckBudgetError("too many API key checks from this address"))))
         .then((tenantId) => {
           if (cacheMs > 0) answers.set(apiKey, { tenantId });
           return tenantId;

@@ -1,7 +1,6 @@
 import { randomUUID, timingSafeEqual } from "node:crypto";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import cors from "@fastify/cors";
-import proxy from "@fastify/http-proxy";
 import rateLimit from "@fastify/rate-limit";
 import { Code, cors as connectCors, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
@@ -22,10 +21,12 @@ import { healthRoutes } from "./health.ts";
 import { exchangeOf, noteRoute, noteSentStatus, observeRequests, upstreamHeaders } from "./observe.ts";
 import { publicReflection } from "./reflection.ts";
 import { restRoutes } from "./rest.ts";
+import { rpcProxy } from "./rpc-proxy.ts";
 import { isGrpc, isGrpcFamily, sendRpcError } from "./rpc-errors.ts";
 import { webApp } from "./web-app.ts";
 
-const publicService = `/${InvoiceService.typeName}`;
+/** A procedure's path: /package.Service/Method. */
+const rpcPath = /^\/\w+(?:\.\w+)+\/\w+$/;
 
 /** The gateway as a Fastify app, not yet listening; HTTP/1.1 and HTTP/2 share its port. */
 export async function buildGateway(config: GatewayConfig, log: Logger, observability: Observability) {
@@ -54,11 +55,18 @@ export async function buildGateway(config: GatewayConfig, log: Logger, observabi
   const forwardHttp2 = grpcForwarder(config.serverUrl);
   app.addHook("onClose", async () => forwardHttp2.close());
 
-  app.setNotFoundHandler((request, reply) =>
-    isGrpcFamily(request) || request.url.startsWith("/invoicer.") || request.url.startsWith("/grpc.")
-      ? sendRpcError(request, reply, Code.Unimplemented, `no such method: ${request.url.split("?")[0]}`)
-      : reply.code(404).send({ code: "not_found", message: "no such route" }),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split("?", 1)[0]!;
+    if (!isGrpcFamily(request) && !rpcPath.test(path)) return reply.code(404).send({ code: "not_found", message: "no such route" });
+    if (isGrpcFamily(request)) return sendRpcError(request, reply, Code.Unimplemented, `no such method: ${path}`);
+    // As Connect servers answer (clients read 404 as unimplemented): a plain 404, and 405 for a verb RPCs do not use.
+    const allowed = request.method === "POST" || request.method === "GET";
+    if (!allowed) reply.header("allow", "GET, POST");
+    return reply
+      .code(allowed ? 404 : 405)
+      .type("text/plain")
+      .send(allowed ? `no such method: ${path}` : `${request.method} is not allowed: RPCs are POST, or GET where they have no side effects`);
+  });
   app.setErrorHandler((err: { statusCode?: number; message: string }, request, reply) => {
     const status = err.statusCode ?? 500;
     if (status >= 500) request.log.error({ err }, "gateway error");
@@ -93,9 +101,9 @@ export async function buildGateway(config: GatewayConfig, log: Logger, observabi
   });
 
   /** Client-supplied trust headers never reach the server; ours replace them, with the trace and request id. */
-  const trustedHeaders = (request: { raw: object; tenantId: string }) => ({
+  const trustedHeaders = (request: { raw: object; tenantId?: string }): Record<string, string> => ({
     ...upstreamHeaders(request.raw),
-    [tenantHeader]: request.tenantId,
+    ...(request.tenantId ? { [tenantHeader]: request.tenantId } : {}),
     [internalTokenHeader]: config.internalToken,
   });
 
@@ -121,36 +129,9 @@ export async function buildGateway(config: GatewayConfig, log: Logger, observabi
     callHeaders: trustedHeaders,
   });
 
-  await app.register(proxy, {
-    upstream: config.serverUrl,
-    prefix: publicService,
-    rewritePrefix: publicService,
-    httpMethods: ["GET", "POST"],
-    // Idle streams (WatchInvoices) must not be cut by the proxy's timeouts.
-    http2: { requestTimeout: 0, sessionTimeout: 0 },
-    preHandler: async (request, reply) => {
-      // gRPC carries its status in HTTP/2 trailers; over HTTP/1.1 the proxy would run the call and lose it.
-      if (isGrpc(request) && request.raw.httpVersionMajor !== 2) {
-        return sendRpcError(request, reply, Code.Unimplemented, "gRPC needs HTTP/2");
-      }
-      await authenticate(request, reply);
-      // HTTP/2 calls (gRPC) go through our forwarder, which carries trailers.
-      if (reply.sent || request.raw.httpVersionMajor !== 2) return;
-      reply.hijack();
-      const [req, res] = [request.raw as unknown as Http2ServerRequest, reply.raw as unknown as Http2ServerResponse];
-      forwardHttp2(req, res, trustedHeaders(request));
-    },
-    replyOptions: {
-      rewriteRequestHeaders: (request, headers) => {
-        const { authorization, [tenantHeader]: _t, [internalTokenHeader]: _i, tracestate: _s, ...rest } = headers;
-        return { ...rest, ...trustedHeaders(request) };
-      },
-      onError: (reply, { error }) => {
-        reply.log.warn({ err: error }, "server unreachable");
-        sendRpcError(reply.request as FastifyRequest, reply as FastifyReply, Code.Unavailable, "server unavailable");
-      },
-    },
-  });
+  for (const { name, authenticate: needsKey } of config.services) {
+    await app.register(rpcProxy, { serverUrl: config.serverUrl, service: name, authenticate: needsKey ? authenticate : undefined, forwardHttp2, trustedHeaders });
+  }
 
   await app.register(publicReflection);
 

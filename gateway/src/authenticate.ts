@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { bearerToken, KeyCheckBusyError, looksLikeApiKey, type ApiKeyResolver } from "./api-keys.ts";
+import { bearerToken, KeyCheckBudgetError, KeyCheckBusyError, looksLikeApiKey, type ApiKeyResolver } from "./api-keys.ts";
 import { sendRpcError } from "./rpc-errors.ts";
 
 declare module "fastify" {
@@ -36,13 +36,13 @@ export function authenticator({ keys, mayCheckKey, allowKey, maxBodyBytes, overs
     if (!looksLikeApiKey(token)) return sendRpcError(request, reply, Code.Unauthenticated, "malformed API key");
     let tenantId = keys.cached(token);
     if (tenantId === undefined) {
-      if (!(await mayCheckKey(request))) {
-        reply.header("retry-after", "60");
-        return sendRpcError(request, reply, Code.ResourceExhausted, "too many API key checks from this address; retry later");
-      }
       try {
-        tenantId = await keys.check(token);
+        tenantId = await keys.check(token, () => mayCheckKey(request));
       } catch (err) {
+        if (err instanceof KeyCheckBudgetError) {
+          reply.header("retry-after", "60");
+          return sendRpcError(request, reply, Code.ResourceExhausted, "too many API key checks from this address; retry later");
+        }
         if (!(err instanceof KeyCheckBusyError)) request.log.warn({ err }, "cannot reach the server to check an API key");
         return sendRpcError(request, reply, Code.Unavailable, "authentication unavailable, retry later");
       }

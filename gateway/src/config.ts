@@ -1,11 +1,18 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { InvoiceService } from "@invoicer/sdk";
 import { envReader } from "@invoicer/platform/config";
 import type { ConnectionLimits } from "@invoicer/platform/http-server";
 import { tracingConfig, type TracingConfig } from "@invoicer/platform/telemetry";
 
 /** Where `npm run build -w web` puts the browser client. */
 const builtWebApp = fileURLToPath(new URL("../../web/dist", import.meta.url));
+
+/** A service the gateway forwards to the server, and whether its calls need an API key. */
+export interface ForwardedService {
+  name: string;
+  authenticate: boolean;
+}
 
 export interface GatewayConfig {
   logLevel: string;
@@ -32,6 +39,8 @@ export interface GatewayConfig {
   metricsToken?: string;
   /** The built browser client served at `/`; nothing is served when it has no index.html. */
   webDir: string;
+  /** What is forwarded: the public API, with keys (tools such as the conformance suite forward others). */
+  services: ForwardedService[];
 }
 
 /** Every variable the gateway reads; the README's configuration table lists the same. */
@@ -61,5 +70,6 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     shutdownGraceMs: e.int("SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
     webDir: resolve(e.string("WEB_DIR", builtWebApp)),
     metricsToken: e.optional("METRICS_TOKEN") && e.secret("METRICS_TOKEN"),
+    services: [{ name: InvoiceService.typeName, authenticate: true }],
   };
 }

@@ -1,5 +1,4 @@
-import { type ConnectRouter, type ConnectRouterOptions, createConnectRouter } from "@connectrpc/connect";
-import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
+import type { ConnectRouter } from "@connectrpc/connect";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { InvoiceService } from "@invoicer/sdk";
@@ -13,7 +12,7 @@ import {
 import { connectRoutes } from "@invoicer/platform/connect-routes";
 import { closeGracefully } from "@invoicer/platform/http-server";
 import type { Logger } from "@invoicer/platform/logger";
-import { isMetricsScrape, rpcServerMetrics, sendMetrics } from "@invoicer/platform/metrics";
+import { isMetricsScrape, sendMetrics } from "@invoicer/platform/metrics";
 import type { Observability } from "@invoicer/platform/observability";
 import { registerReflection } from "@invoicer/platform/reflection";
 import { apiKeyService } from "./api-keys.ts";
@@ -23,8 +22,7 @@ import { invoiceService } from "./invoices/invoice-service.ts";
 import type { InvoiceWatch } from "./invoices/watch.ts";
 import { healthService } from "./rpc/health.ts";
 import { trustedCallers } from "./rpc/callers.ts";
-import { errorBoundary } from "./rpc/errors.ts";
-import { observeCalls } from "./rpc/observe.ts";
+import { createRpcRouter } from "./rpc/router.ts";
 import { outboxMetrics } from "./outbox/metrics.ts";
 import type { ServerConfig } from "./config.ts";
 
@@ -46,16 +44,6 @@ export interface ServerLifecycle {
 
 export const serverLifecycle = (): ServerLifecycle => ({ draining: new AbortController(), cut: new AbortController() });
 
-/**
- * JSON requests are read strictly: invalid UTF-8 is refused rather than stored as U+FFFD, and a
- * field or enum name this server does not know is InvalidArgument, not silently dropped.
- * (connect-es passes `textDecoder` on to its JSON serialization; the router's type omits it.)
- */
-const jsonOptions = {
-  ignoreUnknownFields: false,
-  textDecoder: new TextDecoder("utf-8", { fatal: true }),
-} as ConnectRouterOptions["jsonOptions"];
-
 const servedServices = [InvoiceService, InvoiceDocumentService, ApiKeyService, Health].map((s) => s.typeName);
 
 /** The server's routes on one Node request handler speaking Connect, gRPC and gRPC-web. */
@@ -76,12 +64,12 @@ export function createServerHandler({ config, database, watch, log, observabilit
     router.service(Health, healthService([InvoiceService.typeName], async () => serving()));
     registerReflection(router, [file_invoicer_v1_invoice_service, file_invoicer_v1_internal_service, file_grpc_health_v1_health], servedServices);
   };
-  const router = createConnectRouter({
-    interceptors: [observeCalls(tracer, rpcServerMetrics(metrics), log), errorBoundary(log), trustedCallers(config.internalToken)],
-    readMaxBytes: config.maxMessageBytes,
-    acceptCompression: [compressionGzip, compressionBrotli],
-    shutdownSignal: lifecycle.cut.signal,
-    jsonOptions,
+  const router = createRpcRouter({
+    log,
+    observability,
+    maxMessageBytes: config.maxMessageBytes,
+    cutSignal: lifecycle.cut.signal,
+    interceptors: [trustedCallers(config.internalToken)],
   });
   routes(router);
   const serve = connectRoutes(router, log);
