@@ -78,8 +78,8 @@ const scenarios: Scenario[] = [
   },
   {
     name: "broker-pause-large-events",
-    what: "Kafka frozen (SIGSTOP) for 3 s while 20 invoices/s of 100 lines x 500 characters (~55 KB events) are created, then resumed",
-    rate: 20,
+    what: "Kafka frozen (SIGSTOP) for 3 s while 30 invoices/s of 100 lines x 500 characters (~55 KB events) are created, then resumed",
+    rate: 30,
     durationMs: 10_000,
     request: (key) => largeInvoice(key),
     fault: async (run) => (await pause(3_000), run.kafka().pause(), await pause(3_000), run.kafka().resume()),

@@ -62,18 +62,18 @@ it("keeps accepting invoices while the broker is down and publishes all of them 
 
 it("publishes large events written during an outage in batches the broker takes", async () => {
   const client = stack.client(stack.tenantB);
-  // 30 invoices of 100 lines of 500 characters: about 55 KB each, 1.6 MB together, over the broker's 1 MiB.
+  // 90 invoices of 100 lines of 500 characters: about 55 KB each, 5 MB together, some 1.6 MB per partition, over the broker's 1 MiB.
   const large = () =>
     sampleInvoice({ lines: Array.from({ length: 100 }, (_, i) => ({ description: `${i} ${"x".repeat(495)}`, quantity: 1n, unitPriceMinor: 100n, vatRateBp: 1900 })) });
   await broker.stop();
-  const created = await Promise.all(Array.from({ length: 30 }, () => client.createInvoice(large())));
+  const created = await Promise.all(Array.from({ length: 90 }, () => client.createInvoice(large())));
   const ids = new Set(created.map((r) => r.invoice!.id));
   broker = await startLocalKafka({ dataDir, port });
   // Run on its own, this test may stop the broker before the relay created the topic: the reader needs it.
   await stack.events!.bus.ensureTopics([{ topic: stack.events!.topic, partitions: 3 }]);
   const topic = await readTopic([broker.brokers], stack.events!.topic);
   try {
-    await topic.until((ms) => new Set(ms.map((m) => m.key).filter((k) => ids.has(k))).size === 30, 120_000);
+    await topic.until((ms) => new Set(ms.map((m) => m.key).filter((k) => ids.has(k))).size === 90, 120_000);
   } finally {
     await topic.close();
   }
