@@ -6,6 +6,8 @@ import { after, before, describe, it } from "node:test";
 import { fromBinary } from "@bufbuild/protobuf";
 import { InvoiceEventSchema } from "@invoicer/sdk";
 import kafkajs, { Kafka, logLevel } from "kafkajs";
+import { createLogger } from "@invoicer/platform/logger";
+import { watchStaleDocuments } from "../server/src/documents/stale-documents.ts";
 import { listParked, retryParked } from "../server/src/outbox/parked.ts";
 import { eventually, readTopic } from "./support/events.ts";
 import { scrape } from "./support/metrics.ts";
@@ -70,5 +72,23 @@ describe("an event larger than the topic takes", () => {
     } finally {
       await topic.close();
     }
+  });
+});
+
+describe("invoices waiting for their documents", () => {
+  it("are noticed: a gauge of the oldest one's age, and a warning while one waits past the bound", async () => {
+    const { invoice } = await stack.client(stack.tenantA).createInvoice(sampleInvoice()); // no consumer runs in this stack
+    const lines: string[] = [];
+    const log = createLogger("test", "warn", { write: (line: string) => void lines.push(line) });
+    const stop = watchStaleDocuments(stack.database.sql, log, 1, 20);
+    try {
+      await eventually(async () => lines.some((l) => l.includes("waited too long for their documents")), "the stale-documents warning");
+    } finally {
+      stop();
+    }
+    assert.match(lines.find((l) => l.includes("waited too long"))!, /npm run outbox -- redrive-documents/);
+    const metrics = await scrape(`${stack.serverUrl}/metrics`);
+    assert.ok(metrics.value("invoicer_documents_pending") >= 1);
+    assert.ok(metrics.value("invoicer_documents_pending_oldest_age_seconds") > 0, `invoice ${invoice!.id} has been waiting`);
   });
 });

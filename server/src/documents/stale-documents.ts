@@ -13,7 +13,7 @@ export function watchStaleDocuments(sql: Sql, log: Logger, staleAfterMs: number,
     if (row && row.n > 0) {
       log.warn(
         { invoices: row.n, staleAfterMs },
-        "invoices have waited too long for their documents; check the consumer and its dead-letter topic, then run npm run documents:redrive",
+        "invoices have waited too long for their documents; check the consumer and its dead-letter topic, then run npm run outbox -- redrive-documents",
       );
     }
   };

@@ -45,7 +45,7 @@ export function outboxMetrics(registry: Registry, sql: Sql): void {
   gauge("invoicer_documents_pending", "Invoices whose documents are not attached yet.", (r) => r.pendingDocuments);
   gauge(
     "invoicer_documents_pending_oldest_age_seconds",
-    "Age of the oldest invoice still waiting for its documents (npm run documents:redrive re-drives them).",
+    "Age of the oldest invoice still waiting for its documents (npm run outbox -- redrive-documents re-drives them).",
     (r) => r.oldestPendingDocumentAge,
   );
 }
