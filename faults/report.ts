@@ -66,7 +66,7 @@ ${memoryHeader}
 |${"---|".repeat(processes.length + 1)}
 ${memoryRows.join("\n")}
 
-What the attack scenarios saw:
+What the load's failed attempts were, and what the attack scenarios saw:
 
 ${notes.join("\n")}
 `;

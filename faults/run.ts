@@ -340,5 +340,7 @@ function withLoadFindings(scenario: Scenario, load: LoadStats, findings: Finding
   const broken = [...(findings?.broken ?? [])];
   if (scenario.noFailedCalls && load.failedInFlight > 0) broken.push(`${load.failedInFlight} calls failed in flight (${JSON.stringify(load.errors)})`);
   if (crashes > 0) broken.push(`${crashes} processes crashed`);
-  return { notes: findings?.notes ?? [], broken };
+  const errors = Object.entries(load.errors).map(([code, n]) => `${n}x ${code}`);
+  const notes = [...(errors.length ? [`failed attempts (each retried): ${errors.join(", ")}`] : []), ...(findings?.notes ?? [])];
+  return { notes, broken };
 }
