@@ -79,7 +79,7 @@ it("finishes the message in hand when stopped, so no work is lost", async () => 
   gate = { started, release: new Promise<void>((r) => (release = r)) };
   const { invoice } = await client.createInvoice(sampleInvoice({ buyer: buyer("Gated Ltd") }));
   await renderStarted;
-  const stopping = stack.events!.consumer!.stop(); // what SIGTERM does in consumer/src/main.ts
+  const stopping = stack.events!.consumer!.stop(); // what SIGTERM does in consumer/src/serve.ts
   release();
   await stopping;
   const { invoice: done } = await client.getInvoice({ id: invoice!.id });

@@ -139,7 +139,7 @@ export const invoiceDocuments = pgTable(
     format: text("format", { enum: ["PDF", "DOCX"] }).notNull(),
     contentType: text("content_type").notNull(),
     content: bytea("content").notNull(),
-    // The event the document was rendered from: a redelivered event finds its documents here.
+    // The event the document was rendered from (a record, not a key: attaching is idempotent by invoice and format).
     eventId: uuid("event_id").notNull(),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },

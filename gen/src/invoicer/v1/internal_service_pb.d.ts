@@ -70,7 +70,7 @@ export declare const RenderedDocumentSchema: GenMessage<RenderedDocument>;
  */
 export declare type AttachDocumentsResponse = Message<"invoicer.v1.AttachDocumentsResponse"> & {
   /**
-   * False when event_id was attached before and nothing changed.
+   * False when the invoice's documents were attached before and nothing changed.
    *
    * @generated from field: bool attached = 1;
    */
@@ -124,7 +124,8 @@ export declare const AuthenticateApiKeyResponseSchema: GenMessage<AuthenticateAp
 export declare const InvoiceDocumentService: GenService<{
   /**
    * Stores the documents of an invoice and marks them READY.
-   * Idempotent by event_id: a repeated call changes nothing.
+   * Idempotent by (invoice_id, format): documents already attached are kept and a
+   * repeated call, from any event of the invoice, changes nothing.
    *
    * @generated from rpc invoicer.v1.InvoiceDocumentService.AttachDocuments
    */
