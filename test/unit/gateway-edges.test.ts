@@ -1,0 +1,111 @@
+// Fast tests of the gateway's edges with Fastify's inject() and an in-memory key service: nothing
+// listens, and the server URL points nowhere, so a call that reached the server would be Unavailable.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { ApiKeyService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
+import { createLogger } from "@invoicer/platform/logger";
+import { startObservability } from "@invoicer/platform/observability";
+import { apiKeyResolver, KeyCheckBudgetError, KeyCheckBusyError } from "../../gateway/src/api-keys.ts";
+import { buildGateway } from "../../gateway/src/app.ts";
+import { loadGatewayConfig } from "../../gateway/src/config.ts";
+
+const validKey = `inv_${"a".repeat(32)}`;
+const tenant = "11111111-1111-4111-8111-111111111111";
+
+/** A key service in memory that knows `validKey`, counting the questions it is asked, each held until `answer()`. */
+function keyService() {
+  const asked: string[] = [];
+  let release = () => {};
+  let held = Promise.resolve();
+  const client = createClient(
+    ApiKeyService,
+    createRouterTransport((router) =>
+      router.service(ApiKeyService, {
+        async authenticateApiKey({ apiKey }) {
+          asked.push(apiKey);
+          await held;
+          if (apiKey !== validKey) throw new ConnectError("unknown or revoked API key", Code.Unauthenticated);
+          return { tenantId: tenant };
+        },
+      }),
+    ),
+  );
+  return {
+    client,
+    asked,
+    hold: () => (held = new Promise((r) => (release = r))),
+    answer: () => release(),
+  };
+}
+
+describe("API key answers", () => {
+  it("are remembered, unknown keys too, and concurrent checks of one key share one question", async () => {
+    const service = keyService();
+    const keys = apiKeyResolver(service.client, 60_000);
+    const always = async () => true;
+    service.hold();
+    const checks = [keys.check(validKey, always), keys.check(validKey, always), keys.check("inv_unknown", always)];
+    service.answer();
+    assert.deepEqual(await Promise.all(checks), [tenant, tenant, null]);
+    assert.deepEqual(service.asked, [validKey, "inv_unknown"]);
+    assert.equal(keys.cached(validKey), tenant);
+    assert.equal(keys.cached("inv_unknown"), null);
+    assert.equal(keys.cached("inv_never_asked"), undefined);
+  });
+
+  it("are not asked for past the address's budget, nor past the checks in flight", async () => {
+    const service = keyService();
+    const keys = apiKeyResolver(service.client, 60_000, 2);
+    await assert.rejects(keys.check(validKey, async () => false), KeyCheckBudgetError);
+    assert.deepEqual(service.asked, []);
+    service.hold();
+    const waiting = [keys.check("inv_1", async () => true), keys.check("inv_2", async () => true)];
+    await assert.rejects(keys.check("inv_3", async () => true), KeyCheckBusyError);
+    service.answer();
+    await Promise.all(waiting);
+  });
+});
+
+describe("the gateway's edges", () => {
+  let gateway: Awaited<ReturnType<typeof buildGateway>>;
+  before(async () => {
+    const config = {
+      ...loadGatewayConfig({ INTERNAL_TOKEN: "unit-test-internal-token-0123456789", SERVER_URL: "http://127.0.0.1:9" }),
+      webDir: "/nonexistent",
+      rateLimitPerAddress: 20,
+    };
+    gateway = await buildGateway(config, createLogger("unit", "silent"), startObservability("gateway", { serviceName: "unit" }));
+  });
+  after(() => gateway.close());
+
+  const post = (url: string, headers: Record<string, string> = {}) =>
+    gateway.inject({ method: "POST", url, headers: { "content-type": "application/json", ...headers }, payload: "{}" });
+
+  it("refuses a missing or malformed key without asking the server", async () => {
+    const missing = await post("/invoicer.v1.InvoiceService/ListInvoices");
+    assert.equal(missing.json().code, "unauthenticated");
+    const malformed = await post("/invoicer.v1.InvoiceService/ListInvoices", { authorization: "Bearer not-a-key" });
+    assert.deepEqual(malformed.json(), { code: "unauthenticated", message: "malformed API key" });
+    const rest = await gateway.inject({ method: "POST", url: "/v1/invoices", headers: { "content-type": "application/json" }, payload: "{not json" });
+    assert.equal(rest.statusCode, 401, "the key is checked before the body is parsed");
+  });
+
+  it("answers procedures it does not forward as Connect servers do", async () => {
+    const unknown = await post("/connectrpc.conformance.v1.ConformanceService/Unary");
+    assert.equal(unknown.statusCode, 404);
+    const verb = await gateway.inject({ method: "PUT", url: "/invoicer.v1.InvoiceService/GetInvoice" });
+    assert.equal(verb.statusCode, 405);
+    assert.equal(verb.headers.allow, "GET, POST");
+    const grpc = await gateway.inject({ method: "POST", url: "/invoicer.v1.Nope/Call", headers: { "content-type": "application/grpc-web+proto" } });
+    assert.equal(grpc.headers["grpc-status"], String(Code.Unimplemented));
+  });
+
+  it("limits the requests of one address before anything else, key or not", async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 25; i++) statuses.push((await gateway.inject({ method: "GET", url: "/healthz", remoteAddress: "10.0.0.7" })).statusCode);
+    assert.equal(statuses.filter((s) => s === 200).length, 20);
+    assert.deepEqual(statuses.slice(20), [429, 429, 429, 429, 429]);
+    assert.equal((await gateway.inject({ method: "GET", url: "/healthz", remoteAddress: "10.0.0.8" })).statusCode, 200, "another address is not limited");
+  });
+});
