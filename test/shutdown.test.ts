@@ -1,6 +1,7 @@
 // A deploy's SIGTERM to a server under load (issue 13, item 7): calls in flight finish and commit,
 // open WatchInvoices streams end so their clients reconnect elsewhere, new connections are refused.
 import assert from "node:assert/strict";
+import * as http from "node:http";
 import { after, before, it } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { eventually, watchInvoices } from "./support/events.ts";
@@ -54,4 +55,28 @@ it("finishes the calls in flight when it drains, and refuses new ones", { timeou
   // The stream ended when the drain began, telling its client to reconnect (to another replica).
   const ended = await streamEnd;
   assert.ok(ended instanceof ConnectError && ended.code === Code.Unavailable, `the watch ${String(ended)}`);
+});
+
+it("answers a request sent on a kept-alive connection after the drain began, then closes that connection", async () => {
+  const other = await startStack();
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const check = () =>
+    new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+      const req = http.request(`${other.serverUrl}/grpc.health.v1.Health/Check`, { method: "POST", agent, headers: { "content-type": "application/json" } }, (res) => {
+        res.resume();
+        res.on("end", () => resolve({ status: res.statusCode!, connection: res.headers.connection }));
+      });
+      req.on("error", reject);
+      req.end("{}");
+    });
+  try {
+    assert.deepEqual(await check(), { status: 200, connection: "keep-alive" }); // the agent keeps this connection
+    const draining = other.drainServer(10_000);
+    // The client does not know yet: it sends on the connection it kept. The request is answered, and the connection closed.
+    assert.deepEqual(await check(), { status: 200, connection: "close" });
+    await draining;
+  } finally {
+    agent.destroy();
+    await other.close();
+  }
 });

@@ -1,5 +1,6 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
+import * as net from "node:net";
 import type { Socket } from "node:net";
 
 /** What bounds a connection before any request on it is authenticated. */
@@ -29,12 +30,19 @@ export const internalConnectionLimits: ConnectionLimits = {
  * which for HTTP/2 are the fixed preface "PRI * HTTP/2.0".
  */
 export function createDualServer(handler: http.RequestListener, limits: ConnectionLimits = internalConnectionLimits): http.Server {
+  // HTTP/1.1 responses not yet sent: when the server drains, they close their connection.
+  const unsent = new Set<http.ServerResponse>();
+  let draining = false;
   const h1 = http.createServer({
     headersTimeout: limits.headersTimeoutMs,
     // A whole request body must arrive within this; responses (streams) are not bound by it.
     requestTimeout: Math.max(30_000, limits.headersTimeoutMs),
     connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
-  }, handler);
+  }, (req, res) => {
+    if (draining) res.shouldKeepAlive = false;
+    else (unsent.add(res), res.once("finish", () => unsent.delete(res)).once("close", () => unsent.delete(res)));
+    handler(req, res);
+  });
   h1.timeout = limits.idleTimeoutMs;
   // The handler must cope with both kinds of request, as Connect's and Fastify's do.
   const h2 = http2.createServer(
@@ -69,6 +77,14 @@ export function createDualServer(handler: http.RequestListener, limits: Connecti
   h1.close = (callback?: (err?: Error) => void) => {
     for (const session of sessions) session.close();
     return close(callback);
+  };
+  (h1 as Drainable)[drainKey] = (callback) => {
+    draining = true;
+    for (const res of unsent) if (!res.headersSent) res.shouldKeepAlive = false;
+    for (const session of sessions) session.close();
+    // net.Server's close: stop accepting. http.Server's would also cut idle keep-alive connections at
+    // once, racing a request a client is sending on one; they close after their next answer instead.
+    net.Server.prototype.close.call(h1, () => callback());
   };
   const closeAll = h1.closeAllConnections.bind(h1);
   h1.closeAllConnections = () => {
@@ -106,7 +122,15 @@ export function listen(server: http.Server, port: number, host: string, portVari
   });
 }
 
-/** Stops accepting connections and waits for open requests, at most `graceMs`. */
+const drainKey = Symbol("drain");
+type Drainable = http.Server & { [drainKey]?: (callback: () => void) => void };
+
+/**
+ * Stops accepting connections and waits, at most `graceMs`, until every connection has closed:
+ * open requests finish, HTTP/2 clients get GOAWAY, and each HTTP/1.1 connection closes after its
+ * next answer (Connection: close) or once idle for the keep-alive timeout, so that no request a
+ * client sends on a kept-alive connection meets a closed socket. Then the rest are cut.
+ */
 export function closeGracefully(server: http.Server, graceMs: number): Promise<void> {
   return new Promise((done) => {
     const force = setTimeout(() => {
@@ -114,10 +138,12 @@ export function closeGracefully(server: http.Server, graceMs: number): Promise<v
       done();
     }, graceMs);
     force.unref();
-    server.close(() => {
+    const finished = () => {
       clearTimeout(force);
       done();
-    });
-    server.closeIdleConnections();
+    };
+    const drain = (server as Drainable)[drainKey];
+    if (drain) drain(finished);
+    else (server.close(finished), server.closeIdleConnections());
   });
 }
