@@ -10,8 +10,10 @@ COPY server/package.json server/
 COPY consumer/package.json consumer/
 COPY gateway/package.json gateway/
 COPY web/package.json web/
-# No dependency install scripts: nothing here needs one (embedded PostgreSQL is for local runs
-# only). patches/ fixes postgres.js and connect-es bugs (see the README's design notes).
+# The dev stack (local PostgreSQL and Kafka) is a workspace of dev dependencies only: pruned below.
+COPY devstack/package.json devstack/
+# No dependency install scripts: nothing here needs one. patches/ fixes postgres.js and connect-es
+# bugs (see the README's design notes).
 RUN npm ci --ignore-scripts --no-audit --no-fund && npx patch-package
 COPY gen ./gen
 COPY platform ./platform

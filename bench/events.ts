@@ -10,7 +10,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { InvoiceEventSchema, InvoiceService } from "@invoicer/sdk";
 import { Kafka, logLevel } from "kafkajs";
 import type postgres from "postgres";
-import { sampleInvoice } from "../test/support/stack.ts";
+import { sampleInvoice } from "@invoicer/devstack/samples";
 import { paced, summarize, type Summary } from "./load.ts";
 import { cpuWindow, type Measured } from "./processes.ts";
 import type { Tenant } from "./targets.ts";

@@ -4,13 +4,11 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { startLocalKafka, type LocalKafka } from "@invoicer/platform/local-kafka";
-import { startLocalPostgres, type LocalPostgres } from "@invoicer/platform/local-postgres";
-import { freePort } from "@invoicer/platform/ports";
-import postgres from "postgres";
+import { startLocalKafka, type LocalKafka } from "@invoicer/devstack/local-kafka";
+import { startLocalPostgres, type LocalPostgres } from "@invoicer/devstack/local-postgres";
+import { freePort } from "@invoicer/devstack/ports";
 import { httpOk, serverServing, serviceProcess, type ServiceProcess } from "../scripts/service-process.ts";
-import { createApiKey } from "../server/src/api-keys.ts";
-import { openDatabase } from "../server/src/db/client.ts";
+import { createAppDatabase, createTenants } from "@invoicer/devstack/app-database";
 import { applyMigrations } from "../server/src/db/migrate.ts";
 import { findPid, measuredPid, measuredPostgres, measuredProcess, measuredSelf, type Measured } from "./processes.ts";
 import type { BenchSettings } from "./settings.ts";
@@ -48,29 +46,9 @@ export interface BenchStack {
   close(): Promise<void>;
 }
 
-/** Creates a database next to `url`'s and returns its URL. */
-async function createDatabase(url: string, name: string): Promise<string> {
-  const admin = postgres(url, { max: 1, onnotice: () => {} });
-  try {
-    await admin.unsafe(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
-  return Object.assign(new URL(url), { pathname: `/${name}` }).toString();
-}
-
 async function makeTenants(databaseUrl: string, count: number, stamp: string): Promise<Tenant[]> {
-  const database = openDatabase(databaseUrl, 4);
-  try {
-    const tenants: Tenant[] = [];
-    for (let i = 0; i < count; i++) {
-      const { tenantId, apiKey } = await createApiKey(database.db, `bench-${stamp}-${i}`);
-      tenants.push({ id: tenantId, apiKey });
-    }
-    return tenants;
-  } finally {
-    await database.close();
-  }
+  const tenants = await createTenants(databaseUrl, Array.from({ length: count }, (_, i) => `bench-${stamp}-${i}`));
+  return tenants.map((t) => ({ id: t.tenantId, apiKey: t.apiKey }));
 }
 
 export async function startBenchStack(settings: BenchSettings, stamp: string, say: (line: string) => void): Promise<BenchStack> {
@@ -90,8 +68,7 @@ export async function startBenchStack(settings: BenchSettings, stamp: string, sa
 
 async function reuseStack(settings: BenchSettings, stamp: string, cleanups: (() => Promise<void>)[], close: () => Promise<void>): Promise<BenchStack> {
   const reuse = settings.reuse!;
-  const floorDatabaseUrl = await createDatabase(reuse.databaseUrl, `bench_${stamp}_floor`);
-  await applyMigrations(floorDatabaseUrl);
+  const floorDatabaseUrl = await createAppDatabase(reuse.databaseUrl, `bench_${stamp}_floor`);
   const tenantCount = settings.tenants + 1; // the last one is the event phase's
   return {
     managed: false,
@@ -139,8 +116,8 @@ async function ownStack(
   startupMs["kafka (JVM)"] = performance.now() - since;
 
   const databaseUrl = pg.url;
-  const floorDatabaseUrl = await createDatabase(databaseUrl, `${database}_floor`);
-  await Promise.all([applyMigrations(databaseUrl), applyMigrations(floorDatabaseUrl)]);
+  const floorDatabaseUrl = await createAppDatabase(databaseUrl, `${database}_floor`);
+  await applyMigrations(databaseUrl); // the local cluster's own database exists already
   const tenantCount = settings.tenants + 1;
   const tenants = await makeTenants(databaseUrl, tenantCount, stamp);
   const floorTenants = await makeTenants(floorDatabaseUrl, tenantCount, stamp);

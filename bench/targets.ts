@@ -11,7 +11,7 @@ import postgres from "postgres";
 import { priceInvoice } from "../server/src/domain/pricing.ts";
 import { claimNumberSql, insertIssuedSql } from "../server/src/invoices/invoice-store.ts";
 import { outboxChannel } from "../server/src/outbox/notifications.ts";
-import { sampleInvoice } from "../test/support/stack.ts";
+import { sampleInvoice } from "@invoicer/devstack/samples";
 
 export interface Tenant {
   id: string;

@@ -1,7 +1,7 @@
 // What must hold after every scenario, read from the database and the topic themselves.
 import { Kafka, logLevel } from "kafkajs";
 import type { Sql } from "postgres";
-import { caughtUp, readTopic } from "../test/support/events.ts";
+import { caughtUp, readTopic } from "@invoicer/devstack/topics";
 import type { Acked } from "./load.ts";
 
 export interface Outcome {

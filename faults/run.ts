@@ -6,15 +6,13 @@ import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { CreateInvoiceRequestSchema } from "@invoicer/sdk";
-import { startLocalKafka, type LocalKafka } from "@invoicer/platform/local-kafka";
-import { startLocalPostgres, type LocalPostgres } from "@invoicer/platform/local-postgres";
-import { freePort } from "@invoicer/platform/ports";
+import { startLocalKafka, type LocalKafka } from "@invoicer/devstack/local-kafka";
+import { startLocalPostgres, type LocalPostgres } from "@invoicer/devstack/local-postgres";
+import { freePort } from "@invoicer/devstack/ports";
 import postgres from "postgres";
-import { createApiKey } from "../server/src/api-keys.ts";
-import { openDatabase } from "../server/src/db/client.ts";
-import { applyMigrations } from "../server/src/db/migrate.ts";
-import { produceRaw, readTopic } from "../test/support/events.ts";
-import { sampleInvoice } from "../test/support/stack.ts";
+import { createAppDatabase, createTenants } from "@invoicer/devstack/app-database";
+import { produceRaw, readTopic } from "@invoicer/devstack/topics";
+import { sampleInvoice } from "@invoicer/devstack/samples";
 import { idleHttp2Sessions, oversizeAndBombs, silentConnections } from "./attacks.ts";
 import { awaitSettled, checkInvariants, violations, type Outcome } from "./invariants.ts";
 import { gatewayClients, invoiceClients, steadyCreates, type LoadStats } from "./load.ts";
@@ -236,15 +234,8 @@ const failed = results.filter((r) => !r.settled || violations(r.outcome).length 
 process.exit(failed.length === 0 ? 0 : 1);
 
 async function runScenario(scenario: Scenario): Promise<Result> {
-  const database = `faults_${scenario.name.replace(/-/g, "_")}`;
-  const admin = postgres(pg.url, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${database}`);
-  await admin.end();
-  const databaseUrl = Object.assign(new URL(pg.url), { pathname: `/${database}` }).toString();
-  await applyMigrations(databaseUrl);
-  const setup = openDatabase(databaseUrl, 2);
-  const tenants = [await createApiKey(setup.db, "fault-a"), await createApiKey(setup.db, "fault-b")];
-  await setup.close();
+  const databaseUrl = await createAppDatabase(pg.url, `faults_${scenario.name.replace(/-/g, "_")}`);
+  const tenants = await createTenants(databaseUrl, ["fault-a", "fault-b"]);
 
   const internalToken = randomBytes(24).toString("hex");
   const topic = `faults-${scenario.name}`;

@@ -5,9 +5,9 @@
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { startLocalKafka, type LocalKafka } from "@invoicer/platform/local-kafka";
-import { startLocalPostgres, type LocalPostgres } from "@invoicer/platform/local-postgres";
-import { freePort } from "@invoicer/platform/ports";
+import { startLocalKafka, type LocalKafka } from "@invoicer/devstack/local-kafka";
+import { startLocalPostgres, type LocalPostgres } from "@invoicer/devstack/local-postgres";
+import { freePort } from "@invoicer/devstack/ports";
 
 // Arguments are test files (all of test/ when none) and node --test flags such as --test-name-pattern=...
 const args = process.argv.slice(2);

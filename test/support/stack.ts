@@ -1,27 +1,27 @@
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
-import { CreateInvoiceRequestSchema, InvoiceService, type CreateInvoiceRequest } from "@invoicer/sdk";
+import { InvoiceService } from "@invoicer/sdk";
 import { createDualServer, listen } from "@invoicer/platform/http-server";
 import { connectEventBus, type EventBus } from "@invoicer/platform/kafka";
 import { createLogger, type Logger } from "@invoicer/platform/logger";
 import { startObservability, type Observability } from "@invoicer/platform/observability";
 import { tracedProducer } from "@invoicer/platform/traced-producer";
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace";
-import postgres from "postgres";
 import { buildGateway } from "../../gateway/src/app.ts";
 import { loadGatewayConfig, type GatewayConfig } from "../../gateway/src/config.ts";
 import { createApiKey } from "../../server/src/api-keys.ts";
 import { createServerHandler, drainServer, serverLifecycle } from "../../server/src/app.ts";
 import { openDatabase, type Database } from "../../server/src/db/client.ts";
-import { applyMigrations } from "../../server/src/db/migrate.ts";
 import { createInvoiceWatch, type InvoiceWatch } from "../../server/src/invoices/watch.ts";
 import { listenForOutbox, type OutboxNotifications } from "../../server/src/outbox/notifications.ts";
 import { startOutboxRelay } from "../../server/src/outbox/relay.ts";
 import { startDocumentConsumer, type DocumentConsumer } from "../../consumer/src/app.ts";
+import { createAppDatabase } from "@invoicer/devstack/app-database";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
+
+export { sampleInvoice } from "@invoicer/devstack/samples";
 import type { DocumentWorkerDeps } from "../../consumer/src/document-worker.ts";
 
 export interface Tenant {
@@ -90,11 +90,7 @@ export async function startStack(
   const adminUrl = process.env.TEST_DATABASE_URL;
   if (!adminUrl) throw new Error("TEST_DATABASE_URL is not set: run the tests with `npm test`");
   const name = `test_${randomBytes(6).toString("hex")}`;
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  await admin.end();
-  const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${name}` }).toString();
-  await applyMigrations(databaseUrl);
+  const databaseUrl = await createAppDatabase(adminUrl, name);
   const database = openDatabase(databaseUrl, 20);
   // What the server uses: the database itself, or the same through a proxy the test can cut.
   const databaseLink = cuttableDatabase ? await startTcpProxy(new URL(databaseUrl).hostname, Number(new URL(databaseUrl).port)) : undefined;
@@ -235,32 +231,6 @@ export function gatewayTransport(
   const interceptors = [bearer(apiKey)];
   if (kind === "grpc-web") return createGrpcWebTransport({ baseUrl, httpVersion: "1.1", interceptors });
   return createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: kind === "connect-binary", interceptors });
-}
-
-let keys = 0;
-
-/** A valid invoice request; each call gets a new idempotency key unless one is given. */
-export function sampleInvoice(overrides: MessageInitShape<typeof CreateInvoiceRequestSchema> = {}): CreateInvoiceRequest {
-  const defaults: MessageInitShape<typeof CreateInvoiceRequestSchema> = {
-    idempotencyKey: `key-${process.pid}-${Date.now()}-${keys++}`,
-    currencyCode: "EUR",
-    seller: {
-      name: "Acme GmbH",
-      vatId: "DE123456789",
-      address: { street: "Hauptstraße 1", city: "Berlin", postalCode: "10115", countryCode: "DE" },
-    },
-    buyer: {
-      name: "Globex SARL",
-      vatId: "FR12345678901",
-      address: { street: "1 rue de Rivoli", city: "Paris", postalCode: "75001", countryCode: "FR" },
-    },
-    lines: [
-      { description: "Consulting, November", quantity: 3n, unitPriceMinor: 15_000n, vatRateBp: 1900 },
-      { description: "Handbook", quantity: 2n, unitPriceMinor: 1_250n, vatRateBp: 700 },
-    ],
-    issueDate: "2026-11-24",
-  };
-  return create(CreateInvoiceRequestSchema, { ...defaults, ...overrides } as MessageInitShape<typeof CreateInvoiceRequestSchema>);
 }
 
 /** Rows in a table of the stack's database, to prove a failed call stored nothing. */

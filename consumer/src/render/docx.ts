@@ -1,6 +1,7 @@
 import * as zlib from "node:zlib";
 import type { Invoice } from "@invoicer/sdk";
 import { Document, Packer, Paragraph, Table, TableCell, TableRow, WidthType, type ISectionOptions } from "docx";
+import { strFromU8, unzipSync } from "fflate";
 import { invoiceText } from "./fields.ts";
 
 type Align = "left" | "right";
@@ -97,11 +98,11 @@ async function makeTemplate(): Promise<Template> {
     width: { size: 100, type: WidthType.PERCENTAGE },
     rows: [new TableRow({ children: Array.from({ length: n }, () => new TableCell({ children: [new Paragraph("")] })) })],
   }));
-  const probe = unzip(Buffer.from(await Packer.toBuffer(new Document(documentOptions(titleMark, tables)))));
+  const probe = unzipSync(new Uint8Array(await Packer.toBuffer(new Document(documentOptions(titleMark, tables)))));
   const text = (path: string) => {
-    const part = probe.find((p) => p.name === path);
+    const part = probe[path];
     if (!part) throw new Error(`docx template lacks ${path}`);
-    return zlib.inflateRawSync(part.data).toString("utf8");
+    return strFromU8(part);
   };
   const document = text(documentPath);
   const bodyStart = document.indexOf("<w:body>") + "<w:body>".length;
@@ -113,7 +114,8 @@ async function makeTemplate(): Promise<Template> {
     throw new Error("docx wrote a template this renderer does not understand");
   }
   return {
-    parts: probe,
+    // Compressed once here; each document only compresses its body and core properties.
+    parts: Object.entries(probe).map(([name, bytes]) => compressed(name, bytes)),
     documentStart: document.slice(0, bodyStart),
     documentEnd: document.slice(bodyEnd),
     tableStart: (n) => {
@@ -126,8 +128,10 @@ async function makeTemplate(): Promise<Template> {
 }
 
 /*
- * A minimal zip reader and writer (stored names, DEFLATE, no zip64: a .docx is small), which is all
- * the template needs. docx zips with fflate, but that is docx's dependency, not this package's.
+ * A minimal zip writer (stored names, DEFLATE, no zip64: a .docx is small). fflate reads the template,
+ * but its zipSync compresses every part again on each call: that cost 1.3 ms more per document (0.4
+ * -> 1.7 ms for 3 lines), or, storing the template's parts instead, 23 KB more (10 -> 33 KB). Writing
+ * entries compressed once takes the ~50 lines below.
  */
 
 interface ZipEntry {
@@ -137,34 +141,9 @@ interface ZipEntry {
   data: Buffer; // raw DEFLATE
 }
 
-function compressed(name: string, content: string): ZipEntry {
-  const bytes = Buffer.from(content, "utf8");
-  return { name, crc: crc32(bytes), size: bytes.length, data: zlib.deflateRawSync(bytes) };
-}
-
-function unzip(zipFile: Buffer): ZipEntry[] {
-  const end = zipFile.length - 22;
-  if (zipFile.readUInt32LE(end) !== 0x06054b50) throw new Error("not a zip file without a comment");
-  const entries: ZipEntry[] = [];
-  let p = zipFile.readUInt32LE(end + 16);
-  for (let i = zipFile.readUInt16LE(end + 10); i > 0; i--) {
-    if (zipFile.readUInt32LE(p) !== 0x02014b50) throw new Error("bad zip central directory");
-    const method = zipFile.readUInt16LE(p + 10);
-    const nameLength = zipFile.readUInt16LE(p + 28);
-    const local = zipFile.readUInt32LE(p + 42);
-    const start = local + 30 + zipFile.readUInt16LE(local + 26) + zipFile.readUInt16LE(local + 28);
-    const raw = zipFile.subarray(start, start + zipFile.readUInt32LE(p + 20));
-    const name = zipFile.toString("utf8", p + 46, p + 46 + nameLength);
-    if (method !== 8 && method !== 0) throw new Error(`zip entry ${name} uses compression method ${method}`);
-    entries.push({
-      name,
-      crc: zipFile.readUInt32LE(p + 16),
-      size: zipFile.readUInt32LE(p + 24),
-      data: method === 8 ? Buffer.from(raw) : zlib.deflateRawSync(raw),
-    });
-    p += 46 + nameLength + zipFile.readUInt16LE(p + 30) + zipFile.readUInt16LE(p + 32);
-  }
-  return entries;
+function compressed(name: string, content: string | Uint8Array): ZipEntry {
+  const bytes = typeof content === "string" ? Buffer.from(content, "utf8") : content;
+  return { name, crc: zlib.crc32(bytes), size: bytes.length, data: zlib.deflateRawSync(bytes) };
 }
 
 function zip(entries: ZipEntry[], time: Date): Uint8Array {
@@ -211,15 +190,3 @@ function zip(entries: ZipEntry[], time: Date): Uint8Array {
   out.writeUInt32LE(localSize, p + 16);
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
-
-// zlib.crc32 is in Node.js 20.15 and later; the package allows 20.11.
-const crcTable = Int32Array.from({ length: 256 }, (_, n) => {
-  for (let k = 0; k < 8; k++) n = n & 1 ? 0xedb88320 ^ (n >>> 1) : n >>> 1;
-  return n;
-});
-const crc32 = (bytes: Uint8Array): number => {
-  if (typeof zlib.crc32 === "function") return zlib.crc32(bytes);
-  let c = -1;
-  for (const b of bytes) c = crcTable[(c ^ b) & 0xff]! ^ (c >>> 8);
-  return (c ^ -1) >>> 0;
-};
