@@ -18,11 +18,26 @@ export function connectRoutes(router: ConnectRouter, log: { warn(fields: object,
     const handler = handlers.get(req.url?.split("?", 1)[0] ?? "");
     if (!handler) return false;
     handler(universalRequestFromNodeRequest(req, res, undefined, undefined))
-      .then((uRes) => universalResponseToNodeResponse(uRes, res))
+      .then((uRes) => {
+        answeringEarly(req, res);
+        return universalResponseToNodeResponse(uRes, res);
+      })
       .catch((err: unknown) => {
         // Aborted means the client went away mid-response, which is not worth a log line.
         if (ConnectError.from(err).code !== Code.Aborted) log.warn({ err, procedure: handler.method.name }, "response not completed");
       });
     return true;
   };
+}
+
+/**
+ * An answer to an HTTP/1.1 request whose body was started but not read to its end (a message over
+ * the size limit) closes its connection: Node would leave it paused behind the unread bytes, and
+ * the client's next request on it would never be read. (A body never started, Node drains itself.
+ * HTTP/2 streams are freed in createDualServer.)
+ */
+function answeringEarly(req: NodeRequest, res: NodeResponse): void {
+  if (req.httpVersionMajor !== 1) return;
+  const incoming = req as IncomingMessage;
+  if (!incoming.complete && incoming.readableDidRead && !res.headersSent) (res as ServerResponse).shouldKeepAlive = false;
 }

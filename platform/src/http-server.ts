@@ -45,10 +45,10 @@ export function createDualServer(handler: http.RequestListener, limits: Connecti
   });
   h1.timeout = limits.idleTimeoutMs;
   // The handler must cope with both kinds of request, as Connect's and Fastify's do.
-  const h2 = http2.createServer(
-    { settings: { maxConcurrentStreams: limits.maxStreamsPerConnection } },
-    handler as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
-  );
+  const h2 = http2.createServer({ settings: { maxConcurrentStreams: limits.maxStreamsPerConnection } }, (req, res) => {
+    stopUploadOnceAnswered(req.stream);
+    (handler as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void)(req, res);
+  });
   h2.setTimeout(limits.idleTimeoutMs);
   const sessions = new Set<http2.Http2Session>();
   h2.on("session", (session) => {
@@ -92,6 +92,30 @@ export function createDualServer(handler: http.RequestListener, limits: Connecti
     closeAll();
   };
   return h1;
+}
+
+/** How long an answered HTTP/2 stream may wait for its last frame to leave before the reset goes anyway. */
+const maxWaitForSentMs = 2_000;
+
+/**
+ * Once an HTTP/2 stream's answer is sent, a client still uploading (say, a message over the size
+ * limit, answered early) is told to stop with RST_STREAM(NO_ERROR) (RFC 9113 §8.1). Otherwise a
+ * client whose flow-control window is full waits for ever, and Node keeps the stream, its session
+ * and its socket until the unread data is read, which nothing will do, even after the client hangs
+ * up. The reset goes only after the answer's last frame left, or it could overtake it.
+ */
+function stopUploadOnceAnswered(stream: http2.ServerHttp2Stream): void {
+  stream.once("finish", () => {
+    const finished = Date.now();
+    const resetWhenSent = () => {
+      if (stream.closed || stream.destroyed || stream.readableEnded) return;
+      if (stream.state?.localClose !== 1 && Date.now() - finished <= maxWaitForSentMs) return void setTimeout(resetWhenSent, 1);
+      stream.close(http2.constants.NGHTTP2_NO_ERROR);
+      // Node frees a stream closed without error only once its unread data is read: discard it.
+      stream.destroy();
+    };
+    resetWhenSent();
+  });
 }
 
 /** Counts open connections per remote address; answers whether one more may be admitted. */
