@@ -14,7 +14,7 @@ import { createAppDatabase, createTenants } from "@invoicer/devstack/app-databas
 import { produceRaw, readTopic } from "@invoicer/devstack/topics";
 import { sampleInvoice } from "@invoicer/devstack/samples";
 import { idleHttp2Sessions, oversizeAndBombs, silentConnections } from "./attacks.ts";
-import { awaitSettled, checkInvariants, violations, type Outcome } from "./invariants.ts";
+import { awaitSettled, checkInvariants, violations } from "./invariants.ts";
 import { gatewayClients, invoiceClients, steadyCreates, type LoadStats } from "./load.ts";
 import { peakRss } from "./peak-rss.ts";
 import { writeReport, type Result } from "./report.ts";

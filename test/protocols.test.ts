@@ -35,6 +35,8 @@ describe("through the gateway", () => {
       enums: String,
       defaults: true,
     });
+    // proto-loader's services are typed only at run time.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const loaded = grpc.loadPackageDefinition(definition) as any;
     const client = new loaded.invoicer.v1.InvoiceService(stack.gatewayUrl.replace("http://", ""), grpc.credentials.createInsecure());
     const metadata = new grpc.Metadata();
@@ -112,6 +114,8 @@ describe("procedures the gateway does not forward", () => {
 });
 
 describe("REST routes", () => {
+  // Answers of any shape, read field by field by each test.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   type JsonResponse = Omit<Response, "json"> & { json(): Promise<any> };
   const rest = (path: string, init: RequestInit = {}, apiKey = stack.tenantA.apiKey): Promise<JsonResponse> =>
     fetch(`${stack.gatewayUrl}${path}`, {

@@ -14,6 +14,8 @@ export async function serveConsumer(env: Record<string, string | undefined>, ren
   const log = createLogger("consumer", config.logLevel);
   const observability = startObservability("consumer", config.tracing);
   const started = Date.now();
+  // Assigned once the group is joined, after /readyz starts answering (which reads it).
+  // eslint-disable-next-line prefer-const
   let consumer: DocumentConsumer | undefined;
   // /healthz: the process is up; /readyz: it is a member of the consumer group; /metrics for Prometheus.
   const health = createServer((req, res) => {

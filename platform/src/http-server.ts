@@ -40,7 +40,10 @@ export function createDualServer(handler: http.RequestListener, limits: Connecti
     connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
   }, (req, res) => {
     if (draining) res.shouldKeepAlive = false;
-    else (unsent.add(res), res.once("finish", () => unsent.delete(res)).once("close", () => unsent.delete(res)));
+    else {
+      unsent.add(res);
+      res.once("finish", () => unsent.delete(res)).once("close", () => unsent.delete(res));
+    }
     handler(req, res);
   });
   h1.timeout = limits.idleTimeoutMs;
@@ -167,7 +170,8 @@ export function closeGracefully(server: http.Server, graceMs: number): Promise<v
       done();
     };
     const drain = (server as Drainable)[drainKey];
-    if (drain) drain(finished);
-    else (server.close(finished), server.closeIdleConnections());
+    if (drain) return drain(finished);
+    server.close(finished);
+    server.closeIdleConnections();
   });
 }

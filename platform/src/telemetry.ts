@@ -122,7 +122,7 @@ export function logContext(): Record<string, string> {
   const active = context.active();
   const fields: Record<string, string> = {};
   const span = trace.getSpanContext(active);
-  if (span) (fields.trace_id = span.traceId), (fields.span_id = span.spanId);
+  if (span) Object.assign(fields, { trace_id: span.traceId, span_id: span.spanId });
   const requestId = active.getValue(requestIdKey);
   if (typeof requestId === "string") fields.request_id = requestId;
   return fields;
