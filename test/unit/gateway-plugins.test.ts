@@ -25,7 +25,6 @@ import { trustedHeaders } from "../../gateway/src/server-calls.ts";
 const validKey = `inv_${"a".repeat(32)}`;
 const tenant = "11111111-1111-4111-8111-111111111111";
 const internalToken = "unit-test-internal-token-0123456789";
-const silent = createLogger("unit", "silent");
 
 /** A key service in memory that knows `validKey`, noting each key it is asked about. */
 function keyService(asked: string[] = []) {
@@ -42,8 +41,8 @@ function keyService(asked: string[] = []) {
 }
 
 /** A bare app with the error answers, as the gateway registers them first. */
-async function appWith(register: (app: FastifyInstance) => Promise<unknown>) {
-  const app = Fastify({ loggerInstance: silent });
+async function appWith(register: (app: FastifyInstance) => PromiseLike<unknown>) {
+  const app = Fastify();
   await app.register(errorAnswers);
   await register(app);
   return app;
@@ -227,11 +226,12 @@ describe("requestObservation", () => {
     app.get("/v1/things/:id", async (request) => ({ id: request.id, route: request.exchange?.route, headers: trustedHeaders(internalToken)(request) }));
     await app.listen({ port: 0, host: "127.0.0.1" });
     const { port } = app.server.address() as AddressInfo;
-    const answer = await (await fetch(`http://127.0.0.1:${port}/v1/things/7`, { headers: { "x-request-id": "req-42" } })).json();
+    const response = await fetch(`http://127.0.0.1:${port}/v1/things/7`, { headers: { "x-request-id": "req-42" } });
+    const answer = (await response.json()) as { id: string; route: string; headers: Record<string, string> };
     assert.equal(answer.id, "req-42");
     assert.equal(answer.route, "/v1/things/:id");
     assert.equal(answer.headers["x-request-id"], "req-42");
-    assert.match(answer.headers.traceparent, /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+    assert.match(answer.headers.traceparent ?? "", /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
     await app.close();
     const line = lines.find((l) => l.msg === "request");
     assert.equal(line?.request_id, "req-42");
