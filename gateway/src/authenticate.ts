@@ -54,7 +54,7 @@ export const apiKeyAuthentication = fp(
   { name: "api-key-authentication", dependencies: ["address-limits"] },
 );
 
-export interface AuthenticateOptions {
+interface AuthenticateOptions {
   keys: ApiKeyResolver;
   /** Whether the request's address may have one more key checked by the server (not yet cached keys). */
   mayCheckKey: (request: FastifyRequest) => Promise<boolean>;
@@ -70,7 +70,7 @@ export interface AuthenticateOptions {
  * tenant; it answers the request itself when any of them fails. Cheap checks come first: the
  * declared size, the key's shape and the cache; the server is asked only within the address's budget.
  */
-export function authenticator({ keys, mayCheckKey, allowKey, maxBodyBytes, oversizeHttpStatus }: AuthenticateOptions): AuthenticateHook {
+function authenticator({ keys, mayCheckKey, allowKey, maxBodyBytes, oversizeHttpStatus }: AuthenticateOptions): AuthenticateHook {
   return async function authenticate(request: FastifyRequest, reply: FastifyReply) {
     if (Number(request.headers["content-length"] ?? 0) > maxBodyBytes) {
       return sendRpcError(request, reply, Code.ResourceExhausted, `request body exceeds ${maxBodyBytes} bytes`, oversizeHttpStatus);
