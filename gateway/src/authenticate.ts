@@ -1,16 +1,60 @@
-import { Code } from "@connectrpc/connect";
-import type { FastifyReply, FastifyRequest } from "fastify";
-import { bearerToken, KeyCheckBudgetError, KeyCheckBusyError, looksLikeApiKey, type ApiKeyResolver } from "./api-keys.ts";
+import { Code, type Client } from "@connectrpc/connect";
+import type { ApiKeyService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import fp from "fastify-plugin";
+import { apiKeyResolver, bearerToken, KeyCheckBudgetError, KeyCheckBusyError, looksLikeApiKey, rateLimiter, type ApiKeyResolver } from "./api-keys.ts";
 import { sendRpcError } from "./rpc-errors.ts";
+
+/** A hook that answers the request itself unless its API key is good, noting the tenant when it is. */
+export type AuthenticateHook = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
 
 declare module "fastify" {
   interface FastifyRequest {
-    /** The tenant of the request's API key, set by `authenticate`. */
+    /** The tenant of the request's API key, set by `authenticate`; empty before (and without) a key. */
     tenantId: string;
+  }
+  interface FastifyInstance {
+    /** The API-key check for RPCs: an oversize body is answered in the RPC's protocol. */
+    authenticate: AuthenticateHook;
+    /** The same check for REST, where an oversize body is a 413. */
+    authenticateRest: AuthenticateHook;
   }
 }
 
-export interface AuthenticateOptions {
+export interface ApiKeyAuthenticationOptions {
+  keyService: Client<typeof ApiKeyService>;
+  apiKeyCacheMs: number;
+  /** Keys the server checks for one address per minute (keys not yet cached). */
+  keyChecksPerAddress: number;
+  rateLimitPerSecond: number;
+  rateLimitBurst: number;
+  maxBodyBytes: number;
+}
+
+/**
+ * `app.authenticate` and `app.authenticateRest`, sharing one key cache, one key-check budget per
+ * address and one rate limit per key. Unencapsulated: the REST routes and the proxies use them.
+ */
+export const apiKeyAuthentication = fp(
+  async function apiKeyAuthentication(app: FastifyInstance, options: ApiKeyAuthenticationOptions) {
+    const keyChecks = app.createRateLimit({ max: options.keyChecksPerAddress, timeWindow: 60_000 });
+    const shared: AuthenticateOptions = {
+      keys: apiKeyResolver(options.keyService, options.apiKeyCacheMs),
+      mayCheckKey: async (request) => {
+        const budget = await keyChecks(request);
+        return budget.isAllowed || !budget.isExceeded;
+      },
+      allowKey: rateLimiter(options.rateLimitPerSecond, options.rateLimitBurst),
+      maxBodyBytes: options.maxBodyBytes,
+    };
+    app.decorateRequest("tenantId", "");
+    app.decorate("authenticate", authenticator(shared));
+    app.decorate("authenticateRest", authenticator({ ...shared, oversizeHttpStatus: 413 }));
+  },
+  { name: "api-key-authentication", dependencies: ["address-limits"] },
+);
+
+interface AuthenticateOptions {
   keys: ApiKeyResolver;
   /** Whether the request's address may have one more key checked by the server (not yet cached keys). */
   mayCheckKey: (request: FastifyRequest) => Promise<boolean>;
@@ -26,7 +70,7 @@ export interface AuthenticateOptions {
  * tenant; it answers the request itself when any of them fails. Cheap checks come first: the
  * declared size, the key's shape and the cache; the server is asked only within the address's budget.
  */
-export function authenticator({ keys, mayCheckKey, allowKey, maxBodyBytes, oversizeHttpStatus }: AuthenticateOptions) {
+function authenticator({ keys, mayCheckKey, allowKey, maxBodyBytes, oversizeHttpStatus }: AuthenticateOptions): AuthenticateHook {
   return async function authenticate(request: FastifyRequest, reply: FastifyReply) {
     if (Number(request.headers["content-length"] ?? 0) > maxBodyBytes) {
       return sendRpcError(request, reply, Code.ResourceExhausted, `request body exceeds ${maxBodyBytes} bytes`, oversizeHttpStatus);

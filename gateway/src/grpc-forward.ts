@@ -2,7 +2,7 @@ import * as http2 from "node:http2";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-import { noteGrpcStatus } from "./observe.ts";
+import { noteGrpcStatus, type Exchange } from "./observe.ts";
 
 const { HTTP2_HEADER_STATUS, NGHTTP2_CANCEL } = http2.constants;
 const dropped = new Set([":method", ":path", ":authority", ":scheme", "authorization", "connection", "host"]);
@@ -25,7 +25,7 @@ export function grpcForwarder(serverUrl: string) {
     return session;
   };
 
-  function forward(req: Http2ServerRequest, res: Http2ServerResponse, extraHeaders: Record<string, string>) {
+  function forward(req: Http2ServerRequest, res: Http2ServerResponse, extraHeaders: Record<string, string>, exchange: Exchange | undefined) {
     const headers: http2.OutgoingHttpHeaders = { ":method": req.method, ":path": req.url };
     for (const [name, value] of Object.entries(req.headers)) if (!dropped.has(name)) headers[name] = value;
     Object.assign(headers, extraHeaders);
@@ -35,16 +35,16 @@ export function grpcForwarder(serverUrl: string) {
     upstream.on("response", (responseHeaders) => {
       const { [HTTP2_HEADER_STATUS]: status, ...rest } = responseHeaders;
       for (const name of Object.keys(rest)) if (name.startsWith(":")) delete rest[name];
-      noteGrpcStatus(req, rest["grpc-status"]); // a trailers-only response
+      noteGrpcStatus(exchange, rest["grpc-status"]); // a trailers-only response
       res.writeHead(Number(status), normalizeGrpcMessage(rest));
       upstream.pipe(res);
     });
     upstream.on("trailers", (trailers) => {
-      noteGrpcStatus(req, trailers["grpc-status"]);
+      noteGrpcStatus(exchange, trailers["grpc-status"]);
       res.addTrailers(normalizeGrpcMessage(trailers));
     });
     upstream.on("error", () => {
-      noteGrpcStatus(req, Code.Unavailable);
+      noteGrpcStatus(exchange, Code.Unavailable);
       if (!res.headersSent) {
         const status = setTrailerStatus(new Headers(), new ConnectError("server unavailable", Code.Unavailable));
         const headers = normalizeGrpcMessage({ "content-type": req.headers["content-type"] ?? "application/grpc", ...Object.fromEntries(status) });

@@ -6,7 +6,15 @@ import type { Logger } from "@invoicer/platform/logger";
 import { codeName, Histogram, latencyBuckets, rpcCodeHeader, rpcServerMetrics } from "@invoicer/platform/metrics";
 import type { Observability } from "@invoicer/platform/observability";
 import { failSpan, remoteContext, runInSpan, spanHeaders, SpanKind, type Span } from "@invoicer/platform/telemetry";
-import type { FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import fp from "fastify-plugin";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** What observeRequests notes about this request; undefined for requests it did not see (inject()). */
+    readonly exchange: Exchange | undefined;
+  }
+}
 
 /** What the gateway notes about one request while Fastify and the forwarders handle it. */
 export interface Exchange {
@@ -18,16 +26,17 @@ export interface Exchange {
   route?: string;
 }
 
-const exchanges = new WeakMap<object, Exchange>();
+// Beside the raw request, not on Fastify's: the span and request id exist before Fastify sees it, and the log line is written after.
+const exchanges = new WeakMap<IncomingMessage, Exchange>();
 
-export const exchangeOf = (raw: object): Exchange | undefined => exchanges.get(raw);
+/** The exchange observeRequests opened for a raw request. */
+export const exchangeOf = (raw: IncomingMessage): Exchange | undefined => exchanges.get(raw);
 
 /** A caller's request id is kept when it is a sane token, so logs join up across systems. */
 const sane = /^[\w.:-]{1,128}$/;
 
 /** `traceparent` continuing this request's span, and its request id, for the call to the server. */
-export function upstreamHeaders(raw: object): Record<string, string> {
-  const exchange = exchanges.get(raw);
+export function upstreamHeaders(exchange: Exchange | undefined): Record<string, string> {
   if (!exchange) return {};
   return { ...spanHeaders(exchange.span), "x-request-id": exchange.requestId };
 }
@@ -93,25 +102,40 @@ export function observeRequests(handler: RequestListener, { tracer, metrics }: O
   };
 }
 
-/** onRequest hook: notes the route pattern, which names non-RPC spans and metrics. */
-export function noteRoute(request: FastifyRequest, _reply: FastifyReply, done: () => void): void {
-  const exchange = exchanges.get(request.raw);
+/**
+ * The exchange as `request.exchange`, and what Fastify learns for it: the route pattern (which names
+ * non-RPC spans and metrics) and the RPC outcome a response carries in its headers.
+ */
+export const requestObservation = fp(
+  async function requestObservation(app: FastifyInstance) {
+    app.decorateRequest("exchange", {
+      getter(this: FastifyRequest) {
+        return exchangeOf(this.raw);
+      },
+    });
+    app.addHook("onRequest", noteRoute);
+    app.addHook("onSend", noteSentStatus);
+  },
+  { name: "request-observation" },
+);
+
+function noteRoute(request: FastifyRequest, _reply: FastifyReply, done: () => void): void {
+  const exchange = request.exchange;
   if (exchange) exchange.route = request.routeOptions.url;
   done();
 }
 
-/** onSend hook: notes the gRPC status a proxied trailers-only response carries in its headers. */
-export function noteSentStatus(request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void): void {
-  noteGrpcStatus(request.raw, reply.getHeader("grpc-status"));
+/** The gRPC status of a proxied trailers-only response, or the code the server named in `invoicer-rpc-code`. */
+function noteSentStatus(request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void): void {
+  const exchange = request.exchange;
+  noteGrpcStatus(exchange, reply.getHeader("grpc-status"));
   const code = reply.getHeader(rpcCodeHeader);
-  const exchange = exchanges.get(request.raw);
   if (exchange && exchange.code === undefined && typeof code === "string") exchange.code = codeFromName(code);
   done(null, payload);
 }
 
 /** Records the RPC outcome from a grpc-status value (headers of a trailers-only response, or trailers). */
-export function noteGrpcStatus(raw: object, value: unknown): void {
-  const exchange = exchanges.get(raw);
+export function noteGrpcStatus(exchange: Exchange | undefined, value: unknown): void {
   if (!exchange || value === undefined || value === null) return;
   const status = Number(value);
   exchange.code = status === 0 ? "ok" : (status as Code);

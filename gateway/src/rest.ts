@@ -9,18 +9,18 @@ import {
   InvoiceStatus,
   type InvoiceService,
 } from "@invoicer/sdk";
-import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
 interface RestOptions {
   client: Client<typeof InvoiceService>;
-  authenticate: onRequestHookHandler;
+  /** The headers the server believes (internal token, tenant, trace and request id). */
   callHeaders: (request: FastifyRequest) => Record<string, string>;
 }
 
 /** REST/JSON routes over the same typed client the SDK offers; bodies use the proto JSON mapping. */
-export async function restRoutes(app: FastifyInstance, { client, authenticate, callHeaders }: RestOptions) {
+export async function restRoutes(app: FastifyInstance, { client, callHeaders }: RestOptions) {
   // Before the body is read: a caller without a valid key costs no parsing.
-  app.addHook("onRequest", authenticate);
+  app.addHook("onRequest", app.authenticateRest);
   app.removeContentTypeParser("text/plain");
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, strictJsonParser(app));

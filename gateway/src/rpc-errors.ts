@@ -27,7 +27,7 @@ export function sendRpcError(
   message: string,
   httpStatus = codeToHttpStatus(code),
 ): FastifyReply {
-  noteGrpcStatus(request.raw, code);
+  noteGrpcStatus(request.exchange, code);
   if (isGrpcFamily(request)) {
     const headers = normalizeGrpcMessage(Object.fromEntries(setTrailerStatus(new Headers(), new ConnectError(message, code))));
     const contentType = request.headers["content-type"]!.split(";")[0]!;

@@ -2,19 +2,36 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import proxy from "@fastify/http-proxy";
 import { Code } from "@connectrpc/connect";
 import { internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
-import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from "fastify";
-import type { grpcForwarder } from "./grpc-forward.ts";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { AuthenticateHook } from "./authenticate.ts";
+import type { ForwardedService } from "./config.ts";
+import { grpcForwarder } from "./grpc-forward.ts";
 import { isGrpc, sendRpcError } from "./rpc-errors.ts";
+
+export interface RpcForwardingOptions {
+  serverUrl: string;
+  services: ForwardedService[];
+  trustedHeaders: RpcProxyOptions["trustedHeaders"];
+}
+
+/** The forwarded services' RPCs, over one HTTP/2 session to the server; those that need a key use `app.authenticate`. */
+export async function rpcForwarding(app: FastifyInstance, { serverUrl, services, trustedHeaders }: RpcForwardingOptions) {
+  const forwardHttp2 = grpcForwarder(serverUrl);
+  app.addHook("onClose", async () => forwardHttp2.close());
+  for (const { name, authenticate } of services) {
+    await app.register(rpcProxy, { serverUrl, service: name, authenticate: authenticate ? app.authenticate : undefined, forwardHttp2, trustedHeaders });
+  }
+}
 
 export interface RpcProxyOptions {
   serverUrl: string;
   /** The fully qualified service name, such as invoicer.v1.InvoiceService. */
   service: string;
   /** The API-key check, for a service that needs one. */
-  authenticate?: preHandlerAsyncHookHandler;
+  authenticate?: AuthenticateHook;
   forwardHttp2: ReturnType<typeof grpcForwarder>;
   /** The headers the server believes (internal token, tenant, trace and request id), which replace any a client sent. */
-  trustedHeaders: (request: FastifyRequest) => Record<string, string>;
+  trustedHeaders: (request: Pick<FastifyRequest, "exchange" | "tenantId">) => Record<string, string>;
 }
 
 /**
@@ -39,7 +56,7 @@ export async function rpcProxy(app: FastifyInstance, { serverUrl, service, authe
       if (reply.sent || request.raw.httpVersionMajor !== 2) return;
       reply.hijack();
       const [req, res] = [request.raw as unknown as Http2ServerRequest, reply.raw as unknown as Http2ServerResponse];
-      forwardHttp2(req, res, trustedHeaders(request));
+      forwardHttp2(req, res, trustedHeaders(request), request.exchange);
     },
     replyOptions: {
       rewriteRequestHeaders: (request, headers) => {

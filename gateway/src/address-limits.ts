@@ -1,0 +1,17 @@
+import rateLimit from "@fastify/rate-limit";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import fp from "fastify-plugin";
+
+/**
+ * Every request counts against its address first, before CORS, authentication or any body.
+ * Unencapsulated: the limit is a hook on every route, and `createRateLimit` serves the API-key checks.
+ */
+export const addressLimits = fp(
+  async function addressLimits(app: FastifyInstance, { perSecond }: { perSecond: number }) {
+    await app.register(rateLimit, { global: false });
+    const tooMany = (message: string) => (_request: FastifyRequest, context: { statusCode: number; after: string }) =>
+      Object.assign(new Error(`${message}; retry in ${context.after}`), { statusCode: context.statusCode });
+    app.addHook("onRequest", app.rateLimit({ max: perSecond, timeWindow: 1_000, errorResponseBuilder: tooMany("too many requests from this address") }));
+  },
+  { name: "address-limits" },
+);

@@ -1,0 +1,23 @@
+import type { Interceptor } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
+import type { FastifyRequest } from "fastify";
+import { upstreamHeaders } from "./observe.ts";
+
+/** The gateway's own calls to the server (API-key checks, readiness, REST), with the internal token. */
+export function serverTransport(serverUrl: string, internalToken: string) {
+  const withInternalToken: Interceptor = (next) => (req) => {
+    req.header.set(internalTokenHeader, internalToken);
+    return next(req);
+  };
+  return createConnectTransport({ baseUrl: serverUrl, httpVersion: "2", useBinaryFormat: true, interceptors: [withInternalToken] });
+}
+
+/** Client-supplied trust headers never reach the server; ours replace them, with the trace and request id. */
+export function trustedHeaders(internalToken: string) {
+  return (request: Pick<FastifyRequest, "exchange" | "tenantId">): Record<string, string> => ({
+    ...upstreamHeaders(request.exchange),
+    ...(request.tenantId ? { [tenantHeader]: request.tenantId } : {}),
+    [internalTokenHeader]: internalToken,
+  });
+}
