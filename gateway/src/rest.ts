@@ -126,7 +126,8 @@ function strictJsonParser(app: FastifyInstance) {
     } catch {
       return done(Object.assign(new Error("request body is not valid UTF-8"), { statusCode: 400 }));
     }
-    parseJson(request, text, done);
+    // Fastify's JSON parser answers through `done`; nothing to await.
+    void parseJson(request, text, done);
   };
 }
 

@@ -60,7 +60,7 @@ export async function rpcProxy(app: FastifyInstance, { serverUrl, service, authe
     },
     replyOptions: {
       rewriteRequestHeaders: (request, headers) => {
-        const { authorization, [tenantHeader]: _t, [internalTokenHeader]: _i, tracestate: _s, ...rest } = headers;
+        const { authorization: _a, [tenantHeader]: _t, [internalTokenHeader]: _i, tracestate: _s, ...rest } = headers;
         return { ...rest, ...trustedHeaders(request as FastifyRequest) };
       },
       onError: (reply, { error }) => {

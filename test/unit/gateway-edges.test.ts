@@ -34,7 +34,9 @@ function keyService() {
   return {
     client,
     asked,
-    hold: () => (held = new Promise((r) => (release = r))),
+    hold: () => {
+      held = new Promise((r) => (release = r));
+    },
     answer: () => release(),
   };
 }
