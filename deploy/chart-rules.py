@@ -121,6 +121,20 @@ def rules(render: str, docs: list[dict]) -> None:
         check(pod_peers == {"gateway", "consumer"}, f"{where} server reachable from pods {pod_peers}, expected gateway and consumer")
         check(all(rule.get("from") for rule in policies["server"]["spec"]["ingress"]), f"{where} server ingress rule without 'from' opens it to all")
         check(all(rule.get("from") for rule in policies["consumer"]["spec"].get("ingress", [])), f"{where} consumer ingress rule without 'from' opens it to all")
+    # ServiceMonitor is a CRD the schema validator skips: check that each one finds a Service and its port.
+    services = find(docs, "Service")
+    for monitor in find(docs, "ServiceMonitor"):
+        selector = monitor["spec"]["selector"]["matchLabels"]
+        matched = [svc for svc in services if selector.items() <= svc["metadata"].get("labels", {}).items()]
+        name = monitor["metadata"]["name"]
+        check(len(matched) == 1, f"{where} ServiceMonitor {name} selects {len(matched)} Services, expected 1")
+        for endpoint in monitor["spec"]["endpoints"]:
+            check(endpoint.get("path") == "/metrics", f"{where} ServiceMonitor {name} scrapes {endpoint.get('path')}")
+            if len(matched) == 1:
+                ports = {p.get("name") for p in matched[0]["spec"]["ports"]}
+                check(endpoint["port"] in ports, f"{where} ServiceMonitor {name} port {endpoint['port']} not on Service {matched[0]['metadata']['name']} ({ports})")
+            if name.endswith("-gateway"):
+                check("authorization" in endpoint, f"{where} the gateway's /metrics needs METRICS_TOKEN as a bearer token")
     for service in find(docs, "Service"):
         if not service["metadata"]["name"].endswith("-gateway"):
             check(service["spec"].get("type", "ClusterIP") == "ClusterIP", f"{where} {service['metadata']['name']} is exposed beyond the cluster")

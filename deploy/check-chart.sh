@@ -70,6 +70,7 @@ for r in "${renders[@]}"; do
   # shellcheck disable=SC2086 # the arguments are split on purpose
   "$helm" template invoicer "$chart" --namespace invoicer --kube-version "${KUBE_VERSIONS[0]}" ${r#*|} >"$out/$name.yaml" \
     || die "helm template $name"
+  grep -q '^kind: Deployment' "$out/$name.yaml" || die "helm template $name rendered no Deployment"
   printf '  %-15s %3d objects\n' "$name" "$(grep -c '^kind:' "$out/$name.yaml")"
 done
 
