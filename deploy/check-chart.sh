@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Static checks of the Helm chart in deploy/helm/invoicer, offline once its tools are installed:
 #   helm lint (default and production values), helm template with several value sets, the chart's own
-#   rules on the rendered manifests (deploy/chart-rules.py), and validation of every rendered object
+#   rules on the rendered manifests (deploy/chart-rules.py), each container's environment against its
+#   service's config module (deploy/chart-env.ts, needs the project's node_modules), and validation of every rendered object
 #   against the Kubernetes OpenAPI schemas of KUBE_VERSIONS (kubernetes-validate ships them; strict:
 #   unknown fields fail).
 # Tools go into .data/ when missing: helm built with `go install` (Go module proxy), kubernetes-validate
@@ -89,6 +90,10 @@ must_fail "more consumers than partitions" "above kafka.partitions" --set kafka.
 # --- the chart's own rules ----------------------------------------------------------------------
 step "chart rules (deploy/chart-rules.py)"
 "$venv/bin/python" deploy/chart-rules.py "$out" || die "the rendered manifests break the chart's rules (above)"
+
+step "chart environment against the services' config modules (deploy/chart-env.ts)"
+command -v node >/dev/null && [[ -d node_modules/tsx ]] || die "node and the project's node_modules are needed for deploy/chart-env.ts (npm ci)"
+node --import tsx deploy/chart-env.ts "$out" || die "the chart's environment does not match the services' config modules (above)"
 
 # --- schemas --------------------------------------------------------------------------------------
 for version in "${KUBE_VERSIONS[@]}"; do
