@@ -1,6 +1,9 @@
 # One image for the three services; compose picks the entry point. Services run their TypeScript
 # through tsx (no build step); the build stage also builds the web app the gateway serves.
-FROM node:20.19-bookworm-slim AS build
+# Node 24 LTS, the supported baseline (package.json engines); pinned to a patch release so every
+# build gets the same Node until this line changes. Slim rather than distroless: compose's health
+# checks and `docker compose exec server node ...` call `node` by name, and a shell helps debugging.
+FROM node:24.22.3-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY patches ./patches
@@ -12,8 +15,8 @@ COPY gateway/package.json gateway/
 COPY web/package.json web/
 # The dev stack (local PostgreSQL and Kafka) is a workspace of dev dependencies only: pruned below.
 COPY devstack/package.json devstack/
-# No dependency install scripts: nothing here needs one. patches/ fixes postgres.js and connect-es
-# bugs (see the README's design notes).
+# No dependency install scripts: nothing here needs one. patches/ fixes postgres.js, connect-es and
+# kafkajs bugs (see the README's design notes).
 RUN npm ci --ignore-scripts --no-audit --no-fund && npx patch-package
 COPY gen ./gen
 COPY platform ./platform
@@ -23,7 +26,7 @@ COPY gateway ./gateway
 COPY web ./web
 RUN npm run build -w web && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20.19-bookworm-slim AS runtime
+FROM node:24.22.3-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 # Root-owned and read-only for the service user.

@@ -68,6 +68,33 @@ describe("compose.yaml", () => {
     assert.match(dockerfile, /^USER node$/m, "services run as a non-root user");
   });
 
+  it("builds on the Node major that package.json supports, and pins current Redpanda, Console and Jaeger v2 images", () => {
+    const engines = (JSON.parse(readFileSync("package.json", "utf8")) as { engines: { node: string } }).engines.node;
+    const baseline = Number(/^>=(\d+)/.exec(engines)?.[1]);
+    const bases = [...readFileSync("Dockerfile", "utf8").matchAll(/^FROM (\S+)/gm)].map((m) => m[1]!);
+    assert.equal(bases.length, 2);
+    for (const base of bases) {
+      // A full patch version: a rebuild gets the same Node until the Dockerfile changes.
+      const version = /^node:(\d+)\.\d+\.\d+-bookworm-slim$/.exec(base);
+      assert.ok(version, `${base} is a pinned node slim image`);
+      assert.equal(Number(version[1]), baseline, `${base} is the baseline in engines (${engines})`);
+    }
+    const tag = (name: string, image: RegExp) => {
+      const found = image.exec(services[name]!.image ?? "");
+      assert.ok(found, `${name}: ${services[name]!.image} matches ${image}`);
+      return found.slice(1).map(Number);
+    };
+    assert.ok(tag("redpanda", /^docker\.redpanda\.com\/redpandadata\/redpanda:v(\d+)\.\d+\.\d+$/)[0]! >= 26);
+    assert.ok(tag("console", /^docker\.redpanda\.com\/redpandadata\/console:v(\d+)\.\d+\.\d+$/)[0]! >= 3);
+    // Jaeger v2: one image whose default configuration receives OTLP on 4317/4318 and serves the UI
+    // on 16686; v1's all-in-one image and its COLLECTOR_* variables are gone.
+    assert.deepEqual(tag("jaeger", /^jaegertracing\/jaeger:(\d+)\.\d+\.\d+$/), [2]);
+    assert.equal(services.jaeger!.environment, undefined);
+    assert.deepEqual(services.jaeger!.ports, ["16686:16686"]);
+    // The tracing profile's instructions send OTLP over HTTP to Jaeger's 4318 on the compose network.
+    assert.match(readFileSync("compose.yaml", "utf8"), /OTEL_EXPORTER_OTLP_ENDPOINT=http:\/\/jaeger:4318 docker compose --profile tracing up/);
+  });
+
   it("publishes only the gateway, and the console and Jaeger under their profiles", () => {
     const published = Object.entries(services).filter(([, s]) => s.ports?.length).map(([n]) => n).sort();
     assert.deepEqual(published, ["console", "gateway", "jaeger"]);
