@@ -75,7 +75,7 @@ export function createServerHandler({ config, database, watch, log, observabilit
   const serve = connectRoutes(router, log);
   return (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
     if (isMetricsScrape(req as IncomingMessage)) return void sendMetrics(metrics, res as ServerResponse);
-    if (!serve(req, res)) res.writeHead(404).end();
+    if (!serve(req, res)) (res as ServerResponse).writeHead(404).end();
   };
 }
 
