@@ -10,7 +10,7 @@ import { internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-a
 import postgres from "postgres";
 import { priceInvoice } from "../server/src/domain/pricing.ts";
 import { claimNumberSql, insertIssuedSql } from "../server/src/invoices/invoice-store.ts";
-import { outboxChannel } from "../server/src/outbox/notifications.ts";
+import { outboxChannel } from "../server/src/outbox/outbox-writer.ts";
 import { sampleInvoice } from "@invoicer/devstack/samples";
 
 export interface Tenant {

@@ -1,5 +1,4 @@
-import { traceHeaders } from "@invoicer/platform/telemetry";
-import { and, asc, desc, eq, inArray, lt, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, lt } from "drizzle-orm";
 import type { Db, Tx } from "../db/client.ts";
 import { postgresClientOf, sqlNames } from "../db/raw-sql.ts";
 import {
@@ -11,19 +10,12 @@ import {
   type PartyRecord,
 } from "../db/schema.ts";
 import type { Pricing } from "../domain/pricing.ts";
-import { outboxChannel } from "../outbox/notifications.ts";
+import { newTraceparent, outboxChannel, writeOutbox, type OutboxEvent } from "../outbox/outbox-writer.ts";
 
 export type InvoiceRow = typeof invoices.$inferSelect;
 export type LineRow = typeof invoiceLines.$inferSelect;
 export type InvoiceRecord = InvoiceRow & { lines: LineRow[] };
 export type InvoiceStatusName = InvoiceRow["status"];
-
-/** An event to write to the outbox in the transaction of the change it describes. */
-export interface OutboxEvent {
-  id: string;
-  eventType: string;
-  payload: Uint8Array;
-}
 
 export interface NewInvoice {
   id: string;
@@ -278,20 +270,4 @@ export async function settleInvoice(
     beforeCommit();
     return { kind: "changed", invoice };
   });
-}
-
-/** Writes an event in the change's transaction; at commit it wakes the relay and the watchers. */
-export async function writeOutbox(tx: Tx, tenantId: string, invoiceId: string, event: OutboxEvent) {
-  const o = outboxNames;
-  // One statement: the row and the NOTIFY. The relay also polls, so a lost notification only delays publishing.
-  await tx.execute(sql`with event as (
-    insert into ${sql.raw(o.$table)} (${sql.raw(`${o.id}, ${o.tenantId}, ${o.invoiceId}, ${o.eventType}, ${o.payload}, ${o.traceparent}`)})
-    values (${event.id}, ${tenantId}, ${invoiceId}, ${event.eventType}, ${Buffer.from(event.payload)}, ${newTraceparent()}))
-    select pg_notify(${outboxChannel}, ${`${tenantId}/${event.id}`})`);
-}
-
-
-/** The change's trace context (W3C traceparent), stored with its event so the trace continues past the broker. */
-function newTraceparent(): string | null {
-  return traceHeaders().traceparent ?? null;
 }
