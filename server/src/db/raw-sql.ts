@@ -1,7 +1,7 @@
 // Hand-written SQL for the hot paths: drizzle's builder costs CPU per call and sends each
 // statement unnamed (parse, describe, then bind: two round trips); a prepared statement is one.
 import { getTableColumns, getTableName, type Column, type Table } from "drizzle-orm";
-import type { Sql } from "postgres";
+import type { ParameterOrJSON, Sql } from "postgres";
 import type { Db } from "./client.ts";
 
 const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
@@ -33,10 +33,10 @@ export function columnsExcept<T extends Table, E extends ColumnKey<T>>(table: T,
 }
 
 /** A value as a statement parameter: the column's own mapping (jsonb as JSON, bytea as Buffer), int8 as decimal text. */
-function toParam(column: Column, value: unknown): unknown {
+function toParam(column: Column, value: unknown): Param {
   if (value === null || value === undefined) return null;
   const mapped = column.mapToDriverValue(value);
-  return typeof mapped === "bigint" ? mapped.toString() : mapped;
+  return (typeof mapped === "bigint" ? mapped.toString() : mapped) as Param;
 }
 
 /** A value as its column reads it back (postgres.js hands drizzle some types as text). */
@@ -52,10 +52,13 @@ export interface InsertParams<Row> {
   /** The first parameter number after these. */
   next: number;
   /** This insert's parameters, in placeholder order. */
-  params(row: Row): unknown[];
+  params(row: Row): Param[];
 }
 
-type RowOf<T extends Table, K extends ColumnKey<T>> = { [P in K]: T["$inferInsert"][P] };
+/** The values of `keys` in a row of `table`, each required (a column left out is not inserted, not set to null). */
+export type RowOf<T extends Table, K extends ColumnKey<T>> = { [P in K]: P extends keyof T["$inferInsert"] ? T["$inferInsert"][P] : never };
+/** A statement parameter postgres.js takes. */
+export type Param = ParameterOrJSON<never>;
 
 /**
  * The typed parameters of inserting one row of `table` into `keys`, numbered from `$first`: each
@@ -78,6 +81,6 @@ export function insertRows<T extends Table, K extends ColumnKey<T>>(table: T, ke
     columns: columns.map((c) => quote(c.name)).join(", "),
     placeholders: columns.map((c, i) => `$${first + i}::${c.getSQLType()}[]`).join(", "),
     next: first + columns.length,
-    params: (rows) => keys.map((k, i) => rows.map((row) => toParam(columns[i]!, row[k]))),
+    params: (rows) => keys.map((k, i) => rows.map((row) => toParam(columns[i]!, row[k])) as Param),
   };
 }

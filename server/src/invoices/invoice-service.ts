@@ -13,7 +13,7 @@ import { assertStillWanted, invalidArgument } from "../rpc/errors.ts";
 import { uuidPattern } from "../shared/ids.ts";
 import { Violations } from "../shared/violations.ts";
 import { invoiceEvent } from "./events.ts";
-import { findInvoice, issueInvoice, listInvoices, settleInvoice, type InvoiceRecord } from "./invoice-store.ts";
+import { findInvoice, issueInvoice, listInvoices, settleInvoice, type InvoiceRecord, type NewInvoice } from "./invoice-store.ts";
 import { statusFromProto, toInvoice } from "./to-proto.ts";
 import type { InvoiceWatch } from "./watch.ts";
 
@@ -44,34 +44,10 @@ export function invoiceService(
       const tenantId = tenantOf(ctx);
       const violations = validateCreateInvoice(req);
       if (violations.length > 0) throw invalidArgument(violations);
-      const issueDate = req.issueDate || today();
-      const dueDate = req.dueDate || addDays(issueDate, defaultPaymentTermDays);
-      if (dueDate < issueDate) throw invalidArgument([{ field: "due_date", description: "must not be before issue_date" }]);
-      const result = await dbSpan(tracer, "INSERT", "invoices", () => issueInvoice(
-        db,
-        {
-          id: randomUUID(),
-          tenantId,
-          idempotencyKey: req.idempotencyKey,
-          requestHash: requestHash(req),
-          currencyCode: req.currencyCode,
-          seller: partyRecord(req.seller!),
-          buyer: partyRecord(req.buyer!),
-          lines: req.lines.map((l) => ({
-            description: l.description,
-            quantity: l.quantity,
-            unitPriceMinor: l.unitPriceMinor,
-            vatRateBp: l.vatRateBp,
-          })),
-          pricing: price(req),
-          issueDate,
-          supplyDate: req.supplyDate || issueDate,
-          dueDate,
-          note: req.note,
-        },
-        invoiceEvent("issued"),
-        () => assertStillWanted(ctx.signal),
-      ));
+      const draft = newInvoice(req, tenantId, today);
+      const result = await dbSpan(tracer, "INSERT", "invoices", () =>
+        issueInvoice(db, draft, invoiceEvent("issued"), () => assertStillWanted(ctx.signal)),
+      );
       if (result.kind === "key-reused") {
         throw new ConnectError("idempotency_key: already used for a different request", Code.AlreadyExists);
       }
@@ -115,6 +91,36 @@ export function invoiceService(
     async *watchInvoices(_req, ctx) {
       for await (const event of watch.subscribe(tenantOf(ctx), ctx.signal)) yield { event };
     },
+  };
+}
+
+/**
+ * A valid request as the invoice to issue: the one mapping of request fields to stored ones
+ * (the dates' defaults, the parties, the lines, the pricing). The due date must not precede the issue date.
+ */
+export function newInvoice(req: CreateInvoiceRequest, tenantId: string, today: () => string): NewInvoice {
+  const issueDate = req.issueDate || today();
+  const dueDate = req.dueDate || addDays(issueDate, defaultPaymentTermDays);
+  if (dueDate < issueDate) throw invalidArgument([{ field: "due_date", description: "must not be before issue_date" }]);
+  return {
+    id: randomUUID(),
+    tenantId,
+    idempotencyKey: req.idempotencyKey,
+    requestHash: requestHash(req),
+    currencyCode: req.currencyCode,
+    seller: partyRecord(req.seller!),
+    buyer: partyRecord(req.buyer!),
+    lines: req.lines.map((l) => ({
+      description: l.description,
+      quantity: l.quantity,
+      unitPriceMinor: l.unitPriceMinor,
+      vatRateBp: l.vatRateBp,
+    })),
+    pricing: price(req),
+    issueDate,
+    supplyDate: req.supplyDate || issueDate,
+    dueDate,
+    note: req.note,
   };
 }
 

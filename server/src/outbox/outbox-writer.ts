@@ -3,7 +3,7 @@
 import { traceHeaders } from "@invoicer/platform/telemetry";
 import { sql } from "drizzle-orm";
 import type { Tx } from "../db/client.ts";
-import { sqlNames } from "../db/raw-sql.ts";
+import { sqlNames, type RowOf } from "../db/raw-sql.ts";
 import { outbox } from "../db/schema.ts";
 
 /** NOTIFY channel of committed outbox rows; the payload is "<tenant id>/<event id>". */
@@ -18,7 +18,7 @@ export interface OutboxEvent {
 
 /** The columns an event's row is written with; the others keep their defaults. */
 export const outboxRowColumns = ["id", "tenantId", "invoiceId", "eventType", "payload", "traceparent"] as const;
-export type OutboxRow = Pick<typeof outbox.$inferInsert, (typeof outboxRowColumns)[number]>;
+export type OutboxRow = RowOf<typeof outbox, (typeof outboxRowColumns)[number]>;
 
 /** The row of an invoice's event, with the change's trace context (W3C traceparent) so the trace continues past the broker. */
 export function outboxRow(tenantId: string, invoiceId: string, event: OutboxEvent): OutboxRow {
