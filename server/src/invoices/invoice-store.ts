@@ -31,9 +31,15 @@ export type IssueResult =
 
 // The statements' parameters: each column named once, typed and converted by schema.ts, numbered in list order.
 const keyInsert = insertRow(idempotencyKeys, ["tenantId", "key", "requestHash", "invoiceId"], 1);
-/** Every column of the invoice but created_at (the transaction's now(), as the claim returns it). */
-const invoiceInsert = insertRow(invoices, columnsExcept(invoices, ["createdAt"]), 1);
-const linesInsert = insertRows(invoiceLines, columnsExcept(invoiceLines, []), invoiceInsert.next);
+/**
+ * Every column of the invoice but those left to their defaults: created_at (the transaction's now(),
+ * as the claim returns it) and what paying or voiding sets (issuedRecord gives them their defaults too).
+ */
+const invoiceInsert = insertRow(invoices, columnsExcept(invoices, ["createdAt", "paidAt", "voidedAt", "voidReason"]), 1);
+/** Every column of a line but its invoice (the inserted one) and its position (its place in the arrays). */
+const linesInsert = insertRows(invoiceLines, columnsExcept(invoiceLines, ["invoiceId", "position"]), invoiceInsert.next);
+const l = sqlNames(invoiceLines);
+const lineValues = Array.from({ length: linesInsert.next - invoiceInsert.next }, (_, i) => `v${i}`).join(", ");
 const eventInsert = insertRow(outbox, outboxRowColumns, linesInsert.next);
 const notifyAt = eventInsert.next;
 const k = sqlNames(idempotencyKeys);
@@ -61,10 +67,11 @@ export const claimNumberParams = (draft: NewInvoice) =>
 /** Inserts the invoice, its lines (from one array per column), the outbox row, and queues the NOTIFY: one statement. */
 export const insertIssuedSql = `with invoice as (
   insert into ${sqlNames(invoices).$table} (${invoiceInsert.columns})
-  values (${invoiceInsert.placeholders})),
+  values (${invoiceInsert.placeholders})
+  returning ${sqlNames(invoices).id} as id),
 lines as (
-  insert into ${sqlNames(invoiceLines).$table} (${linesInsert.columns})
-  select * from unnest(${linesInsert.placeholders})),
+  insert into ${l.$table} (${l.invoiceId}, ${l.position}, ${linesInsert.columns})
+  select invoice.id, n - 1, ${lineValues} from invoice, unnest(${linesInsert.placeholders}) with ordinality as line(${lineValues}, n)),
 event as (
   insert into ${sqlNames(outbox).$table} (${eventInsert.columns})
   values (${eventInsert.placeholders}))
