@@ -4,6 +4,7 @@
 //   - function length: each function's own lines (nested functions, including a service object's
 //     methods, are counted on their own, not in the function around them), longest first.
 //   npx tsx scripts/code-shape.ts [max-lines=60]
+// With SPAN=1, each function counts every line it spans, its nested functions' too (for comparison).
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import ts from "typescript";
