@@ -8,9 +8,8 @@ import { createConnectTransport, createGrpcTransport, createGrpcWebTransport, Ht
 import { InvoiceService } from "@invoicer/sdk";
 import { internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
 import postgres from "postgres";
-import { priceInvoice } from "../server/src/domain/pricing.ts";
-import { claimNumberSql, insertIssuedSql } from "../server/src/invoices/invoice-store.ts";
-import { outboxChannel } from "../server/src/outbox/notifications.ts";
+import { claimNumberParams, claimNumberSql, insertIssuedParams, insertIssuedSql, issuedRecord } from "../server/src/invoices/invoice-store.ts";
+import { newInvoice } from "../server/src/invoices/invoice-service.ts";
 import { sampleInvoice } from "@invoicer/devstack/samples";
 
 export interface Tenant {
@@ -77,66 +76,30 @@ export function rpcTarget(via: "gateway" | "server", protocol: Protocol, baseUrl
 /**
  * The SQL floor: issueInvoice's statements, the very text it sends (claim the idempotency key
  * and bump the counter; insert the invoice, its lines, the outbox row and pg_notify), as prepared
- * statements in one transaction, as the server sends them; and a bare select of an invoice by
+ * statements in one transaction, as the server sends them, with parameters from the server's own
+ * builders (invoice-store.ts: no second spelling of the invoice's columns here); and a bare select of an invoice by
  * primary key, unnamed as drizzle sends GetInvoice's selects. It runs in a database of its own,
  * so no relay or watcher of the server reacts to its notifications.
  */
 export function sqlFloor(databaseUrl: string, poolSize: number, outboxPayload: Uint8Array): Target & { sql: postgres.Sql } {
   const sql = postgres(databaseUrl, { max: poolSize, onnotice: () => {}, connection: { application_name: "invoicer-bench-floor" } });
-  const request = sampleInvoice();
-  const pricing = priceInvoice(request.lines);
-  const party = (p: typeof request.seller) => JSON.stringify({ name: p!.name, vatId: p!.vatId, address: { ...p!.address } });
-  const seller = party(request.seller);
-  const buyer = party(request.buyer);
-  const vatBreakdown = JSON.stringify(pricing.vatBreakdown.map((b) => ({ vatRateBp: b.vatRateBp, taxableMinor: String(b.taxableMinor), vatMinor: String(b.vatMinor) })));
-  const requestHash = "0".repeat(64); // a SHA-256 in hex, as the server stores
+  // The request as the server turns it into an invoice, once: each call only changes its ids and key.
+  const draft = newInvoice(sampleInvoice(), "", () => "2026-11-24");
   const traceparent = `00-${"1".repeat(32)}-${"2".repeat(16)}-01`;
-  const payload = Buffer.from(outboxPayload);
   return {
     id: "floor",
     label: "SQL floor (postgres.js)",
     sql,
     async create(tenant, idempotencyKey) {
-      const id = randomUUID();
-      const eventId = randomUUID();
+      const issue = { ...draft, id: randomUUID(), tenantId: tenant.id, idempotencyKey };
       await sql.begin(async (tx) => {
-        const [claimed] = await tx.unsafe(claimNumberSql, [tenant.id, idempotencyKey, requestHash, id], { prepare: true });
+        const [claimed] = await tx.unsafe(claimNumberSql, claimNumberParams(issue), { prepare: true });
         if (!claimed) throw new Error(`idempotency key ${idempotencyKey} already used`);
-        await tx.unsafe(
-          insertIssuedSql,
-          [
-            id,
-            tenant.id,
-            claimed.number as string,
-            "ISSUED",
-            "PENDING",
-            request.currencyCode,
-            seller,
-            buyer,
-            vatBreakdown,
-            String(pricing.subtotalMinor),
-            String(pricing.vatTotalMinor),
-            String(pricing.totalMinor),
-            request.issueDate,
-            request.issueDate,
-            "2026-12-24",
-            "",
-            request.lines.map((l) => l.description),
-            request.lines.map((l) => String(l.quantity)),
-            request.lines.map((l) => String(l.unitPriceMinor)),
-            request.lines.map((l) => l.vatRateBp),
-            pricing.netMinor.map(String),
-            eventId,
-            "invoice.issued",
-            payload,
-            traceparent,
-            outboxChannel,
-            `${tenant.id}/${eventId}`,
-          ],
-          { prepare: true },
-        );
+        const invoice = issuedRecord(issue, BigInt(claimed.number as string), new Date());
+        const event = { id: randomUUID(), tenantId: tenant.id, invoiceId: invoice.id, eventType: "invoice.issued", payload: outboxPayload, traceparent };
+        await tx.unsafe(insertIssuedSql, insertIssuedParams(invoice, event), { prepare: true });
       });
-      return id;
+      return issue.id;
     },
     async get({ id }) {
       const rows = await sql.unsafe("select * from invoices where id = $1", [id]);

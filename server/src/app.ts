@@ -17,7 +17,7 @@ import type { Observability } from "@invoicer/platform/observability";
 import { registerReflection } from "@invoicer/platform/reflection";
 import { apiKeyService } from "./api-keys.ts";
 import type { Database } from "./db/client.ts";
-import { invoiceDocumentService } from "./documents/document-service.ts";
+import { invoiceDocumentDownloads, invoiceDocumentService } from "./documents/document-service.ts";
 import { invoiceService } from "./invoices/invoice-service.ts";
 import type { InvoiceWatch } from "./invoices/watch.ts";
 import { healthService } from "./rpc/health.ts";
@@ -58,7 +58,7 @@ export function createServerHandler({ config, database, watch, log, observabilit
       () => false,
     );
   const routes = (router: ConnectRouter) => {
-    router.service(InvoiceService, invoiceService(database.db, watch, tracer));
+    router.service(InvoiceService, { ...invoiceService(database.db, watch, tracer), ...invoiceDocumentDownloads(database.db, tracer) });
     router.service(InvoiceDocumentService, invoiceDocumentService(database.db, tracer));
     router.service(ApiKeyService, apiKeyService(database.db));
     router.service(Health, healthService([InvoiceService.typeName], async () => serving()));

@@ -1,14 +1,16 @@
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import { DocumentFormat } from "@invoicer/sdk";
+import { DocumentFormat, type InvoiceService } from "@invoicer/sdk";
 import type { InvoiceDocumentService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
 import type { Tracer } from "@invoicer/platform/telemetry";
 import type { Db } from "../db/client.ts";
 import { dbSpan } from "../db/spans.ts";
-import { Violations } from "../domain/validate-invoice.ts";
-import { uuidPattern } from "../rpc/callers.ts";
+import { tenantOf } from "../rpc/callers.ts";
 import { invalidArgument } from "../rpc/errors.ts";
+import { uuidPattern } from "../shared/ids.ts";
+import { Violations } from "../shared/violations.ts";
 import { invoiceEvent } from "../invoices/events.ts";
-import { attachDocuments, type DocumentFormatName, type RenderedDocument } from "./document-store.ts";
+import { invoiceLookup } from "../invoices/invoice-service.ts";
+import { attachDocuments, findDocument, type DocumentFormatName, type RenderedDocument } from "./document-store.ts";
 
 /** What the server knows of each document format: the one place content types and file names come from. */
 export const documentFormats: Partial<Record<DocumentFormat, { name: DocumentFormatName; contentType: string; extension: string; magic: string }>> = {
@@ -44,6 +46,24 @@ export function invoiceDocumentService(db: Db, tracer: Tracer): ServiceImpl<type
       const result = await dbSpan(tracer, "INSERT", "invoice_documents", () => attachDocuments(db, req, documents, invoiceEvent("documentReady")));
       if (result.kind === "not-found") throw new ConnectError(`invoice ${req.invoiceId} not found`, Code.NotFound);
       return { attached: result.kind === "attached" };
+    },
+  };
+}
+
+/** invoicer.v1.InvoiceService's GetInvoiceDocument: a rendered document of the tenant's invoice (app.ts serves it with invoiceService). */
+export function invoiceDocumentDownloads(db: Db, tracer: Tracer): Pick<ServiceImpl<typeof InvoiceService>, "getInvoiceDocument"> {
+  const mustFind = invoiceLookup(db, tracer);
+  return {
+    async getInvoiceDocument(req, ctx) {
+      const tenantId = tenantOf(ctx);
+      const format = documentFormats[req.format];
+      if (!format) throw invalidArgument([{ field: "format", description: "must be PDF or DOCX" }]);
+      const invoice = await mustFind(tenantId, req.id);
+      const document = await dbSpan(tracer, "SELECT", "invoice_documents", () => findDocument(db, tenantId, req.id, format.name));
+      if (!document) {
+        throw new ConnectError("the invoice's documents are not rendered yet (document_status PENDING); try again shortly", Code.FailedPrecondition);
+      }
+      return { ...document, filename: `invoice-${invoice.number}.${format.extension}` };
     },
   };
 }

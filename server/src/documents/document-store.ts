@@ -1,7 +1,8 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { invoiceDocuments, invoices } from "../db/schema.ts";
-import { findInvoice, writeOutbox, type InvoiceRecord, type OutboxEvent } from "../invoices/invoice-store.ts";
+import { findInvoice, type InvoiceRecord } from "../invoices/invoice-store.ts";
+import { writeOutbox, type OutboxEvent } from "../outbox/outbox-writer.ts";
 
 export type DocumentFormatName = (typeof invoiceDocuments.$inferSelect)["format"];
 

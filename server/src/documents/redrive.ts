@@ -1,5 +1,5 @@
 import type { Sql } from "postgres";
-import { outboxChannel } from "../outbox/notifications.ts";
+import { outboxChannel } from "../outbox/outbox-writer.ts";
 
 /**
  * Publishes again the `invoice.issued` event of invoices whose documents are still PENDING after

@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { InvoiceEventSchema, type InvoiceEvent } from "@invoicer/sdk";
-import type { InvoiceRecord, OutboxEvent } from "./invoice-store.ts";
+import type { OutboxEvent } from "../outbox/outbox-writer.ts";
+import type { InvoiceRecord } from "./invoice-store.ts";
 import { toInvoice } from "./to-proto.ts";
 
 export type EventKind = "issued" | "paid" | "voided" | "documentReady";

@@ -7,13 +7,13 @@ import type { Db } from "../db/client.ts";
 import { dbSpan } from "../db/spans.ts";
 import type { PartyRecord } from "../db/schema.ts";
 import { AmountOverflowError, priceInvoice } from "../domain/pricing.ts";
-import { addDays, defaultPaymentTermDays, limits, validateCreateInvoice, Violations } from "../domain/validate-invoice.ts";
-import { tenantOf, uuidPattern } from "../rpc/callers.ts";
+import { addDays, defaultPaymentTermDays, limits, validateCreateInvoice } from "../domain/validate-invoice.ts";
+import { tenantOf } from "../rpc/callers.ts";
 import { assertStillWanted, invalidArgument } from "../rpc/errors.ts";
-import { documentFormats } from "../documents/document-service.ts";
-import { findDocument } from "../documents/document-store.ts";
+import { uuidPattern } from "../shared/ids.ts";
+import { Violations } from "../shared/violations.ts";
 import { invoiceEvent } from "./events.ts";
-import { findInvoice, issueInvoice, listInvoices, settleInvoice, type InvoiceRecord } from "./invoice-store.ts";
+import { findInvoice, issueInvoice, listInvoices, settleInvoice, type InvoiceRecord, type NewInvoice } from "./invoice-store.ts";
 import { statusFromProto, toInvoice } from "./to-proto.ts";
 import type { InvoiceWatch } from "./watch.ts";
 
@@ -21,47 +21,33 @@ const defaultPageSize = 20;
 const maxPageSize = 100;
 const maxInt64 = 2n ** 63n - 1n;
 
-/** invoicer.v1.InvoiceService on PostgreSQL. */
-export function invoiceService(db: Db, watch: InvoiceWatch, tracer: Tracer, today: () => string = utcToday): ServiceImpl<typeof InvoiceService> {
-  const mustFind = async (tenantId: string, id: string): Promise<InvoiceRecord> => {
+/** The tenant's invoice by the id a caller sent: InvalidArgument when it is no id, NotFound when there is none. */
+export function invoiceLookup(db: Db, tracer: Tracer) {
+  return async (tenantId: string, id: string): Promise<InvoiceRecord> => {
     assertInvoiceId(id);
     const invoice = await dbSpan(tracer, "SELECT", "invoices", () => findInvoice(db, tenantId, id));
     if (!invoice) throw notFound(id);
     return invoice;
   };
+}
+
+/** invoicer.v1.InvoiceService on PostgreSQL, but for GetInvoiceDocument (documents/document-service.ts). */
+export function invoiceService(
+  db: Db,
+  watch: InvoiceWatch,
+  tracer: Tracer,
+  today: () => string = utcToday,
+): Omit<ServiceImpl<typeof InvoiceService>, "getInvoiceDocument"> {
+  const mustFind = invoiceLookup(db, tracer);
   return {
     async createInvoice(req, ctx) {
       const tenantId = tenantOf(ctx);
       const violations = validateCreateInvoice(req);
       if (violations.length > 0) throw invalidArgument(violations);
-      const issueDate = req.issueDate || today();
-      const dueDate = req.dueDate || addDays(issueDate, defaultPaymentTermDays);
-      if (dueDate < issueDate) throw invalidArgument([{ field: "due_date", description: "must not be before issue_date" }]);
-      const result = await dbSpan(tracer, "INSERT", "invoices", () => issueInvoice(
-        db,
-        {
-          id: randomUUID(),
-          tenantId,
-          idempotencyKey: req.idempotencyKey,
-          requestHash: requestHash(req),
-          currencyCode: req.currencyCode,
-          seller: partyRecord(req.seller!),
-          buyer: partyRecord(req.buyer!),
-          lines: req.lines.map((l) => ({
-            description: l.description,
-            quantity: l.quantity,
-            unitPriceMinor: l.unitPriceMinor,
-            vatRateBp: l.vatRateBp,
-          })),
-          pricing: price(req),
-          issueDate,
-          supplyDate: req.supplyDate || issueDate,
-          dueDate,
-          note: req.note,
-        },
-        invoiceEvent("issued"),
-        () => assertStillWanted(ctx.signal),
-      ));
+      const draft = newInvoice(req, tenantId, today);
+      const result = await dbSpan(tracer, "INSERT", "invoices", () =>
+        issueInvoice(db, draft, invoiceEvent("issued"), () => assertStillWanted(ctx.signal)),
+      );
       if (result.kind === "key-reused") {
         throw new ConnectError("idempotency_key: already used for a different request", Code.AlreadyExists);
       }
@@ -105,18 +91,36 @@ export function invoiceService(db: Db, watch: InvoiceWatch, tracer: Tracer, toda
     async *watchInvoices(_req, ctx) {
       for await (const event of watch.subscribe(tenantOf(ctx), ctx.signal)) yield { event };
     },
+  };
+}
 
-    async getInvoiceDocument(req, ctx) {
-      const tenantId = tenantOf(ctx);
-      const format = documentFormats[req.format];
-      if (!format) throw invalidArgument([{ field: "format", description: "must be PDF or DOCX" }]);
-      const invoice = await mustFind(tenantId, req.id);
-      const document = await dbSpan(tracer, "SELECT", "invoice_documents", () => findDocument(db, tenantId, req.id, format.name));
-      if (!document) {
-        throw new ConnectError("the invoice's documents are not rendered yet (document_status PENDING); try again shortly", Code.FailedPrecondition);
-      }
-      return { ...document, filename: `invoice-${invoice.number}.${format.extension}` };
-    },
+/**
+ * A valid request as the invoice to issue: the one mapping of request fields to stored ones
+ * (the dates' defaults, the parties, the lines, the pricing). The due date must not precede the issue date.
+ */
+export function newInvoice(req: CreateInvoiceRequest, tenantId: string, today: () => string): NewInvoice {
+  const issueDate = req.issueDate || today();
+  const dueDate = req.dueDate || addDays(issueDate, defaultPaymentTermDays);
+  if (dueDate < issueDate) throw invalidArgument([{ field: "due_date", description: "must not be before issue_date" }]);
+  return {
+    id: randomUUID(),
+    tenantId,
+    idempotencyKey: req.idempotencyKey,
+    requestHash: requestHash(req),
+    currencyCode: req.currencyCode,
+    seller: partyRecord(req.seller!),
+    buyer: partyRecord(req.buyer!),
+    lines: req.lines.map((l) => ({
+      description: l.description,
+      quantity: l.quantity,
+      unitPriceMinor: l.unitPriceMinor,
+      vatRateBp: l.vatRateBp,
+    })),
+    pricing: price(req),
+    issueDate,
+    supplyDate: req.supplyDate || issueDate,
+    dueDate,
+    note: req.note,
   };
 }
 

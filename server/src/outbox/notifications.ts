@@ -1,8 +1,6 @@
 import type { Logger } from "@invoicer/platform/logger";
 import postgres from "postgres";
-
-/** NOTIFY channel of committed outbox rows; the payload is "<tenant id>/<event id>". */
-export const outboxChannel = "invoicer_outbox";
+import { outboxChannel } from "./outbox-writer.ts";
 
 export interface NotificationListener {
   /** Each notification's payload, in commit order. */

@@ -1,5 +1,5 @@
 import type { Sql } from "postgres";
-import { outboxChannel } from "./notifications.ts";
+import { outboxChannel } from "./outbox-writer.ts";
 
 export interface ParkedEvent {
   id: string;

@@ -1,6 +1,7 @@
 import { Code, ConnectError, createContextKey, type HandlerContext, type Interceptor } from "@connectrpc/connect";
 import { InvoiceService } from "@invoicer/sdk";
 import { internalTokenHeader, isInternalToken, tenantHeader } from "@invoicer/platform/internal-auth";
+import { uuidPattern } from "../shared/ids.ts";
 
 /** The tenant the gateway authenticated for this request. */
 export const tenantKey = createContextKey<string | undefined>(undefined, { description: "tenant id" });
@@ -10,8 +11,6 @@ const openServices = new Set([
   "grpc.reflection.v1.ServerReflection",
   "grpc.reflection.v1alpha.ServerReflection",
 ]);
-
-export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * Only the gateway and the consumer hold the internal token. The tenant header is believed

@@ -3,7 +3,7 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { FieldViolationsSchema } from "@invoicer/sdk";
 import type { Logger } from "@invoicer/platform/logger";
 import { transientDatabaseCode } from "../db/errors.ts";
-import type { FieldViolation } from "../domain/validate-invoice.ts";
+import type { FieldViolation } from "../shared/violations.ts";
 
 /** InvalidArgument naming the first bad field, with every violation attached as a FieldViolations detail. */
 export function invalidArgument(violations: FieldViolation[]): ConnectError {
