@@ -57,7 +57,12 @@ export function createInvoiceWatch(sql: Sql, notifications: OutboxNotifications,
 
   const endAll = (why: ConnectError) => {
     pending.length = 0;
-    for (const audience of watchers.values()) for (const w of audience) (w.ended ??= why), w.wake?.();
+    for (const audience of watchers.values()) {
+      for (const w of audience) {
+        w.ended ??= why;
+        w.wake?.();
+      }
+    }
   };
   const missed = () => endAll(new ConnectError("live updates were interrupted; reconnect and list again", Code.Unavailable));
 

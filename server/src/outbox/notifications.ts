@@ -52,7 +52,7 @@ export function listenForOutbox(databaseUrl: string, log: Logger): OutboxNotific
       void listen();
     },
   };
-  const sql = postgres(databaseUrl, options as postgres.Options<{}>);
+  const sql = postgres(databaseUrl, options as postgres.Options<Record<string, never>>);
   const listen = async () => {
     for (let failures = 0; !stopped && !live; failures++) {
       try {

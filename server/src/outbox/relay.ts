@@ -64,7 +64,9 @@ export function startOutboxRelay(options: RelayOptions): OutboxRelay {
     new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, ms);
       wake = () => {
-        if (stopped || interruptible) (clearTimeout(timer), resolve());
+        if (!stopped && !interruptible) return;
+        clearTimeout(timer);
+        resolve();
       };
     });
 
