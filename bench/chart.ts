@@ -19,7 +19,7 @@ const f = (n: number) => (Math.round(n * 10) / 10).toString();
 function niceCeiling(v: number): number {
   if (!(v > 0)) return 1;
   const p = 10 ** Math.floor(Math.log10(v));
-  return ([1, 2, 2.5, 5, 10].map((m) => m * p).find((c) => c >= v) ?? 10 * p);
+  return [1, 2, 2.5, 5, 10].map((m) => m * p).find((c) => c >= v) ?? 10 * p;
 }
 
 function formatTick(v: number): string {
@@ -61,7 +61,9 @@ function axes(frame: Frame, scale: Scale, title: string, unit: string): string[]
     out.push(`<line x1="${frame.x}" x2="${frame.x + frame.w}" y1="${y}" y2="${y}" class="grid"/>`);
     out.push(`<text x="${frame.x - 6}" y="${y}" class="tick" text-anchor="end" dominant-baseline="middle">${formatTick(t)}</text>`);
   }
-  out.push(`<text x="${frame.x - 44}" y="${frame.y + frame.h / 2}" class="unit" transform="rotate(-90 ${frame.x - 44} ${frame.y + frame.h / 2})" text-anchor="middle">${esc(unit)}</text>`);
+  out.push(
+    `<text x="${frame.x - 44}" y="${frame.y + frame.h / 2}" class="unit" transform="rotate(-90 ${frame.x - 44} ${frame.y + frame.h / 2})" text-anchor="middle">${esc(unit)}</text>`,
+  );
   out.push(`<rect x="${frame.x}" y="${frame.y}" width="${frame.w}" height="${frame.h}" class="frame"/>`);
   return out;
 }
@@ -101,7 +103,14 @@ interface Mark {
   color: string;
 }
 
-function barPanel(frame: Frame, title: string, unit: string, bars: { group: string; label: string; value: number; color: string }[], log: boolean, marks: Mark[] = []): string[] {
+function barPanel(
+  frame: Frame,
+  title: string,
+  unit: string,
+  bars: { group: string; label: string; value: number; color: string }[],
+  log: boolean,
+  marks: Mark[] = [],
+): string[] {
   const values = bars.map((b) => b.value).filter((v) => Number.isFinite(v));
   const top = Math.max(...values, ...marks.map((m) => m.value), 10);
   const scale = log ? logScale(Math.min(...values, 1), top, frame) : linearScale(top, frame);
@@ -116,7 +125,9 @@ function barPanel(frame: Frame, title: string, unit: string, bars: { group: stri
       if (!Number.isFinite(b.value)) return;
       const x = start + bi * barWidth;
       const y = scale.at(b.value);
-      out.push(`<rect x="${f(x + 2)}" y="${f(y)}" width="${f(barWidth - 4)}" height="${f(frame.y + frame.h - y)}" fill="${b.color}"><title>${esc(`${g} ${b.label}: ${b.value.toFixed(1)} ${unit}`)}</title></rect>`);
+      out.push(
+        `<rect x="${f(x + 2)}" y="${f(y)}" width="${f(barWidth - 4)}" height="${f(frame.y + frame.h - y)}" fill="${b.color}"><title>${esc(`${g} ${b.label}: ${b.value.toFixed(1)} ${unit}`)}</title></rect>`,
+      );
       const text = b.value >= 10_000 ? `${(b.value / 1000).toFixed(0)}k` : b.value >= 100 ? b.value.toFixed(0) : b.value.toFixed(1);
       out.push(`<text x="${f(x + barWidth / 2)}" y="${f(y - 4)}" class="value" text-anchor="middle">${text}</text>`);
     });
@@ -141,8 +152,12 @@ export function renderChart(r: BenchResults): string {
   const rows = [90, 380, 720];
   const out: string[] = [];
   const m = r.meta;
-  out.push(`<text x="20" y="28" class="heading">Invoicer benchmark · commit ${esc(m.commit)}${m.dirty ? " (dirty)" : ""} · ${m.cpus} CPUs · Node ${esc(m.node)} · ${esc(m.startedAt.slice(0, 10))}</text>`);
-  out.push(`<text x="20" y="46" class="tick">closed-loop workers; ${esc(String(m.settings.window ?? ""))} per cell after ${esc(String(m.settings.warmup ?? ""))} warm-up; load generator on the same machine</text>`);
+  out.push(
+    `<text x="20" y="28" class="heading">Invoicer benchmark · commit ${esc(m.commit)}${m.dirty ? " (dirty)" : ""} · ${m.cpus} CPUs · Node ${esc(m.node)} · ${esc(m.startedAt.slice(0, 10))}</text>`,
+  );
+  out.push(
+    `<text x="20" y="46" class="tick">closed-loop workers; ${esc(String(m.settings.window ?? ""))} per cell after ${esc(String(m.settings.warmup ?? ""))} warm-up; load generator on the same machine</text>`,
+  );
   linePanel(r, { x: left[0]!, y: rows[0]!, w: panelW, h: panelH }, "CreateInvoice", "rps").forEach((l) => out.push(l));
   linePanel(r, { x: left[1]!, y: rows[0]!, w: panelW, h: panelH }, "GetInvoice", "rps").forEach((l) => out.push(l));
   linePanel(r, { x: left[0]!, y: rows[1]!, w: panelW, h: panelH }, "CreateInvoice", "p99Ms").forEach((l) => out.push(l));
@@ -156,7 +171,9 @@ export function renderChart(r: BenchResults): string {
     const y = legendY + Math.floor(i / 4) * 20;
     const style = colors[t]!;
     const label = r.throughput.find((c) => c.target === t)!.label;
-    out.push(`<line x1="${x}" x2="${x + 26}" y1="${y}" y2="${y}" stroke="${style.color}" stroke-width="2"${style.dash ? ` stroke-dasharray="${style.dash}"` : ""}/>`);
+    out.push(
+      `<line x1="${x}" x2="${x + 26}" y1="${y}" y2="${y}" stroke="${style.color}" stroke-width="2"${style.dash ? ` stroke-dasharray="${style.dash}"` : ""}/>`,
+    );
     out.push(`<text x="${x + 32}" y="${y}" class="tick" dominant-baseline="middle">${esc(label)}</text>`);
   });
 
@@ -167,8 +184,18 @@ export function renderChart(r: BenchResults): string {
           { group: `${e.rate}/s, none rendering`, label: "commit -> consumer p99", value: e.commitToReceivedMs.p99, color: "#3182bd" },
         ]
       : [
-          { group: `${e.rate}/s, ${e.consumers} rendering`, label: "commit -> consumer p50", value: e.commitToReceivedMs.p50, color: "#9ecae1" },
-          { group: `${e.rate}/s, ${e.consumers} rendering`, label: "commit -> consumer p99", value: e.commitToReceivedMs.p99, color: "#3182bd" },
+          {
+            group: `${e.rate}/s, ${e.consumers} rendering`,
+            label: "commit -> consumer p50",
+            value: e.commitToReceivedMs.p50,
+            color: "#9ecae1",
+          },
+          {
+            group: `${e.rate}/s, ${e.consumers} rendering`,
+            label: "commit -> consumer p99",
+            value: e.commitToReceivedMs.p99,
+            color: "#3182bd",
+          },
           { group: `${e.rate}/s, ${e.consumers} rendering`, label: "create -> READY p50", value: e.createToReadyMs.p50, color: "#fdae6b" },
           { group: `${e.rate}/s, ${e.consumers} rendering`, label: "create -> READY p99", value: e.createToReadyMs.p99, color: "#e6550d" },
         ],
@@ -186,9 +213,20 @@ export function renderChart(r: BenchResults): string {
       { value: 500, label: "READY p99 target 500 ms", color: "#e6550d" },
     ]).forEach((l) => out.push(l));
   }
-  const consumerBars = r.consumers.map((c) => ({ group: `${c.consumers} consumer${c.consumers > 1 ? "s" : ""}`, label: "rendered/s", value: c.renderedPerSecond, color: "#31a354" }));
+  const consumerBars = r.consumers.map((c) => ({
+    group: `${c.consumers} consumer${c.consumers > 1 ? "s" : ""}`,
+    label: "rendered/s",
+    value: c.renderedPerSecond,
+    color: "#31a354",
+  }));
   if (consumerBars.length > 0) {
-    barPanel({ x: left[1]!, y: rows[2]!, w: panelW, h: panelH }, "Consumer throughput: invoices rendered per second", "invoices / s", consumerBars, false).forEach((l) => out.push(l));
+    barPanel(
+      { x: left[1]!, y: rows[2]!, w: panelW, h: panelH },
+      "Consumer throughput: invoices rendered per second",
+      "invoices / s",
+      consumerBars,
+      false,
+    ).forEach((l) => out.push(l));
   }
   const height = rows[2]! + panelH + 90;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif">

@@ -29,10 +29,14 @@ async function until(condition: () => Promise<boolean> | boolean, timeoutMs: num
 
 /** Waits until the relay has published every committed outbox row; false if it has not within `timeoutMs`. */
 export function outboxDrained(sql: postgres.Sql, timeoutMs: number): Promise<boolean> {
-  return until(async () => {
-    const [row] = await sql<{ n: number }[]>`select count(*)::int as n from outbox where published_at is null`;
-    return row!.n === 0;
-  }, timeoutMs, 100);
+  return until(
+    async () => {
+      const [row] = await sql<{ n: number }[]>`select count(*)::int as n from outbox where published_at is null`;
+      return row!.n === 0;
+    },
+    timeoutMs,
+    100,
+  );
 }
 
 function kafkaClient(brokers: string, clientId: string) {
@@ -164,11 +168,15 @@ export async function measureEventLatency(options: {
   let keys = 0;
   const create = async (created?: Map<string, Created>) => {
     const startedAt = performance.now();
-    const { invoice } = await client.createInvoice(sampleInvoice({ idempotencyKey: `bench-events-${groupId}-${keys++}` }), { headers, timeoutMs: 10_000 });
+    const { invoice } = await client.createInvoice(sampleInvoice({ idempotencyKey: `bench-events-${groupId}-${keys++}` }), {
+      headers,
+      timeoutMs: 10_000,
+    });
     created?.set(invoice!.id, { startedAt, respondedAtWall: Date.now() });
   };
 
-  const everyoneArrived = (created: Map<string, Created>) => () => [...created.keys()].every((id) => (!rendering || ready.has(id)) && received.has(id));
+  const everyoneArrived = (created: Map<string, Created>) => () =>
+    [...created.keys()].every((id) => (!rendering || ready.has(id)) && received.has(id));
   const results: EventLatency[] = [];
   try {
     if (options.warmupMs > 0 && rendering) {

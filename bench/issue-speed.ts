@@ -46,7 +46,9 @@ try {
   const rates: number[] = [];
   for (let i = 0; i < rounds; i++) rates.push(await run(count));
   const median = [...rates].sort((a, b) => a - b)[Math.floor(rates.length / 2)]!;
-  console.log(`create: ${count} invoices x ${rounds} rounds, concurrency ${concurrency}: ${rates.map((r) => r.toFixed(0)).join(", ")} calls/s; median ${median.toFixed(0)}`);
+  console.log(
+    `create: ${count} invoices x ${rounds} rounds, concurrency ${concurrency}: ${rates.map((r) => r.toFixed(0)).join(", ")} calls/s; median ${median.toFixed(0)}`,
+  );
   await database.close();
 } finally {
   await pg.stop();

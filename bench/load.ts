@@ -14,7 +14,13 @@ export function summarize(samples: number[]): Summary {
   if (samples.length === 0) return { n: 0, p50: NaN, p99: NaN, max: NaN, mean: NaN };
   const sorted = [...samples].sort((a, b) => a - b);
   const rank = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
-  return { n: sorted.length, p50: rank(0.5), p99: rank(0.99), max: sorted[sorted.length - 1]!, mean: sorted.reduce((a, b) => a + b, 0) / sorted.length };
+  return {
+    n: sorted.length,
+    p50: rank(0.5),
+    p99: rank(0.99),
+    max: sorted[sorted.length - 1]!,
+    mean: sorted.reduce((a, b) => a + b, 0) / sorted.length,
+  };
 }
 
 export interface CellLoad {
@@ -71,11 +77,22 @@ export async function closedLoop(options: {
   const windowMs = performance.now() - windowStart;
   options.onWindow?.("end");
   await Promise.all(workers);
-  return { requests: latencies.length, errors, firstError, rps: (latencies.length * 1000) / windowMs, latencyMs: summarize(latencies), windowMs };
+  return {
+    requests: latencies.length,
+    errors,
+    firstError,
+    rps: (latencies.length * 1000) / windowMs,
+    latencyMs: summarize(latencies),
+    windowMs,
+  };
 }
 
 /** Starts call i at `i / rate` seconds whether or not earlier calls have returned; resolves when all have. */
-export async function paced(rate: number, durationMs: number, call: (i: number) => Promise<void>): Promise<{ sent: number; failed: number; firstError?: string }> {
+export async function paced(
+  rate: number,
+  durationMs: number,
+  call: (i: number) => Promise<void>,
+): Promise<{ sent: number; failed: number; firstError?: string }> {
   const calls: Promise<void>[] = [];
   let failed = 0;
   let firstError: string | undefined;
@@ -95,4 +112,3 @@ export async function paced(rate: number, durationMs: number, call: (i: number) 
   await Promise.all(calls);
   return { sent: total, failed, firstError };
 }
-

@@ -41,7 +41,9 @@ export function pssMb(pid: number): number | undefined {
 }
 
 function allPids(): number[] {
-  return readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number);
+  return readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number);
 }
 
 export function childrenOf(pid: number): number[] {

@@ -31,7 +31,13 @@ export function areaOf(url: string, functionName: string): string {
 }
 
 function files(paths: string[]): string[] {
-  return paths.flatMap((p) => (statSync(p).isDirectory() ? readdirSync(p).filter((f) => f.endsWith(".cpuprofile")).map((f) => join(p, f)) : [p]));
+  return paths.flatMap((p) =>
+    statSync(p).isDirectory()
+      ? readdirSync(p)
+          .filter((f) => f.endsWith(".cpuprofile"))
+          .map((f) => join(p, f))
+      : [p],
+  );
 }
 
 export function summarizeProfiles(paths: string[]) {
@@ -80,8 +86,13 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith
   }
   const { totalMs, busyMs, byArea, byFunction, byProjectFile } = summarizeProfiles(paths);
   const pct = (ms: number) => `${((ms / busyMs) * 100).toFixed(1).padStart(5)} %`;
-  process.stdout.write(`profiled ${(totalMs / 1000).toFixed(1)} s, busy (not idle) ${(busyMs / 1000).toFixed(1)} s\n\nself time by area (share of busy time):\n`);
-  for (const [area, ms] of [...byArea].filter(([a]) => a !== "(idle)").sort((a, b) => b[1] - a[1]).slice(0, 25)) {
+  process.stdout.write(
+    `profiled ${(totalMs / 1000).toFixed(1)} s, busy (not idle) ${(busyMs / 1000).toFixed(1)} s\n\nself time by area (share of busy time):\n`,
+  );
+  for (const [area, ms] of [...byArea]
+    .filter(([a]) => a !== "(idle)")
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 25)) {
     process.stdout.write(`  ${pct(ms)}  ${(ms / 1000).toFixed(2).padStart(7)} s  ${area}\n`);
   }
   process.stdout.write(`\nby the innermost file of ours on the stack (work after an await has only the resumed function there):\n`);
@@ -89,7 +100,10 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith
     process.stdout.write(`  ${pct(ms)}  ${(ms / 1000).toFixed(2).padStart(7)} s  ${owner}\n`);
   }
   process.stdout.write(`\nhottest functions (self time):\n`);
-  for (const [name, { ms }] of [...byFunction].filter(([n]) => !n.startsWith("(idle)")).sort((a, b) => b[1].ms - a[1].ms).slice(0, 30)) {
+  for (const [name, { ms }] of [...byFunction]
+    .filter(([n]) => !n.startsWith("(idle)"))
+    .sort((a, b) => b[1].ms - a[1].ms)
+    .slice(0, 30)) {
     process.stdout.write(`  ${pct(ms)}  ${name}\n`);
   }
 }

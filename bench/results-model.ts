@@ -99,12 +99,14 @@ export function judge(r: BenchResults): Ratio[] {
   const createPaired = pairedRatio("CreateInvoice");
   const getRatio = getPaired?.median ?? ratio("GetInvoice", "gateway-connect-binary", "server-connect-binary");
   const createRatio = createPaired?.median ?? ratio("CreateInvoice", "gateway-connect-binary", "floor");
-  const rounds = (p: PairedRatio | undefined) => (p ? `; median of ${p.ratios.length} measurements: ${p.ratios.map((x) => x.toFixed(2)).join(", ")}` : "");
+  const rounds = (p: PairedRatio | undefined) =>
+    p ? `; median of ${p.ratios.length} measurements: ${p.ratios.map((x) => x.toFixed(2)).join(", ")}` : "";
   const rendering = r.events.filter((e) => e.consumers > 0);
   const events = rendering.find((e) => e.rate === eventTargetRate) ?? rendering[rendering.length - 1];
   const commitP99 = events?.commitToReceivedMs.p99 ?? NaN;
   const readyP99 = events?.createToReadyMs.p99 ?? NaN;
-  const complete = (e: EventLatency | undefined, count: number) => (e && count < e.sent - e.failed ? `; only ${count} of ${e.sent - e.failed} arrived in time` : "");
+  const complete = (e: EventLatency | undefined, count: number) =>
+    e && count < e.sent - e.failed ? `; only ${count} of ${e.sent - e.failed} arrived in time` : "";
   return [
     {
       name: "GetInvoice throughput, gateway / direct",
@@ -156,7 +158,8 @@ export function otherFigures(r: BenchResults): { name: string; value: number }[]
   // CPU per call is far less disturbed by other work on the machine than throughput is.
   const byCpu = (name: string, method: Method, over: string, under: string) => {
     // Only when the bench read the services' CPU (it started them), not just its own.
-    const total = (x: ThroughputCell | undefined) => (x && "server" in x.cpuMsPerRequest ? Object.values(x.cpuMsPerRequest).reduce((a, b) => a + b, 0) : NaN);
+    const total = (x: ThroughputCell | undefined) =>
+      x && "server" in x.cpuMsPerRequest ? Object.values(x.cpuMsPerRequest).reduce((a, b) => a + b, 0) : NaN;
     const ratio = total(cell(r, method, under, c)) / total(cell(r, method, over, c));
     if (Number.isFinite(ratio)) out.push({ name: `${name}, by total CPU per call (c=${c})`, value: ratio });
   };

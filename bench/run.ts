@@ -9,11 +9,27 @@ import { cpus, loadavg } from "node:os";
 import { basename, dirname, join } from "node:path";
 import postgres from "postgres";
 import { renderChart } from "./chart.ts";
-import { groupAtTopicEnd, measureConsumerThroughput, measureEventLatency, outboxDrained, topicExists, type ConsumerThroughput, type EventLatency } from "./events.ts";
+import {
+  groupAtTopicEnd,
+  measureConsumerThroughput,
+  measureEventLatency,
+  outboxDrained,
+  topicExists,
+  type ConsumerThroughput,
+  type EventLatency,
+} from "./events.ts";
 import { closedLoop } from "./load.ts";
 import { cpuWindow, memorySampler, type CpuWindow, type Measured } from "./processes.ts";
 import { renderMarkdown } from "./report.ts";
-import { judge, otherFigures, ratioConcurrency, type BenchResults, type Method, type PairedRatio, type ThroughputCell } from "./results-model.ts";
+import {
+  judge,
+  otherFigures,
+  ratioConcurrency,
+  type BenchResults,
+  type Method,
+  type PairedRatio,
+  type ThroughputCell,
+} from "./results-model.ts";
 import { loadBenchSettings } from "./settings.ts";
 import { startBenchStack, type BenchStack } from "./stack.ts";
 import { rpcTarget, sqlFloor, type Known, type Target, type Tenant } from "./targets.ts";
@@ -88,11 +104,18 @@ try {
     const methods = (["CreateInvoice", "GetInvoice"] as const).filter((m) => settings.methods.length === 0 || settings.methods.includes(m));
     const known: Known[] = [];
     const floorKnown: Known[] = [];
-    const remember = (pool: Known[], k: Known) => (pool.length < 20_000 ? pool.push(k) : (pool[Math.floor(Math.random() * pool.length)] = k));
+    const remember = (pool: Known[], k: Known) =>
+      pool.length < 20_000 ? pool.push(k) : (pool[Math.floor(Math.random() * pool.length)] = k);
     let cellNumber = 0;
 
     /** Measures one cell; a `round` of a paired comparison is kept apart from the grid. */
-    const runCell = async (method: Method, target: Target, concurrency: number, tenancy: ThroughputCell["tenancy"], round?: number): Promise<ThroughputCell> => {
+    const runCell = async (
+      method: Method,
+      target: Target,
+      concurrency: number,
+      tenancy: ThroughputCell["tenancy"],
+      round?: number,
+    ): Promise<ThroughputCell> => {
       const isFloor = target === floor;
       const tenants = isFloor ? s.floorTenants.slice(0, settings.tenants) : workerTenants;
       const pool = isFloor ? floorKnown : known;
@@ -138,9 +161,12 @@ try {
       const errors = cell.errors > 0 || (cell.requests === 0 && cell.firstError) ? `  ${cell.errors} errors (${cell.firstError})` : "";
       const who = `${target.label}${tenancy === "one-tenant" ? " (one tenant)" : ""}${round === undefined ? "" : ` (round ${round})`}`;
       const others = `others ${cell.othersCpuPercent.toFixed(0).padStart(3)} % CPU`;
-      say(`${method.padEnd(13)} c=${String(concurrency).padEnd(3)} ${who.padEnd(36)} ${cell.rps.toFixed(0).padStart(6)}/s  p50 ${cell.p50Ms.toFixed(2).padStart(7)} ms  p99 ${cell.p99Ms.toFixed(2).padStart(7)} ms  ${others}${errors}`);
+      say(
+        `${method.padEnd(13)} c=${String(concurrency).padEnd(3)} ${who.padEnd(36)} ${cell.rps.toFixed(0).padStart(6)}/s  p50 ${cell.p50Ms.toFixed(2).padStart(7)} ms  p99 ${cell.p99Ms.toFixed(2).padStart(7)} ms  ${others}${errors}`,
+      );
       // One cell's outbox rows must not be published during the next cell's window.
-      if (method === "CreateInvoice" && !isFloor && !(await outboxDrained(mainSql, 20_000))) say("  (the relay had not caught up after 20 s; moving on)");
+      if (method === "CreateInvoice" && !isFloor && !(await outboxDrained(mainSql, 20_000)))
+        say("  (the relay had not caught up after 20 s; moving on)");
       return cell;
     };
 
@@ -171,12 +197,17 @@ try {
       ["CreateInvoice gateway Connect binary / SQL floor", "CreateInvoice", allTargets[3]!, floor],
     ];
     for (const [name, method, over, under] of pairs) {
-      if (c === undefined || settings.pairRounds === 0 || !methods.includes(method) || !targets.includes(over) || !targets.includes(under)) continue;
-      const inGrid = (t: Target) => throughput.find((x) => x.method === method && x.target === t.id && x.concurrency === c && x.tenancy === "spread")!;
+      if (c === undefined || settings.pairRounds === 0 || !methods.includes(method) || !targets.includes(over) || !targets.includes(under))
+        continue;
+      const inGrid = (t: Target) =>
+        throughput.find((x) => x.method === method && x.target === t.id && x.concurrency === c && x.tenancy === "spread")!;
       const ratios = [inGrid(over).rps / inGrid(under).rps];
       for (let round = 1; round <= settings.pairRounds; round++) {
         const order = round % 2 === 1 ? [under, over] : [over, under];
-        const [first, second] = [await runCell(method, order[0]!, c, "spread", round), await runCell(method, order[1]!, c, "spread", round)];
+        const [first, second] = [
+          await runCell(method, order[0]!, c, "spread", round),
+          await runCell(method, order[1]!, c, "spread", round),
+        ];
         ratios.push(order[0] === over ? first.rps / second.rps : second.rps / first.rps);
       }
       paired.push({ name, method, over: over.id, under: under.id, concurrency: c, ratios, median: median(ratios) });
@@ -246,7 +277,8 @@ try {
       const ids: string[] = [];
       let next = 0;
       const worker = async () => {
-        for (let i = next++; i < count; i = next++) ids.push(await direct.create(workerTenants[i % workerTenants.length]!, `bench-backlog-${stamp}-${consumers.length}-${i}`));
+        for (let i = next++; i < count; i = next++)
+          ids.push(await direct.create(workerTenants[i % workerTenants.length]!, `bench-backlog-${stamp}-${consumers.length}-${i}`));
       };
       await Promise.all(Array.from({ length: 16 }, worker));
       return ids;
@@ -305,7 +337,9 @@ try {
 
 function git(args: string[]): string {
   try {
-    return execFileSync("git", args, { stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+    return execFileSync("git", args, { stdio: ["ignore", "pipe", "ignore"] })
+      .toString()
+      .trim();
   } catch {
     return "";
   }

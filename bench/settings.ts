@@ -51,7 +51,8 @@ export function loadBenchSettings(env: Record<string, string | undefined>): Benc
   };
   const concurrency = numbers("BENCH_CONCURRENCY", [1, 8, 32, 128]);
   const sections = new Set(e.list("BENCH_SECTIONS", allSections) as Section[]);
-  for (const s of sections) if (!allSections.includes(s)) throw new Error(`BENCH_SECTIONS: unknown section "${s}" (${allSections.join(", ")})`);
+  for (const s of sections)
+    if (!allSections.includes(s)) throw new Error(`BENCH_SECTIONS: unknown section "${s}" (${allSections.join(", ")})`);
   const gatewayUrl = e.optional("BENCH_GATEWAY_URL");
   return {
     concurrency,

@@ -47,7 +47,10 @@ export interface BenchStack {
 }
 
 async function makeTenants(databaseUrl: string, count: number, stamp: string): Promise<Tenant[]> {
-  const tenants = await createTenants(databaseUrl, Array.from({ length: count }, (_, i) => `bench-${stamp}-${i}`));
+  const tenants = await createTenants(
+    databaseUrl,
+    Array.from({ length: count }, (_, i) => `bench-${stamp}-${i}`),
+  );
   return tenants.map((t) => ({ id: t.tenantId, apiKey: t.apiKey }));
 }
 
@@ -66,7 +69,12 @@ export async function startBenchStack(settings: BenchSettings, stamp: string, sa
   }
 }
 
-async function reuseStack(settings: BenchSettings, stamp: string, cleanups: (() => Promise<void>)[], close: () => Promise<void>): Promise<BenchStack> {
+async function reuseStack(
+  settings: BenchSettings,
+  stamp: string,
+  cleanups: (() => Promise<void>)[],
+  close: () => Promise<void>,
+): Promise<BenchStack> {
   const reuse = settings.reuse!;
   const floorDatabaseUrl = await createAppDatabase(reuse.databaseUrl, `bench_${stamp}_floor`);
   const tenantCount = settings.tenants + 1; // the last one is the event phase's
@@ -138,7 +146,14 @@ async function ownStack(
   const server = serviceProcess(
     "server",
     "server/src/main.ts",
-    { ...common, DATABASE_URL: databaseUrl, SERVER_PORT: String(serverPort), DATABASE_POOL_SIZE: String(settings.poolSize), KAFKA_BROKERS: brokers, KAFKA_TOPIC: topic },
+    {
+      ...common,
+      DATABASE_URL: databaseUrl,
+      SERVER_PORT: String(serverPort),
+      DATABASE_POOL_SIZE: String(settings.poolSize),
+      KAFKA_BROKERS: brokers,
+      KAFKA_TOPIC: topic,
+    },
     serverServing(serverUrl),
     log("server"),
     flags("server"),

@@ -8,7 +8,13 @@ import { createConnectTransport, createGrpcTransport, createGrpcWebTransport, Ht
 import { InvoiceService } from "@invoicer/sdk";
 import { internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
 import postgres from "postgres";
-import { claimNumberParams, claimNumberSql, insertIssuedParams, insertIssuedSql, issuedRecord } from "../server/src/invoices/invoice-store.ts";
+import {
+  claimNumberParams,
+  claimNumberSql,
+  insertIssuedParams,
+  insertIssuedSql,
+  issuedRecord,
+} from "../server/src/invoices/invoice-store.ts";
 import { newInvoice } from "../server/src/invoices/invoice-service.ts";
 import { sampleInvoice } from "@invoicer/devstack/samples";
 
@@ -60,7 +66,10 @@ export function rpcTarget(via: "gateway" | "server", protocol: Protocol, baseUrl
     id: `${via}-${protocol}`,
     label: `${via} ${protocolLabels[protocol]}`,
     async create(tenant, idempotencyKey) {
-      const { invoice } = await client.createInvoice(sampleInvoice({ idempotencyKey }), { headers: headers(tenant), timeoutMs: callTimeoutMs });
+      const { invoice } = await client.createInvoice(sampleInvoice({ idempotencyKey }), {
+        headers: headers(tenant),
+        timeoutMs: callTimeoutMs,
+      });
       return invoice!.id;
     },
     async get({ tenant, id }) {
@@ -96,7 +105,14 @@ export function sqlFloor(databaseUrl: string, poolSize: number, outboxPayload: U
         const [claimed] = await tx.unsafe(claimNumberSql, claimNumberParams(issue), { prepare: true });
         if (!claimed) throw new Error(`idempotency key ${idempotencyKey} already used`);
         const invoice = issuedRecord(issue, BigInt(claimed.number as string), new Date());
-        const event = { id: randomUUID(), tenantId: tenant.id, invoiceId: invoice.id, eventType: "invoice.issued", payload: outboxPayload, traceparent };
+        const event = {
+          id: randomUUID(),
+          tenantId: tenant.id,
+          invoiceId: invoice.id,
+          eventType: "invoice.issued",
+          payload: outboxPayload,
+          traceparent,
+        };
         await tx.unsafe(insertIssuedSql, insertIssuedParams(invoice, event), { prepare: true });
       });
       return issue.id;

@@ -98,7 +98,10 @@ function ensureRunner(): void {
     );
   }
   console.log(`installing ${runnerModule}@${runnerVersion} into ${goBin} (${go.stdout.trim()})`);
-  const install = spawnSync("go", ["install", `${runnerModule}@${runnerVersion}`], { stdio: "inherit", env: { ...process.env, GOBIN: goBin } });
+  const install = spawnSync("go", ["install", `${runnerModule}@${runnerVersion}`], {
+    stdio: "inherit",
+    env: { ...process.env, GOBIN: goBin },
+  });
   if (install.status !== 0) fail(`go install ${runnerModule}@${runnerVersion} failed`);
 }
 
@@ -136,7 +139,9 @@ function execute(run: ConformanceRun): Promise<{ code: number; seconds: number; 
   return new Promise((done) => {
     child.once("error", (err) => fail(`cannot start ${runner}: ${err.message}`));
     child.once("close", (code, signal) => {
-      const summary = output.split("\n").filter((line) => /^Total cases:|^\d+ passed, \d+ failed|failed as expected|could not be run|^\(\d+ /.test(line.trim()));
+      const summary = output
+        .split("\n")
+        .filter((line) => /^Total cases:|^\d+ passed, \d+ failed|failed as expected|could not be run|^\(\d+ /.test(line.trim()));
       done({ code: code ?? (signal ? 128 : 1), seconds: (performance.now() - started) / 1000, summary: summary.map((l) => l.trim()) });
     });
   });

@@ -13,7 +13,11 @@ const invoices = createClient(InvoiceService, transport);
 const { invoice } = await invoices.createInvoice({
   idempotencyKey: `example-${Date.now()}`,
   currencyCode: "EUR",
-  seller: { name: "Acme GmbH", vatId: "DE123456789", address: { street: "Hauptstr. 1", city: "Berlin", postalCode: "10115", countryCode: "DE" } },
+  seller: {
+    name: "Acme GmbH",
+    vatId: "DE123456789",
+    address: { street: "Hauptstr. 1", city: "Berlin", postalCode: "10115", countryCode: "DE" },
+  },
   buyer: { name: "Globex SARL", address: { street: "1 rue de Rivoli", city: "Paris", postalCode: "75001", countryCode: "FR" } },
   lines: [{ description: "Consulting", quantity: 3n, unitPriceMinor: 15_000n, vatRateBp: 1900 }],
 });

@@ -40,24 +40,26 @@ export async function silentConnections(port: number, localAddress: string, n: n
   const closedAfter: number[] = [];
   let refusedAtOnce = 0;
   await Promise.all(
-    Array.from({ length: n }, () =>
-      new Promise<void>((resolve) => {
-        const socket = net.connect({ port, host: "127.0.0.1", localAddress });
-        const giveUp = setTimeout(() => socket.destroy(), giveUpMs);
-        let connected = false;
-        socket.on("connect", () => {
-          connected = true;
-          if (slowHeaders) socket.write("POST /v1/invoices HTTP/1.1\r\nHost: gateway\r\nX-Slow: ");
-        });
-        socket.on("error", () => {});
-        socket.resume(); // read whatever the gateway answers, so its close is seen
-        socket.on("close", () => {
-          clearTimeout(giveUp);
-          if (!connected) refusedAtOnce++;
-          else closedAfter.push(performance.now() - opened);
-          resolve();
-        });
-      }),
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<void>((resolve) => {
+          const socket = net.connect({ port, host: "127.0.0.1", localAddress });
+          const giveUp = setTimeout(() => socket.destroy(), giveUpMs);
+          let connected = false;
+          socket.on("connect", () => {
+            connected = true;
+            if (slowHeaders) socket.write("POST /v1/invoices HTTP/1.1\r\nHost: gateway\r\nX-Slow: ");
+          });
+          socket.on("error", () => {});
+          socket.resume(); // read whatever the gateway answers, so its close is seen
+          socket.on("close", () => {
+            clearTimeout(giveUp);
+            if (!connected) refusedAtOnce++;
+            else closedAfter.push(performance.now() - opened);
+            resolve();
+          });
+        }),
     ),
   );
   const byGateway = closedAfter.filter((ms) => ms < giveUpMs - 50);
@@ -68,18 +70,20 @@ export async function silentConnections(port: number, localAddress: string, n: n
 export async function idleHttp2Sessions(url: string, localAddress: string, n: number, giveUpMs: number) {
   let closed = 0;
   await Promise.all(
-    Array.from({ length: n }, () =>
-      new Promise<void>((resolve) => {
-        const session = http2.connect(url, { localAddress } as http2.SecureClientSessionOptions);
-        const giveUp = setTimeout(() => session.destroy(), giveUpMs);
-        session.on("error", () => {});
-        session.on("goaway", () => void 0);
-        session.on("close", () => {
-          clearTimeout(giveUp);
-          closed++;
-          resolve();
-        });
-      }),
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<void>((resolve) => {
+          const session = http2.connect(url, { localAddress } as http2.SecureClientSessionOptions);
+          const giveUp = setTimeout(() => session.destroy(), giveUpMs);
+          session.on("error", () => {});
+          session.on("goaway", () => void 0);
+          session.on("close", () => {
+            clearTimeout(giveUp);
+            closed++;
+            resolve();
+          });
+        }),
     ),
   );
   return { opened: n, closed };
@@ -106,7 +110,13 @@ function http2Call(url: string, localAddress: string, path: string, headers: htt
 }
 
 /** One HTTP/1.1 request; resolves with its status (grpc-status for gRPC-web), or "closed" when the connection was cut. */
-function http1Call(url: string, localAddress: string, path: string, headers: http.OutgoingHttpHeaders, body: Buffer | (() => AsyncIterable<Buffer>)): Promise<string> {
+function http1Call(
+  url: string,
+  localAddress: string,
+  path: string,
+  headers: http.OutgoingHttpHeaders,
+  body: Buffer | (() => AsyncIterable<Buffer>),
+): Promise<string> {
   return new Promise((resolve) => {
     const req = http.request(`${url}${path}`, { method: "POST", headers, localAddress, agent: false }, (res) => {
       const chunks: Buffer[] = [];
@@ -140,14 +150,29 @@ export async function oversizeAndBombs(url: string, localAddress: string, times:
     for (let i = 0; i < 50; i++) yield mib;
   };
   const kinds: Record<string, () => Promise<string>> = {
-    "reflection, gRPC, 256 MiB gzip bomb": () => http2Call(url, localAddress, reflection, { "content-type": "application/grpc", "grpc-encoding": "gzip", te: "trailers" }, envelope),
+    "reflection, gRPC, 256 MiB gzip bomb": () =>
+      http2Call(url, localAddress, reflection, { "content-type": "application/grpc", "grpc-encoding": "gzip", te: "trailers" }, envelope),
     "reflection, gRPC-web over HTTP/1.1, 256 MiB gzip bomb": () =>
-      http1Call(url, localAddress, reflection, { "content-type": "application/grpc-web+proto", "grpc-encoding": "gzip", "x-grpc-web": "1" }, envelope),
+      http1Call(
+        url,
+        localAddress,
+        reflection,
+        { "content-type": "application/grpc-web+proto", "grpc-encoding": "gzip", "x-grpc-web": "1" },
+        envelope,
+      ),
     "CreateInvoice, gRPC, gzip bomb, no key": () =>
-      http2Call(url, localAddress, "/invoicer.v1.InvoiceService/CreateInvoice", { "content-type": "application/grpc", "grpc-encoding": "gzip", te: "trailers" }, envelope),
-    "REST create, 50 MiB chunked, no key": () => http1Call(url, localAddress, "/v1/invoices", { "content-type": "application/json", "transfer-encoding": "chunked" }, fiftyMiB),
+      http2Call(
+        url,
+        localAddress,
+        "/invoicer.v1.InvoiceService/CreateInvoice",
+        { "content-type": "application/grpc", "grpc-encoding": "gzip", te: "trailers" },
+        envelope,
+      ),
+    "REST create, 50 MiB chunked, no key": () =>
+      http1Call(url, localAddress, "/v1/invoices", { "content-type": "application/json", "transfer-encoding": "chunked" }, fiftyMiB),
     "HTTP/1.1, a 1 MiB header": () => http1Call(url, localAddress, "/healthz", { "x-big": "a".repeat(1024 * 1024) }, Buffer.alloc(0)),
-    "HTTP/2, a 1 MiB header": () => http2Call(url, localAddress, reflection, { "content-type": "application/grpc", "x-big": "a".repeat(1024 * 1024) }, Buffer.alloc(0)),
+    "HTTP/2, a 1 MiB header": () =>
+      http2Call(url, localAddress, reflection, { "content-type": "application/grpc", "x-big": "a".repeat(1024 * 1024) }, Buffer.alloc(0)),
   };
   const results: Record<string, Outcomes> = {};
   for (const [kind, send] of Object.entries(kinds)) {

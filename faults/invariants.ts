@@ -38,7 +38,13 @@ export async function awaitSettled(sql: Sql, timeoutMs: number): Promise<boolean
   return false;
 }
 
-export async function checkInvariants(sql: Sql, brokers: string[], topic: string, acked: Acked[], expectedDeadLetters = 0): Promise<Outcome> {
+export async function checkInvariants(
+  sql: Sql,
+  brokers: string[],
+  topic: string,
+  acked: Acked[],
+  expectedDeadLetters = 0,
+): Promise<Outcome> {
   const keys = new Map((await sql`select key, invoice_id from idempotency_keys`).map((r) => [r.key as string, r.invoice_id as string]));
   const lostAcked = acked.filter((a) => keys.get(a.key) !== a.id).length;
   const numbering = await sql`
@@ -57,7 +63,10 @@ export async function checkInvariants(sql: Sql, brokers: string[], topic: string
   const deadLettered = await messagesOn(brokers, `${topic}.dead-letter`);
   const doubleEffects =
     (await count(sql, "select count(*) - count(distinct invoice_id) as n from outbox where event_type = 'invoice.document_ready'")) +
-    (await count(sql, "select count(*) as n from invoices i where (select count(*) from invoice_documents d where d.invoice_id = i.id) > 2")) +
+    (await count(
+      sql,
+      "select count(*) as n from invoices i where (select count(*) from invoice_documents d where d.invoice_id = i.id) > 2",
+    )) +
     (await count(sql, "select (select count(*) from invoices) - (select count(*) from idempotency_keys) as n"));
   return {
     committed: await count(sql, "select count(*) as n from invoices"),

@@ -27,7 +27,6 @@ export interface LoadStats {
   acked: Acked[];
 }
 
-
 const maxTries = 60;
 const callTimeoutMs = 5_000;
 const retryPauseMs = 250;
@@ -35,17 +34,29 @@ const retryPauseMs = 250;
 /** Clients of the gateway, one per API key (HTTP/1.1 Connect, as a browser-side or REST-ish caller would). */
 export function gatewayClients(gatewayUrl: string, apiKeys: string[]): Client<typeof InvoiceService>[] {
   return apiKeys.map((key) =>
-    createClient(InvoiceService, createConnectTransport({ baseUrl: gatewayUrl, httpVersion: "1.1", useBinaryFormat: true, interceptors: [
-      (next) => (req) => (req.header.set("authorization", `Bearer ${key}`), next(req)),
-    ] })),
+    createClient(
+      InvoiceService,
+      createConnectTransport({
+        baseUrl: gatewayUrl,
+        httpVersion: "1.1",
+        useBinaryFormat: true,
+        interceptors: [(next) => (req) => (req.header.set("authorization", `Bearer ${key}`), next(req))],
+      }),
+    ),
   );
 }
 
 export function invoiceClients(serverUrls: string[], internalToken: string): Client<typeof InvoiceService>[] {
   return serverUrls.map((baseUrl) =>
-    createClient(InvoiceService, createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true, interceptors: [
-      (next) => (req) => (req.header.set(internalTokenHeader, internalToken), next(req)),
-    ] })),
+    createClient(
+      InvoiceService,
+      createConnectTransport({
+        baseUrl,
+        httpVersion: "1.1",
+        useBinaryFormat: true,
+        interceptors: [(next) => (req) => (req.header.set(internalTokenHeader, internalToken), next(req))],
+      }),
+    ),
   );
 }
 
@@ -71,7 +82,13 @@ export async function steadyCreates(options: {
   return stats;
 }
 
-async function createWithRetries(clients: Client<typeof InvoiceService>[], i: number, tenantId: string, request: CreateInvoiceRequest, stats: LoadStats) {
+async function createWithRetries(
+  clients: Client<typeof InvoiceService>[],
+  i: number,
+  tenantId: string,
+  request: CreateInvoiceRequest,
+  stats: LoadStats,
+) {
   for (let attempt = 0; attempt < maxTries; attempt++) {
     const client = clients[(i + attempt) % clients.length]!;
     try {

@@ -31,7 +31,10 @@ export function writeReport(results: Result[]) {
     return `| ${scenario.name} | ${load.sent} | ${load.succeeded} | ${load.failed} | ${load.retries} | ${load.failedInFlight} | ${o.committed} | ${o.published} | ${o.documentsRendered} | ${o.redeliveries} | ${o.deadLettered} | ${o.lostAcked} | ${o.doubleEffects} | ${stalled} | ${crashes} | ${(recoveryMs / 1000).toFixed(1)} s | ${verdict} |`;
   });
   const memoryHeader = `| scenario | ${processes.join(" | ")} |`;
-  const memoryRows = results.map(({ scenario, peakRssMiB }) => `| ${scenario.name} | ${processes.map((p) => (peakRssMiB[p] === undefined ? "-" : String(peakRssMiB[p]))).join(" | ")} |`);
+  const memoryRows = results.map(
+    ({ scenario, peakRssMiB }) =>
+      `| ${scenario.name} | ${processes.map((p) => (peakRssMiB[p] === undefined ? "-" : String(peakRssMiB[p]))).join(" | ")} |`,
+  );
   const notes = results.filter((r) => r.findings.notes.length > 0).map((r) => `- **${r.scenario.name}**: ${r.findings.notes.join("; ")}.`);
   const text = `# Reliability: the latest fault-suite run
 

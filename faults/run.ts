@@ -64,7 +64,15 @@ export interface Findings {
 
 /** 100 lines of 500 characters: an event of about 55 KB. */
 const largeInvoice = (key: string) =>
-  sampleInvoice({ idempotencyKey: key, lines: Array.from({ length: 100 }, (_, i) => ({ description: `${i} ${"x".repeat(495)}`, quantity: 1n, unitPriceMinor: 100n, vatRateBp: 1900 })) });
+  sampleInvoice({
+    idempotencyKey: key,
+    lines: Array.from({ length: 100 }, (_, i) => ({
+      description: `${i} ${"x".repeat(495)}`,
+      quantity: 1n,
+      unitPriceMinor: 100n,
+      vatRateBp: 1900,
+    })),
+  });
 
 const scenarios: Scenario[] = [
   {
@@ -168,7 +176,9 @@ const scenarios: Scenario[] = [
         `idle HTTP/2: ${sessions.closed}/${sessions.opened} closed`,
       ];
       const broken = [
-        silent.closedByGateway < silent.opened ? `${silent.opened - silent.closedByGateway} silent connections held past ${giveUpMs} ms` : "",
+        silent.closedByGateway < silent.opened
+          ? `${silent.opened - silent.closedByGateway} silent connections held past ${giveUpMs} ms`
+          : "",
         slow.closedByGateway < slow.opened ? `${slow.opened - slow.closedByGateway} slow connections held past ${giveUpMs} ms` : "",
         sessions.closed < sessions.opened ? `${sessions.opened - sessions.closed} idle HTTP/2 sessions held` : "",
       ].filter(Boolean);
@@ -193,9 +203,16 @@ const scenarios: Scenario[] = [
         "HTTP/1.1, a 1 MiB header": /^(HTTP 431|closed)$/,
         "HTTP/2, a 1 MiB header": /^(stream reset|session error)$/,
       };
-      const notes = Object.entries(results).map(([kind, o]) => `${kind}: ${Object.entries(o).map(([k, n]) => `${n}x ${k}`).join(", ")}`);
+      const notes = Object.entries(results).map(
+        ([kind, o]) =>
+          `${kind}: ${Object.entries(o)
+            .map(([k, n]) => `${n}x ${k}`)
+            .join(", ")}`,
+      );
       const broken = Object.entries(results).flatMap(([kind, o]) =>
-        Object.entries(o).filter(([outcome]) => !expected[kind]!.test(outcome)).map(([outcome, n]) => `${kind}: ${n}x ${outcome}`),
+        Object.entries(o)
+          .filter(([outcome]) => !expected[kind]!.test(outcome))
+          .map(([outcome, n]) => `${kind}: ${n}x ${outcome}`),
       );
       return { notes, broken };
     },
@@ -220,7 +237,9 @@ try {
     const r = await runScenario(scenario);
     results.push(r);
     const broken = [...violations(r.outcome), ...r.findings.broken];
-    process.stdout.write(`  ${r.load.succeeded}/${r.load.sent} acknowledged, recovered in ${r.recoveryMs} ms, ${broken.join("; ") || "all invariants hold"}\n`);
+    process.stdout.write(
+      `  ${r.load.succeeded}/${r.load.sent} acknowledged, recovered in ${r.recoveryMs} ms, ${broken.join("; ") || "all invariants hold"}\n`,
+    );
     for (const note of r.findings.notes) process.stdout.write(`  ${note}\n`);
   }
 } finally {
@@ -244,7 +263,13 @@ async function runScenario(scenario: Scenario): Promise<Result> {
   const serverPorts = [await freePort(), await freePort()];
   const serverUrls = serverPorts.map((port) => `http://127.0.0.1:${port}`);
   const servers = ["server-a", "server-b"].map((name, i) => {
-    const env = { ...common, DATABASE_URL: databaseUrl, SERVER_PORT: String(serverPorts[i]), DATABASE_POOL_SIZE: "10", OUTBOX_POLL_MS: "1000" };
+    const env = {
+      ...common,
+      DATABASE_URL: databaseUrl,
+      SERVER_PORT: String(serverPorts[i]),
+      DATABASE_POOL_SIZE: "10",
+      OUTBOX_POLL_MS: "1000",
+    };
     return serviceProcess(name, "server/src/main.ts", env, serverServing(serverUrls[i]!), log(name));
   });
   const consumers = await Promise.all(
@@ -270,7 +295,15 @@ async function runScenario(scenario: Scenario): Promise<Result> {
         "gateway",
         "gateway/src/main.ts",
         // Short connection bounds, so the suite sees them work within its run.
-        { ...common, SERVER_URL: serverUrls[0]!, GATEWAY_PORT: String(gatewayPort), HEADERS_TIMEOUT_MS: "2000", IDLE_TIMEOUT_MS: "5000", RATE_LIMIT_PER_SECOND: "1000", RATE_LIMIT_BURST: "2000" },
+        {
+          ...common,
+          SERVER_URL: serverUrls[0]!,
+          GATEWAY_PORT: String(gatewayPort),
+          HEADERS_TIMEOUT_MS: "2000",
+          IDLE_TIMEOUT_MS: "5000",
+          RATE_LIMIT_PER_SECOND: "1000",
+          RATE_LIMIT_BURST: "2000",
+        },
         httpOk(`${gatewayUrl}/readyz`),
         log("gateway"),
       )
@@ -279,7 +312,11 @@ async function runScenario(scenario: Scenario): Promise<Result> {
   if (!scenario.consumersLater) for (const c of consumers) await c.start();
   await gateway?.start();
   const services = [...servers, ...consumers, ...(gateway ? [gateway] : [])];
-  const rss = peakRss(() => [...services.map((s) => ({ name: s.name, pid: s.pid() })), { name: "kafka", pid: kafka.pid }, { name: "postgres", pid: pg.pid }]);
+  const rss = peakRss(() => [
+    ...services.map((s) => ({ name: s.name, pid: s.pid() })),
+    { name: "kafka", pid: kafka.pid },
+    { name: "postgres", pid: pg.pid },
+  ]);
 
   const run: Run = {
     servers,
@@ -299,9 +336,13 @@ async function runScenario(scenario: Scenario): Promise<Result> {
     },
   };
   const direct = invoiceClients(serverUrls, internalToken);
-  const viaGateway = gatewayClients(gatewayUrl, tenants.map((t) => t.apiKey));
+  const viaGateway = gatewayClients(
+    gatewayUrl,
+    tenants.map((t) => t.apiKey),
+  );
   const request = (key: string, i: number) =>
-    scenario.request?.(key, i) ?? sampleInvoice({ idempotencyKey: key, buyer: { ...sampleInvoice().buyer!, name: i === 10 ? "Slow Ltd" : `Buyer ${i}` } });
+    scenario.request?.(key, i) ??
+    sampleInvoice({ idempotencyKey: key, buyer: { ...sampleInvoice().buyer!, name: i === 10 ? "Slow Ltd" : `Buyer ${i}` } });
   const [load, findings] = await Promise.all([
     steadyCreates({
       clientsOf: (tenant) => (scenario.viaGateway ? [viaGateway[tenant]!] : direct),
@@ -319,7 +360,16 @@ async function runScenario(scenario: Scenario): Promise<Result> {
     const recoveryMs = Date.now() - faultOver;
     const outcome = await checkInvariants(check, [kafka.brokers], topic, load.acked, scenario.expectedDeadLetters ?? 0);
     const crashes = services.reduce((n, s) => n + s.crashes(), 0);
-    return { scenario, load, outcome, recoveryMs, settled, crashes, peakRssMiB: rss.stop(), findings: withLoadFindings(scenario, load, findings ?? undefined, crashes) };
+    return {
+      scenario,
+      load,
+      outcome,
+      recoveryMs,
+      settled,
+      crashes,
+      peakRssMiB: rss.stop(),
+      findings: withLoadFindings(scenario, load, findings ?? undefined, crashes),
+    };
   } finally {
     await check.end();
     for (const s of [...(gateway ? [gateway] : []), ...consumers, ...servers]) await s.stop();
@@ -329,7 +379,8 @@ async function runScenario(scenario: Scenario): Promise<Result> {
 /** The load's own findings: calls that failed after a server took them, where none may, and crashed processes. */
 function withLoadFindings(scenario: Scenario, load: LoadStats, findings: Findings | undefined, crashes: number): Findings {
   const broken = [...(findings?.broken ?? [])];
-  if (scenario.noFailedCalls && load.failedInFlight > 0) broken.push(`${load.failedInFlight} calls failed in flight (${JSON.stringify(load.errors)})`);
+  if (scenario.noFailedCalls && load.failedInFlight > 0)
+    broken.push(`${load.failedInFlight} calls failed in flight (${JSON.stringify(load.errors)})`);
   if (crashes > 0) broken.push(`${crashes} processes crashed`);
   const errors = Object.entries(load.errors).map(([code, n]) => `${n}x ${code}`);
   const notes = [...(errors.length ? [`failed attempts (each retried): ${errors.join(", ")}`] : []), ...(findings?.notes ?? [])];

@@ -11,14 +11,23 @@ import ts from "typescript";
 
 const limit = Number(process.argv[2] ?? 60);
 const roots = ["server/src", "consumer/src"];
-const files = roots.flatMap((r) => readdirSync(r, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ts")).map((f) => join(r, f)));
+const files = roots.flatMap((r) =>
+  readdirSync(r, { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".ts"))
+    .map((f) => join(r, f)),
+);
 
 // Imports of project modules (relative specifiers), as a graph of files.
 const graph = new Map<string, string[]>();
 for (const file of files) {
   const text = readFileSync(file, "utf8");
-  const deps = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+"(\.{1,2}\/[^"]+)"/g)].map((m) => relative(".", resolve(dirname(file), m[1]!)));
-  graph.set(file, deps.filter((d) => graph.has(d) || files.includes(d)));
+  const deps = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+"(\.{1,2}\/[^"]+)"/g)].map((m) =>
+    relative(".", resolve(dirname(file), m[1]!)),
+  );
+  graph.set(
+    file,
+    deps.filter((d) => graph.has(d) || files.includes(d)),
+  );
 }
 const cycles = (g: Map<string, string[]>) => {
   const found: string[][] = [];
@@ -60,7 +69,9 @@ for (const file of files) {
   const lineOf = (pos: number) => source.getLineAndCharacterOfPosition(pos).line;
   const blank = new Set(source.text.split("\n").flatMap((l, i) => (l.trim() === "" ? [i] : [])));
   const nameOf = (n: ts.Node): string => {
-    const named = (n as { name?: ts.Node }).name ?? ((ts.isVariableDeclaration(n.parent) || ts.isPropertyAssignment(n.parent)) ? n.parent.name : undefined);
+    const named =
+      (n as { name?: ts.Node }).name ??
+      (ts.isVariableDeclaration(n.parent) || ts.isPropertyAssignment(n.parent) ? n.parent.name : undefined);
     return named ? named.getText(source) : `<anonymous>`;
   };
   const walk = (node: ts.Node, owner: { lines: Set<number> } | undefined) => {

@@ -41,7 +41,10 @@ export function serviceProcess(
       const log = openSync(logFile, "a");
       const spawnedAt = performance.now();
       try {
-        child = spawn(process.execPath, [...nodeFlags, "--import", "tsx", entry], { env: { ...process.env, ...env }, stdio: ["ignore", log, log] });
+        child = spawn(process.execPath, [...nodeFlags, "--import", "tsx", entry], {
+          env: { ...process.env, ...env },
+          stdio: ["ignore", log, log],
+        });
         stopping = false;
         child.once("exit", () => void (stopping || crashes++));
       } finally {
@@ -77,7 +80,11 @@ export function serviceProcess(
 
 /** The server's grpc.health.v1 check over Connect JSON. */
 export const serverServing = (url: string) => async () => {
-  const res = await fetch(`${url}/grpc.health.v1.Health/Check`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+  const res = await fetch(`${url}/grpc.health.v1.Health/Check`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{}",
+  });
   return ((await res.json()) as { status?: string }).status === "SERVING";
 };
 

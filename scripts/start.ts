@@ -61,7 +61,13 @@ await runMain(async () => {
   const internalToken = env.optional("INTERNAL_TOKEN") ?? kept("internal-token", () => randomBytes(24).toString("hex"));
   const serverUrl = `http://127.0.0.1:${serverPort}`;
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-  const shared = { ...process.env, DATABASE_URL: databaseUrl, KAFKA_BROKERS: kafkaBrokers, INTERNAL_TOKEN: internalToken, SERVER_URL: serverUrl };
+  const shared = {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    KAFKA_BROKERS: kafkaBrokers,
+    INTERNAL_TOKEN: internalToken,
+    SERVER_URL: serverUrl,
+  };
 
   const children: ChildProcess[] = [];
   const stopAll = async () => {
@@ -102,7 +108,10 @@ async function demoApiKey(databaseUrl: string): Promise<string> {
   try {
     if (existsSync(file)) {
       const key = readFileSync(file, "utf8").trim();
-      const found = await database.db.select().from(apiKeys).where(eq(apiKeys.keyHash, hashApiKey(key)));
+      const found = await database.db
+        .select()
+        .from(apiKeys)
+        .where(eq(apiKeys.keyHash, hashApiKey(key)));
       if (found.length > 0 && !found[0]!.revokedAt) return key;
     }
     const { apiKey } = await createApiKey(database.db, "demo");
@@ -145,7 +154,10 @@ function stopChild(child: ChildProcess): Promise<void> {
 async function untilReady(url: string): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    const ok = await fetch(url).then((r) => r.ok, () => false);
+    const ok = await fetch(url).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await new Promise((r) => setTimeout(r, 200));
   }

@@ -26,9 +26,15 @@ const timed = async <T>(what: string, start: () => Promise<T>) => {
 };
 const [databaseUrl, kafkaBrokers] = await Promise.all([
   process.env.DATABASE_URL ??
-    timed("embedded PostgreSQL", async () => (postgres = await startLocalPostgres({ dataDir, port: await freePort(), ephemeral: true })).url),
+    timed(
+      "embedded PostgreSQL",
+      async () => (postgres = await startLocalPostgres({ dataDir, port: await freePort(), ephemeral: true })).url,
+    ),
   process.env.KAFKA_BROKERS ??
-    timed("local Kafka (KRaft)", async () => (kafka = await startLocalKafka({ dataDir: join(".data", `test-kafka-${process.pid}`), ephemeral: true })).brokers),
+    timed(
+      "local Kafka (KRaft)",
+      async () => (kafka = await startLocalKafka({ dataDir: join(".data", `test-kafka-${process.pid}`), ephemeral: true })).brokers,
+    ),
 ]);
 
 const child = spawn(process.execPath, ["--import", "tsx", "--test", "--test-reporter=spec", ...flags, ...files], {

@@ -49,7 +49,10 @@ createServer((req, res) => {
   req.on("data", (c: Buffer) => chunks.push(c));
   req.on("end", () => {
     const body = JSON.parse(Buffer.concat(chunks).toString()) as {
-      resourceSpans?: { resource?: { attributes?: { key: string; value: { stringValue?: string } }[] }; scopeSpans?: { spans?: OtlpSpan[] }[] }[];
+      resourceSpans?: {
+        resource?: { attributes?: { key: string; value: { stringValue?: string } }[] };
+        scopeSpans?: { spans?: OtlpSpan[] }[];
+      }[];
     };
     for (const rs of body.resourceSpans ?? []) {
       const service = rs.resource?.attributes?.find((a) => a.key === "service.name")?.value.stringValue ?? "?";

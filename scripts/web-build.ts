@@ -27,10 +27,15 @@ export async function ensureWebBuilt(): Promise<number | undefined> {
 
 function newestSource(): number {
   return Math.max(
-    ...sources.map((source) => join(root, source)).filter(existsSync).flatMap((path) =>
-      statSync(path).isDirectory()
-        ? readdirSync(path, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => statSync(join(e.parentPath, e.name)).mtimeMs)
-        : [statSync(path).mtimeMs],
-    ),
+    ...sources
+      .map((source) => join(root, source))
+      .filter(existsSync)
+      .flatMap((path) =>
+        statSync(path).isDirectory()
+          ? readdirSync(path, { recursive: true, withFileTypes: true })
+              .filter((e) => e.isFile())
+              .map((e) => statSync(join(e.parentPath, e.name)).mtimeMs)
+          : [statSync(path).mtimeMs],
+      ),
   );
 }

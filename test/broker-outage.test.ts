@@ -30,7 +30,8 @@ after(async () => {
 it("keeps accepting invoices while the broker is down and publishes all of them when it returns", async () => {
   const client = stack.client(stack.tenantA);
   await client.createInvoice(sampleInvoice());
-  const unpublished = async () => (await stack.database.sql`select count(*)::int as n from outbox where published_at is null`)[0]!.n as number;
+  const unpublished = async () =>
+    (await stack.database.sql`select count(*)::int as n from outbox where published_at is null`)[0]!.n as number;
   await eventually(async () => (await unpublished()) === 0, "the first event to be published");
 
   await broker.stop();
@@ -64,7 +65,14 @@ it("publishes large events written during an outage in batches the broker takes"
   const client = stack.client(stack.tenantB);
   // 90 invoices of 100 lines of 500 characters: about 55 KB each, 5 MB together, some 1.6 MB per partition, over the broker's 1 MiB.
   const large = () =>
-    sampleInvoice({ lines: Array.from({ length: 100 }, (_, i) => ({ description: `${i} ${"x".repeat(495)}`, quantity: 1n, unitPriceMinor: 100n, vatRateBp: 1900 })) });
+    sampleInvoice({
+      lines: Array.from({ length: 100 }, (_, i) => ({
+        description: `${i} ${"x".repeat(495)}`,
+        quantity: 1n,
+        unitPriceMinor: 100n,
+        vatRateBp: 1900,
+      })),
+    });
   await broker.stop();
   const created = await Promise.all(Array.from({ length: 90 }, () => client.createInvoice(large())));
   const ids = new Set(created.map((r) => r.invoice!.id));

@@ -30,7 +30,15 @@ before(async () => {
   // Playwright adds --headless and a fresh temporary --user-data-dir itself.
   browser = await chromium.launch({
     executablePath: chromiumPath,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
   });
   context = await browser.newContext({ locale: "en-US", viewport: { width: 1280, height: 900 }, acceptDownloads: true });
   context.setDefaultTimeout(15_000);
@@ -57,7 +65,10 @@ describe("web app in Chromium, served by the gateway", () => {
   });
 
   it("issues an invoice with several lines through the form and lists it with its number and total", async () => {
-    for (const [at, party] of [["seller", { name: "Acme GmbH", vat_id: "DE123456789", country: "DE", city: "Berlin" }], ["buyer", { name: "Globex SARL", vat_id: "", country: "FR", city: "Paris" }]] as const) {
+    for (const [at, party] of [
+      ["seller", { name: "Acme GmbH", vat_id: "DE123456789", country: "DE", city: "Berlin" }],
+      ["buyer", { name: "Globex SARL", vat_id: "", country: "FR", city: "Paris" }],
+    ] as const) {
       await field(`${at}.name`).fill(party.name);
       await field(`${at}.vat_id`).fill(party.vat_id);
       await field(`${at}.address.street`).fill("Main street 1");
@@ -98,7 +109,10 @@ describe("web app in Chromium, served by the gateway", () => {
 
     // Ten invoices from another client arrive live; the first page holds the newest ten.
     const api = stack.client(stack.tenantA);
-    for (let i = 0; i < 10; i++) await api.createInvoice(sampleInvoice({ currencyCode: "JPY", lines: [{ description: "Tea", quantity: 1n, unitPriceMinor: 1_200n, vatRateBp: 1000 }] }));
+    for (let i = 0; i < 10; i++)
+      await api.createInvoice(
+        sampleInvoice({ currencyCode: "JPY", lines: [{ description: "Tea", quantity: 1n, unitPriceMinor: 1_200n, vatRateBp: 1000 }] }),
+      );
     await row(11).locator(".total", { hasText: "¥1,320" }).waitFor();
     page.once("dialog", (dialog) => void dialog.accept("issued twice"));
     await row(11).getByRole("button", { name: "Void" }).click();

@@ -20,7 +20,10 @@ interface Service {
   deploy?: { replicas?: number };
 }
 
-const compose = parse(readFileSync("compose.yaml", "utf8"), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+const compose = parse(readFileSync("compose.yaml", "utf8"), { merge: true }) as {
+  services: Record<string, Service>;
+  volumes: Record<string, unknown>;
+};
 const { services } = compose;
 /** What a user must set on the host (compose refuses to start without it: `${VAR:?message}`). */
 const required: Record<string, string> = { INTERNAL_TOKEN: "a-secret-the-user-set-0123456789" };
@@ -92,11 +95,17 @@ describe("compose.yaml", () => {
     assert.equal(services.jaeger!.environment, undefined);
     assert.deepEqual(services.jaeger!.ports, ["16686:16686"]);
     // The tracing profile's instructions send OTLP over HTTP to Jaeger's 4318 on the compose network.
-    assert.match(readFileSync("compose.yaml", "utf8"), /OTEL_EXPORTER_OTLP_ENDPOINT=http:\/\/jaeger:4318 docker compose --profile tracing up/);
+    assert.match(
+      readFileSync("compose.yaml", "utf8"),
+      /OTEL_EXPORTER_OTLP_ENDPOINT=http:\/\/jaeger:4318 docker compose --profile tracing up/,
+    );
   });
 
   it("publishes only the gateway, and the console and Jaeger under their profiles", () => {
-    const published = Object.entries(services).filter(([, s]) => s.ports?.length).map(([n]) => n).sort();
+    const published = Object.entries(services)
+      .filter(([, s]) => s.ports?.length)
+      .map(([n]) => n)
+      .sort();
     assert.deepEqual(published, ["console", "gateway", "jaeger"]);
     assert.deepEqual(services.console!.profiles, ["console"]);
     assert.deepEqual(services.jaeger!.profiles, ["tracing"]);
@@ -109,7 +118,9 @@ describe("compose.yaml", () => {
     for (const name of Object.keys(apps)) {
       const { tracing } = apps[name]!(env(name)) as { tracing: { serviceName: string; otlpTracesUrl?: string } };
       assert.deepEqual(tracing, { serviceName: `invoicer-${name}`, otlpTracesUrl: undefined });
-      const withJaeger = apps[name]!({ ...env(name), OTEL_EXPORTER_OTLP_ENDPOINT: "http://jaeger:4318" }) as { tracing: { otlpTracesUrl?: string } };
+      const withJaeger = apps[name]!({ ...env(name), OTEL_EXPORTER_OTLP_ENDPOINT: "http://jaeger:4318" }) as {
+        tracing: { otlpTracesUrl?: string };
+      };
       assert.equal(withJaeger.tracing.otlpTracesUrl, "http://jaeger:4318/v1/traces");
     }
     assert.equal(loadGatewayConfig(env("gateway")).metricsToken, undefined);
@@ -136,7 +147,10 @@ describe("compose.yaml", () => {
     assert.equal(consumer.kafkaTopic, server.kafkaTopic);
     assert.equal(consumer.kafkaTopicPartitions, server.kafkaTopicPartitions);
     // Health checks probe the ports the services listen on.
-    assert.match(services.server!.healthcheck!.test.join(" "), new RegExp(`127\\.0\\.0\\.1:${server.port}/grpc\\.health\\.v1\\.Health/Check`));
+    assert.match(
+      services.server!.healthcheck!.test.join(" "),
+      new RegExp(`127\\.0\\.0\\.1:${server.port}/grpc\\.health\\.v1\\.Health/Check`),
+    );
     assert.match(services.consumer!.healthcheck!.test.join(" "), new RegExp(`127\\.0\\.0\\.1:${consumer.healthPort}/readyz`));
     assert.match(services.gateway!.healthcheck!.test.join(" "), new RegExp(`127\\.0\\.0\\.1:${gateway.port}/readyz`));
   });
@@ -162,7 +176,8 @@ describe("compose.yaml", () => {
       assert.deepEqual(Object.keys(services[name]!.depends_on ?? {}).sort(), deps);
       for (const dep of deps) assert.equal(services[name]!.depends_on![dep]!.condition, "service_healthy");
     }
-    for (const name of ["postgres", "redpanda", "server", "consumer", "gateway"]) assert.ok(services[name]!.healthcheck, `${name} has a healthcheck`);
+    for (const name of ["postgres", "redpanda", "server", "consumer", "gateway"])
+      assert.ok(services[name]!.healthcheck, `${name} has a healthcheck`);
     assert.deepEqual(Object.keys(compose.volumes).sort(), ["postgres-data", "redpanda-data"]);
     assert.ok(services.postgres!.volumes!.includes("postgres-data:/var/lib/postgresql/data"));
   });

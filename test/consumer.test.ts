@@ -58,8 +58,15 @@ it("re-drives invoices whose documents failed for good, once the cause is fixed,
   const lettersOf = (id: string) => letters.items.filter((m) => m.key === id).length;
   try {
     await letters.until(() => lettersOf(broken!.id) === 1);
-    await eventually(async () => (await client.getInvoice({ id: fine!.id })).invoice!.documentStatus === DocumentStatus.READY, "the other invoice's documents");
-    assert.deepEqual(await redriveDocuments(stack.database.sql, { pendingForMs: 0 }), [broken!.id], "only the PENDING invoice is re-driven");
+    await eventually(
+      async () => (await client.getInvoice({ id: fine!.id })).invoice!.documentStatus === DocumentStatus.READY,
+      "the other invoice's documents",
+    );
+    assert.deepEqual(
+      await redriveDocuments(stack.database.sql, { pendingForMs: 0 }),
+      [broken!.id],
+      "only the PENDING invoice is re-driven",
+    );
     // Still broken: the event goes round once more and back to the dead-letter topic.
     await letters.until(() => lettersOf(broken!.id) === 2);
   } finally {
@@ -67,7 +74,10 @@ it("re-drives invoices whose documents failed for good, once the cause is fixed,
   }
   brokenRendererFixed = true; // what a fix and a redeploy of the consumer would do; then the command again
   assert.deepEqual(await redriveDocuments(stack.database.sql, { pendingForMs: 0 }), [broken!.id]);
-  await eventually(async () => (await client.getInvoice({ id: broken!.id })).invoice!.documentStatus === DocumentStatus.READY, "the re-driven invoice's documents");
+  await eventually(
+    async () => (await client.getInvoice({ id: broken!.id })).invoice!.documentStatus === DocumentStatus.READY,
+    "the re-driven invoice's documents",
+  );
   assert.deepEqual(await redriveDocuments(stack.database.sql, { pendingForMs: 0 }), [], "nothing left to re-drive");
 });
 
@@ -88,10 +98,17 @@ it("finishes the message in hand when stopped, so no work is lost", async () => 
 
 describe("retry policy", () => {
   const message = (event: InvoiceEvent): ReceivedMessage => ({
-    topic: "t", partition: 0, offset: "7", key: event.invoiceId, headers: {}, value: toBinary(InvoiceEventSchema, event),
+    topic: "t",
+    partition: 0,
+    offset: "7",
+    key: event.invoiceId,
+    headers: {},
+    value: toBinary(InvoiceEventSchema, event),
   });
   const issued = create(InvoiceEventSchema, {
-    eventId: "e1", tenantId: "t1", invoiceId: "i1",
+    eventId: "e1",
+    tenantId: "t1",
+    invoiceId: "i1",
     kind: { case: "issued", value: { invoice: { id: "i1" } } },
   });
   const observability = startObservability("consumer", { serviceName: "invoicer-consumer" });

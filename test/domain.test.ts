@@ -36,10 +36,11 @@ describe("pricing", () => {
       (err: unknown) => err instanceof AmountOverflowError && err.field === "lines[0]",
     );
     assert.throws(
-      () => priceInvoice([
-        { quantity: 1n, unitPriceMinor: maxAmount, vatRateBp: 0 },
-        { quantity: 1n, unitPriceMinor: 1n, vatRateBp: 0 },
-      ]),
+      () =>
+        priceInvoice([
+          { quantity: 1n, unitPriceMinor: maxAmount, vatRateBp: 0 },
+          { quantity: 1n, unitPriceMinor: 1n, vatRateBp: 0 },
+        ]),
       (err: unknown) => err instanceof AmountOverflowError && err.field === "lines",
     );
     assert.throws(
@@ -67,7 +68,10 @@ describe("text fields", () => {
     const lone = sampleInvoice();
     lone.buyer!.name = "Globex \uD800";
     lone.lines[0]!.description = "\uDC00 widget";
-    assert.deepEqual(validateCreateInvoice(lone).map((v) => v.field), ["buyer.name", "lines[0].description"]);
+    assert.deepEqual(
+      validateCreateInvoice(lone).map((v) => v.field),
+      ["buyer.name", "lines[0].description"],
+    );
     const paired = sampleInvoice();
     paired.buyer!.name = "Globex \uD83D\uDE00";
     assert.deepEqual(validateCreateInvoice(paired), []);

@@ -14,7 +14,11 @@ before(async () => {
 });
 after(() => stack.close());
 
-const codeOf = (call: Promise<unknown>) => call.then(() => "ok" as const, (err) => ConnectError.from(err).code);
+const codeOf = (call: Promise<unknown>) =>
+  call.then(
+    () => "ok" as const,
+    (err) => ConnectError.from(err).code,
+  );
 
 function clientWithHeaders(baseUrl: string, headers: Record<string, string>) {
   return createClient(
@@ -91,13 +95,20 @@ describe("what logs keep out", () => {
         create trigger refuse_insert before insert on invoices for each row execute function refuse();
         create trigger refuse_update before update on invoices for each row execute function refuse();`);
       const secretBuyer = "Confidential Buyer Ltd 4711";
-      const create = await client.createInvoice(sampleInvoice({ buyer: { ...sampleInvoice().buyer!, name: secretBuyer } })).catch((e: unknown) => ConnectError.from(e));
-      const voided = await client.voidInvoice({ id: invoice!.id, reason: "Confidential reason 4711" }).catch((e: unknown) => ConnectError.from(e));
+      const create = await client
+        .createInvoice(sampleInvoice({ buyer: { ...sampleInvoice().buyer!, name: secretBuyer } }))
+        .catch((e: unknown) => ConnectError.from(e));
+      const voided = await client
+        .voidInvoice({ id: invoice!.id, reason: "Confidential reason 4711" })
+        .catch((e: unknown) => ConnectError.from(e));
       assert.equal((create as ConnectError).code, Code.Internal);
       assert.equal((voided as ConnectError).code, Code.Internal);
       const errors = lines.filter((l) => l.includes("unexpected error"));
       assert.equal(errors.length, 2, "both failures were logged");
-      assert.ok(errors.every((l) => l.includes("refused by a trigger")), "with their cause");
+      assert.ok(
+        errors.every((l) => l.includes("refused by a trigger")),
+        "with their cause",
+      );
       assert.doesNotMatch(lines.join("\n"), /Confidential|Globex|FR12345678901|Rivoli/);
     } finally {
       await logged.close();
@@ -123,7 +134,11 @@ describe("rate limits and CORS", () => {
     const preflight = (origin: string) =>
       fetch(`${stack.gatewayUrl}/invoicer.v1.InvoiceService/CreateInvoice`, {
         method: "OPTIONS",
-        headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization,content-type,x-grpc-web" },
+        headers: {
+          origin,
+          "access-control-request-method": "POST",
+          "access-control-request-headers": "authorization,content-type,x-grpc-web",
+        },
       });
     const allowed = await preflight("http://allowed.example");
     assert.equal(allowed.headers.get("access-control-allow-origin"), "http://allowed.example");

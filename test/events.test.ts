@@ -7,7 +7,16 @@ import { extractText, getDocumentProxy } from "unpdf";
 import { renderInvoiceDocuments } from "../consumer/src/render/index.ts";
 import { createLogger } from "@invoicer/platform/logger";
 import { startOutboxRelay } from "../server/src/outbox/relay.ts";
-import { caughtUp, committedOffset, eventually, produceRaw, readTopic, watchInvoices, type TopicMessage, type TopicReader } from "./support/events.ts";
+import {
+  caughtUp,
+  committedOffset,
+  eventually,
+  produceRaw,
+  readTopic,
+  watchInvoices,
+  type TopicMessage,
+  type TopicReader,
+} from "./support/events.ts";
 import { sampleInvoice, startStack, type Stack } from "./support/stack.ts";
 
 const brokers = () => process.env.TEST_KAFKA_BROKERS!.split(",");
@@ -18,12 +27,15 @@ let stack: Stack;
 let topic: TopicReader;
 before(async () => {
   // A render that fails for one buyer, to have a poison event that is valid protobuf.
-  stack = await startStack({}, {
-    render: async (invoice) => {
-      if (invoice.buyer?.name === "Poison Ltd") throw new Error("this buyer cannot be rendered");
-      return renderInvoiceDocuments(invoice);
+  stack = await startStack(
+    {},
+    {
+      render: async (invoice) => {
+        if (invoice.buyer?.name === "Poison Ltd") throw new Error("this buyer cannot be rendered");
+        return renderInvoiceDocuments(invoice);
+      },
     },
-  });
+  );
   topic = await readTopic(brokers(), stack.events!.topic);
 });
 after(async () => {
@@ -53,7 +65,10 @@ describe("outbox to Kafka", () => {
     const types = (id: string) => topic.items.filter((m) => m.key === id).map((m) => m.headers["event-type"]);
     await topic.until(() => types(invoice!.id).includes("invoice.paid") && types(voided!.id).includes("invoice.voided"));
     const paidEvents = topic.items.filter((m) => m.key === invoice!.id).map((m) => decode(m.value).kind.case);
-    assert.deepEqual(paidEvents.filter((k) => k !== "documentReady"), ["issued", "paid"]);
+    assert.deepEqual(
+      paidEvents.filter((k) => k !== "documentReady"),
+      ["issued", "paid"],
+    );
     // The reader can see a batch a moment before the relay's transaction marks it published.
     await eventually(async () => {
       const [left] = await stack.database.sql`select count(*)::int as n from outbox where published_at is null`;
@@ -83,7 +98,8 @@ describe("outbox relay replicas", () => {
       await topic.until((ms) => new Set(issued(ms).map((m) => m.key)).size === 100);
       // Once every issued row is marked published no relay sends it again; read to the end of the topic.
       await eventually(async () => {
-        const [left] = await stack.database.sql`select count(*)::int as n from outbox where published_at is null and event_type = 'invoice.issued'`;
+        const [left] = await stack.database
+          .sql`select count(*)::int as n from outbox where published_at is null and event_type = 'invoice.issued'`;
         return left!.n === 0;
       }, "the issued events to be marked published");
       await caughtUp(brokers(), stack.events!.topic, topic);
@@ -122,20 +138,30 @@ describe("documents", () => {
     assert.ok(xml.includes(`No. ${invoice!.number}`), "the DOCX names the invoice number");
     assert.ok(xml.includes(total), "the DOCX shows the total");
 
-    const rest = await fetch(`${stack.gatewayUrl}/v1/invoices/${invoice!.id}/pdf`, { headers: { authorization: `Bearer ${stack.tenantA.apiKey}` } });
+    const rest = await fetch(`${stack.gatewayUrl}/v1/invoices/${invoice!.id}/pdf`, {
+      headers: { authorization: `Bearer ${stack.tenantA.apiKey}` },
+    });
     assert.equal(rest.status, 200);
     assert.equal(rest.headers.get("content-type"), "application/pdf");
     assert.match(rest.headers.get("content-disposition") ?? "", new RegExp(`filename="invoice-${invoice!.number}.pdf"`));
     assert.deepEqual(Buffer.from(await rest.arrayBuffer()), Buffer.from(pdf.content));
-    const restDocx = await fetch(`${stack.gatewayUrl}/v1/invoices/${invoice!.id}/docx`, { headers: { authorization: `Bearer ${stack.tenantA.apiKey}` } });
+    const restDocx = await fetch(`${stack.gatewayUrl}/v1/invoices/${invoice!.id}/docx`, {
+      headers: { authorization: `Bearer ${stack.tenantA.apiKey}` },
+    });
     assert.equal(restDocx.headers.get("content-type"), "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
   });
 
   it("keeps documents to their tenant and says when they are not ready", async () => {
     const { invoice } = await stack.client(stack.tenantA).createInvoice(sampleInvoice());
-    const otherTenant = await stack.client(stack.tenantB).getInvoiceDocument({ id: invoice!.id, format: DocumentFormat.PDF }).catch((e) => e);
+    const otherTenant = await stack
+      .client(stack.tenantB)
+      .getInvoiceDocument({ id: invoice!.id, format: DocumentFormat.PDF })
+      .catch((e) => e);
     assert.equal(otherTenant.code, 5); // NotFound: tenant B cannot tell the invoice exists
-    const noFormat = await stack.client(stack.tenantA).getInvoiceDocument({ id: invoice!.id }).catch((e) => e);
+    const noFormat = await stack
+      .client(stack.tenantA)
+      .getInvoiceDocument({ id: invoice!.id })
+      .catch((e) => e);
     assert.equal(noFormat.code, 3);
     assert.match(noFormat.rawMessage, /^format:/);
   });
@@ -153,9 +179,13 @@ describe("documents", () => {
     const copy = redelivered.filter((m) => m.headers["event-id"] === issued.headers["event-id"])[1]!;
     // The consumer commits only after the server answered, so a committed offset past the copy means it was handled.
     const groupId = stack.events!.groupId;
-    await eventually(async () => (await committedOffset(brokers(), groupId, stack.events!.topic, copy.partition)) > BigInt(copy.offset), "the copy's offset to be committed");
+    await eventually(
+      async () => (await committedOffset(brokers(), groupId, stack.events!.topic, copy.partition)) > BigInt(copy.offset),
+      "the copy's offset to be committed",
+    );
     const [documents] = await stack.database.sql`select count(*)::int as n from invoice_documents where invoice_id = ${invoice!.id}`;
-    const [readyEvents] = await stack.database.sql`select count(*)::int as n from outbox where invoice_id = ${invoice!.id} and event_type = 'invoice.document_ready'`;
+    const [readyEvents] = await stack.database
+      .sql`select count(*)::int as n from outbox where invoice_id = ${invoice!.id} and event_type = 'invoice.document_ready'`;
     assert.equal(documents!.n, 2);
     assert.equal(readyEvents!.n, 1);
   });
@@ -195,9 +225,14 @@ describe("WatchInvoices", () => {
     const { invoice: ours } = await a.createInvoice(sampleInvoice());
     await a.payInvoice({ id: ours!.id });
     for (const w of watchers) {
-      const seen = await w.until((es) => es.some(isDocumentReady(ours!.id)) && es.some((e) => e.kind.case === "paid" && e.invoiceId === ours!.id));
+      const seen = await w.until(
+        (es) => es.some(isDocumentReady(ours!.id)) && es.some((e) => e.kind.case === "paid" && e.invoiceId === ours!.id),
+      );
       assert.ok(seen.some((e) => e.kind.case === "issued" && e.invoiceId === ours!.id));
-      assert.ok(seen.every((e) => e.tenantId === stack.tenantA.id), "a watcher sees only its tenant");
+      assert.ok(
+        seen.every((e) => e.tenantId === stack.tenantA.id),
+        "a watcher sees only its tenant",
+      );
     }
     const theirsSeen = await other.until((es) => es.some((e) => e.invoiceId === theirs!.id && e.kind.case === "issued"));
     assert.ok(theirsSeen.every((e) => e.tenantId === stack.tenantB.id));

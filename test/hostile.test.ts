@@ -75,7 +75,8 @@ function problems(c: HostileCase, outcome: Outcome): string[] {
     found.push(`expected HTTP ${c.expect.http}, got ${got}`);
   }
   // (A request in no RPC protocol is judged by its HTTP status alone: it has no code.)
-  if (typeof c.expect === "number" && /^(internal|unknown)/.test(outcome.code)) found.push(`answered ${outcome.code}: the server's fault, not the caller's`);
+  if (typeof c.expect === "number" && /^(internal|unknown)/.test(outcome.code))
+    found.push(`answered ${outcome.code}: the server's fault, not the caller's`);
   // Connect maps unimplemented to 501; every other 5xx is the server's fault.
   if (outcome.status >= 500 && !(outcome.status === 501 && outcome.code === "unimplemented")) found.push(`answered HTTP ${outcome.status}`);
   // A Connect unary error carries its code twice: in the body and as the HTTP status the protocol assigns it.
@@ -85,7 +86,8 @@ function problems(c: HostileCase, outcome: Outcome): string[] {
   }
   for (const [what, pattern] of leaks) {
     const match = pattern.exec(outcome.text);
-    if (match) found.push(`the answer contains ${what}: ${JSON.stringify(outcome.text.slice(Math.max(0, match.index - 60), match.index + 80))}`);
+    if (match)
+      found.push(`the answer contains ${what}: ${JSON.stringify(outcome.text.slice(Math.max(0, match.index - 60), match.index + 80))}`);
   }
   return found;
 }
@@ -148,8 +150,17 @@ describe("after the hostile corpus", () => {
     const { invoice: read } = await stack.client(stack.tenantA, "connect-binary").getInvoice({ id: created!.id });
     for (const inv of [created!, read!]) {
       assert.deepEqual(
-        [inv.seller!.name, inv.seller!.address, inv.buyer!.name, inv.buyer!.address, inv.note, inv.lines.map((l) => l.description)].map((v) => JSON.stringify(v)),
-        [request.seller!.name, request.seller!.address, request.buyer!.name, request.buyer!.address, request.note, request.lines.map((l) => l.description)].map((v) => JSON.stringify(v)),
+        [inv.seller!.name, inv.seller!.address, inv.buyer!.name, inv.buyer!.address, inv.note, inv.lines.map((l) => l.description)].map(
+          (v) => JSON.stringify(v),
+        ),
+        [
+          request.seller!.name,
+          request.seller!.address,
+          request.buyer!.name,
+          request.buyer!.address,
+          request.note,
+          request.lines.map((l) => l.description),
+        ].map((v) => JSON.stringify(v)),
       );
     }
     const rest = (await (
@@ -157,7 +168,10 @@ describe("after the hostile corpus", () => {
     ).json()) as { seller: { name: string }; note: string; lines: { description: string }[] };
     assert.equal(rest.seller.name, request.seller!.name);
     assert.equal(rest.note, request.note);
-    assert.deepEqual(rest.lines.map((l) => l.description), request.lines.map((l) => l.description));
+    assert.deepEqual(
+      rest.lines.map((l) => l.description),
+      request.lines.map((l) => l.description),
+    );
     const [row] = await stack.database.sql`select seller->>'name' as seller, note from invoices where id = ${created!.id}`;
     assert.deepEqual({ ...row }, { seller: request.seller!.name, note: request.note });
     const [key] = await stack.database.sql`select key from idempotency_keys where invoice_id = ${created!.id}`;
@@ -174,7 +188,10 @@ describe("after the hostile corpus", () => {
     const tally = (key: (a: (typeof answers)[number]) => string) => {
       const counted = new Map<string, number>();
       for (const a of answers) counted.set(key(a), (counted.get(key(a)) ?? 0) + 1);
-      return [...counted].sort(([, x], [, y]) => y - x).map(([k, n]) => `${k} ${n}`).join(", ");
+      return [...counted]
+        .sort(([, x], [, y]) => y - x)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(", ");
     };
     process.stdout.write(
       `# hostile corpus: ${answers.length} of ${corpus.length} requests sent ` +

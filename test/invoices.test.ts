@@ -36,10 +36,16 @@ describe("issuing invoices", () => {
     assert.match(invoice.id, /^[0-9a-f-]{36}$/);
     assert.equal(invoice.status, InvoiceStatus.ISSUED);
     assert.equal(invoice.documentStatus, DocumentStatus.PENDING);
-    assert.deepEqual(invoice.lines.map((l) => l.netMinor), [45_000n, 2_500n]);
+    assert.deepEqual(
+      invoice.lines.map((l) => l.netMinor),
+      [45_000n, 2_500n],
+    );
     assert.deepEqual(
       invoice.vatBreakdown.map((b) => [b.vatRateBp, b.taxableMinor, b.vatMinor]),
-      [[700, 2_500n, 175n], [1900, 45_000n, 8_550n]],
+      [
+        [700, 2_500n, 175n],
+        [1900, 45_000n, 8_550n],
+      ],
     );
     assert.equal(invoice.subtotalMinor, 47_500n);
     assert.equal(invoice.vatTotalMinor, 8_725n);
@@ -55,7 +61,10 @@ describe("issuing invoices", () => {
   it("writes one outbox row in the same transaction as the invoice", async () => {
     const { invoice } = await stack.client(stack.tenantA).createInvoice(sampleInvoice());
     const rows = await stack.database.sql`select event_type from outbox where invoice_id = ${invoice!.id}`;
-    assert.deepEqual(rows.map((r) => r.event_type), ["invoice.issued"]);
+    assert.deepEqual(
+      rows.map((r) => r.event_type),
+      ["invoice.issued"],
+    );
   });
 
   it("gives 200 concurrent creates of one tenant the numbers 1..200 with no gap or duplicate", async () => {
@@ -63,7 +72,10 @@ describe("issuing invoices", () => {
     const client = stack.client({ id: fresh.tenantId, apiKey: fresh.apiKey });
     const results = await Promise.all(Array.from({ length: 200 }, () => client.createInvoice(sampleInvoice())));
     const numbers = results.map((r) => Number(r.invoice!.number)).sort((a, b) => a - b);
-    assert.deepEqual(numbers, Array.from({ length: 200 }, (_, i) => i + 1));
+    assert.deepEqual(
+      numbers,
+      Array.from({ length: 200 }, (_, i) => i + 1),
+    );
   });
 
   it("returns the same invoice for a retry with the same key and creates nothing", async () => {
@@ -115,11 +127,14 @@ describe("issuing invoices", () => {
     // The create waits on the counter row until its deadline passes, then must roll back. The
     // server's deadline is set shorter than the client's, so it has surely passed when the lock goes.
     const shortDeadline: Interceptor = (next) => (req) => (req.header.set("connect-timeout-ms", "100"), next(req));
-    const impatient = createClient(InvoiceService, createConnectTransport({
-      baseUrl: stack.gatewayUrl,
-      httpVersion: "1.1",
-      interceptors: [bearer(stack.tenantB.apiKey), shortDeadline],
-    }));
+    const impatient = createClient(
+      InvoiceService,
+      createConnectTransport({
+        baseUrl: stack.gatewayUrl,
+        httpVersion: "1.1",
+        interceptors: [bearer(stack.tenantB.apiKey), shortDeadline],
+      }),
+    );
     const doomed = sampleInvoice();
     const err = await rejection(impatient.createInvoice(doomed, { timeoutMs: 300 }));
     assert.equal(err.code, Code.DeadlineExceeded);
@@ -205,7 +220,10 @@ describe("status changes", () => {
     assert.equal(err.code, Code.FailedPrecondition);
     assert.match(err.rawMessage, /is PAID/);
     const events = await stack.database.sql`select event_type from outbox where invoice_id = ${invoice!.id} order by created_at`;
-    assert.deepEqual(events.map((e) => e.event_type), ["invoice.issued", "invoice.paid"]);
+    assert.deepEqual(
+      events.map((e) => e.event_type),
+      ["invoice.issued", "invoice.paid"],
+    );
   });
 
   it("voids an issued invoice with its reason, answers the same void again, and refuses another reason or a pay", async () => {
@@ -220,7 +238,10 @@ describe("status changes", () => {
     assert.match(otherReason.rawMessage, /is VOID/);
     assert.equal((await rejection(client.payInvoice({ id: invoice!.id }))).code, Code.FailedPrecondition);
     const events = await stack.database.sql`select event_type from outbox where invoice_id = ${invoice!.id} order by created_at`;
-    assert.deepEqual(events.map((e) => e.event_type), ["invoice.issued", "invoice.voided"]);
+    assert.deepEqual(
+      events.map((e) => e.event_type),
+      ["invoice.issued", "invoice.voided"],
+    );
   });
 
   it("rejects a malformed id and an unknown id", async () => {
@@ -263,14 +284,26 @@ describe("listing", () => {
     for (let i = 0; i < 5; i++) created.push((await client.createInvoice(sampleInvoice())).invoice!);
     await client.payInvoice({ id: created[1]!.id });
     const first = await client.listInvoices({ pageSize: 2 });
-    assert.deepEqual(first.invoices.map((i) => i.number), [5n, 4n]);
+    assert.deepEqual(
+      first.invoices.map((i) => i.number),
+      [5n, 4n],
+    );
     const second = await client.listInvoices({ pageSize: 2, pageToken: first.nextPageToken });
-    assert.deepEqual(second.invoices.map((i) => i.number), [3n, 2n]);
+    assert.deepEqual(
+      second.invoices.map((i) => i.number),
+      [3n, 2n],
+    );
     const third = await client.listInvoices({ pageSize: 2, pageToken: second.nextPageToken });
-    assert.deepEqual(third.invoices.map((i) => i.number), [1n]);
+    assert.deepEqual(
+      third.invoices.map((i) => i.number),
+      [1n],
+    );
     assert.equal(third.nextPageToken, "");
     const paid = await client.listInvoices({ status: InvoiceStatus.PAID });
-    assert.deepEqual(paid.invoices.map((i) => i.id), [created[1]!.id]);
+    assert.deepEqual(
+      paid.invoices.map((i) => i.id),
+      [created[1]!.id],
+    );
     assert.equal(paid.invoices[0]!.lines.length, 2);
   });
 

@@ -26,7 +26,10 @@ describe("live updates", () => {
     const watch = await watchInvoices(client);
     // Handled before the drop: the stream can end before pg_terminate_backend's answer comes back
     // (Node 26 showed it), and a rejection nobody handles yet fails the test.
-    const streamEnd = watch.ended.then(() => "ended without an error", (err: unknown) => err);
+    const streamEnd = watch.ended.then(
+      () => "ended without an error",
+      (err: unknown) => err,
+    );
     await dropListener();
     const ending = await streamEnd;
     assert.ok(ending instanceof ConnectError, `the stream ${String(ending)}`);

@@ -25,7 +25,10 @@ describe("tracing", () => {
   it("follows one invoice from the gateway through the server, SQL, the outbox, Kafka and the consumer back to the server", async () => {
     const client = stack.client(stack.tenantA);
     const { invoice } = await client.createInvoice(sampleInvoice());
-    await eventually(async () => (await client.getInvoice({ id: invoice!.id })).invoice!.documentStatus === DocumentStatus.READY, "documents READY");
+    await eventually(
+      async () => (await client.getInvoice({ id: invoice!.id })).invoice!.documentStatus === DocumentStatus.READY,
+      "documents READY",
+    );
 
     const spans = () => stack.observability.spans();
     const root = spans().find((s) => service(s) === "gateway" && s.name === "invoicer.v1.InvoiceService/CreateInvoice")!;
@@ -49,7 +52,10 @@ describe("tracing", () => {
       "server: invoicer.v1.InvoiceDocumentService/AttachDocuments (SERVER)",
       "server: INSERT invoice_documents (CLIENT)",
     ]) {
-      assert.ok(trace.some((s) => label(s) === expected), `the trace has ${expected}`);
+      assert.ok(
+        trace.some((s) => label(s) === expected),
+        `the trace has ${expected}`,
+      );
     }
     // Every span but the root has its parent in the same trace: nothing was cut off on the way.
     const ids = new Set(trace.map((s) => s.spanContext().spanId));
@@ -66,7 +72,11 @@ describe("tracing", () => {
     const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
     const requestId = "req-observability-1";
     const res = await fetch(`${stack.gatewayUrl}/v1/invoices?page_size=1`, {
-      headers: { authorization: `Bearer ${stack.tenantA.apiKey}`, traceparent: `00-${traceId}-00f067aa0ba902b7-01`, "x-request-id": requestId },
+      headers: {
+        authorization: `Bearer ${stack.tenantA.apiKey}`,
+        traceparent: `00-${traceId}-00f067aa0ba902b7-01`,
+        "x-request-id": requestId,
+      },
     });
     assert.equal(res.status, 200);
     const spans = () => stack.observability.spans().filter((s) => s.spanContext().traceId === traceId);
@@ -78,7 +88,13 @@ describe("tracing", () => {
     ]);
     const lines = () => logLines.filter((l) => l.request_id === requestId);
     await eventually(async () => lines().length === 2, "the gateway's line, written when the response has closed");
-    assert.deepEqual(lines().map((l) => l.msg).sort(), ["request", "rpc"], "one line per request from each service");
+    assert.deepEqual(
+      lines()
+        .map((l) => l.msg)
+        .sort(),
+      ["request", "rpc"],
+      "one line per request from each service",
+    );
     assert.ok(lines().every((l) => l.trace_id === traceId && l.level === 30));
   });
 });
@@ -92,15 +108,24 @@ describe("metrics", () => {
 
     const client = stack.client(stack.tenantA);
     await client.createInvoice(sampleInvoice());
-    await assert.rejects(client.createInvoice(sampleInvoice({ currencyCode: "XXX" })), (err: ConnectError) => err.code === Code.InvalidArgument);
+    await assert.rejects(
+      client.createInvoice(sampleInvoice({ currencyCode: "XXX" })),
+      (err: ConnectError) => err.code === Code.InvalidArgument,
+    );
 
     // The gateway counts a request when its response has closed, a moment after the client has it.
     const counted = (before: Scrape, after: Scrape, code: string) =>
       after.value("rpc_server_duration_seconds_count", calls(code)) - before.value("rpc_server_duration_seconds_count", calls(code));
     let gatewayAfter = await gatewayMetrics();
-    await eventually(async () => counted(gatewayBefore, (gatewayAfter = await gatewayMetrics()), "invalid_argument") === 1, "the gateway to count the calls");
+    await eventually(
+      async () => counted(gatewayBefore, (gatewayAfter = await gatewayMetrics()), "invalid_argument") === 1,
+      "the gateway to count the calls",
+    );
     const serverAfter = await serverMetrics();
-    for (const [before, after] of [[gatewayBefore, gatewayAfter], [serverBefore, serverAfter]] as const) {
+    for (const [before, after] of [
+      [gatewayBefore, gatewayAfter],
+      [serverBefore, serverAfter],
+    ] as const) {
       assert.equal(counted(before, after, "ok"), 1);
       assert.equal(counted(before, after, "invalid_argument"), 1);
       assert.ok(after.value("process_resident_memory_bytes") > 0, "process metrics are there");
@@ -113,8 +138,16 @@ describe("metrics", () => {
     const before = await consumerMetrics();
     const client = stack.client(stack.tenantB);
     const { invoice } = await client.createInvoice(sampleInvoice());
-    await eventually(async () => (await client.getInvoice({ id: invoice!.id })).invoice!.documentStatus === DocumentStatus.READY, "documents READY");
-    await eventually(async () => (await consumerMetrics()).value("invoicer_consumer_events_processed_total", { outcome: "attached" }) > before.value("invoicer_consumer_events_processed_total", { outcome: "attached" }), "the processed counter to move");
+    await eventually(
+      async () => (await client.getInvoice({ id: invoice!.id })).invoice!.documentStatus === DocumentStatus.READY,
+      "documents READY",
+    );
+    await eventually(
+      async () =>
+        (await consumerMetrics()).value("invoicer_consumer_events_processed_total", { outcome: "attached" }) >
+        before.value("invoicer_consumer_events_processed_total", { outcome: "attached" }),
+      "the processed counter to move",
+    );
     const after = await consumerMetrics();
     assert.ok(after.value("invoicer_render_duration_seconds_count") > before.value("invoicer_render_duration_seconds_count"));
     assert.ok(after.text.includes(`invoicer_consumer_lag{topic="${stack.events!.topic}",partition=`), "lag is reported per partition");

@@ -18,13 +18,25 @@ const brokers = () => process.env.TEST_KAFKA_BROKERS!.split(",");
 
 /** An invoice whose events are about 100 KB: 100 lines of 500 two-byte characters. */
 const largeInvoice = () =>
-  sampleInvoice({ lines: Array.from({ length: 100 }, (_, i) => ({ description: `${i} ${"é".repeat(495)}`, quantity: 1n, unitPriceMinor: 100n, vatRateBp: 1900 })) });
+  sampleInvoice({
+    lines: Array.from({ length: 100 }, (_, i) => ({
+      description: `${i} ${"é".repeat(495)}`,
+      quantity: 1n,
+      unitPriceMinor: 100n,
+      vatRateBp: 1900,
+    })),
+  });
 
 async function setTopicLimit(topic: string, bytes: number) {
   const admin = new Kafka({ clientId: "test-admin", brokers: brokers(), logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
-    await admin.alterConfigs({ validateOnly: false, resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic, configEntries: [{ name: "max.message.bytes", value: String(bytes) }] }] });
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [
+        { type: kafkajs.ConfigResourceTypes.TOPIC, name: topic, configEntries: [{ name: "max.message.bytes", value: String(bytes) }] },
+      ],
+    });
   } finally {
     await admin.disconnect();
   }
@@ -58,9 +70,13 @@ describe("an event larger than the topic takes", () => {
       assert.match(parked!.reason, /MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE/);
       const metrics = await scrape(`${stack.serverUrl}/metrics`);
       assert.equal(metrics.value("invoicer_outbox_parked"), 1);
-      const [paid] = await stack.database.sql`select published_at, parked_at from outbox where invoice_id = ${large!.id} and event_type = 'invoice.paid'`;
+      const [paid] = await stack.database
+        .sql`select published_at, parked_at from outbox where invoice_id = ${large!.id} and event_type = 'invoice.paid'`;
       assert.deepEqual(paid, { published_at: null, parked_at: null }, "the paid event waits, unparked");
-      assert.ok(topic.items.every((m) => m.key !== large!.id), "nothing of the large invoice is on the topic");
+      assert.ok(
+        topic.items.every((m) => m.key !== large!.id),
+        "nothing of the large invoice is on the topic",
+      );
 
       // An operator raises the topic's limit and retries: both events go out, in their order.
       await setTopicLimit(stack.events!.topic, 1024 * 1024);
@@ -86,7 +102,10 @@ describe("invoices waiting for their documents", () => {
     } finally {
       stop();
     }
-    assert.match(lines.find((l) => l.includes("waited too long"))!, /npm run outbox -- redrive-documents/);
+    assert.match(
+      lines.find((l) => l.includes("waited too long"))!,
+      /npm run outbox -- redrive-documents/,
+    );
     const metrics = await scrape(`${stack.serverUrl}/metrics`);
     assert.ok(metrics.value("invoicer_documents_pending") >= 1);
     assert.ok(metrics.value("invoicer_documents_pending_oldest_age_seconds") > 0, `invoice ${invoice!.id} has been waiting`);

@@ -15,7 +15,10 @@ import { parseMetrics } from "./support/metrics.ts";
 import { startStack, type Stack } from "./support/stack.ts";
 
 const reflectionPath = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
-const listServices = toBinary(ServerReflectionRequestSchema, create(ServerReflectionRequestSchema, { messageRequest: { case: "listServices", value: "" } }));
+const listServices = toBinary(
+  ServerReflectionRequestSchema,
+  create(ServerReflectionRequestSchema, { messageRequest: { case: "listServices", value: "" } }),
+);
 
 /** gzip of `bytes` zero bytes, made a MiB at a time (a 256 MiB bomb is a few hundred KB). */
 async function gzipOfZeros(bytes: number): Promise<Buffer> {
@@ -82,7 +85,11 @@ describe("reflection before authentication", () => {
   it("takes a message just under 64 KiB after decompression and refuses one just over", async () => {
     // A question about a symbol with a long name, as many bytes as wanted.
     const request = (size: number) => {
-      const ask = (name: string) => toBinary(ServerReflectionRequestSchema, create(ServerReflectionRequestSchema, { messageRequest: { case: "fileContainingSymbol", value: name } }));
+      const ask = (name: string) =>
+        toBinary(
+          ServerReflectionRequestSchema,
+          create(ServerReflectionRequestSchema, { messageRequest: { case: "fileContainingSymbol", value: name } }),
+        );
       let length = size - 8;
       while (ask("x".repeat(length)).length < size) length++;
       return Buffer.from(ask("x".repeat(length)));
@@ -149,7 +156,11 @@ describe("API keys before the server is asked", () => {
   });
 
   it("does not read a REST body before the key is checked", async () => {
-    const res = await fetch(`${stack.gatewayUrl}/v1/invoices`, { method: "POST", headers: { "content-type": "application/json" }, body: "{not json" });
+    const res = await fetch(`${stack.gatewayUrl}/v1/invoices`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{not json",
+    });
     assert.equal(res.status, 401);
   });
 });
@@ -163,7 +174,10 @@ describe("requests per address", () => {
       assert.deepEqual(statuses, [200, 200, 200, 200, 200, 429]);
       const reflection = await send(limited.gatewayUrl, "grpc", grpcReflection(envelope(listServices)));
       assert.equal(reflection.code, "resource_exhausted");
-      const preflight = await fetch(`${limited.gatewayUrl}${reflectionPath}`, { method: "OPTIONS", headers: { origin: "http://allowed.example", "access-control-request-method": "POST" } });
+      const preflight = await fetch(`${limited.gatewayUrl}${reflectionPath}`, {
+        method: "OPTIONS",
+        headers: { origin: "http://allowed.example", "access-control-request-method": "POST" },
+      });
       assert.equal(preflight.status, 429);
     } finally {
       await limited.close();
@@ -207,7 +221,9 @@ describe("connections", () => {
   });
 
   it("admits at most MAX_CONNECTIONS_PER_ADDRESS connections from one address", async () => {
-    const limited = await startStack({ connections: { headersTimeoutMs: 10_000, idleTimeoutMs: 0, maxConnectionsPerAddress: 3, maxStreamsPerConnection: 100 } });
+    const limited = await startStack({
+      connections: { headersTimeoutMs: 10_000, idleTimeoutMs: 0, maxConnectionsPerAddress: 3, maxStreamsPerConnection: 100 },
+    });
     const { hostname, port } = new URL(limited.gatewayUrl);
     const open = (): Promise<net.Socket> =>
       new Promise((resolve) => {
@@ -221,7 +237,10 @@ describe("connections", () => {
       assert.ok(held.every((s) => !s.destroyed && s.readyState === "open"));
       // Once one closes, another is admitted and served.
       held.pop()!.destroy();
-      await eventually(async () => (await fetch(`${limited.gatewayUrl}/healthz`).catch(() => undefined))?.status === 200, "a connection to be admitted again");
+      await eventually(
+        async () => (await fetch(`${limited.gatewayUrl}/healthz`).catch(() => undefined))?.status === 200,
+        "a connection to be admitted again",
+      );
     } finally {
       for (const s of held) s.destroy();
       await limited.close();

@@ -166,9 +166,14 @@ describe("REST routes", () => {
     const { invoice: paid } = await client.createInvoice(sampleInvoice());
     const { invoice: issued } = await client.createInvoice(sampleInvoice());
     await client.payInvoice({ id: paid!.id });
-    const list = async (status: string) => ((await (await rest(`/v1/invoices?page_size=100&status=${status}`)).json()) as { invoices: { id: string; status: string }[] }).invoices;
+    const list = async (status: string) =>
+      ((await (await rest(`/v1/invoices?page_size=100&status=${status}`)).json()) as { invoices: { id: string; status: string }[] })
+        .invoices;
     const paidPage = await list("PAID");
-    assert.ok(paidPage.some((i) => i.id === paid!.id), "the paid invoice is listed");
+    assert.ok(
+      paidPage.some((i) => i.id === paid!.id),
+      "the paid invoice is listed",
+    );
     assert.ok(!paidPage.some((i) => i.id === issued!.id), "the issued one is not");
     assert.ok(paidPage.every((i) => i.status === "INVOICE_STATUS_PAID"));
     const issuedPage = await list("issued");

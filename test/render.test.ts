@@ -34,8 +34,16 @@ function invoice(lines: LineInit[], parties: { seller?: PartyInit; buyer?: Party
     number: 4711n,
     status: InvoiceStatus.ISSUED,
     currencyCode: "EUR",
-    seller: { name: "Acme Consulting GmbH", vatId: "DE123456789", address: { street: "Hauptstraße 1", city: "Berlin", postalCode: "10115", countryCode: "DE" } },
-    buyer: { name: "Client SARL", vatId: "FR12345678901", address: { street: "12 rue de la Paix", city: "Paris", postalCode: "75002", countryCode: "FR" } },
+    seller: {
+      name: "Acme Consulting GmbH",
+      vatId: "DE123456789",
+      address: { street: "Hauptstraße 1", city: "Berlin", postalCode: "10115", countryCode: "DE" },
+    },
+    buyer: {
+      name: "Client SARL",
+      vatId: "FR12345678901",
+      address: { street: "12 rue de la Paix", city: "Paris", postalCode: "75002", countryCode: "FR" },
+    },
     lines: lines.map((l, i) => ({ ...l, netMinor: p.netMinor[i]! })),
     vatBreakdown: p.vatBreakdown,
     subtotalMinor: p.subtotalMinor,
@@ -109,7 +117,10 @@ describe("invoice documents", () => {
   const expected = ["4711", "FR12345678901", "DE123456789", ...sample.lines.map((l) => l.description), total, "2026-04-30"];
 
   it("renders a PDF and a DOCX", () => {
-    assert.deepEqual(docs.map((d) => d.format), [DocumentFormat.PDF, DocumentFormat.DOCX]);
+    assert.deepEqual(
+      docs.map((d) => d.format),
+      [DocumentFormat.PDF, DocumentFormat.DOCX],
+    );
     assert.equal(total, "21,519.62 EUR");
   });
 
@@ -123,16 +134,22 @@ describe("invoice documents", () => {
   it("renders a DOCX whose document.xml holds every value in a single run", () => {
     const docx = docs.find((d) => d.format === DocumentFormat.DOCX)!;
     const runs = docxRuns(docx.content);
-    for (const value of expected) assert.ok(runs.some((r) => r.includes(xmlEscape(value))), `document.xml lacks ${value}`);
+    for (const value of expected)
+      assert.ok(
+        runs.some((r) => r.includes(xmlEscape(value))),
+        `document.xml lacks ${value}`,
+      );
   });
 
   it("breaks pages for many lines and keeps every line", async () => {
-    const many = invoice(Array.from({ length: 120 }, (_, i) => ({
-      description: i % 10 === 0 ? `${longDescription} #${i + 1}` : `Item #${i + 1}`,
-      quantity: BigInt(i + 1),
-      unitPriceMinor: 1_000n,
-      vatRateBp: i % 2 ? 1900 : 700,
-    })));
+    const many = invoice(
+      Array.from({ length: 120 }, (_, i) => ({
+        description: i % 10 === 0 ? `${longDescription} #${i + 1}` : `Item #${i + 1}`,
+        quantity: BigInt(i + 1),
+        unitPriceMinor: 1_000n,
+        vatRateBp: i % 2 ? 1900 : 700,
+      })),
+    );
     const [bigPdf] = await renderInvoiceDocuments(many);
     const { totalPages, text } = await pdfText(bigPdf!.content);
     assert.ok(totalPages > 2, `expected several pages, got ${totalPages}`);
@@ -142,30 +159,53 @@ describe("invoice documents", () => {
 
   it("prints Latin Extended, Greek and Cyrillic exactly and characters without a glyph as ?", async () => {
     const cjk = "請求書サービス";
-    const intl = invoice([
-      { description: "Услуги по разработке", quantity: 2n, unitPriceMinor: 10_000n, vatRateBp: 2000 },
-      { description: "Υπηρεσίες συμβούλου", quantity: 1n, unitPriceMinor: 25_000n, vatRateBp: 2400 },
-      { description: `Čeština, Ελληνικά, ${cjk}`, quantity: 1n, unitPriceMinor: 100n, vatRateBp: 2100 },
-    ], {
-      seller: { name: "Łódź Spółka z o.o.", vatId: "PL5260001246", address: { street: "ul. Piotrkowska 104", city: "Łódź", postalCode: "90-001", countryCode: "PL" } },
-      buyer: { name: "ООО «Ромашка»", address: { street: "Οδός Ερμού 12", city: "Αθήνα", postalCode: "105 63", countryCode: "GR" } },
-    });
+    const intl = invoice(
+      [
+        { description: "Услуги по разработке", quantity: 2n, unitPriceMinor: 10_000n, vatRateBp: 2000 },
+        { description: "Υπηρεσίες συμβούλου", quantity: 1n, unitPriceMinor: 25_000n, vatRateBp: 2400 },
+        { description: `Čeština, Ελληνικά, ${cjk}`, quantity: 1n, unitPriceMinor: 100n, vatRateBp: 2100 },
+      ],
+      {
+        seller: {
+          name: "Łódź Spółka z o.o.",
+          vatId: "PL5260001246",
+          address: { street: "ul. Piotrkowska 104", city: "Łódź", postalCode: "90-001", countryCode: "PL" },
+        },
+        buyer: { name: "ООО «Ромашка»", address: { street: "Οδός Ερμού 12", city: "Αθήνα", postalCode: "105 63", countryCode: "GR" } },
+      },
+    );
     const [pdf, docx] = await renderInvoiceDocuments(intl);
     const { text } = await pdfText(pdf!.content);
     const runs = docxRuns(docx!.content);
-    const exact = ["Łódź Spółka z o.o.", "90-001 Łódź", "ООО «Ромашка»", "Οδός Ερμού 12", "105 63 Αθήνα", "Услуги по разработке", "Υπηρεσίες συμβούλου"];
+    const exact = [
+      "Łódź Spółka z o.o.",
+      "90-001 Łódź",
+      "ООО «Ромашка»",
+      "Οδός Ερμού 12",
+      "105 63 Αθήνα",
+      "Услуги по разработке",
+      "Υπηρεσίες συμβούλου",
+    ];
     for (const value of [...exact, formatMoney(intl.totalMinor, "EUR")]) {
       assert.ok(text.includes(value), `PDF text lacks ${value}`);
-      assert.ok(runs.some((r) => r.includes(xmlEscape(value))), `document.xml lacks ${value}`);
+      assert.ok(
+        runs.some((r) => r.includes(xmlEscape(value))),
+        `document.xml lacks ${value}`,
+      );
     }
     assert.ok(text.includes(`Čeština, Ελληνικά, ${"?".repeat(cjk.length)}`), "CJK without a glyph should print as ?");
     assert.ok(!text.includes(cjk));
-    assert.ok(runs.some((r) => r.includes(`Čeština, Ελληνικά, ${cjk}`)), "document.xml keeps CJK text");
+    assert.ok(
+      runs.some((r) => r.includes(`Čeština, Ελληνικά, ${cjk}`)),
+      "document.xml keeps CJK text",
+    );
   });
 
   it("wraps words wider than their column instead of overflowing", async () => {
     const word = "Rindfleischetikettierungsüberwachungsaufgabenübertragungsgesetz";
-    const [pdf] = await renderInvoiceDocuments(invoice([{ description: `${word}${word}`, quantity: 1n, unitPriceMinor: 100n, vatRateBp: 0 }]));
+    const [pdf] = await renderInvoiceDocuments(
+      invoice([{ description: `${word}${word}`, quantity: 1n, unitPriceMinor: 100n, vatRateBp: 0 }]),
+    );
     const { text } = await pdfText(pdf!.content);
     assert.ok(!text.includes(word + word), "expected the word to be broken across lines");
     assert.ok(text.replace(/ /g, "").includes(word + word));
@@ -192,11 +232,14 @@ describe("invoice documents", () => {
   });
 
   it("writes a DOCX whose parts are the ones the docx library writes for the same document", async () => {
-    const edge = invoice([
-      { description: "", quantity: 1n, unitPriceMinor: 1n, vatRateBp: 0 },
-      { description: "Two\nlines & <tags> \"quoted\" 'single'\tand a tab", quantity: 2n, unitPriceMinor: 3n, vatRateBp: 700 },
-      { description: "Control \u0001\u001f characters, 😀 and 請求書", quantity: 1n, unitPriceMinor: 5n, vatRateBp: 1900 },
-    ], { buyer: undefined });
+    const edge = invoice(
+      [
+        { description: "", quantity: 1n, unitPriceMinor: 1n, vatRateBp: 0 },
+        { description: "Two\nlines & <tags> \"quoted\" 'single'\tand a tab", quantity: 2n, unitPriceMinor: 3n, vatRateBp: 700 },
+        { description: "Control \u0001\u001f characters, 😀 and 請求書", quantity: 1n, unitPriceMinor: 5n, vatRateBp: 1900 },
+      ],
+      { buyer: undefined },
+    );
     edge.note = "First line\n\nThird line";
     const noLines = invoice([]);
     noLines.note = "";
@@ -279,7 +322,10 @@ describe("render pool", () => {
 
   it("renders an invoice's PDF and DOCX on a worker thread, the PDF byte for byte as this thread does", async () => {
     const docs = await pool.render(sample);
-    assert.deepEqual(docs.map((d) => d.format), [DocumentFormat.PDF, DocumentFormat.DOCX]);
+    assert.deepEqual(
+      docs.map((d) => d.format),
+      [DocumentFormat.PDF, DocumentFormat.DOCX],
+    );
     const [pdf, docx] = docs.map((d) => d.content);
     assert.ok(pdf instanceof Uint8Array && docx instanceof Uint8Array);
     assert.equal(Buffer.from(pdf.subarray(0, 5)).toString("latin1"), "%PDF-");
@@ -302,33 +348,40 @@ describe("render pool", () => {
     assert.ok(ticks >= 5, `${ticks} ticks of a 5 ms interval in ${Math.round(performance.now() - started)} ms of rendering`);
   });
 
-  it("stops a render that takes longer than its time bound with RenderTimeoutError, and renders the next invoice", { timeout: 30_000 }, async (t) => {
-    // A worker that renders as the real one does, but never finishes an invoice whose id says so.
-    const dir = mkdtempSync(join(tmpdir(), "invoicer-render-"));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const workerFile = join(dir, "stalling-worker.mjs");
-    writeFileSync(workerFile, `
+  it(
+    "stops a render that takes longer than its time bound with RenderTimeoutError, and renders the next invoice",
+    { timeout: 30_000 },
+    async (t) => {
+      // A worker that renders as the real one does, but never finishes an invoice whose id says so.
+      const dir = mkdtempSync(join(tmpdir(), "invoicer-render-"));
+      t.after(() => rmSync(dir, { recursive: true, force: true }));
+      const workerFile = join(dir, "stalling-worker.mjs");
+      writeFileSync(
+        workerFile,
+        `
       import renderTask from ${JSON.stringify(new URL("../consumer/src/render/worker.ts", import.meta.url).href)};
       export default function (task) {
         const rendered = renderTask(task);
         if (Buffer.from(task.invoice).includes("stall-this-render")) for (;;);
         return rendered;
-      }`);
-    // 5 s: the bound must also hold the next render, the first in a fresh worker, on a busy CI machine
-    // (1 s did not: a fresh worker's first render once took longer while other test files ran).
-    const stalling = createRenderPool({ workers: 1, timeoutMs: 5_000, workerFile: pathToFileURL(workerFile) });
-    t.after(() => stalling.close());
-    const stuck = invoice([{ description: "Hangs", quantity: 1n, unitPriceMinor: 1n, vatRateBp: 0 }]);
-    stuck.id = "stall-this-render";
-    await assert.rejects(stalling.render(stuck), (err: Error) => {
-      assert.ok(err instanceof RenderTimeoutError, `expected a RenderTimeoutError, got ${err}`);
-      assert.match(err.message, /took longer than 5000 ms/);
-      return true;
-    });
-    // The one worker was terminated; the pool renders the next invoice on a new one.
-    const [pdf] = await stalling.render(sample);
-    assert.ok(Buffer.from(pdf!.content).equals(await renderInvoicePdf(sample)));
-  });
+      }`,
+      );
+      // 5 s: the bound must also hold the next render, the first in a fresh worker, on a busy CI machine
+      // (1 s did not: a fresh worker's first render once took longer while other test files ran).
+      const stalling = createRenderPool({ workers: 1, timeoutMs: 5_000, workerFile: pathToFileURL(workerFile) });
+      t.after(() => stalling.close());
+      const stuck = invoice([{ description: "Hangs", quantity: 1n, unitPriceMinor: 1n, vatRateBp: 0 }]);
+      stuck.id = "stall-this-render";
+      await assert.rejects(stalling.render(stuck), (err: Error) => {
+        assert.ok(err instanceof RenderTimeoutError, `expected a RenderTimeoutError, got ${err}`);
+        assert.match(err.message, /took longer than 5000 ms/);
+        return true;
+      });
+      // The one worker was terminated; the pool renders the next invoice on a new one.
+      const [pdf] = await stalling.render(sample);
+      assert.ok(Buffer.from(pdf!.content).equals(await renderInvoicePdf(sample)));
+    },
+  );
 });
 
 /** Renders PDFs one after another in a new worker thread, which has modules, and so fonts, of its own. */
@@ -365,31 +418,43 @@ function docxLibraryRendering(invoice: Invoice): Promise<Buffer> {
   const para = (text: string, bold = false, align: Align = "left") =>
     new Paragraph({ alignment: align === "right" ? AlignmentType.RIGHT : AlignmentType.LEFT, children: [new TextRun({ text, bold })] });
   const table = (header: string[], rows: string[][], align: Align[], boldFirst = false) => {
-    const row = (cells: string[], isHeader: boolean) => new TableRow({
-      tableHeader: isHeader,
-      children: cells.map((c, i) => new TableCell({ children: c.split("\n").map((s) => para(s, isHeader || (boldFirst && i === 0), align[i])) })),
+    const row = (cells: string[], isHeader: boolean) =>
+      new TableRow({
+        tableHeader: isHeader,
+        children: cells.map(
+          (c, i) => new TableCell({ children: c.split("\n").map((s) => para(s, isHeader || (boldFirst && i === 0), align[i])) }),
+        ),
+      });
+    return new Table({
+      width: { size: 100, type: WidthType.PERCENTAGE },
+      rows: [...(header.length > 0 ? [row(header, true)] : []), ...rows.map((r) => row(r, false))],
     });
-    return new Table({ width: { size: 100, type: WidthType.PERCENTAGE }, rows: [...(header.length > 0 ? [row(header, true)] : []), ...rows.map((r) => row(r, false))] });
   };
-  return Packer.toBuffer(new Document({
-    title: t.title,
-    creator: "invoicer",
-    styles: { default: { document: { run: { font: "Arial", size: 18 } } } },
-    sections: [{
-      properties: { page: { size: { width: 11906, height: 16838 } } },
-      children: [
-        new Paragraph({ heading: HeadingLevel.HEADING_1, children: [new TextRun(t.title)] }),
-        table([], t.details, ["left", "left"], true),
-        heading("Seller"), ...t.seller.map((s) => para(s)),
-        heading("Buyer"), ...t.buyer.map((s) => para(s)),
-        heading("Lines"),
-        table(t.lineHeader, t.lines, ["right", "left", "right", "right", "right", "right"]),
-        heading("VAT breakdown"),
-        table(t.vatHeader, t.vat, ["right", "right", "right", "right"]),
-        heading("Totals"),
-        table([], t.totals, ["right", "right"], true),
-        ...(t.note ? [heading("Note"), ...t.note.split("\n").map((s) => para(s))] : []),
+  return Packer.toBuffer(
+    new Document({
+      title: t.title,
+      creator: "invoicer",
+      styles: { default: { document: { run: { font: "Arial", size: 18 } } } },
+      sections: [
+        {
+          properties: { page: { size: { width: 11906, height: 16838 } } },
+          children: [
+            new Paragraph({ heading: HeadingLevel.HEADING_1, children: [new TextRun(t.title)] }),
+            table([], t.details, ["left", "left"], true),
+            heading("Seller"),
+            ...t.seller.map((s) => para(s)),
+            heading("Buyer"),
+            ...t.buyer.map((s) => para(s)),
+            heading("Lines"),
+            table(t.lineHeader, t.lines, ["right", "left", "right", "right", "right", "right"]),
+            heading("VAT breakdown"),
+            table(t.vatHeader, t.vat, ["right", "right", "right", "right"]),
+            heading("Totals"),
+            table([], t.totals, ["right", "right"], true),
+            ...(t.note ? [heading("Note"), ...t.note.split("\n").map((s) => para(s))] : []),
+          ],
+        },
       ],
-    }],
-  }));
+    }),
+  );
 }

@@ -15,7 +15,10 @@ after(() => stack.close());
 
 /** Creates waiting on the tenant's counter row, which a test transaction holds. */
 const waitingCreates = async () =>
-  (await stack.database.sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)[0]!.n;
+  (
+    await stack.database
+      .sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`
+  )[0]!.n;
 
 it("finishes the calls in flight when it drains, and refuses new ones", { timeout: 60_000 }, async () => {
   const client = stack.client(stack.tenantA);
@@ -32,13 +35,25 @@ it("finishes the calls in flight when it drains, and refuses new ones", { timeou
     await new Promise<void>((r) => (release = r));
   });
   await isLocked;
-  const inFlight = Array.from({ length: 5 }, () => client.createInvoice(sampleInvoice()).then((r) => r.invoice!, (err: unknown) => ConnectError.from(err)));
+  const inFlight = Array.from({ length: 5 }, () =>
+    client.createInvoice(sampleInvoice()).then(
+      (r) => r.invoice!,
+      (err: unknown) => ConnectError.from(err),
+    ),
+  );
   await eventually(async () => (await waitingCreates()) === 5, "five creates waiting on the counter row");
 
   const draining = stack.drainServer(30_000);
-  const streamEnd = watch.ended.then(() => "ended without an error", (err: unknown) => err);
+  const streamEnd = watch.ended.then(
+    () => "ended without an error",
+    (err: unknown) => err,
+  );
   // No new connection is accepted.
-  const refused = await fetch(`${stack.serverUrl}/grpc.health.v1.Health/Check`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }).then(
+  const refused = await fetch(`${stack.serverUrl}/grpc.health.v1.Health/Check`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{}",
+  }).then(
     () => "answered",
     () => "refused",
   );
@@ -48,9 +63,15 @@ it("finishes the calls in flight when it drains, and refuses new ones", { timeou
   await holder;
   const results = await Promise.all(inFlight);
   const failed = results.filter((r) => r instanceof ConnectError);
-  assert.deepEqual(failed.map((e) => `${(e as ConnectError).code} ${(e as ConnectError).rawMessage}`), [], "no call in flight failed");
+  assert.deepEqual(
+    failed.map((e) => `${(e as ConnectError).code} ${(e as ConnectError).rawMessage}`),
+    [],
+    "no call in flight failed",
+  );
   await draining;
-  const numbers = (await stack.database.sql`select number from invoices where tenant_id = ${stack.tenantA.id} order by number`).map((r) => Number(r.number));
+  const numbers = (await stack.database.sql`select number from invoices where tenant_id = ${stack.tenantA.id} order by number`).map((r) =>
+    Number(r.number),
+  );
   assert.deepEqual(numbers, [1, 2, 3, 4, 5, 6], "all six committed, gapless");
   // The stream ended when the drain began, telling its client to reconnect (to another replica).
   const ended = await streamEnd;
@@ -62,10 +83,14 @@ it("answers a request sent on a kept-alive connection after the drain began, the
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const check = () =>
     new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
-      const req = http.request(`${other.serverUrl}/grpc.health.v1.Health/Check`, { method: "POST", agent, headers: { "content-type": "application/json" } }, (res) => {
-        res.resume();
-        res.on("end", () => resolve({ status: res.statusCode!, connection: res.headers.connection }));
-      });
+      const req = http.request(
+        `${other.serverUrl}/grpc.health.v1.Health/Check`,
+        { method: "POST", agent, headers: { "content-type": "application/json" } },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve({ status: res.statusCode!, connection: res.headers.connection }));
+        },
+      );
       req.on("error", reject);
       req.end("{}");
     });

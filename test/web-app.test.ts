@@ -12,7 +12,11 @@ import { loadGatewayConfig } from "../gateway/src/config.ts";
 const log = createLogger("test", "silent");
 const gatewayWith = (webDir: string) =>
   // The server is never called: every request here is answered by the gateway itself.
-  buildGateway({ ...loadGatewayConfig({ INTERNAL_TOKEN: "x".repeat(24), SERVER_URL: "http://127.0.0.1:9" }), webDir }, log, startObservability("gateway", { serviceName: "invoicer-gateway" }));
+  buildGateway(
+    { ...loadGatewayConfig({ INTERNAL_TOKEN: "x".repeat(24), SERVER_URL: "http://127.0.0.1:9" }), webDir },
+    log,
+    startObservability("gateway", { serviceName: "invoicer-gateway" }),
+  );
 
 describe("gateway serving the web app", () => {
   let webDir: string;
@@ -48,9 +52,19 @@ describe("gateway serving the web app", () => {
     assert.equal((await gateway.inject({ method: "GET", url: "/healthz" })).json().status, "ok");
     const rest = await gateway.inject({ method: "GET", url: "/v1/invoices" });
     assert.equal(rest.statusCode, 401, "the REST routes still want a key");
-    const rpc = await gateway.inject({ method: "POST", url: "/invoicer.v1.InvoiceService/ListInvoices", headers: { "content-type": "application/json" }, payload: "{}" });
+    const rpc = await gateway.inject({
+      method: "POST",
+      url: "/invoicer.v1.InvoiceService/ListInvoices",
+      headers: { "content-type": "application/json" },
+      payload: "{}",
+    });
     assert.equal(rpc.json().code, "unauthenticated");
-    const unknownRpc = await gateway.inject({ method: "POST", url: "/invoicer.v1.Nope/Call", headers: { "content-type": "application/json" }, payload: "{}" });
+    const unknownRpc = await gateway.inject({
+      method: "POST",
+      url: "/invoicer.v1.Nope/Call",
+      headers: { "content-type": "application/json" },
+      payload: "{}",
+    });
     assert.equal(unknownRpc.statusCode, 404, "which Connect clients read as unimplemented");
     assert.match(unknownRpc.body, /^no such method/);
     const metrics = await gateway.inject({ method: "GET", url: "/metrics" });

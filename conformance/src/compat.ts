@@ -30,6 +30,7 @@ async function readSizePrefixed(input: NodeJS.ReadableStream): Promise<Uint8Arra
     buffered = Buffer.concat([buffered, chunk as Buffer]);
     if (buffered.length >= 4 && buffered.length >= 4 + buffered.readUInt32BE(0)) break;
   }
-  if (buffered.length < 4 || buffered.length < 4 + buffered.readUInt32BE(0)) throw new Error("stdin ended before a whole ServerCompatRequest");
+  if (buffered.length < 4 || buffered.length < 4 + buffered.readUInt32BE(0))
+    throw new Error("stdin ended before a whole ServerCompatRequest");
   return buffered.subarray(4, 4 + buffered.readUInt32BE(0));
 }

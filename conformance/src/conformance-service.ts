@@ -83,7 +83,8 @@ export function conformanceService(): Partial<ServiceImpl<typeof ConformanceServ
           if (definition.error) throw connectError(definition.error, sent === 0 ? requestInfo(context, received) : undefined);
           continue;
         }
-        const info = sent === 0 ? requestInfo(context, received) : create(ConformancePayload_RequestInfoSchema, { requests: [...received] });
+        const info =
+          sent === 0 ? requestInfo(context, received) : create(ConformancePayload_RequestInfoSchema, { requests: [...received] });
         await sleep(definition.responseDelayMs, context.signal);
         yield { payload: { data, requestInfo: info } };
         received = [];
@@ -105,7 +106,11 @@ export function conformanceService(): Partial<ServiceImpl<typeof ConformanceServ
 }
 
 /** Unary and client-stream calls: the defined data or error, after the defined delay; with no definition, only what was received. */
-async function answerUnary(definition: UnaryResponseDefinition | undefined, info: ConformancePayload_RequestInfo, context: HandlerContext): Promise<Payload> {
+async function answerUnary(
+  definition: UnaryResponseDefinition | undefined,
+  info: ConformancePayload_RequestInfo,
+  context: HandlerContext,
+): Promise<Payload> {
   if (!definition) return { requestInfo: info };
   setMetadata(context, definition);
   await sleep(definition.responseDelayMs, context.signal);
@@ -144,7 +149,8 @@ function setMetadata(context: HandlerContext, definition: { responseHeaders: Hea
 /** The defined error, with its details as given and the request info appended when asked for. */
 function connectError(definition: ErrorDefinition, info: ConformancePayload_RequestInfo | undefined): ConnectError {
   const error = new ConnectError(definition.message ?? "", definition.code as number as Code);
-  for (const detail of definition.details) error.details.push({ type: detail.typeUrl.slice(detail.typeUrl.lastIndexOf("/") + 1), value: detail.value });
+  for (const detail of definition.details)
+    error.details.push({ type: detail.typeUrl.slice(detail.typeUrl.lastIndexOf("/") + 1), value: detail.value });
   if (info) error.details.push({ desc: ConformancePayload_RequestInfoSchema, value: info });
   return error;
 }

@@ -17,7 +17,11 @@ const request = await readServerCompatRequest();
 // Each its own, as in production (one metrics registry each).
 const observability = startObservability("conformance-gateway", { serviceName: "invoicer-conformance-gateway" });
 const backendObservability = startObservability("conformance", { serviceName: "invoicer-conformance" });
-const backend = await serveConformance(request.messageReceiveLimit, createLogger("conformance-server", level, process.stderr), backendObservability);
+const backend = await serveConformance(
+  request.messageReceiveLimit,
+  createLogger("conformance-server", level, process.stderr),
+  backendObservability,
+);
 
 const config = {
   ...loadGatewayConfig({ INTERNAL_TOKEN: "conformance-internal-token", SERVER_URL: `http://${host}:${backend.port}` }),

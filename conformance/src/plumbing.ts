@@ -31,8 +31,16 @@ const jsonOptions = {
 export const host = "127.0.0.1";
 
 /** Serves the ConformanceService; `messageReceiveLimit` 0 means the server's default. */
-export async function serveConformance(messageReceiveLimit: number, log: Logger, observability: Observability): Promise<{ server: http.Server; port: number }> {
-  const router = createRpcRouter({ log, observability, maxMessageBytes: messageReceiveLimit > 0 ? messageReceiveLimit : defaultMaxMessageBytes });
+export async function serveConformance(
+  messageReceiveLimit: number,
+  log: Logger,
+  observability: Observability,
+): Promise<{ server: http.Server; port: number }> {
+  const router = createRpcRouter({
+    log,
+    observability,
+    maxMessageBytes: messageReceiveLimit > 0 ? messageReceiveLimit : defaultMaxMessageBytes,
+  });
   router.service(ConformanceService, conformanceService(), { jsonOptions });
   const serve = connectRoutes(router, log);
   const server = createDualServer((req, res) => {

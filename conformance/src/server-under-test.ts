@@ -10,7 +10,10 @@ import { host, serveConformance } from "./plumbing.ts";
 
 const log = createLogger("conformance-server", process.env.CONFORMANCE_LOG_LEVEL ?? "silent", process.stderr);
 const request = await readServerCompatRequest();
-log.info({ request: { protocol: request.protocol, httpVersion: request.httpVersion, messageReceiveLimit: request.messageReceiveLimit } }, "server compat request");
+log.info(
+  { request: { protocol: request.protocol, httpVersion: request.httpVersion, messageReceiveLimit: request.messageReceiveLimit } },
+  "server compat request",
+);
 
 const observability = startObservability("conformance", { serviceName: "invoicer-conformance" });
 const { server, port } = await serveConformance(request.messageReceiveLimit, log, observability);
@@ -18,5 +21,7 @@ writeServerCompatResponse(host, port);
 log.info({ host, port }, "listening");
 
 process.once("SIGTERM", () => {
-  void closeGracefully(server, 1_000).then(() => observability.shutdown()).finally(() => process.exit(0));
+  void closeGracefully(server, 1_000)
+    .then(() => observability.shutdown())
+    .finally(() => process.exit(0));
 });

@@ -57,19 +57,24 @@ export function documentWorker(deps: DocumentWorkerDeps) {
     });
   // A processing span continuing the trace the relay sent in the message's traceparent.
   return (message: ReceivedMessage): Promise<void> =>
-    inSpan(tracer, `process ${message.topic}`, {
-      kind: SpanKind.CONSUMER,
-      parent: remoteContext(message.headers),
-      attributes: {
-        "messaging.system": "kafka",
-        "messaging.operation.name": "process",
-        "messaging.destination.name": message.topic,
-        "messaging.destination.partition.id": String(message.partition),
-        "messaging.kafka.offset": Number(message.offset),
-        "messaging.message.id": message.headers["event-id"] ?? "",
-        "messaging.consumer.group.name": deps.groupId,
+    inSpan(
+      tracer,
+      `process ${message.topic}`,
+      {
+        kind: SpanKind.CONSUMER,
+        parent: remoteContext(message.headers),
+        attributes: {
+          "messaging.system": "kafka",
+          "messaging.operation.name": "process",
+          "messaging.destination.name": message.topic,
+          "messaging.destination.partition.id": String(message.partition),
+          "messaging.kafka.offset": Number(message.offset),
+          "messaging.message.id": message.headers["event-id"] ?? "",
+          "messaging.consumer.group.name": deps.groupId,
+        },
       },
-    }, () => handle(message));
+      () => handle(message),
+    );
 
   async function handle(message: ReceivedMessage): Promise<void> {
     let event: InvoiceEvent;
@@ -85,7 +90,10 @@ export function documentWorker(deps: DocumentWorkerDeps) {
         const documents = await render(invoice);
         const { attached } = await deps.attach({ eventId: event.eventId, tenantId: event.tenantId, invoiceId: event.invoiceId, documents });
         metrics.processed.inc({ outcome: attached ? "attached" : "already_attached" });
-        deps.log.info({ eventId: event.eventId, invoiceId: event.invoiceId, attached, attempt }, attached ? "documents attached" : "documents were already attached");
+        deps.log.info(
+          { eventId: event.eventId, invoiceId: event.invoiceId, attached, attempt },
+          attached ? "documents attached" : "documents were already attached",
+        );
         return;
       } catch (err) {
         const transient = err instanceof ConnectError && transientCodes.has(err.code);
@@ -105,7 +113,10 @@ export function documentWorker(deps: DocumentWorkerDeps) {
 async function deadLetter(deps: DocumentWorkerDeps, message: ReceivedMessage, err: unknown, attempts: number) {
   const error = err instanceof Error ? err.message : String(err);
   deps.metrics.deadLettered.inc();
-  deps.log.error({ error, topic: message.topic, partition: message.partition, offset: message.offset, attempts }, "event sent to the dead-letter topic");
+  deps.log.error(
+    { error, topic: message.topic, partition: message.partition, offset: message.offset, attempts },
+    "event sent to the dead-letter topic",
+  );
   await deps.deadLetter({
     key: message.key,
     value: message.value,

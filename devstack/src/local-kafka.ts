@@ -66,7 +66,10 @@ export async function startLocalKafka(opts: LocalKafkaOptions): Promise<LocalKaf
 
 /** The jars' paths, resolved by Maven once per pom content and cached; resolved again when a jar is gone. */
 async function resolveClasspath(): Promise<string> {
-  const hash = createHash("sha256").update(await readFile(pom)).digest("hex").slice(0, 16);
+  const hash = createHash("sha256")
+    .update(await readFile(pom))
+    .digest("hex")
+    .slice(0, 16);
   const file = join(classpathDir, `kafka-${hash}.classpath`);
   const cached = (await readFile(file, "utf8").catch(() => "")).trim();
   if (cached && cached.split(delimiter).every((jar) => existsSync(jar))) return cached;
@@ -114,7 +117,9 @@ async function writeConfig(dataDir: string, port: number, controllerPort: number
 }
 
 function properties(values: Record<string, string | number | boolean>): string {
-  return Object.entries(values).map(([key, value]) => `${key}=${value}\n`).join("");
+  return Object.entries(values)
+    .map(([key, value]) => `${key}=${value}\n`)
+    .join("");
 }
 
 /** Small heap; C1 only and the serial collector start ~20% faster and are plenty for local traffic. */

@@ -57,14 +57,24 @@ export async function readTopic(brokers: string[], topic: string): Promise<Topic
     eachMessage: async ({ partition, message }) => {
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
-      messages.push({ key: message.key?.toString() ?? "", value: message.value ?? Buffer.alloc(0), headers, partition, offset: message.offset });
+      messages.push({
+        key: message.key?.toString() ?? "",
+        value: message.value ?? Buffer.alloc(0),
+        headers,
+        partition,
+        offset: message.offset,
+      });
     },
   });
   return { items: messages.items, until: messages.until, close: () => consumer.disconnect() };
 }
 
 /** Produces raw messages to a topic, as another producer (or a replay) would. */
-export async function produceRaw(brokers: string[], topic: string, messages: { key: string; value: Buffer; headers?: Record<string, string> }[]) {
+export async function produceRaw(
+  brokers: string[],
+  topic: string,
+  messages: { key: string; value: Buffer; headers?: Record<string, string> }[],
+) {
   const kafka = new Kafka({ clientId: "test-producer", brokers, logLevel: logLevel.NOTHING });
   const producer = kafka.producer();
   await producer.connect();
@@ -90,6 +100,8 @@ export async function caughtUp(brokers: string[], topic: string, reader: TopicRe
   await admin.connect();
   const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
   await reader.until((ms) =>
-    ends.every(({ partition, high }) => BigInt(high) === 0n || ms.some((m) => m.partition === partition && BigInt(m.offset) >= BigInt(high) - 1n)),
+    ends.every(
+      ({ partition, high }) => BigInt(high) === 0n || ms.some((m) => m.partition === partition && BigInt(m.offset) >= BigInt(high) - 1n),
+    ),
   );
 }

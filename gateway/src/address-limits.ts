@@ -11,7 +11,10 @@ export const addressLimits = fp(
     await app.register(rateLimit, { global: false });
     const tooMany = (message: string) => (_request: FastifyRequest, context: { statusCode: number; after: string }) =>
       Object.assign(new Error(`${message}; retry in ${context.after}`), { statusCode: context.statusCode });
-    app.addHook("onRequest", app.rateLimit({ max: perSecond, timeWindow: 1_000, errorResponseBuilder: tooMany("too many requests from this address") }));
+    app.addHook(
+      "onRequest",
+      app.rateLimit({ max: perSecond, timeWindow: 1_000, errorResponseBuilder: tooMany("too many requests from this address") }),
+    );
   },
   { name: "address-limits" },
 );

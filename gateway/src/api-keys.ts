@@ -22,7 +22,12 @@ export interface ApiKeyResolver {
  * Resolves API keys to tenants through the server. Answers, unknown and revoked keys included,
  * are remembered for `cacheMs` (a bounded LRU); at most `maxInFlight` checks wait on the server at once.
  */
-export function apiKeyResolver(client: Client<typeof ApiKeyService>, cacheMs: number, maxInFlight = 64, maxCached = 10_000): ApiKeyResolver {
+export function apiKeyResolver(
+  client: Client<typeof ApiKeyService>,
+  cacheMs: number,
+  maxInFlight = 64,
+  maxCached = 10_000,
+): ApiKeyResolver {
   const answers = new LRUCache<string, { tenantId: string | null }>({ max: maxCached, ttl: Math.max(1, cacheMs) });
   const inFlight = new Map<string, Promise<string | null>>();
   const ask = async (apiKey: string): Promise<string | null> => {

@@ -2,7 +2,15 @@ import { Code, type Client } from "@connectrpc/connect";
 import type { ApiKeyService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
-import { apiKeyResolver, bearerToken, KeyCheckBudgetError, KeyCheckBusyError, looksLikeApiKey, rateLimiter, type ApiKeyResolver } from "./api-keys.ts";
+import {
+  apiKeyResolver,
+  bearerToken,
+  KeyCheckBudgetError,
+  KeyCheckBusyError,
+  looksLikeApiKey,
+  rateLimiter,
+  type ApiKeyResolver,
+} from "./api-keys.ts";
 import { sendRpcError } from "./rpc-errors.ts";
 
 /** A hook that answers the request itself unless its API key is good, noting the tenant when it is. */

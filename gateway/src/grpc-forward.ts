@@ -25,7 +25,12 @@ export function grpcForwarder(serverUrl: string) {
     return session;
   };
 
-  function forward(req: Http2ServerRequest, res: Http2ServerResponse, extraHeaders: Record<string, string>, exchange: Exchange | undefined) {
+  function forward(
+    req: Http2ServerRequest,
+    res: Http2ServerResponse,
+    extraHeaders: Record<string, string>,
+    exchange: Exchange | undefined,
+  ) {
     const headers: http2.OutgoingHttpHeaders = { ":method": req.method, ":path": req.url };
     for (const [name, value] of Object.entries(req.headers)) if (!dropped.has(name)) headers[name] = value;
     Object.assign(headers, extraHeaders);
@@ -47,7 +52,10 @@ export function grpcForwarder(serverUrl: string) {
       noteGrpcStatus(exchange, Code.Unavailable);
       if (!res.headersSent) {
         const status = setTrailerStatus(new Headers(), new ConnectError("server unavailable", Code.Unavailable));
-        const headers = normalizeGrpcMessage({ "content-type": req.headers["content-type"] ?? "application/grpc", ...Object.fromEntries(status) });
+        const headers = normalizeGrpcMessage({
+          "content-type": req.headers["content-type"] ?? "application/grpc",
+          ...Object.fromEntries(status),
+        });
         res.writeHead(200, headers);
         res.end();
       } else {

@@ -11,9 +11,10 @@ export async function healthRoutes(app: FastifyInstance, { health }: { health: C
   let answer: { ready: Promise<boolean>; at: number } | undefined;
   const ready = () => {
     if (!answer || Date.now() - answer.at > readinessReuseMs) {
-      const checking = health
-        .check({ service: InvoiceService.typeName }, { timeoutMs: 2000 })
-        .then((r) => r.status === Status.SERVING, () => false);
+      const checking = health.check({ service: InvoiceService.typeName }, { timeoutMs: 2000 }).then(
+        (r) => r.status === Status.SERVING,
+        () => false,
+      );
       answer = { ready: checking, at: Date.now() };
     }
     return answer.ready;

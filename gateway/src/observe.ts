@@ -62,7 +62,7 @@ export function observeRequests(handler: RequestListener, { tracer, metrics }: O
     const rpc = rpcPath.exec(path);
     const parent = remoteContext(req.headers);
     const span = tracer.startSpan(
-      rpc ? `${rpc[1]}/${rpc[2]}` : req.method ?? "HTTP",
+      rpc ? `${rpc[1]}/${rpc[2]}` : (req.method ?? "HTTP"),
       {
         kind: SpanKind.SERVER,
         attributes: rpc
@@ -77,7 +77,13 @@ export function observeRequests(handler: RequestListener, { tracer, metrics }: O
     res.once("close", () => {
       const seconds = (performance.now() - started) / 1000;
       const status = res.statusCode;
-      const line: Record<string, unknown> = { request_id: exchange.requestId, trace_id: span.spanContext().traceId, method: req.method, path, status };
+      const line: Record<string, unknown> = {
+        request_id: exchange.requestId,
+        trace_id: span.spanContext().traceId,
+        method: req.method,
+        path,
+        status,
+      };
       span.setAttribute("http.response.status_code", status);
       if (rpc) {
         const code = exchange.code ?? rpcCode(req, res);

@@ -62,7 +62,10 @@ export async function restRoutes(app: FastifyInstance, { client, callHeaders }: 
   });
 
   // The rendered documents, as files: GET /v1/invoices/{id}/pdf and /v1/invoices/{id}/docx.
-  for (const [path, format] of [["pdf", DocumentFormat.PDF], ["docx", DocumentFormat.DOCX]] as const) {
+  for (const [path, format] of [
+    ["pdf", DocumentFormat.PDF],
+    ["docx", DocumentFormat.DOCX],
+  ] as const) {
     app.get<{ Params: { id: string } }>(`/v1/invoices/:id/${path}`, async (request, reply) => {
       try {
         const document = await client.getInvoiceDocument({ id: request.params.id, format }, { headers: callHeaders(request) });

@@ -19,7 +19,13 @@ export async function rpcForwarding(app: FastifyInstance, { serverUrl, services,
   const forwardHttp2 = grpcForwarder(serverUrl);
   app.addHook("onClose", async () => forwardHttp2.close());
   for (const { name, authenticate } of services) {
-    await app.register(rpcProxy, { serverUrl, service: name, authenticate: authenticate ? app.authenticate : undefined, forwardHttp2, trustedHeaders });
+    await app.register(rpcProxy, {
+      serverUrl,
+      service: name,
+      authenticate: authenticate ? app.authenticate : undefined,
+      forwardHttp2,
+      trustedHeaders,
+    });
   }
 }
 

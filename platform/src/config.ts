@@ -53,7 +53,10 @@ export function envReader(env: Env) {
     brokers(name: string): string[] {
       const value = raw(name);
       if (value === undefined) throw new ConfigError(`${name} is required (comma-separated host:port list)`);
-      const brokers = value.split(",").map((s) => s.trim()).filter(Boolean);
+      const brokers = value
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
       const bad = brokers.find((b) => !/^[^\s:/]+:\d{1,5}$/.test(b));
       if (brokers.length === 0 || bad !== undefined) throw new ConfigError(`${name} must be host:port[,host:port...], got "${value}"`);
       return brokers;
@@ -68,7 +71,12 @@ export function envReader(env: Env) {
     },
     list(name: string, fallback: string[] = []): string[] {
       const value = raw(name);
-      return value === undefined ? fallback : value.split(",").map((s) => s.trim()).filter(Boolean);
+      return value === undefined
+        ? fallback
+        : value
+            .split(",")
+            .map((s) => s.trim())
+            .filter(Boolean);
     },
   };
 }

@@ -12,7 +12,10 @@ type NodeResponse = ServerResponse | Http2ServerResponse;
  * procedure wrapped so that an undecodable request is InvalidArgument (see undecodable-requests.ts).
  * Answers whether the path was one of its procedures (the caller answers the others).
  */
-export function connectRoutes(router: ConnectRouter, log: { warn(fields: object, message: string): void }): (req: NodeRequest, res: NodeResponse) => boolean {
+export function connectRoutes(
+  router: ConnectRouter,
+  log: { warn(fields: object, message: string): void },
+): (req: NodeRequest, res: NodeResponse) => boolean {
   const handlers = new Map(router.handlers.map((h) => [h.requestPath, reportUndecodableAsInvalid(h)]));
   return (req, res) => {
     const handler = handlers.get(req.url?.split("?", 1)[0] ?? "");

@@ -33,19 +33,22 @@ export function createDualServer(handler: http.RequestListener, limits: Connecti
   // HTTP/1.1 responses not yet sent: when the server drains, they close their connection.
   const unsent = new Set<http.ServerResponse>();
   let draining = false;
-  const h1 = http.createServer({
-    headersTimeout: limits.headersTimeoutMs,
-    // A whole request body must arrive within this; responses (streams) are not bound by it.
-    requestTimeout: Math.max(30_000, limits.headersTimeoutMs),
-    connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
-  }, (req, res) => {
-    if (draining) res.shouldKeepAlive = false;
-    else {
-      unsent.add(res);
-      res.once("finish", () => unsent.delete(res)).once("close", () => unsent.delete(res));
-    }
-    handler(req, res);
-  });
+  const h1 = http.createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      // A whole request body must arrive within this; responses (streams) are not bound by it.
+      requestTimeout: Math.max(30_000, limits.headersTimeoutMs),
+      connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
+    },
+    (req, res) => {
+      if (draining) res.shouldKeepAlive = false;
+      else {
+        unsent.add(res);
+        res.once("finish", () => unsent.delete(res)).once("close", () => unsent.delete(res));
+      }
+      handler(req, res);
+    },
+  );
   h1.timeout = limits.idleTimeoutMs;
   // The handler must cope with both kinds of request, as Connect's and Fastify's do.
   const h2 = http2.createServer({ settings: { maxConcurrentStreams: limits.maxStreamsPerConnection } }, (req, res) => {

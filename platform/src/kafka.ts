@@ -176,14 +176,30 @@ export function isRejectedForGood(err: unknown): boolean {
 
 /** One member of the group: connects, subscribes and handles messages, committing each offset after its handler. */
 async function joinGroup(kafka: Kafka, options: ConsumeOptions, onJoin: () => void, onCrash: (err: unknown) => void): Promise<Consumer> {
-  const { groupId, topic, handle, sessionTimeoutMs = 30_000, heartbeatIntervalMs = 3_000, partitionsConsumedConcurrently = 1, onLag } = options;
+  const {
+    groupId,
+    topic,
+    handle,
+    sessionTimeoutMs = 30_000,
+    heartbeatIntervalMs = 3_000,
+    partitionsConsumedConcurrently = 1,
+    onLag,
+  } = options;
   // A short fetch wait keeps shutdown quick: leaving the group waits for the fetch in flight.
-  const consumer = kafka.consumer({ groupId, sessionTimeout: sessionTimeoutMs, heartbeatInterval: heartbeatIntervalMs, maxWaitTimeInMs: 500 });
+  const consumer = kafka.consumer({
+    groupId,
+    sessionTimeout: sessionTimeoutMs,
+    heartbeatInterval: heartbeatIntervalMs,
+    maxWaitTimeInMs: 500,
+  });
   consumer.on(consumer.events.GROUP_JOIN, onJoin);
   consumer.on(consumer.events.CRASH, ({ payload }) => void (payload.restart || onCrash(payload.error)));
   // The partition's end as of the latest fetch; lag is measured against it after each commit.
   const highWatermarks = new Map<number, bigint>();
-  consumer.on(consumer.events.START_BATCH_PROCESS, ({ payload }) => void highWatermarks.set(payload.partition, BigInt(payload.highWatermark)));
+  consumer.on(
+    consumer.events.START_BATCH_PROCESS,
+    ({ payload }) => void highWatermarks.set(payload.partition, BigInt(payload.highWatermark)),
+  );
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({

@@ -24,7 +24,8 @@ function scrub(value: Record<string, unknown>, depth: number): Record<string, un
   for (const [key, field] of Object.entries(value)) {
     if (dataFields.has(key)) continue;
     if (typeof field === "string" && (key === "message" || key === "stack")) out[key] = withoutParams(field);
-    else if (key === "cause" && field && typeof field === "object" && depth < 5) out[key] = scrub(field as Record<string, unknown>, depth + 1);
+    else if (key === "cause" && field && typeof field === "object" && depth < 5)
+      out[key] = scrub(field as Record<string, unknown>, depth + 1);
     else out[key] = field;
   }
   return out;

@@ -92,16 +92,21 @@ export function inSpan<T>(
   options: { kind?: SpanKind; attributes?: Attributes; parent?: Context },
   work: (span: Span) => Promise<T>,
 ): Promise<T> {
-  return tracer.startActiveSpan(name, { kind: options.kind, attributes: options.attributes }, options.parent ?? context.active(), async (span) => {
-    try {
-      return await work(span);
-    } catch (err) {
-      failSpan(span, err);
-      throw err;
-    } finally {
-      span.end();
-    }
-  });
+  return tracer.startActiveSpan(
+    name,
+    { kind: options.kind, attributes: options.attributes },
+    options.parent ?? context.active(),
+    async (span) => {
+      try {
+        return await work(span);
+      } catch (err) {
+        failSpan(span, err);
+        throw err;
+      } finally {
+        span.end();
+      }
+    },
+  );
 }
 
 export function failSpan(span: Span, err: unknown): void {
@@ -131,11 +136,16 @@ export function logContext(): Record<string, string> {
 /** A client span per outgoing RPC, its context sent on in `traceparent`, so the callee continues the trace. */
 export function traceCalls(tracer: Tracer): Interceptor {
   return (next) => (req) =>
-    inSpan(tracer, `${req.service.typeName}/${req.method.name}`, {
-      kind: SpanKind.CLIENT,
-      attributes: { "rpc.system": "connect_rpc", "rpc.service": req.service.typeName, "rpc.method": req.method.name },
-    }, async () => {
-      for (const [name, value] of Object.entries(traceHeaders())) req.header.set(name, value);
-      return next(req);
-    });
+    inSpan(
+      tracer,
+      `${req.service.typeName}/${req.method.name}`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: { "rpc.system": "connect_rpc", "rpc.service": req.service.typeName, "rpc.method": req.method.name },
+      },
+      async () => {
+        for (const [name, value] of Object.entries(traceHeaders())) req.header.set(name, value);
+        return next(req);
+      },
+    );
 }

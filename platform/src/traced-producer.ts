@@ -9,19 +9,26 @@ export function tracedProducer(producer: EventProducer, tracer: Tracer): EventPr
   return {
     async send(topic, messages) {
       const spans = messages.map((m) =>
-        tracer.startSpan(`send ${topic}`, {
-          kind: SpanKind.PRODUCER,
-          attributes: {
-            "messaging.system": "kafka",
-            "messaging.operation.name": "send",
-            "messaging.destination.name": topic,
-            "messaging.kafka.message.key": m.key,
-            ...(m.headers["event-id"] ? { "messaging.message.id": m.headers["event-id"] } : {}),
+        tracer.startSpan(
+          `send ${topic}`,
+          {
+            kind: SpanKind.PRODUCER,
+            attributes: {
+              "messaging.system": "kafka",
+              "messaging.operation.name": "send",
+              "messaging.destination.name": topic,
+              "messaging.kafka.message.key": m.key,
+              ...(m.headers["event-id"] ? { "messaging.message.id": m.headers["event-id"] } : {}),
+            },
           },
-        }, remoteContext(m.headers)),
+          remoteContext(m.headers),
+        ),
       );
       try {
-        await producer.send(topic, messages.map((m, i) => ({ ...m, headers: { ...m.headers, ...spanHeaders(spans[i]!) } })));
+        await producer.send(
+          topic,
+          messages.map((m, i) => ({ ...m, headers: { ...m.headers, ...spanHeaders(spans[i]!) } })),
+        );
       } catch (err) {
         for (const span of spans) failSpan(span, err);
         throw err;

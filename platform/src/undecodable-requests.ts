@@ -49,7 +49,8 @@ function rewriteEndFrame(chunk: Uint8Array): Uint8Array {
   let rewritten = text;
   if (chunk[0] === connectEndStreamFlag) {
     const end = parseJson(Buffer.from(text)) as { error?: { code?: string; message?: string } } | undefined;
-    if (end?.error && isUndecodableError(end.error)) rewritten = JSON.stringify({ ...end, error: { ...end.error, code: "invalid_argument" } });
+    if (end?.error && isUndecodableError(end.error))
+      rewritten = JSON.stringify({ ...end, error: { ...end.error, code: "invalid_argument" } });
   } else if (/^grpc-status: ?13\r?$/m.test(text) && isUndecodable(percentDecoded(/^grpc-message: ?(.*?)\r?$/im.exec(text)?.[1] ?? ""))) {
     rewritten = text.replace(/^grpc-status: ?13/m, "grpc-status: 3");
   }

@@ -4,11 +4,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { InvoiceService } from "@invoicer/sdk";
 import { file_grpc_health_v1_health, Health } from "@invoicer/sdk/grpc/health/v1/health_pb";
 import { file_invoicer_v1_invoice_service } from "@invoicer/sdk/invoicer/v1/invoice_service_pb";
-import {
-  ApiKeyService,
-  file_invoicer_v1_internal_service,
-  InvoiceDocumentService,
-} from "@invoicer/sdk/invoicer/v1/internal_service_pb";
+import { ApiKeyService, file_invoicer_v1_internal_service, InvoiceDocumentService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
 import { connectRoutes } from "@invoicer/platform/connect-routes";
 import { closeGracefully } from "@invoicer/platform/http-server";
 import type { Logger } from "@invoicer/platform/logger";
@@ -61,8 +57,15 @@ export function createServerHandler({ config, database, watch, log, observabilit
     router.service(InvoiceService, { ...invoiceService(database.db, watch, tracer), ...invoiceDocumentDownloads(database.db, tracer) });
     router.service(InvoiceDocumentService, invoiceDocumentService(database.db, tracer));
     router.service(ApiKeyService, apiKeyService(database.db));
-    router.service(Health, healthService([InvoiceService.typeName], async () => serving()));
-    registerReflection(router, [file_invoicer_v1_invoice_service, file_invoicer_v1_internal_service, file_grpc_health_v1_health], servedServices);
+    router.service(
+      Health,
+      healthService([InvoiceService.typeName], async () => serving()),
+    );
+    registerReflection(
+      router,
+      [file_invoicer_v1_invoice_service, file_invoicer_v1_internal_service, file_grpc_health_v1_health],
+      servedServices,
+    );
   };
   const router = createRpcRouter({
     log,

@@ -21,8 +21,16 @@ await runMain(async () => {
   await applyMigrations(config.databaseUrl);
   const database = openDatabase(config.databaseUrl, config.databasePoolSize);
   const notifications = listenForOutbox(config.databaseUrl, log.child({ component: "outbox-listener" }));
-  const watch = createInvoiceWatch(database.sql, notifications, log, { keepAliveMs: config.watchKeepAliveMs, maxPerTenant: config.watchMaxPerTenant });
-  const bus = connectEventBus({ brokers: config.kafkaBrokers, clientId: "invoicer-server", log: log.child({ component: "kafka" }), retries: 2 });
+  const watch = createInvoiceWatch(database.sql, notifications, log, {
+    keepAliveMs: config.watchKeepAliveMs,
+    maxPerTenant: config.watchMaxPerTenant,
+  });
+  const bus = connectEventBus({
+    brokers: config.kafkaBrokers,
+    clientId: "invoicer-server",
+    log: log.child({ component: "kafka" }),
+    retries: 2,
+  });
   const producer = tracedProducer(bus.producer(), observability.tracer);
   // The relay starts even when the broker is down: requests keep succeeding and rows wait.
   const relay = startOutboxRelay({

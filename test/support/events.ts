@@ -4,10 +4,24 @@ import type { Client } from "@connectrpc/connect";
 import type { InvoiceEvent, InvoiceService } from "@invoicer/sdk";
 import { collector, type Collected } from "@invoicer/devstack/topics";
 
-export { caughtUp, collector, committedOffset, produceRaw, readTopic, type Collected, type TopicMessage, type TopicReader } from "@invoicer/devstack/topics";
+export {
+  caughtUp,
+  collector,
+  committedOffset,
+  produceRaw,
+  readTopic,
+  type Collected,
+  type TopicMessage,
+  type TopicReader,
+} from "@invoicer/devstack/topics";
 
 /** Awaits a condition that has no event to wait on, checking it every `everyMs`. */
-export async function eventually<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 60_000, everyMs = 50): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 60_000,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -18,7 +32,9 @@ export async function eventually<T>(probe: () => Promise<T | undefined | false>,
 }
 
 /** Opens WatchInvoices and collects its events in the background; resolves once the watch is live. */
-export async function watchInvoices(client: Client<typeof InvoiceService>): Promise<Collected<InvoiceEvent> & { close(): void; ended: Promise<void> }> {
+export async function watchInvoices(
+  client: Client<typeof InvoiceService>,
+): Promise<Collected<InvoiceEvent> & { close(): void; ended: Promise<void> }> {
   const abort = new AbortController();
   const events = collector<InvoiceEvent>();
   const stream = client.watchInvoices({}, { signal: abort.signal })[Symbol.asyncIterator]();
@@ -31,4 +47,3 @@ export async function watchInvoices(client: Client<typeof InvoiceService>): Prom
   });
   return { ...events, ended, close: () => abort.abort() };
 }
-

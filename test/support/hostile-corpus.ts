@@ -91,22 +91,41 @@ function rpc<Desc extends DescMessage>(
 }
 
 /** Bytes as the body of a call in `transport`'s framing (enveloped for gRPC and gRPC-web). */
-function raw(transport: RpcTransport, path: string, body: Uint8Array, ctx: CorpusContext, opts: CallOptions & { contentType?: string; chunked?: boolean } = {}): WireRequest {
+function raw(
+  transport: RpcTransport,
+  path: string,
+  body: Uint8Array,
+  ctx: CorpusContext,
+  opts: CallOptions & { contentType?: string; chunked?: boolean } = {},
+): WireRequest {
   const headers = { "content-type": opts.contentType ?? contentTypes[transport], ...authHeaders(ctx, opts) };
-  if (transport === "grpc") return { kind: "wire", http2: true, path, headers: { te: "trailers", ...headers }, body: envelope(body), chunked: opts.chunked };
-  if (transport === "grpc-web") return { kind: "wire", path, headers: { "x-grpc-web": "1", ...headers }, body: envelope(body), chunked: opts.chunked };
+  if (transport === "grpc")
+    return { kind: "wire", http2: true, path, headers: { te: "trailers", ...headers }, body: envelope(body), chunked: opts.chunked };
+  if (transport === "grpc-web")
+    return { kind: "wire", path, headers: { "x-grpc-web": "1", ...headers }, body: envelope(body), chunked: opts.chunked };
   return { kind: "wire", path, headers, body, chunked: opts.chunked };
 }
 
 /** Bytes exactly as given (no envelope added), over HTTP/2 for gRPC. */
-function unframed(transport: RpcTransport, path: string, body: Uint8Array | Uint8Array[] | undefined, ctx: CorpusContext, opts: CallOptions & { contentType?: string } = {}): WireRequest {
+function unframed(
+  transport: RpcTransport,
+  path: string,
+  body: Uint8Array | Uint8Array[] | undefined,
+  ctx: CorpusContext,
+  opts: CallOptions & { contentType?: string } = {},
+): WireRequest {
   const headers = { "content-type": opts.contentType ?? contentTypes[transport], ...authHeaders(ctx, opts) };
   return transport === "grpc"
     ? { kind: "wire", http2: true, path, headers: { te: "trailers", ...headers }, body }
     : { kind: "wire", path, headers, body };
 }
 
-function rest(method: string, path: string, ctx: CorpusContext, opts: CallOptions & { json?: string | Uint8Array; contentType?: string; chunked?: boolean } = {}): WireRequest {
+function rest(
+  method: string,
+  path: string,
+  ctx: CorpusContext,
+  opts: CallOptions & { json?: string | Uint8Array; contentType?: string; chunked?: boolean } = {},
+): WireRequest {
   const headers = authHeaders(ctx, opts);
   if (opts.json === undefined) return { kind: "wire", method, path, headers };
   return {
@@ -120,7 +139,8 @@ function rest(method: string, path: string, ctx: CorpusContext, opts: CallOption
 }
 
 const restStatus = (code: Code): number =>
-  ({ [Code.InvalidArgument]: 400, [Code.Unauthenticated]: 401, [Code.NotFound]: 404, [Code.ResourceExhausted]: 413 })[code as number] ?? 500;
+  ({ [Code.InvalidArgument]: 400, [Code.Unauthenticated]: 401, [Code.NotFound]: 404, [Code.ResourceExhausted]: 413 })[code as number] ??
+  500;
 
 let invoiceSerial = 0;
 
@@ -143,7 +163,12 @@ function spliceJson(marker: string, replacement: Uint8Array): Uint8Array {
 
 /** A valid invoice's protobuf with the seller name's bytes replaced by `nameBytes` (same length). */
 function spliceBinary(marker: string, nameBytes: Uint8Array): Uint8Array {
-  const bytes = Buffer.from(toBinary(CreateInvoiceRequestSchema, invoice((r) => (r.seller!.name = marker))));
+  const bytes = Buffer.from(
+    toBinary(
+      CreateInvoiceRequestSchema,
+      invoice((r) => (r.seller!.name = marker)),
+    ),
+  );
   const at = bytes.indexOf(Buffer.from(marker));
   if (nameBytes.length !== marker.length || at < 0) throw new Error("spliceBinary: the replacement must have the marker's length");
   Buffer.from(nameBytes).copy(bytes, at);
@@ -185,9 +210,16 @@ function jsonEverywhere(category: string, name: string, expect: Code, body: () =
       name: `${name} [connect-json]`,
       transport: "connect-json",
       expect,
-      build: (ctx) => raw("connect-json", methodPath("CreateInvoice"), typeof connectBody === "string" ? Buffer.from(connectBody) : connectBody, ctx),
+      build: (ctx) =>
+        raw("connect-json", methodPath("CreateInvoice"), typeof connectBody === "string" ? Buffer.from(connectBody) : connectBody, ctx),
     },
-    { category, name: `${name} [rest]`, transport: "rest", expect: { http: restStatus(expect) }, build: (ctx) => rest("POST", "/v1/invoices", ctx, { json: restBody }) },
+    {
+      category,
+      name: `${name} [rest]`,
+      transport: "rest",
+      expect: { http: restStatus(expect) },
+      build: (ctx) => rest("POST", "/v1/invoices", ctx, { json: restBody }),
+    },
   ];
 }
 
@@ -209,7 +241,12 @@ function idCall(transport: RpcTransport, method: IdMethod, id: string, ctx: Corp
   }
 }
 
-const grpcJs = (method: string, request: object, metadata: Record<string, string>): HostileRequest => ({ kind: "grpc-js", method, request, metadata });
+const grpcJs = (method: string, request: object, metadata: Record<string, string>): HostileRequest => ({
+  kind: "grpc-js",
+  method,
+  request,
+  metadata,
+});
 
 // ---------------------------------------------------------------------------------------------
 
@@ -252,7 +289,11 @@ function authentication(): HostileCase[] {
       name: "WatchInvoices without a key [connect-json]",
       transport: "connect-json",
       expect: Code.Unauthenticated,
-      build: (ctx) => unframed("connect-json", methodPath("WatchInvoices"), envelope(Buffer.from("{}")), ctx, { auth: null, contentType: "application/connect+json" }),
+      build: (ctx) =>
+        unframed("connect-json", methodPath("WatchInvoices"), envelope(Buffer.from("{}")), ctx, {
+          auth: null,
+          contentType: "application/connect+json",
+        }),
     },
     {
       category,
@@ -284,17 +325,56 @@ function forgedInternalHeaders(): HostileCase[] {
   const cases: HostileCase[] = [];
   const variants: [string, Expected, (ctx: CorpusContext) => CallOptions, IdMethod][] = [
     // With tenant A's key the call runs as tenant A whatever the headers say: B's invoice stays NotFound.
-    ["tenant B in invoicer-tenant-id with a guessed token, A's key", Code.NotFound, (ctx) => ({ headers: { [tenantHeader]: ctx.tenantBId, [internalTokenHeader]: "guessed-token-guessed-token" } }), "GetInvoice"],
-    ["tenant B in invoicer-tenant-id with the real token, A's key", Code.NotFound, (ctx) => ({ headers: { [tenantHeader]: ctx.tenantBId, [internalTokenHeader]: ctx.internalToken } }), "PayInvoice"],
-    ["tenant B in invoicer-tenant-id alone, A's key", Code.NotFound, (ctx) => ({ headers: { [tenantHeader]: ctx.tenantBId } }), "VoidInvoice"],
+    [
+      "tenant B in invoicer-tenant-id with a guessed token, A's key",
+      Code.NotFound,
+      (ctx) => ({ headers: { [tenantHeader]: ctx.tenantBId, [internalTokenHeader]: "guessed-token-guessed-token" } }),
+      "GetInvoice",
+    ],
+    [
+      "tenant B in invoicer-tenant-id with the real token, A's key",
+      Code.NotFound,
+      (ctx) => ({ headers: { [tenantHeader]: ctx.tenantBId, [internalTokenHeader]: ctx.internalToken } }),
+      "PayInvoice",
+    ],
+    [
+      "tenant B in invoicer-tenant-id alone, A's key",
+      Code.NotFound,
+      (ctx) => ({ headers: { [tenantHeader]: ctx.tenantBId } }),
+      "VoidInvoice",
+    ],
     // Without a key the headers do not stand in for one, not even with the real internal token.
-    ["the real internal token and tenant B, no key", Code.Unauthenticated, (ctx) => ({ auth: null, headers: { [tenantHeader]: ctx.tenantBId, [internalTokenHeader]: ctx.internalToken } }), "GetInvoice"],
-    ["a guessed internal token and tenant B, no key", Code.Unauthenticated, (ctx) => ({ auth: null, headers: { [tenantHeader]: ctx.tenantBId, [internalTokenHeader]: "x".repeat(48) } }), "GetInvoiceDocument"],
-    ["the real internal token with a wrong key", Code.Unauthenticated, (ctx) => ({ auth: `Bearer inv_${"B".repeat(32)}`, headers: { [tenantHeader]: ctx.tenantBId, [internalTokenHeader]: ctx.internalToken } }), "PayInvoice"],
+    [
+      "the real internal token and tenant B, no key",
+      Code.Unauthenticated,
+      (ctx) => ({ auth: null, headers: { [tenantHeader]: ctx.tenantBId, [internalTokenHeader]: ctx.internalToken } }),
+      "GetInvoice",
+    ],
+    [
+      "a guessed internal token and tenant B, no key",
+      Code.Unauthenticated,
+      (ctx) => ({ auth: null, headers: { [tenantHeader]: ctx.tenantBId, [internalTokenHeader]: "x".repeat(48) } }),
+      "GetInvoiceDocument",
+    ],
+    [
+      "the real internal token with a wrong key",
+      Code.Unauthenticated,
+      (ctx) => ({
+        auth: `Bearer inv_${"B".repeat(32)}`,
+        headers: { [tenantHeader]: ctx.tenantBId, [internalTokenHeader]: ctx.internalToken },
+      }),
+      "PayInvoice",
+    ],
   ];
   for (const [what, expect, opts, method] of variants) {
     for (const transport of rpcTransports) {
-      cases.push({ category, name: `${what}: ${method} of B's invoice [${transport}]`, transport, expect, build: (ctx) => idCall(transport, method, ctx.invoiceOfB, ctx, opts(ctx)) });
+      cases.push({
+        category,
+        name: `${what}: ${method} of B's invoice [${transport}]`,
+        transport,
+        expect,
+        build: (ctx) => idCall(transport, method, ctx.invoiceOfB, ctx, opts(ctx)),
+      });
     }
   }
   // Header names in other cases (HTTP/1.1 keeps what the client wrote) and REST.
@@ -304,14 +384,20 @@ function forgedInternalHeaders(): HostileCase[] {
       name: "Invoicer-Tenant-Id / Invoicer-Internal-Token in mixed case, A's key: GetInvoice of B's invoice [connect-json]",
       transport: "connect-json",
       expect: Code.NotFound,
-      build: (ctx) => idCall("connect-json", "GetInvoice", ctx.invoiceOfB, ctx, { headers: { "Invoicer-Tenant-Id": ctx.tenantBId, "INVOICER-INTERNAL-TOKEN": ctx.internalToken } }),
+      build: (ctx) =>
+        idCall("connect-json", "GetInvoice", ctx.invoiceOfB, ctx, {
+          headers: { "Invoicer-Tenant-Id": ctx.tenantBId, "INVOICER-INTERNAL-TOKEN": ctx.internalToken },
+        }),
     },
     {
       category,
       name: "tenant B in invoicer-tenant-id with the real token, A's key: GET B's invoice [rest]",
       transport: "rest",
       expect: { http: 404 },
-      build: (ctx) => rest("GET", `/v1/invoices/${ctx.invoiceOfB}`, ctx, { headers: { [tenantHeader]: ctx.tenantBId, [internalTokenHeader]: ctx.internalToken } }),
+      build: (ctx) =>
+        rest("GET", `/v1/invoices/${ctx.invoiceOfB}`, ctx, {
+          headers: { [tenantHeader]: ctx.tenantBId, [internalTokenHeader]: ctx.internalToken },
+        }),
     },
     {
       category,
@@ -325,14 +411,23 @@ function forgedInternalHeaders(): HostileCase[] {
       name: "the real internal token and tenant B, no key: list [rest]",
       transport: "rest",
       expect: { http: 401 },
-      build: (ctx) => rest("GET", "/v1/invoices", ctx, { auth: null, headers: { [tenantHeader]: ctx.tenantBId, [internalTokenHeader]: ctx.internalToken } }),
+      build: (ctx) =>
+        rest("GET", "/v1/invoices", ctx, {
+          auth: null,
+          headers: { [tenantHeader]: ctx.tenantBId, [internalTokenHeader]: ctx.internalToken },
+        }),
     },
     {
       category,
       name: "tenant B in invoicer-tenant-id with the real token, A's key: GetInvoice of B's invoice [grpc-js]",
       transport: "grpc",
       expect: Code.NotFound,
-      build: (ctx) => grpcJs("GetInvoice", { id: ctx.invoiceOfB }, { authorization: `Bearer ${ctx.keyA}`, [tenantHeader]: ctx.tenantBId, [internalTokenHeader]: ctx.internalToken }),
+      build: (ctx) =>
+        grpcJs(
+          "GetInvoice",
+          { id: ctx.invoiceOfB },
+          { authorization: `Bearer ${ctx.keyA}`, [tenantHeader]: ctx.tenantBId, [internalTokenHeader]: ctx.internalToken },
+        ),
     },
   );
   return cases;
@@ -342,28 +437,48 @@ function internalServices(): HostileCase[] {
   const category = "internal services through the gateway";
   const cases: HostileCase[] = [];
   const calls: [string, (t: RpcTransport, ctx: CorpusContext, opts: CallOptions) => WireRequest][] = [
-    ["ApiKeyService/AuthenticateApiKey", (t, ctx, o) => rpc(t, "/invoicer.v1.ApiKeyService/AuthenticateApiKey", AuthenticateApiKeyRequestSchema, { apiKey: ctx.keyA }, ctx, o)],
+    [
+      "ApiKeyService/AuthenticateApiKey",
+      (t, ctx, o) => rpc(t, "/invoicer.v1.ApiKeyService/AuthenticateApiKey", AuthenticateApiKeyRequestSchema, { apiKey: ctx.keyA }, ctx, o),
+    ],
     [
       "InvoiceDocumentService/AttachDocuments",
       (t, ctx, o) =>
-        rpc(t, "/invoicer.v1.InvoiceDocumentService/AttachDocuments", AttachDocumentsRequestSchema, {
-          eventId: missingId,
-          tenantId: ctx.tenantBId,
-          invoiceId: ctx.invoiceOfB,
-          documents: [{ format: DocumentFormat.PDF, content: Buffer.from("%PDF-1.7 forged") }],
-        }, ctx, o),
+        rpc(
+          t,
+          "/invoicer.v1.InvoiceDocumentService/AttachDocuments",
+          AttachDocumentsRequestSchema,
+          {
+            eventId: missingId,
+            tenantId: ctx.tenantBId,
+            invoiceId: ctx.invoiceOfB,
+            documents: [{ format: DocumentFormat.PDF, content: Buffer.from("%PDF-1.7 forged") }],
+          },
+          ctx,
+          o,
+        ),
     ],
-    ["grpc.health.v1.Health/Check", (t, ctx, o) => raw(t, "/grpc.health.v1.Health/Check", t === "connect-json" ? Buffer.from("{}") : new Uint8Array(), ctx, o)],
+    [
+      "grpc.health.v1.Health/Check",
+      (t, ctx, o) => raw(t, "/grpc.health.v1.Health/Check", t === "connect-json" ? Buffer.from("{}") : new Uint8Array(), ctx, o),
+    ],
   ];
   for (const [what, call] of calls) {
     for (const transport of rpcTransports) {
-      cases.push({ category, name: `${what} with A's key [${transport}]`, transport, expect: Code.Unimplemented, build: (ctx) => call(transport, ctx, {}) });
+      cases.push({
+        category,
+        name: `${what} with A's key [${transport}]`,
+        transport,
+        expect: Code.Unimplemented,
+        build: (ctx) => call(transport, ctx, {}),
+      });
       cases.push({
         category,
         name: `${what} with the real internal token, no key [${transport}]`,
         transport,
         expect: Code.Unimplemented,
-        build: (ctx) => call(transport, ctx, { auth: null, headers: { [internalTokenHeader]: ctx.internalToken, [tenantHeader]: ctx.tenantBId } }),
+        build: (ctx) =>
+          call(transport, ctx, { auth: null, headers: { [internalTokenHeader]: ctx.internalToken, [tenantHeader]: ctx.tenantBId } }),
       });
     }
   }
@@ -449,10 +564,20 @@ function tenantIsolation(): HostileCase[] {
   const cases: HostileCase[] = [];
   for (const method of idMethods) {
     for (const transport of rpcTransports) {
-      cases.push({ category, name: `${method} of B's invoice with A's key [${transport}]`, transport, expect: Code.NotFound, build: (ctx) => idCall(transport, method, ctx.invoiceOfB, ctx) });
+      cases.push({
+        category,
+        name: `${method} of B's invoice with A's key [${transport}]`,
+        transport,
+        expect: Code.NotFound,
+        build: (ctx) => idCall(transport, method, ctx.invoiceOfB, ctx),
+      });
     }
     const request = (ctx: CorpusContext) =>
-      method === "GetInvoiceDocument" ? { id: ctx.invoiceOfB, format: "DOCUMENT_FORMAT_DOCX" } : method === "VoidInvoice" ? { id: ctx.invoiceOfB, reason: "mine now" } : { id: ctx.invoiceOfB };
+      method === "GetInvoiceDocument"
+        ? { id: ctx.invoiceOfB, format: "DOCUMENT_FORMAT_DOCX" }
+        : method === "VoidInvoice"
+          ? { id: ctx.invoiceOfB, reason: "mine now" }
+          : { id: ctx.invoiceOfB };
     cases.push({
       category,
       name: `${method} of B's invoice with A's key [grpc-js]`,
@@ -462,7 +587,13 @@ function tenantIsolation(): HostileCase[] {
     });
   }
   for (const suffix of ["", "/pdf", "/docx"]) {
-    cases.push({ category, name: `GET /v1/invoices/<B's id>${suffix} with A's key [rest]`, transport: "rest", expect: { http: 404 }, build: (ctx) => rest("GET", `/v1/invoices/${ctx.invoiceOfB}${suffix}`, ctx) });
+    cases.push({
+      category,
+      name: `GET /v1/invoices/<B's id>${suffix} with A's key [rest]`,
+      transport: "rest",
+      expect: { http: 404 },
+      build: (ctx) => rest("GET", `/v1/invoices/${ctx.invoiceOfB}${suffix}`, ctx),
+    });
   }
   return cases;
 }
@@ -488,7 +619,13 @@ function malformedIds(): HostileCase[] {
   ids.forEach(([what, id], i) => {
     for (const transport of rpcTransports) {
       const method = idMethods[(i + rpcTransports.indexOf(transport)) % idMethods.length]!;
-      cases.push({ category, name: `${what}: ${method} [${transport}]`, transport, expect: Code.InvalidArgument, build: (ctx) => idCall(transport, method, id, ctx) });
+      cases.push({
+        category,
+        name: `${what}: ${method} [${transport}]`,
+        transport,
+        expect: Code.InvalidArgument,
+        build: (ctx) => idCall(transport, method, id, ctx),
+      });
     }
   });
   const restIds: [string, string][] = [
@@ -500,13 +637,31 @@ function malformedIds(): HostileCase[] {
   ];
   restIds.forEach(([what, id], i) => {
     const suffix = ["", "/pdf", "/docx"][i % 3];
-    cases.push({ category, name: `${what}: GET /v1/invoices/<id>${suffix} [rest]`, transport: "rest", expect: { http: 400 }, build: (ctx) => rest("GET", `/v1/invoices/${id}${suffix}`, ctx) });
+    cases.push({
+      category,
+      name: `${what}: GET /v1/invoices/<id>${suffix} [rest]`,
+      transport: "rest",
+      expect: { http: 400 },
+      build: (ctx) => rest("GET", `/v1/invoices/${id}${suffix}`, ctx),
+    });
   });
-  cases.push({ category, name: "a bad percent-escape in the id [rest]", transport: "rest", expect: { http: 400 }, build: (ctx) => rest("GET", "/v1/invoices/%zz", ctx) });
+  cases.push({
+    category,
+    name: "a bad percent-escape in the id [rest]",
+    transport: "rest",
+    expect: { http: 400 },
+    build: (ctx) => rest("GET", "/v1/invoices/%zz", ctx),
+  });
   // A well-formed id that names nothing: NotFound, the same answer as for B's invoice.
   for (const transport of rpcTransports) {
     for (const method of idMethods) {
-      cases.push({ category, name: `a well-formed id of no invoice: ${method} [${transport}]`, transport, expect: Code.NotFound, build: (ctx) => idCall(transport, method, missingId, ctx) });
+      cases.push({
+        category,
+        name: `a well-formed id of no invoice: ${method} [${transport}]`,
+        transport,
+        expect: Code.NotFound,
+        build: (ctx) => idCall(transport, method, missingId, ctx),
+      });
     }
   }
   return cases;
@@ -534,7 +689,13 @@ function contentTypeCases(): HostileCase[] {
     build: (ctx) => {
       const headers: Record<string, string> = { authorization: `Bearer ${ctx.keyA}`, te: "trailers" };
       if (contentType !== undefined) headers["content-type"] = contentType;
-      return { kind: "wire", http2: true, path: methodPath("GetInvoice"), headers, body: envelope(toBinary(GetInvoiceRequestSchema, create(GetInvoiceRequestSchema, { id: missingId }))) };
+      return {
+        kind: "wire",
+        http2: true,
+        path: methodPath("GetInvoice"),
+        headers,
+        body: envelope(toBinary(GetInvoiceRequestSchema, create(GetInvoiceRequestSchema, { id: missingId }))),
+      };
     },
   });
   const restCase = (name: string, contentType: string | undefined): HostileCase => {
@@ -574,14 +735,24 @@ function contentTypeCases(): HostileCase[] {
       name: "application/grpc over HTTP/1.1: GetInvoice of no invoice [grpc]",
       transport: "grpc",
       expect: Code.Unimplemented,
-      build: (ctx) => ({ kind: "wire", path: methodPath("GetInvoice"), headers: { authorization: `Bearer ${ctx.keyA}`, "content-type": "application/grpc" }, body: envelope(toBinary(GetInvoiceRequestSchema, create(GetInvoiceRequestSchema, { id: missingId }))) }),
+      build: (ctx) => ({
+        kind: "wire",
+        path: methodPath("GetInvoice"),
+        headers: { authorization: `Bearer ${ctx.keyA}`, "content-type": "application/grpc" },
+        body: envelope(toBinary(GetInvoiceRequestSchema, create(GetInvoiceRequestSchema, { id: missingId }))),
+      }),
     },
     {
       category,
       name: "application/grpc over HTTP/1.1: ListInvoices with a bad page size [grpc]",
       transport: "grpc",
       expect: Code.Unimplemented,
-      build: (ctx) => ({ kind: "wire", path: methodPath("ListInvoices"), headers: { authorization: `Bearer ${ctx.keyA}`, "content-type": "application/grpc" }, body: envelope(toBinary(ListInvoicesRequestSchema, create(ListInvoicesRequestSchema, { pageSize: -1 }))) }),
+      build: (ctx) => ({
+        kind: "wire",
+        path: methodPath("ListInvoices"),
+        headers: { authorization: `Bearer ${ctx.keyA}`, "content-type": "application/grpc" },
+        body: envelope(toBinary(ListInvoicesRequestSchema, create(ListInvoicesRequestSchema, { pageSize: -1 }))),
+      }),
     },
   ];
 }
@@ -597,18 +768,42 @@ function randomBytes(): HostileCase[] {
       // Methods whose every decodable request is still invalid (an id must be a UUID, an invoice needs a key),
       // so bytes that happen to decode get the same answer.
       const method = ["CreateInvoice", "GetInvoice", "PayInvoice", "VoidInvoice"][rng.int(4)]!;
-      cases.push({ category, name: `${length} random bytes as ${method} [${transport}]`, transport, expect: Code.InvalidArgument, build: (ctx) => raw(transport, methodPath(method), bytes, ctx) });
+      cases.push({
+        category,
+        name: `${length} random bytes as ${method} [${transport}]`,
+        transport,
+        expect: Code.InvalidArgument,
+        build: (ctx) => raw(transport, methodPath(method), bytes, ctx),
+      });
     }
   }
   for (const length of [1, 100, 5000]) {
     const bytes = rng.bytes(length);
-    cases.push({ category, name: `${length} random bytes as an invoice [rest]`, transport: "rest", expect: { http: 400 }, build: (ctx) => rest("POST", "/v1/invoices", ctx, { json: bytes }) });
+    cases.push({
+      category,
+      name: `${length} random bytes as an invoice [rest]`,
+      transport: "rest",
+      expect: { http: 400 },
+      build: (ctx) => rest("POST", "/v1/invoices", ctx, { json: bytes }),
+    });
   }
   // Printable noise: JSON-ish text that is not JSON.
   const printable = Buffer.from(Array.from(rng.bytes(2000), (b) => 0x20 + (b % 95)));
   cases.push(
-    { category, name: "2000 random printable characters [connect-json]", transport: "connect-json", expect: Code.InvalidArgument, build: (ctx) => raw("connect-json", methodPath("CreateInvoice"), printable, ctx) },
-    { category, name: "2000 random printable characters [rest]", transport: "rest", expect: { http: 400 }, build: (ctx) => rest("POST", "/v1/invoices", ctx, { json: printable }) },
+    {
+      category,
+      name: "2000 random printable characters [connect-json]",
+      transport: "connect-json",
+      expect: Code.InvalidArgument,
+      build: (ctx) => raw("connect-json", methodPath("CreateInvoice"), printable, ctx),
+    },
+    {
+      category,
+      name: "2000 random printable characters [rest]",
+      transport: "rest",
+      expect: { http: 400 },
+      build: (ctx) => rest("POST", "/v1/invoices", ctx, { json: printable }),
+    },
   );
   return cases;
 }
@@ -627,7 +822,13 @@ function truncatedProtobuf(): HostileCase[] {
   for (const at of cuts) {
     for (const transport of ["connect-binary", "grpc-web", "grpc"] as const) {
       const bytes = full.slice(0, at);
-      cases.push({ category, name: `an invoice cut at byte ${at} of ${full.length} [${transport}]`, transport, expect: Code.InvalidArgument, build: (ctx) => raw(transport, methodPath("CreateInvoice"), bytes, ctx) });
+      cases.push({
+        category,
+        name: `an invoice cut at byte ${at} of ${full.length} [${transport}]`,
+        transport,
+        expect: Code.InvalidArgument,
+        build: (ctx) => raw(transport, methodPath("CreateInvoice"), bytes, ctx),
+      });
     }
   }
   // Envelopes cut short: a partial header, a header alone, and a header promising more than comes.
@@ -640,7 +841,13 @@ function truncatedProtobuf(): HostileCase[] {
         expect: Code.InvalidArgument,
         build: (ctx) => unframed(transport, methodPath("CreateInvoice"), envelope(new Uint8Array(), 0, 50), ctx),
       },
-      { category, name: `3 bytes of an envelope header [${transport}]`, transport, expect: Code.InvalidArgument, build: (ctx) => unframed(transport, methodPath("CreateInvoice"), Buffer.from([0, 0, 0]), ctx) },
+      {
+        category,
+        name: `3 bytes of an envelope header [${transport}]`,
+        transport,
+        expect: Code.InvalidArgument,
+        build: (ctx) => unframed(transport, methodPath("CreateInvoice"), Buffer.from([0, 0, 0]), ctx),
+      },
       {
         category,
         name: `an envelope promising ${full.length + 100} bytes, sending ${full.length} [${transport}]`,
@@ -656,25 +863,43 @@ function truncatedProtobuf(): HostileCase[] {
       name: "a streaming envelope promising 50 bytes, sending 10 [connect-binary]",
       transport: "connect-binary",
       expect: Code.InvalidArgument,
-      build: (ctx) => unframed("connect-binary", methodPath("WatchInvoices"), envelope(new Uint8Array(10), 0, 50), ctx, { contentType: "application/connect+proto" }),
+      build: (ctx) =>
+        unframed("connect-binary", methodPath("WatchInvoices"), envelope(new Uint8Array(10), 0, 50), ctx, {
+          contentType: "application/connect+proto",
+        }),
     },
     {
       category,
       name: "a streaming envelope header promising 50 bytes, sending none [connect-binary]",
       transport: "connect-binary",
       expect: Code.InvalidArgument,
-      build: (ctx) => unframed("connect-binary", methodPath("WatchInvoices"), envelope(new Uint8Array(), 0, 50), ctx, { contentType: "application/connect+proto" }),
+      build: (ctx) =>
+        unframed("connect-binary", methodPath("WatchInvoices"), envelope(new Uint8Array(), 0, 50), ctx, {
+          contentType: "application/connect+proto",
+        }),
     },
   );
   // An 11-byte varint: no int64 has one.
   const overlongVarint = Buffer.from([0x2a, 0x0c, 0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
   for (const transport of ["connect-binary", "grpc-web", "grpc"] as const) {
-    cases.push({ category, name: `a quantity varint of 11 bytes [${transport}]`, transport, expect: Code.InvalidArgument, build: (ctx) => raw(transport, methodPath("CreateInvoice"), overlongVarint, ctx) });
+    cases.push({
+      category,
+      name: `a quantity varint of 11 bytes [${transport}]`,
+      transport,
+      expect: Code.InvalidArgument,
+      build: (ctx) => raw(transport, methodPath("CreateInvoice"), overlongVarint, ctx),
+    });
   }
   // Unknown fields opening groups 100 000 deep: the decoder must refuse, not overflow its stack.
   const groups = Buffer.alloc(100_000, 0x7b);
   for (const transport of ["connect-binary", "grpc"] as const) {
-    cases.push({ category, name: `100 000 nested start-group tags [${transport}]`, transport, expect: Code.InvalidArgument, build: (ctx) => raw(transport, methodPath("GetInvoice"), groups, ctx) });
+    cases.push({
+      category,
+      name: `100 000 nested start-group tags [${transport}]`,
+      transport,
+      expect: Code.InvalidArgument,
+      build: (ctx) => raw(transport, methodPath("GetInvoice"), groups, ctx),
+    });
   }
   return cases;
 }
@@ -694,14 +919,23 @@ function framing(): HostileCase[] {
   const cases: HostileCase[] = [];
   // The compressed flag with no compression negotiated: the caller's mistake.
   for (const transport of ["grpc-web", "grpc"] as const) {
-    cases.push({ category, name: `the compressed flag without grpc-encoding [${transport}]`, transport, expect: Code.InvalidArgument, build: (ctx) => unframed(transport, methodPath("GetInvoice"), envelope(get, 1), ctx) });
+    cases.push({
+      category,
+      name: `the compressed flag without grpc-encoding [${transport}]`,
+      transport,
+      expect: Code.InvalidArgument,
+      build: (ctx) => unframed(transport, methodPath("GetInvoice"), envelope(get, 1), ctx),
+    });
   }
   cases.push({
     category,
     name: "the compressed flag without connect-content-encoding, streaming [connect-binary]",
     transport: "connect-binary",
     expect: Code.InvalidArgument,
-    build: (ctx) => unframed("connect-binary", methodPath("WatchInvoices"), envelope(new Uint8Array(), 1), ctx, { contentType: "application/connect+proto" }),
+    build: (ctx) =>
+      unframed("connect-binary", methodPath("WatchInvoices"), envelope(new Uint8Array(), 1), ctx, {
+        contentType: "application/connect+proto",
+      }),
   });
   // Compressed bodies that are not gzip.
   for (const transport of ["grpc-web", "grpc"] as const) {
@@ -722,14 +956,38 @@ function framing(): HostileCase[] {
   });
   // Compression the server does not offer: Unimplemented, as both specs say.
   cases.push(
-    { category, name: "content-encoding zstd [connect-binary]", transport: "connect-binary", expect: Code.Unimplemented, build: (ctx) => unframed("connect-binary", methodPath("GetInvoice"), get, ctx, { headers: { "content-encoding": "zstd" } }) },
-    { category, name: "grpc-encoding zstd [grpc]", transport: "grpc", expect: Code.Unimplemented, build: (ctx) => unframed("grpc", methodPath("GetInvoice"), envelope(get, 1), ctx, { headers: { "grpc-encoding": "zstd" } }) },
+    {
+      category,
+      name: "content-encoding zstd [connect-binary]",
+      transport: "connect-binary",
+      expect: Code.Unimplemented,
+      build: (ctx) => unframed("connect-binary", methodPath("GetInvoice"), get, ctx, { headers: { "content-encoding": "zstd" } }),
+    },
+    {
+      category,
+      name: "grpc-encoding zstd [grpc]",
+      transport: "grpc",
+      expect: Code.Unimplemented,
+      build: (ctx) => unframed("grpc", methodPath("GetInvoice"), envelope(get, 1), ctx, { headers: { "grpc-encoding": "zstd" } }),
+    },
   );
   // No request message, or two, on a unary method: Unimplemented, as connect-go and connect-es answer.
   for (const transport of ["grpc-web", "grpc"] as const) {
     cases.push(
-      { category, name: `no request message on a unary method [${transport}]`, transport, expect: Code.Unimplemented, build: (ctx) => unframed(transport, methodPath("GetInvoice"), undefined, ctx) },
-      { category, name: `two request messages on a unary method [${transport}]`, transport, expect: Code.Unimplemented, build: (ctx) => unframed(transport, methodPath("GetInvoice"), [envelope(get), envelope(get)], ctx) },
+      {
+        category,
+        name: `no request message on a unary method [${transport}]`,
+        transport,
+        expect: Code.Unimplemented,
+        build: (ctx) => unframed(transport, methodPath("GetInvoice"), undefined, ctx),
+      },
+      {
+        category,
+        name: `two request messages on a unary method [${transport}]`,
+        transport,
+        expect: Code.Unimplemented,
+        build: (ctx) => unframed(transport, methodPath("GetInvoice"), [envelope(get), envelope(get)], ctx),
+      },
     );
   }
   cases.push(
@@ -752,20 +1010,48 @@ function framing(): HostileCase[] {
       name: "an undecodable message on the streaming method [connect-binary]",
       transport: "connect-binary",
       expect: Code.InvalidArgument,
-      build: (ctx) => unframed("connect-binary", methodPath("WatchInvoices"), envelope(Buffer.from([0xff, 0xff])), ctx, { contentType: "application/connect+proto" }),
+      build: (ctx) =>
+        unframed("connect-binary", methodPath("WatchInvoices"), envelope(Buffer.from([0xff, 0xff])), ctx, {
+          contentType: "application/connect+proto",
+        }),
     },
     {
       category,
       name: "malformed JSON on the streaming method [connect-json]",
       transport: "connect-json",
       expect: Code.InvalidArgument,
-      build: (ctx) => unframed("connect-json", methodPath("WatchInvoices"), envelope(Buffer.from("{")), ctx, { contentType: "application/connect+json" }),
+      build: (ctx) =>
+        unframed("connect-json", methodPath("WatchInvoices"), envelope(Buffer.from("{")), ctx, { contentType: "application/connect+json" }),
     },
     // Timeouts that are not timeouts.
-    { category, name: "connect-timeout-ms: abc [connect-json]", transport: "connect-json", expect: Code.InvalidArgument, build: (ctx) => raw("connect-json", methodPath("ListInvoices"), Buffer.from("{}"), ctx, { headers: { "connect-timeout-ms": "abc" } }) },
-    { category, name: "connect-timeout-ms: -5 [connect-binary]", transport: "connect-binary", expect: Code.InvalidArgument, build: (ctx) => raw("connect-binary", methodPath("ListInvoices"), new Uint8Array(), ctx, { headers: { "connect-timeout-ms": "-5" } }) },
-    { category, name: "grpc-timeout: 999999999999S [grpc]", transport: "grpc", expect: Code.InvalidArgument, build: (ctx) => raw("grpc", methodPath("ListInvoices"), new Uint8Array(), ctx, { headers: { "grpc-timeout": "999999999999S" } }) },
-    { category, name: "grpc-timeout: soon [grpc-web]", transport: "grpc-web", expect: Code.InvalidArgument, build: (ctx) => raw("grpc-web", methodPath("ListInvoices"), new Uint8Array(), ctx, { headers: { "grpc-timeout": "soon" } }) },
+    {
+      category,
+      name: "connect-timeout-ms: abc [connect-json]",
+      transport: "connect-json",
+      expect: Code.InvalidArgument,
+      build: (ctx) => raw("connect-json", methodPath("ListInvoices"), Buffer.from("{}"), ctx, { headers: { "connect-timeout-ms": "abc" } }),
+    },
+    {
+      category,
+      name: "connect-timeout-ms: -5 [connect-binary]",
+      transport: "connect-binary",
+      expect: Code.InvalidArgument,
+      build: (ctx) => raw("connect-binary", methodPath("ListInvoices"), new Uint8Array(), ctx, { headers: { "connect-timeout-ms": "-5" } }),
+    },
+    {
+      category,
+      name: "grpc-timeout: 999999999999S [grpc]",
+      transport: "grpc",
+      expect: Code.InvalidArgument,
+      build: (ctx) => raw("grpc", methodPath("ListInvoices"), new Uint8Array(), ctx, { headers: { "grpc-timeout": "999999999999S" } }),
+    },
+    {
+      category,
+      name: "grpc-timeout: soon [grpc-web]",
+      transport: "grpc-web",
+      expect: Code.InvalidArgument,
+      build: (ctx) => raw("grpc-web", methodPath("ListInvoices"), new Uint8Array(), ctx, { headers: { "grpc-timeout": "soon" } }),
+    },
   );
   // Connect GET (side-effect-free methods only), with broken query parameters.
   const getCall = (name: string, query: string, expect: Expected, method = "GetInvoice"): HostileCase => ({
@@ -773,16 +1059,29 @@ function framing(): HostileCase[] {
     name: `GET ${method}?${name} [connect-json]`,
     transport: "connect-json",
     expect,
-    build: (ctx) => ({ kind: "wire", method: "GET", path: `${methodPath(method)}?${query}`, headers: { authorization: `Bearer ${ctx.keyA}` } }),
+    build: (ctx) => ({
+      kind: "wire",
+      method: "GET",
+      path: `${methodPath(method)}?${query}`,
+      headers: { authorization: `Bearer ${ctx.keyA}` },
+    }),
   });
   cases.push(
     getCall("message that is not base64", "connect=v1&encoding=proto&base64=1&message=%25%25%25", Code.InvalidArgument),
     getCall("message that is not JSON", "connect=v1&encoding=json&message=%7B", Code.InvalidArgument),
     getCall("message that is not UTF-8", "connect=v1&encoding=json&message=%FF%FE", Code.InvalidArgument),
-    getCall("compression=gzip with a message that is not gzip", "connect=v1&encoding=proto&base64=1&compression=gzip&message=AAAA", Code.InvalidArgument),
+    getCall(
+      "compression=gzip with a message that is not gzip",
+      "connect=v1&encoding=proto&base64=1&compression=gzip&message=AAAA",
+      Code.InvalidArgument,
+    ),
     getCall("no encoding", "connect=v1&message=%7B%7D", { http: 415 }),
     getCall("encoding=xml", "connect=v1&encoding=xml&message=%7B%7D", { http: 415 }),
-    getCall("an SQL-looking id", `connect=v1&encoding=json&message=${encodeURIComponent(JSON.stringify({ id: "1; select * from invoices" }))}`, Code.InvalidArgument),
+    getCall(
+      "an SQL-looking id",
+      `connect=v1&encoding=json&message=${encodeURIComponent(JSON.stringify({ id: "1; select * from invoices" }))}`,
+      Code.InvalidArgument,
+    ),
     getCall("a method with side effects", "connect=v1&encoding=json&message=%7B%7D", { http: 405 }, "PayInvoice"),
   );
   return cases;
@@ -794,20 +1093,56 @@ function bodyLimits(): HostileCase[] {
   const over = 2 * MiB;
   // Made on first use (they are large), then the same bytes on every build.
   const jsonOver = () => once(() => Buffer.from(invoiceJson(invoice((r) => (r.note = "n".repeat(over))))));
-  const binOver = () => once(() => toBinary(CreateInvoiceRequestSchema, invoice((r) => (r.note = "n".repeat(over)))));
+  const binOver = () =>
+    once(() =>
+      toBinary(
+        CreateInvoiceRequestSchema,
+        invoice((r) => (r.note = "n".repeat(over))),
+      ),
+    );
   for (const chunked of [false, true]) {
     const how = chunked ? "chunked, no length declared" : "with Content-Length";
     const [json1, bin1, bin2, json2] = [jsonOver(), binOver(), binOver(), jsonOver()];
     cases.push(
-      { category, name: `a 2 MiB invoice, ${how} [connect-json]`, transport: "connect-json", expect: Code.ResourceExhausted, build: (ctx) => raw("connect-json", methodPath("CreateInvoice"), json1(), ctx, { chunked }) },
-      { category, name: `a 2 MiB invoice, ${how} [connect-binary]`, transport: "connect-binary", expect: Code.ResourceExhausted, build: (ctx) => raw("connect-binary", methodPath("CreateInvoice"), bin1(), ctx, { chunked }) },
-      { category, name: `a 2 MiB invoice, ${how} [grpc-web]`, transport: "grpc-web", expect: Code.ResourceExhausted, build: (ctx) => raw("grpc-web", methodPath("CreateInvoice"), bin2(), ctx, { chunked }) },
-      { category, name: `a 2 MiB invoice, ${how} [rest]`, transport: "rest", expect: { http: 413 }, build: (ctx) => rest("POST", "/v1/invoices", ctx, { json: json2(), chunked }) },
+      {
+        category,
+        name: `a 2 MiB invoice, ${how} [connect-json]`,
+        transport: "connect-json",
+        expect: Code.ResourceExhausted,
+        build: (ctx) => raw("connect-json", methodPath("CreateInvoice"), json1(), ctx, { chunked }),
+      },
+      {
+        category,
+        name: `a 2 MiB invoice, ${how} [connect-binary]`,
+        transport: "connect-binary",
+        expect: Code.ResourceExhausted,
+        build: (ctx) => raw("connect-binary", methodPath("CreateInvoice"), bin1(), ctx, { chunked }),
+      },
+      {
+        category,
+        name: `a 2 MiB invoice, ${how} [grpc-web]`,
+        transport: "grpc-web",
+        expect: Code.ResourceExhausted,
+        build: (ctx) => raw("grpc-web", methodPath("CreateInvoice"), bin2(), ctx, { chunked }),
+      },
+      {
+        category,
+        name: `a 2 MiB invoice, ${how} [rest]`,
+        transport: "rest",
+        expect: { http: 413 },
+        build: (ctx) => rest("POST", "/v1/invoices", ctx, { json: json2(), chunked }),
+      },
     );
   }
   const [bin3, bin4, json3] = [binOver(), binOver(), jsonOver()];
   cases.push(
-    { category, name: "a 2 MiB invoice, no length declared [grpc]", transport: "grpc", expect: Code.ResourceExhausted, build: (ctx) => raw("grpc", methodPath("CreateInvoice"), bin3(), ctx) },
+    {
+      category,
+      name: "a 2 MiB invoice, no length declared [grpc]",
+      transport: "grpc",
+      expect: Code.ResourceExhausted,
+      build: (ctx) => raw("grpc", methodPath("CreateInvoice"), bin3(), ctx),
+    },
     {
       category,
       name: "a 2 MiB invoice with content-length [grpc]",
@@ -845,17 +1180,44 @@ function bodyLimits(): HostileCase[] {
       expect: Code.InvalidArgument,
       build: (ctx) => raw("connect-json", methodPath("CreateInvoice"), padJson("{}", ctx.maxBodyBytes), ctx),
     },
-    { category, name: "one byte over the limit [rest]", transport: "rest", expect: { http: 413 }, build: (ctx) => rest("POST", "/v1/invoices", ctx, { json: padJson("{}", ctx.maxBodyBytes + 1) }) },
-    { category, name: "exactly at the limit, an empty invoice padded with spaces [rest]", transport: "rest", expect: { http: 400 }, build: (ctx) => rest("POST", "/v1/invoices", ctx, { json: padJson("{}", ctx.maxBodyBytes) }) },
+    {
+      category,
+      name: "one byte over the limit [rest]",
+      transport: "rest",
+      expect: { http: 413 },
+      build: (ctx) => rest("POST", "/v1/invoices", ctx, { json: padJson("{}", ctx.maxBodyBytes + 1) }),
+    },
+    {
+      category,
+      name: "exactly at the limit, an empty invoice padded with spaces [rest]",
+      transport: "rest",
+      expect: { http: 400 },
+      build: (ctx) => rest("POST", "/v1/invoices", ctx, { json: padJson("{}", ctx.maxBodyBytes) }),
+    },
     // Envelopes declaring more than the server reads.
-    { category, name: "an envelope declaring 2 GiB [grpc]", transport: "grpc", expect: Code.ResourceExhausted, build: (ctx) => unframed("grpc", methodPath("CreateInvoice"), envelope(Buffer.from([10, 1, 97]), 0, 0x7fffffff), ctx) },
-    { category, name: "an envelope declaring 2 GiB [grpc-web]", transport: "grpc-web", expect: Code.ResourceExhausted, build: (ctx) => unframed("grpc-web", methodPath("CreateInvoice"), envelope(Buffer.from([10, 1, 97]), 0, 0x7fffffff), ctx) },
+    {
+      category,
+      name: "an envelope declaring 2 GiB [grpc]",
+      transport: "grpc",
+      expect: Code.ResourceExhausted,
+      build: (ctx) => unframed("grpc", methodPath("CreateInvoice"), envelope(Buffer.from([10, 1, 97]), 0, 0x7fffffff), ctx),
+    },
+    {
+      category,
+      name: "an envelope declaring 2 GiB [grpc-web]",
+      transport: "grpc-web",
+      expect: Code.ResourceExhausted,
+      build: (ctx) => unframed("grpc-web", methodPath("CreateInvoice"), envelope(Buffer.from([10, 1, 97]), 0, 0x7fffffff), ctx),
+    },
     {
       category,
       name: "an envelope declaring 4 GiB - 1 on the streaming method [connect-binary]",
       transport: "connect-binary",
       expect: Code.ResourceExhausted,
-      build: (ctx) => unframed("connect-binary", methodPath("WatchInvoices"), envelope(new Uint8Array(), 0, 0xffffffff), ctx, { contentType: "application/connect+proto" }),
+      build: (ctx) =>
+        unframed("connect-binary", methodPath("WatchInvoices"), envelope(new Uint8Array(), 0, 0xffffffff), ctx, {
+          contentType: "application/connect+proto",
+        }),
     },
     // Small on the wire, huge once inflated.
     {
@@ -863,24 +1225,39 @@ function bodyLimits(): HostileCase[] {
       name: "a gzip bomb, 8 MiB inflated [connect-binary]",
       transport: "connect-binary",
       expect: Code.ResourceExhausted,
-      build: (ctx) => unframed("connect-binary", methodPath("CreateInvoice"), gzipSync(Buffer.alloc(8 * MiB)), ctx, { headers: { "content-encoding": "gzip" } }),
+      build: (ctx) =>
+        unframed("connect-binary", methodPath("CreateInvoice"), gzipSync(Buffer.alloc(8 * MiB)), ctx, {
+          headers: { "content-encoding": "gzip" },
+        }),
     },
     {
       category,
       name: "a gzip bomb, 8 MiB inflated [grpc]",
       transport: "grpc",
       expect: Code.ResourceExhausted,
-      build: (ctx) => unframed("grpc", methodPath("CreateInvoice"), envelope(gzipSync(Buffer.alloc(8 * MiB)), 1), ctx, { headers: { "grpc-encoding": "gzip" } }),
+      build: (ctx) =>
+        unframed("grpc", methodPath("CreateInvoice"), envelope(gzipSync(Buffer.alloc(8 * MiB)), 1), ctx, {
+          headers: { "grpc-encoding": "gzip" },
+        }),
     },
     {
       category,
       name: "a gzip bomb, 8 MiB inflated [grpc-web]",
       transport: "grpc-web",
       expect: Code.ResourceExhausted,
-      build: (ctx) => unframed("grpc-web", methodPath("CreateInvoice"), envelope(gzipSync(Buffer.alloc(8 * MiB)), 1), ctx, { headers: { "grpc-encoding": "gzip" } }),
+      build: (ctx) =>
+        unframed("grpc-web", methodPath("CreateInvoice"), envelope(gzipSync(Buffer.alloc(8 * MiB)), 1), ctx, {
+          headers: { "grpc-encoding": "gzip" },
+        }),
     },
     // A path longer than any header block the server reads.
-    { category, name: "a 100 000-character id in the path [rest]", transport: "rest", expect: { http: 431 }, build: (ctx) => rest("GET", `/v1/invoices/${"a".repeat(100_000)}`, ctx) },
+    {
+      category,
+      name: "a 100 000-character id in the path [rest]",
+      transport: "rest",
+      expect: { http: 431 },
+      build: (ctx) => rest("GET", `/v1/invoices/${"a".repeat(100_000)}`, ctx),
+    },
   );
   return cases;
 }
@@ -894,24 +1271,56 @@ function deepAndHugeJson(): HostileCase[] {
   const category = "deep or huge JSON";
   const valid = () => JSON.parse(invoiceJson(invoice())) as Record<string, unknown>;
   return [
-    ...jsonEverywhere(category, "lines nested 200 000 arrays deep", Code.InvalidArgument, () => `{"lines":${"[".repeat(200_000)}${"]".repeat(200_000)}}`),
-    ...jsonEverywhere(category, "seller.name nested 100 000 objects deep", Code.InvalidArgument, () => `{"seller":${'{"name":'.repeat(100_000)}1${"}".repeat(100_001)}`),
-    ...jsonEverywhere(category, "an unknown field nested 100 000 objects deep", Code.InvalidArgument, () => `{"x":${'{"x":'.repeat(100_000)}1${"}".repeat(100_001)}`),
-    ...jsonEverywhere(category, "100 000 empty lines", Code.InvalidArgument, () => JSON.stringify({ ...valid(), lines: Array.from({ length: 100_000 }, () => ({})) })),
-    ...jsonEverywhere(category, "101 lines", Code.InvalidArgument, () =>
-      JSON.stringify({ ...valid(), lines: Array.from({ length: 101 }, () => ({ description: "x", quantity: "1", unitPriceMinor: "1", vatRateBp: 0 })) }),
+    ...jsonEverywhere(
+      category,
+      "lines nested 200 000 arrays deep",
+      Code.InvalidArgument,
+      () => `{"lines":${"[".repeat(200_000)}${"]".repeat(200_000)}}`,
     ),
-    ...jsonEverywhere(category, "a 900 000-character seller name", Code.InvalidArgument, () => JSON.stringify({ ...valid(), seller: { ...(valid().seller as object), name: "N".repeat(900_000) } })),
-    ...jsonEverywhere(category, "a quantity of 100 000 digits", Code.InvalidArgument, () => invoiceJson(invoice()).replace('"quantity":"3"', `"quantity":${"9".repeat(100_000)}`)),
-    ...jsonEverywhere(category, "a quantity of 1e999", Code.InvalidArgument, () => invoiceJson(invoice()).replace('"quantity":"3"', '"quantity":1e999')),
+    ...jsonEverywhere(
+      category,
+      "seller.name nested 100 000 objects deep",
+      Code.InvalidArgument,
+      () => `{"seller":${'{"name":'.repeat(100_000)}1${"}".repeat(100_001)}`,
+    ),
+    ...jsonEverywhere(
+      category,
+      "an unknown field nested 100 000 objects deep",
+      Code.InvalidArgument,
+      () => `{"x":${'{"x":'.repeat(100_000)}1${"}".repeat(100_001)}`,
+    ),
+    ...jsonEverywhere(category, "100 000 empty lines", Code.InvalidArgument, () =>
+      JSON.stringify({ ...valid(), lines: Array.from({ length: 100_000 }, () => ({})) }),
+    ),
+    ...jsonEverywhere(category, "101 lines", Code.InvalidArgument, () =>
+      JSON.stringify({
+        ...valid(),
+        lines: Array.from({ length: 101 }, () => ({ description: "x", quantity: "1", unitPriceMinor: "1", vatRateBp: 0 })),
+      }),
+    ),
+    ...jsonEverywhere(category, "a 900 000-character seller name", Code.InvalidArgument, () =>
+      JSON.stringify({ ...valid(), seller: { ...(valid().seller as object), name: "N".repeat(900_000) } }),
+    ),
+    ...jsonEverywhere(category, "a quantity of 100 000 digits", Code.InvalidArgument, () =>
+      invoiceJson(invoice()).replace('"quantity":"3"', `"quantity":${"9".repeat(100_000)}`),
+    ),
+    ...jsonEverywhere(category, "a quantity of 1e999", Code.InvalidArgument, () =>
+      invoiceJson(invoice()).replace('"quantity":"3"', '"quantity":1e999'),
+    ),
     ...jsonEverywhere(category, "50 000 keys in one object", Code.InvalidArgument, () =>
       JSON.stringify({ ...Object.fromEntries(Array.from({ length: 50_000 }, (_, i) => [`k${i}`, i])), idempotencyKey: "" }),
     ),
     ...jsonEverywhere(category, "a top-level array", Code.InvalidArgument, () => "[]"),
     ...jsonEverywhere(category, "a top-level string", Code.InvalidArgument, () => '"invoice"'),
-    ...jsonEverywhere(category, "the currency twice, the second unknown", Code.InvalidArgument, () => invoiceJson(invoice()).replace('"currencyCode":"EUR"', '"currencyCode":"EUR","currencyCode":"XYZ"')),
-    ...jsonEverywhere(category, "a quantity of 1.5", Code.InvalidArgument, () => invoiceJson(invoice()).replace('"quantity":"3"', '"quantity":1.5')),
-    ...jsonEverywhere(category, "a VAT rate of 2^31 (over int32)", Code.InvalidArgument, () => invoiceJson(invoice()).replace('"vatRateBp":1900', '"vatRateBp":2147483648')),
+    ...jsonEverywhere(category, "the currency twice, the second unknown", Code.InvalidArgument, () =>
+      invoiceJson(invoice()).replace('"currencyCode":"EUR"', '"currencyCode":"EUR","currencyCode":"XYZ"'),
+    ),
+    ...jsonEverywhere(category, "a quantity of 1.5", Code.InvalidArgument, () =>
+      invoiceJson(invoice()).replace('"quantity":"3"', '"quantity":1.5'),
+    ),
+    ...jsonEverywhere(category, "a VAT rate of 2^31 (over int32)", Code.InvalidArgument, () =>
+      invoiceJson(invoice()).replace('"vatRateBp":1900', '"vatRateBp":2147483648'),
+    ),
   ];
 }
 
@@ -926,15 +1335,25 @@ function invalidUtf8(): HostileCase[] {
     ["a truncated 3-byte sequence (E2 82)", [0x41, 0x42, 0xe2, 0x82]],
   ];
   for (const [what, bytes] of sequences) {
-    cases.push(...jsonEverywhere(category, `${what} in the seller name`, Code.InvalidArgument, () => spliceJson("@@@@", Uint8Array.from(bytes))));
+    cases.push(
+      ...jsonEverywhere(category, `${what} in the seller name`, Code.InvalidArgument, () => spliceJson("@@@@", Uint8Array.from(bytes))),
+    );
     for (const transport of ["connect-binary", "grpc-web", "grpc"] as const) {
       const body = spliceBinary("@@@@", Uint8Array.from(bytes));
-      cases.push({ category, name: `${what} in the seller name, protobuf [${transport}]`, transport, expect: Code.InvalidArgument, build: (ctx) => raw(transport, methodPath("CreateInvoice"), body, ctx) });
+      cases.push({
+        category,
+        name: `${what} in the seller name, protobuf [${transport}]`,
+        transport,
+        expect: Code.InvalidArgument,
+        build: (ctx) => raw(transport, methodPath("CreateInvoice"), body, ctx),
+      });
     }
   }
   const grpcWebJson = envelope(spliceJson("@@@@", Uint8Array.from([0x41, 0xff, 0x42, 0x43])));
   cases.push(
-    ...jsonEverywhere(category, "a lone surrogate escape \\ud800 in the seller name", Code.InvalidArgument, () => invoiceJson(invoice((r) => (r.seller!.name = "@@@@"))).replace("@@@@", "A\\ud800B")),
+    ...jsonEverywhere(category, "a lone surrogate escape \\ud800 in the seller name", Code.InvalidArgument, () =>
+      invoiceJson(invoice((r) => (r.seller!.name = "@@@@"))).replace("@@@@", "A\\ud800B"),
+    ),
     {
       category,
       name: "a lone 0xFF byte in the seller name, gRPC-web JSON [grpc-web]",
@@ -1003,13 +1422,26 @@ function unknownEnums(): HostileCase[] {
   const cases: HostileCase[] = [];
   for (const transport of rpcTransports) {
     cases.push(
-      { category, name: `ListInvoices status 99 [${transport}]`, transport, expect: Code.InvalidArgument, build: (ctx) => rpc(transport, methodPath("ListInvoices"), ListInvoicesRequestSchema, { status: 99 as InvoiceStatus }, ctx) },
+      {
+        category,
+        name: `ListInvoices status 99 [${transport}]`,
+        transport,
+        expect: Code.InvalidArgument,
+        build: (ctx) => rpc(transport, methodPath("ListInvoices"), ListInvoicesRequestSchema, { status: 99 as InvoiceStatus }, ctx),
+      },
       {
         category,
         name: `GetInvoiceDocument format 7 [${transport}]`,
         transport,
         expect: Code.InvalidArgument,
-        build: (ctx) => rpc(transport, methodPath("GetInvoiceDocument"), GetInvoiceDocumentRequestSchema, { id: ctx.invoiceOfB, format: 7 as DocumentFormat }, ctx),
+        build: (ctx) =>
+          rpc(
+            transport,
+            methodPath("GetInvoiceDocument"),
+            GetInvoiceDocumentRequestSchema,
+            { id: ctx.invoiceOfB, format: 7 as DocumentFormat },
+            ctx,
+          ),
       },
       {
         category,
@@ -1039,7 +1471,13 @@ function unknownEnums(): HostileCase[] {
     ["status=constructor", "a status naming an object property"],
     ["status=PAID&status=VOID", "the status twice"],
   ] as const) {
-    cases.push({ category, name: `${what}: GET /v1/invoices?${query} [rest]`, transport: "rest", expect: { http: 400 }, build: (ctx) => rest("GET", `/v1/invoices?${query}`, ctx) });
+    cases.push({
+      category,
+      name: `${what}: GET /v1/invoices?${query} [rest]`,
+      transport: "rest",
+      expect: { http: 400 },
+      build: (ctx) => rest("GET", `/v1/invoices?${query}`, ctx),
+    });
   }
   return cases;
 }
@@ -1059,12 +1497,30 @@ function amounts(): HostileCase[] {
     ["unit price -1", (r) => (line(r).unitPriceMinor = -1n)],
     ["unit price -2^63", (r) => (line(r).unitPriceMinor = min64)],
     ["unit price 2^63-1 times quantity 2", (r) => Object.assign(line(r), { unitPriceMinor: max64, quantity: 2n })],
-    ["quantity 10^9 times unit price 2^62 (the product overflows)", (r) => Object.assign(line(r), { quantity: 1_000_000_000n, unitPriceMinor: 2n ** 62n })],
-    ["two lines of 2^62 each at one rate (the sum overflows)", (r) => (r.lines = [0, 1].map(() => ({ ...line(r), quantity: 1n, unitPriceMinor: 2n ** 62n, vatRateBp: 1900 })))],
-    ["two lines of 2^62 at different rates (the subtotal overflows)", (r) => (r.lines = [0, 700].map((vatRateBp) => ({ ...line(r), quantity: 1n, unitPriceMinor: 2n ** 62n, vatRateBp })))],
-    ["unit price 2^63-1 at 19 % (the VAT pushes the total over)", (r) => (r.lines = [{ ...line(r), quantity: 1n, unitPriceMinor: max64, vatRateBp: 1900 }])],
-    ["unit price 2^63-1 at 100 % (the VAT alone nearly overflows)", (r) => (r.lines = [{ ...line(r), quantity: 1n, unitPriceMinor: max64, vatRateBp: 10_000 }])],
-    ["100 lines of 10^9 x 10^11", (r) => (r.lines = Array.from({ length: 100 }, () => ({ ...line(r), quantity: 1_000_000_000n, unitPriceMinor: 100_000_000_000n })))],
+    [
+      "quantity 10^9 times unit price 2^62 (the product overflows)",
+      (r) => Object.assign(line(r), { quantity: 1_000_000_000n, unitPriceMinor: 2n ** 62n }),
+    ],
+    [
+      "two lines of 2^62 each at one rate (the sum overflows)",
+      (r) => (r.lines = [0, 1].map(() => ({ ...line(r), quantity: 1n, unitPriceMinor: 2n ** 62n, vatRateBp: 1900 }))),
+    ],
+    [
+      "two lines of 2^62 at different rates (the subtotal overflows)",
+      (r) => (r.lines = [0, 700].map((vatRateBp) => ({ ...line(r), quantity: 1n, unitPriceMinor: 2n ** 62n, vatRateBp }))),
+    ],
+    [
+      "unit price 2^63-1 at 19 % (the VAT pushes the total over)",
+      (r) => (r.lines = [{ ...line(r), quantity: 1n, unitPriceMinor: max64, vatRateBp: 1900 }]),
+    ],
+    [
+      "unit price 2^63-1 at 100 % (the VAT alone nearly overflows)",
+      (r) => (r.lines = [{ ...line(r), quantity: 1n, unitPriceMinor: max64, vatRateBp: 10_000 }]),
+    ],
+    [
+      "100 lines of 10^9 x 10^11",
+      (r) => (r.lines = Array.from({ length: 100 }, () => ({ ...line(r), quantity: 1_000_000_000n, unitPriceMinor: 100_000_000_000n }))),
+    ],
     ["VAT rate -1", (r) => (line(r).vatRateBp = -1)],
     ["VAT rate 10 001 bp", (r) => (line(r).vatRateBp = 10_001)],
     ["VAT rate 2^31-1", (r) => (line(r).vatRateBp = 2 ** 31 - 1)],
@@ -1073,14 +1529,26 @@ function amounts(): HostileCase[] {
   const out = cases.flatMap(([what, mutate]) => createInvoiceEverywhere(category, what, Code.InvalidArgument, mutate));
   // Numbers no int64 holds can only be written in JSON.
   out.push(
-    ...jsonEverywhere(category, "quantity 2^63", Code.InvalidArgument, () => invoiceJson(invoice()).replace('"quantity":"3"', '"quantity":"9223372036854775808"')),
-    ...jsonEverywhere(category, "unit price -2^63-1", Code.InvalidArgument, () => invoiceJson(invoice()).replace('"unitPriceMinor":"15000"', '"unitPriceMinor":"-9223372036854775809"')),
-    ...jsonEverywhere(category, "unit price 2^64", Code.InvalidArgument, () => invoiceJson(invoice()).replace('"unitPriceMinor":"15000"', '"unitPriceMinor":"18446744073709551616"')),
+    ...jsonEverywhere(category, "quantity 2^63", Code.InvalidArgument, () =>
+      invoiceJson(invoice()).replace('"quantity":"3"', '"quantity":"9223372036854775808"'),
+    ),
+    ...jsonEverywhere(category, "unit price -2^63-1", Code.InvalidArgument, () =>
+      invoiceJson(invoice()).replace('"unitPriceMinor":"15000"', '"unitPriceMinor":"-9223372036854775809"'),
+    ),
+    ...jsonEverywhere(category, "unit price 2^64", Code.InvalidArgument, () =>
+      invoiceJson(invoice()).replace('"unitPriceMinor":"15000"', '"unitPriceMinor":"18446744073709551616"'),
+    ),
   );
   // The same through a real gRPC client, which sends int64 as decimal strings.
   const viaGrpcJs = (name: string, mutate: (r: CreateInvoiceRequest) => void): HostileCase => {
     const request = toJson(CreateInvoiceRequestSchema, invoice(mutate), { useProtoFieldName: true }) as object;
-    return { category, name: `${name} [grpc-js]`, transport: "grpc", expect: Code.InvalidArgument, build: (ctx) => grpcJs("CreateInvoice", request, { authorization: `Bearer ${ctx.keyA}` }) };
+    return {
+      category,
+      name: `${name} [grpc-js]`,
+      transport: "grpc",
+      expect: Code.InvalidArgument,
+      build: (ctx) => grpcJs("CreateInvoice", request, { authorization: `Bearer ${ctx.keyA}` }),
+    };
   };
   out.push(
     viaGrpcJs("quantity 2^63-1", (r) => (line(r).quantity = max64)),
@@ -1140,12 +1608,36 @@ function sqlLooking(): HostileCase[] {
   ];
   tokens.forEach(([what, pageToken], i) => {
     const transport = rpcTransports[i % rpcTransports.length]!;
-    cases.push({ category, name: `ListInvoices page_token: ${what} [${transport}]`, transport, expect: Code.InvalidArgument, build: (ctx) => rpc(transport, methodPath("ListInvoices"), ListInvoicesRequestSchema, { pageToken }, ctx) });
-    cases.push({ category, name: `page_token: ${what} [rest]`, transport: "rest", expect: { http: 400 }, build: (ctx) => rest("GET", `/v1/invoices?page_token=${encodeURIComponent(pageToken)}`, ctx) });
+    cases.push({
+      category,
+      name: `ListInvoices page_token: ${what} [${transport}]`,
+      transport,
+      expect: Code.InvalidArgument,
+      build: (ctx) => rpc(transport, methodPath("ListInvoices"), ListInvoicesRequestSchema, { pageToken }, ctx),
+    });
+    cases.push({
+      category,
+      name: `page_token: ${what} [rest]`,
+      transport: "rest",
+      expect: { http: 400 },
+      build: (ctx) => rest("GET", `/v1/invoices?page_token=${encodeURIComponent(pageToken)}`, ctx),
+    });
   });
   for (const transport of rpcTransports) {
-    cases.push({ category, name: `ListInvoices page_size -1 [${transport}]`, transport, expect: Code.InvalidArgument, build: (ctx) => rpc(transport, methodPath("ListInvoices"), ListInvoicesRequestSchema, { pageSize: -1 }, ctx) });
-    cases.push({ category, name: `ListInvoices page_size 2^31-1 [${transport}]`, transport, expect: Code.InvalidArgument, build: (ctx) => rpc(transport, methodPath("ListInvoices"), ListInvoicesRequestSchema, { pageSize: 2 ** 31 - 1 }, ctx) });
+    cases.push({
+      category,
+      name: `ListInvoices page_size -1 [${transport}]`,
+      transport,
+      expect: Code.InvalidArgument,
+      build: (ctx) => rpc(transport, methodPath("ListInvoices"), ListInvoicesRequestSchema, { pageSize: -1 }, ctx),
+    });
+    cases.push({
+      category,
+      name: `ListInvoices page_size 2^31-1 [${transport}]`,
+      transport,
+      expect: Code.InvalidArgument,
+      build: (ctx) => rpc(transport, methodPath("ListInvoices"), ListInvoicesRequestSchema, { pageSize: 2 ** 31 - 1 }, ctx),
+    });
   }
   for (const [query, what] of [
     ["page_size=-1", "a negative page size"],
@@ -1157,7 +1649,13 @@ function sqlLooking(): HostileCase[] {
     ["page_token=a&page_token=b", "the page token twice"],
     ["status=PAID'%20OR%20'1'%3D'1", "an SQL-looking status"],
   ] as const) {
-    cases.push({ category, name: `${what}: GET /v1/invoices?${query} [rest]`, transport: "rest", expect: { http: 400 }, build: (ctx) => rest("GET", `/v1/invoices?${query}`, ctx) });
+    cases.push({
+      category,
+      name: `${what}: GET /v1/invoices?${query} [rest]`,
+      transport: "rest",
+      expect: { http: 400 },
+      build: (ctx) => rest("GET", `/v1/invoices?${query}`, ctx),
+    });
   }
   const keyless = invoiceJson(invoice((r) => (r.idempotencyKey = "")));
   cases.push(
@@ -1168,7 +1666,12 @@ function sqlLooking(): HostileCase[] {
       expect: { http: 400 },
       build: (ctx) => rest("POST", "/v1/invoices", ctx, { json: keyless, headers: { "idempotency-key": "1' OR '1'='1" } }),
     },
-    ...createInvoiceEverywhere(category, "an SQL-looking idempotency key (with spaces)", Code.InvalidArgument, (r) => (r.idempotencyKey = "x'; DELETE FROM idempotency_keys; --")),
+    ...createInvoiceEverywhere(
+      category,
+      "an SQL-looking idempotency key (with spaces)",
+      Code.InvalidArgument,
+      (r) => (r.idempotencyKey = "x'; DELETE FROM idempotency_keys; --"),
+    ),
   );
   return cases;
 }
@@ -1179,7 +1682,10 @@ function beforeAuthentication(): HostileCase[] {
   const category = "before authentication";
   const reflection = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
   const ask = (symbol: string) =>
-    toBinary(ServerReflectionRequestSchema, create(ServerReflectionRequestSchema, { messageRequest: { case: "fileContainingSymbol", value: symbol } }));
+    toBinary(
+      ServerReflectionRequestSchema,
+      create(ServerReflectionRequestSchema, { messageRequest: { case: "fileContainingSymbol", value: symbol } }),
+    );
   const r = prng(13);
   const cases: HostileCase[] = [
     {
@@ -1187,7 +1693,11 @@ function beforeAuthentication(): HostileCase[] {
       name: "reflection, a gzip bomb, 32 MiB inflated [grpc]",
       transport: "grpc",
       expect: Code.ResourceExhausted,
-      build: (ctx) => unframed("grpc", reflection, envelope(gzipSync(Buffer.alloc(32 * MiB)), 1), ctx, { auth: null, headers: { "grpc-encoding": "gzip" } }),
+      build: (ctx) =>
+        unframed("grpc", reflection, envelope(gzipSync(Buffer.alloc(32 * MiB)), 1), ctx, {
+          auth: null,
+          headers: { "grpc-encoding": "gzip" },
+        }),
     },
     {
       category,
@@ -1234,15 +1744,24 @@ function beforeAuthentication(): HostileCase[] {
         expect: Code.Unauthenticated,
         build: (ctx) =>
           transport === "connect-json" || transport === "connect-binary"
-            ? unframed(transport, methodPath("CreateInvoice"), gzipSync(Buffer.alloc(8 * MiB)), ctx, { auth: null, headers: { "content-encoding": "gzip" } })
-            : unframed(transport, methodPath("CreateInvoice"), envelope(gzipSync(Buffer.alloc(8 * MiB)), 1), ctx, { auth: null, headers: { "grpc-encoding": "gzip" } }),
+            ? unframed(transport, methodPath("CreateInvoice"), gzipSync(Buffer.alloc(8 * MiB)), ctx, {
+                auth: null,
+                headers: { "content-encoding": "gzip" },
+              })
+            : unframed(transport, methodPath("CreateInvoice"), envelope(gzipSync(Buffer.alloc(8 * MiB)), 1), ctx, {
+                auth: null,
+                headers: { "grpc-encoding": "gzip" },
+              }),
       },
       {
         category,
         name: `a well-formed key nobody issued [${transport}]`,
         transport,
         expect: Code.Unauthenticated,
-        build: (ctx) => rpc(transport, methodPath("ListInvoices"), ListInvoicesRequestSchema, {}, ctx, { auth: `Bearer inv_${Buffer.from(r.bytes(24)).toString("base64url")}` }),
+        build: (ctx) =>
+          rpc(transport, methodPath("ListInvoices"), ListInvoicesRequestSchema, {}, ctx, {
+            auth: `Bearer inv_${Buffer.from(r.bytes(24)).toString("base64url")}`,
+          }),
       },
     );
   }
@@ -1253,7 +1772,12 @@ function beforeAuthentication(): HostileCase[] {
 function xmlForbidden(): HostileCase[] {
   const category = "characters XML cannot hold";
   return [
-    ...createInvoiceEverywhere(category, "U+FFFE in a line description", Code.InvalidArgument, (r) => (r.lines[0]!.description = "Widget \uFFFE")),
+    ...createInvoiceEverywhere(
+      category,
+      "U+FFFE in a line description",
+      Code.InvalidArgument,
+      (r) => (r.lines[0]!.description = "Widget \uFFFE"),
+    ),
     ...createInvoiceEverywhere(category, "U+FFFF in the note", Code.InvalidArgument, (r) => (r.note = "\uFFFF")),
     // Only JSON can carry an unpaired surrogate, as an escape.
     ...jsonEverywhere(category, "an unpaired surrogate escape in the buyer name", Code.InvalidArgument, () =>
@@ -1296,14 +1820,24 @@ export function sqlLookingInvoice(): CreateInvoiceRequest {
     seller: {
       name: "Robert'); DROP TABLE invoices;--",
       vatId: "DE123456789",
-      address: { street: "1; DELETE FROM invoice_lines WHERE '1'='1", city: "\"; UPDATE invoices SET status='PAID'; --", postalCode: "$1 $$ %_", countryCode: "DE" },
+      address: {
+        street: "1; DELETE FROM invoice_lines WHERE '1'='1",
+        city: "\"; UPDATE invoices SET status='PAID'; --",
+        postalCode: "$1 $$ %_",
+        countryCode: "DE",
+      },
     },
     buyer: {
       name: "' OR '1'='1' /*",
       address: { street: "*/ UNION SELECT key_hash FROM api_keys --", city: "E'\\\\x00' \\' \\\\", postalCode: "${x}", countryCode: "FR" },
     },
     lines: [
-      { description: "'; INSERT INTO outbox VALUES (DEFAULT); --\nsecond line: $tag$ $$ %s %d {{x}} `rm -rf /`", quantity: 1n, unitPriceMinor: 100n, vatRateBp: 1900 },
+      {
+        description: "'; INSERT INTO outbox VALUES (DEFAULT); --\nsecond line: $tag$ $$ %s %d {{x}} `rm -rf /`",
+        quantity: 1n,
+        unitPriceMinor: 100n,
+        vatRateBp: 1900,
+      },
       { description: "SELECT pg_sleep(10); -- é ü 😀", quantity: 2n, unitPriceMinor: 50n, vatRateBp: 0 },
     ],
     note: "Robert'); DROP TABLE tenants; -- \\ \" ' ;\n?param=1&x=2 <script>alert(1)</script> %00",

@@ -122,7 +122,12 @@ function exchangeHttp1(baseUrl: string, request: WireRequest): Promise<RawExchan
       const body: Buffer[] = [];
       res.on("data", (c: Buffer) => body.push(c));
       res.on("end", () =>
-        resolve({ status: res.statusCode ?? 0, headers: flatHeaders(res.headers), body: Buffer.concat(body), trailers: flatHeaders(res.trailers) }),
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: flatHeaders(res.headers),
+          body: Buffer.concat(body),
+          trailers: flatHeaders(res.trailers),
+        }),
       );
       res.on("error", reject);
     });
@@ -252,7 +257,8 @@ function judge(transport: Transport, request: WireRequest, raw: RawExchange): Ou
 
   if (transport === "grpc" || transport === "grpc-web") {
     if (raw.status !== 200) return { ...base, code: codeToString(grpcCodeFromHttp(raw.status)), message: `HTTP ${raw.status}` };
-    const trailer = raw.headers["grpc-status"] !== undefined ? raw.headers : transport === "grpc-web" ? grpcWebTrailerFrame(raw.body) : raw.trailers;
+    const trailer =
+      raw.headers["grpc-status"] !== undefined ? raw.headers : transport === "grpc-web" ? grpcWebTrailerFrame(raw.body) : raw.trailers;
     return { ...base, code: grpcCodeName(trailer?.["grpc-status"]), message: decodeGrpcMessage(trailer?.["grpc-message"]) };
   }
 
@@ -277,7 +283,13 @@ let grpcJsService: grpc.ServiceClientConstructor | undefined;
 function sendGrpcJs(baseUrl: string, call: GrpcJsCall): Promise<Outcome> {
   grpcJsService ??= (
     grpc.loadPackageDefinition(
-      protoLoader.loadSync("invoicer/v1/invoice_service.proto", { includeDirs: ["proto"], keepCase: true, longs: String, enums: String, defaults: true }),
+      protoLoader.loadSync("invoicer/v1/invoice_service.proto", {
+        includeDirs: ["proto"],
+        keepCase: true,
+        longs: String,
+        enums: String,
+        defaults: true,
+      }),
     ) as unknown as { invoicer: { v1: { InvoiceService: grpc.ServiceClientConstructor } } }
   ).invoicer.v1.InvoiceService;
   const client = new grpcJsService(baseUrl.replace(/^http:\/\//, ""), grpc.credentials.createInsecure()) as unknown as Record<

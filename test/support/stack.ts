@@ -99,19 +99,33 @@ export async function startStack(
   const internalToken = randomBytes(24).toString("hex");
   const metricsToken = randomBytes(24).toString("hex");
   const exporter = new InMemorySpanExporter();
-  const observe = (service: string) => startObservability(service, { serviceName: `invoicer-${service}` }, [new SimpleSpanProcessor({ exporter })]);
-  const observability = { server: observe("server"), gateway: observe("gateway"), consumer: observe("consumer"), spans: () => exporter.getFinishedSpans() };
+  const observe = (service: string) =>
+    startObservability(service, { serviceName: `invoicer-${service}` }, [new SimpleSpanProcessor({ exporter })]);
+  const observability = {
+    server: observe("server"),
+    gateway: observe("gateway"),
+    consumer: observe("consumer"),
+    spans: () => exporter.getFinishedSpans(),
+  };
 
   const notifications = listenForOutbox(serverDatabaseUrl, log);
   const watch = createInvoiceWatch(serverDatabase.sql, notifications, log, { keepAliveMs: 60_000, maxPerTenant: watchMaxPerTenant });
   await watch.ready;
   const lifecycle = serverLifecycle();
   const server = createDualServer(
-    createServerHandler({ config: { internalToken, maxMessageBytes: 1024 * 1024 }, database: serverDatabase, watch, log, observability: observability.server, lifecycle }),
+    createServerHandler({
+      config: { internalToken, maxMessageBytes: 1024 * 1024 },
+      database: serverDatabase,
+      watch,
+      log,
+      observability: observability.server,
+      lifecycle,
+    }),
   );
   const serverPort = await listen(server, 0, "127.0.0.1", "SERVER_PORT");
   const serverUrl = `http://127.0.0.1:${serverPort}`;
-  const events = eventOptions && (await startEvents(name, eventOptions, serverDatabase, notifications, serverUrl, internalToken, log, observability));
+  const events =
+    eventOptions && (await startEvents(name, eventOptions, serverDatabase, notifications, serverUrl, internalToken, log, observability));
   const config = {
     ...loadGatewayConfig({ INTERNAL_TOKEN: internalToken, SERVER_URL: serverUrl }),
     corsOrigins: ["http://allowed.example"],
@@ -195,7 +209,19 @@ async function startEvents(
     options.consumer === false
       ? undefined
       : await startDocumentConsumer(
-          { kafkaTopic: topic, kafkaTopicPartitions: 3, deadLetterTopic, groupId, serverUrl, internalToken, attempts: 3, retryBackoffMs: 50, sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000, renderWorkers: 1, renderTimeoutMs: 30_000 },
+          {
+            kafkaTopic: topic,
+            kafkaTopicPartitions: 3,
+            deadLetterTopic,
+            groupId,
+            serverUrl,
+            internalToken,
+            attempts: 3,
+            retryBackoffMs: 50,
+            sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
+            renderWorkers: 1,
+            renderTimeoutMs: 30_000,
+          },
           bus,
           log,
           observability.consumer,
@@ -223,11 +249,7 @@ export function bearer(apiKey: string): Interceptor {
   };
 }
 
-export function gatewayTransport(
-  baseUrl: string,
-  apiKey: string,
-  kind: "connect-json" | "connect-binary" | "grpc-web",
-): Transport {
+export function gatewayTransport(baseUrl: string, apiKey: string, kind: "connect-json" | "connect-binary" | "grpc-web"): Transport {
   const interceptors = [bearer(apiKey)];
   if (kind === "grpc-web") return createGrpcWebTransport({ baseUrl, httpVersion: "1.1", interceptors });
   return createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: kind === "connect-binary", interceptors });

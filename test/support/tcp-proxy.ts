@@ -17,7 +17,10 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
   const server = net.createServer((client) => {
     if (refusing) return void client.destroy();
     const upstream = net.connect(targetPort, targetHost);
-    for (const [a, b] of [[client, upstream], [upstream, client]] as const) {
+    for (const [a, b] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
       open.add(a);
       a.on("error", () => b.destroy());
       a.on("close", () => (open.delete(a), b.destroy()));

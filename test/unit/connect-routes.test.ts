@@ -40,7 +40,8 @@ before(async () => {
 after(() => closeGracefully(server, 1_000));
 
 /** A gRPC envelope announcing `size` bytes, and the first `sent` of them. */
-const envelope = (size: number, sent: number) => Buffer.concat([Buffer.from([0, size >>> 24, (size >>> 16) & 255, (size >>> 8) & 255, size & 255]), Buffer.alloc(sent, 1)]);
+const envelope = (size: number, sent: number) =>
+  Buffer.concat([Buffer.from([0, size >>> 24, (size >>> 16) & 255, (size >>> 8) & 255, size & 255]), Buffer.alloc(sent, 1)]);
 
 describe("a request message over the limit, still being sent", () => {
   it("over HTTP/2 is answered resource_exhausted, the upload is stopped with NO_ERROR and the connection is freed when the client leaves", async () => {
@@ -97,13 +98,23 @@ describe("a long error answer", () => {
 /** A gRPC-web call to Check over HTTP/1.1 with `agent`; the body is ended only if `end`. */
 function grpcWeb(agent: http.Agent, body: Buffer, end: boolean) {
   return new Promise<{ status?: number; connection?: string; grpcStatus?: string }>((resolve, reject) => {
-    const req = http.request(`${origin}${path}`, { method: "POST", agent, headers: { "content-type": "application/grpc-web+proto" } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c)).on("end", () => {
-        const trailer = /grpc-status: ?(\d+)/.exec(Buffer.concat(chunks).toString("latin1"))?.[1];
-        resolve({ status: res.statusCode, connection: res.headers.connection, grpcStatus: trailer ?? res.headers["grpc-status"]?.toString() });
-      });
-    });
+    const req = http.request(
+      `${origin}${path}`,
+      { method: "POST", agent, headers: { "content-type": "application/grpc-web+proto" } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res
+          .on("data", (c: Buffer) => chunks.push(c))
+          .on("end", () => {
+            const trailer = /grpc-status: ?(\d+)/.exec(Buffer.concat(chunks).toString("latin1"))?.[1];
+            resolve({
+              status: res.statusCode,
+              connection: res.headers.connection,
+              grpcStatus: trailer ?? res.headers["grpc-status"]?.toString(),
+            });
+          });
+      },
+    );
     req.on("error", reject);
     req.setTimeout(10_000, () => req.destroy(new Error("no answer in 10 s")));
     if (end) req.end(body);

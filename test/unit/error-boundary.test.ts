@@ -24,13 +24,21 @@ function failingWith(error: unknown) {
 }
 
 const outcome = async (error: unknown) => {
-  const err = await failingWith(error).check({}).then(() => undefined, (e: unknown) => ConnectError.from(e));
+  const err = await failingWith(error)
+    .check({})
+    .then(
+      () => undefined,
+      (e: unknown) => ConnectError.from(e),
+    );
   return { code: err?.code, message: err?.rawMessage };
 };
 
 describe("the error boundary", () => {
   it("passes errors meant for the caller through", async () => {
-    assert.deepEqual(await outcome(new ConnectError("invoice x not found", Code.NotFound)), { code: Code.NotFound, message: "invoice x not found" });
+    assert.deepEqual(await outcome(new ConnectError("invoice x not found", Code.NotFound)), {
+      code: Code.NotFound,
+      message: "invoice x not found",
+    });
   });
 
   it("turns a database that is down, restarting or full into Unavailable, and a lost race into Aborted", async () => {
@@ -43,9 +51,13 @@ describe("the error boundary", () => {
       postgres("53300"), // too many connections
       postgres("08006"), // connection failure
       // drizzle wraps the driver's error, with the statement and its parameters in the message
-      Object.assign(new Error('Failed query: select 1\nparams: Globex'), { cause: postgres("57P01") }),
+      Object.assign(new Error("Failed query: select 1\nparams: Globex"), { cause: postgres("57P01") }),
     ]) {
-      assert.deepEqual(await outcome(error), { code: Code.Unavailable, message: "the database is unavailable; retry later" }, String(error));
+      assert.deepEqual(
+        await outcome(error),
+        { code: Code.Unavailable, message: "the database is unavailable; retry later" },
+        String(error),
+      );
     }
     assert.equal((await outcome(postgres("40001"))).code, Code.Aborted);
     assert.equal((await outcome(postgres("40P01"))).code, Code.Aborted);
@@ -55,10 +67,16 @@ describe("the error boundary", () => {
   it("turns anything else into a bare Internal, in unary calls and streams alike", async () => {
     const bug = Object.assign(new Error('relation "invoices" does not exist'), { name: "PostgresError", code: "42P01" });
     assert.deepEqual(await outcome(bug), { code: Code.Internal, message: "internal error" });
-    assert.deepEqual(await outcome(new TypeError("Cannot read properties of undefined")), { code: Code.Internal, message: "internal error" });
+    assert.deepEqual(await outcome(new TypeError("Cannot read properties of undefined")), {
+      code: Code.Internal,
+      message: "internal error",
+    });
     const streamed = await (async () => {
       for await (const _ of failingWith(bug).watch({})) void _;
-    })().then(() => undefined, (e: unknown) => ConnectError.from(e));
+    })().then(
+      () => undefined,
+      (e: unknown) => ConnectError.from(e),
+    );
     assert.equal(streamed?.code, Code.Internal);
     assert.equal(streamed?.rawMessage, "internal error");
   });

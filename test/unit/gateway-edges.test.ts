@@ -59,11 +59,17 @@ describe("API key answers", () => {
   it("are not asked for past the address's budget, nor past the checks in flight", async () => {
     const service = keyService();
     const keys = apiKeyResolver(service.client, 60_000, 2);
-    await assert.rejects(keys.check(validKey, async () => false), KeyCheckBudgetError);
+    await assert.rejects(
+      keys.check(validKey, async () => false),
+      KeyCheckBudgetError,
+    );
     assert.deepEqual(service.asked, []);
     service.hold();
     const waiting = [keys.check("inv_1", async () => true), keys.check("inv_2", async () => true)];
-    await assert.rejects(keys.check("inv_3", async () => true), KeyCheckBusyError);
+    await assert.rejects(
+      keys.check("inv_3", async () => true),
+      KeyCheckBusyError,
+    );
     service.answer();
     await Promise.all(waiting);
   });
@@ -89,7 +95,12 @@ describe("the gateway's edges", () => {
     assert.equal(missing.json().code, "unauthenticated");
     const malformed = await post("/invoicer.v1.InvoiceService/ListInvoices", { authorization: "Bearer not-a-key" });
     assert.deepEqual(malformed.json(), { code: "unauthenticated", message: "malformed API key" });
-    const rest = await gateway.inject({ method: "POST", url: "/v1/invoices", headers: { "content-type": "application/json" }, payload: "{not json" });
+    const rest = await gateway.inject({
+      method: "POST",
+      url: "/v1/invoices",
+      headers: { "content-type": "application/json" },
+      payload: "{not json",
+    });
     assert.equal(rest.statusCode, 401, "the key is checked before the body is parsed");
   });
 
@@ -99,15 +110,24 @@ describe("the gateway's edges", () => {
     const verb = await gateway.inject({ method: "PUT", url: "/invoicer.v1.InvoiceService/GetInvoice" });
     assert.equal(verb.statusCode, 405);
     assert.equal(verb.headers.allow, "GET, POST");
-    const grpc = await gateway.inject({ method: "POST", url: "/invoicer.v1.Nope/Call", headers: { "content-type": "application/grpc-web+proto" } });
+    const grpc = await gateway.inject({
+      method: "POST",
+      url: "/invoicer.v1.Nope/Call",
+      headers: { "content-type": "application/grpc-web+proto" },
+    });
     assert.equal(grpc.headers["grpc-status"], String(Code.Unimplemented));
   });
 
   it("limits the requests of one address before anything else, key or not", async () => {
     const statuses: number[] = [];
-    for (let i = 0; i < 25; i++) statuses.push((await gateway.inject({ method: "GET", url: "/healthz", remoteAddress: "10.0.0.7" })).statusCode);
+    for (let i = 0; i < 25; i++)
+      statuses.push((await gateway.inject({ method: "GET", url: "/healthz", remoteAddress: "10.0.0.7" })).statusCode);
     assert.equal(statuses.filter((s) => s === 200).length, 20);
     assert.deepEqual(statuses.slice(20), [429, 429, 429, 429, 429]);
-    assert.equal((await gateway.inject({ method: "GET", url: "/healthz", remoteAddress: "10.0.0.8" })).statusCode, 200, "another address is not limited");
+    assert.equal(
+      (await gateway.inject({ method: "GET", url: "/healthz", remoteAddress: "10.0.0.8" })).statusCode,
+      200,
+      "another address is not limited",
+    );
   });
 });

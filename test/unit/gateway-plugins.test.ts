@@ -111,9 +111,13 @@ describe("errorAnswers", () => {
       app.post("/bad", async () => {
         throw Object.assign(new Error("bad input"), { statusCode: 400 });
       });
-      app.route({ method: ["GET", "POST"], url: "/bug", handler: async () => {
-        throw new Error("secret detail");
-      } });
+      app.route({
+        method: ["GET", "POST"],
+        url: "/bug",
+        handler: async () => {
+          throw new Error("secret detail");
+        },
+      });
     });
     assert.deepEqual((await app.inject({ url: "/nowhere" })).json(), { code: "not_found", message: "no such route" });
     assert.deepEqual((await app.inject({ method: "POST", url: "/bad" })).json(), { code: "invalid_argument", message: "bad input" });
@@ -137,7 +141,11 @@ describe("browserCors", () => {
       app.inject({
         method: "OPTIONS",
         url: "/invoicer.v1.InvoiceService/ListInvoices",
-        headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization,connect-protocol-version" },
+        headers: {
+          origin,
+          "access-control-request-method": "POST",
+          "access-control-request-headers": "authorization,connect-protocol-version",
+        },
       });
     const listed = await preflight("https://app.example");
     assert.equal(listed.headers["access-control-allow-origin"], "https://app.example");
@@ -161,10 +169,16 @@ describe("metricsRoute", () => {
 
 describe("healthRoutes", () => {
   const healthSaying = (status: Status) =>
-    createClient(Health, createRouterTransport((router) => router.service(Health, { check: () => ({ status }), watch: async function* () {} })));
+    createClient(
+      Health,
+      createRouterTransport((router) => router.service(Health, { check: () => ({ status }), watch: async function* () {} })),
+    );
 
   it("is ready while the server is SERVING, and alive regardless", async () => {
-    for (const [status, expected] of [[Status.SERVING, 200], [Status.NOT_SERVING, 503]] as const) {
+    for (const [status, expected] of [
+      [Status.SERVING, 200],
+      [Status.NOT_SERVING, 503],
+    ] as const) {
       const app = await appWith((app) => app.register(healthRoutes, { health: healthSaying(status) }));
       assert.equal((await app.inject({ url: "/readyz" })).statusCode, expected);
       assert.equal((await app.inject({ url: "/healthz" })).statusCode, 200);
@@ -198,14 +212,23 @@ describe("rpcForwarding", () => {
         trustedHeaders: trustedHeaders(internalToken),
       });
     });
-    const forged = { authorization: `Bearer ${validKey}`, [tenantHeader]: "someone-else", [internalTokenHeader]: "forged", "content-type": "application/json" };
+    const forged = {
+      authorization: `Bearer ${validKey}`,
+      [tenantHeader]: "someone-else",
+      [internalTokenHeader]: "forged",
+      "content-type": "application/json",
+    };
     const connect = await app.inject({ method: "POST", url: "/invoicer.v1.InvoiceService/ListInvoices", headers: forged, payload: "{}" });
     assert.equal(connect.statusCode, 200);
     assert.equal(server.seen.length, 1);
     assert.equal(server.seen[0]![tenantHeader], tenant);
     assert.equal(server.seen[0]![internalTokenHeader], internalToken);
     assert.equal(server.seen[0]!.authorization, undefined);
-    const grpc = await app.inject({ method: "POST", url: "/invoicer.v1.InvoiceService/ListInvoices", headers: { "content-type": "application/grpc" } });
+    const grpc = await app.inject({
+      method: "POST",
+      url: "/invoicer.v1.InvoiceService/ListInvoices",
+      headers: { "content-type": "application/grpc" },
+    });
     assert.equal(grpc.headers["grpc-status"], String(Code.Unimplemented));
     assert.equal(server.seen.length, 1, "gRPC over HTTP/1.1 is not forwarded");
     await app.close();
@@ -223,7 +246,11 @@ describe("requestObservation", () => {
       genReqId: (raw) => exchangeOf(raw)?.requestId ?? "none",
     });
     await app.register(requestObservation);
-    app.get("/v1/things/:id", async (request) => ({ id: request.id, route: request.exchange?.route, headers: trustedHeaders(internalToken)(request) }));
+    app.get("/v1/things/:id", async (request) => ({
+      id: request.id,
+      route: request.exchange?.route,
+      headers: trustedHeaders(internalToken)(request),
+    }));
     await app.listen({ port: 0, host: "127.0.0.1" });
     const { port } = app.server.address() as AddressInfo;
     const response = await fetch(`http://127.0.0.1:${port}/v1/things/7`, { headers: { "x-request-id": "req-42" } });

@@ -23,9 +23,12 @@ const untouchable = new Proxy({} as Db, {
   },
 });
 const { tracer } = startObservability("unit", { serviceName: "unit" });
-const transport = createRouterTransport((router) => router.service(InvoiceService, invoiceService(untouchable, {} as InvoiceWatch, tracer)), {
-  router: { interceptors: [errorBoundary(createLogger("unit", "silent")), trustedCallers(token)] },
-});
+const transport = createRouterTransport(
+  (router) => router.service(InvoiceService, invoiceService(untouchable, {} as InvoiceWatch, tracer)),
+  {
+    router: { interceptors: [errorBoundary(createLogger("unit", "silent")), trustedCallers(token)] },
+  },
+);
 const invoices = createClient(InvoiceService, transport);
 const asGateway = { headers: { [internalTokenHeader]: token, [tenantHeader]: tenant } };
 
@@ -47,7 +50,10 @@ describe("invoice rules, before the database", () => {
   });
 
   it("refuses a due date before the issue date, and amounts past int64", async () => {
-    assert.deepEqual(fields(await refusal(invoices.createInvoice(sampleInvoice({ issueDate: "2026-11-24", dueDate: "2026-11-01" }), asGateway))), ["due_date"]);
+    assert.deepEqual(
+      fields(await refusal(invoices.createInvoice(sampleInvoice({ issueDate: "2026-11-24", dueDate: "2026-11-01" }), asGateway))),
+      ["due_date"],
+    );
     const huge = sampleInvoice();
     huge.lines[0]!.unitPriceMinor = 2n ** 62n;
     assert.deepEqual(fields(await refusal(invoices.createInvoice(huge, asGateway))), ["lines[0]"]);

@@ -8,7 +8,12 @@ import { parseAmount, parseQuantity, parseVatRate } from "./money.ts";
 type Violation = { field: string; description: string };
 
 /** The new-invoice form: lines added and removed, amounts parsed exactly, the server's violations shown at their fields. */
-export function invoiceForm(form: HTMLFormElement, client: () => InvoicerClient, describe: (err: unknown) => string, onIssued: (invoice: Invoice) => void) {
+export function invoiceForm(
+  form: HTMLFormElement,
+  client: () => InvoicerClient,
+  describe: (err: unknown) => string,
+  onIssued: (invoice: Invoice) => void,
+) {
   const lines = form.querySelector<HTMLTableSectionElement>("#line-rows")!;
   const summary = form.querySelector<HTMLElement>("#form-errors")!;
   const result = form.querySelector<HTMLElement>("#form-result")!;
@@ -54,9 +59,18 @@ export function invoiceForm(form: HTMLFormElement, client: () => InvoicerClient,
       const unitPriceMinor = parseAmount(value(`${at}.unit_price_minor`), currencyCode);
       const vatRateBp = parseVatRate(value(`${at}.vat_rate_bp`));
       if (quantity === undefined) violations.push({ field: `${at}.quantity`, description: "must be a whole number" });
-      if (unitPriceMinor === undefined) violations.push({ field: `${at}.unit_price_minor`, description: `must be an amount such as 150.00 in ${currencyCode || "the currency"}` });
+      if (unitPriceMinor === undefined)
+        violations.push({
+          field: `${at}.unit_price_minor`,
+          description: `must be an amount such as 150.00 in ${currencyCode || "the currency"}`,
+        });
       if (vatRateBp === undefined) violations.push({ field: `${at}.vat_rate_bp`, description: "must be a percentage such as 19 or 7.5" });
-      return { description: value(`${at}.description`), quantity: quantity ?? 0n, unitPriceMinor: unitPriceMinor ?? 0n, vatRateBp: vatRateBp ?? 0 };
+      return {
+        description: value(`${at}.description`),
+        quantity: quantity ?? 0n,
+        unitPriceMinor: unitPriceMinor ?? 0n,
+        vatRateBp: vatRateBp ?? 0,
+      };
     });
     const request = create(CreateInvoiceRequestSchema, {
       idempotencyKey,
@@ -93,7 +107,11 @@ export function invoiceForm(form: HTMLFormElement, client: () => InvoicerClient,
       else if (code === Code.AlreadyExists) {
         // An earlier try of this form was issued (its reply was lost) and the form changed since.
         idempotencyKey = crypto.randomUUID();
-        showFormError(form, summary, "An earlier submission of this form was already issued (see the list). Submit again to issue another invoice.");
+        showFormError(
+          form,
+          summary,
+          "An earlier submission of this form was already issued (see the list). Submit again to issue another invoice.",
+        );
       } else showFormError(form, summary, describe(err));
     } finally {
       submit.disabled = false;

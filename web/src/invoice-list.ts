@@ -29,7 +29,10 @@ export interface InvoiceList {
 /** The invoice table: pages by cursor, status changes in place, pay, void and PDF download. */
 export function invoiceList(section: HTMLElement, client: () => InvoicerClient, describe: (err: unknown) => string): InvoiceList {
   const rows = section.querySelector<HTMLTableSectionElement>("#invoice-rows")!;
-  const [newer, older] = ["#newer-page", "#older-page"].map((s) => section.querySelector<HTMLButtonElement>(s)!) as [HTMLButtonElement, HTMLButtonElement];
+  const [newer, older] = ["#newer-page", "#older-page"].map((s) => section.querySelector<HTMLButtonElement>(s)!) as [
+    HTMLButtonElement,
+    HTMLButtonElement,
+  ];
   const error = section.querySelector<HTMLElement>("#list-error")!;
   const pageTokens = [""]; // the token of each page visited, so Newer can go back
   let page = 0;
@@ -73,7 +76,8 @@ export function invoiceList(section: HTMLElement, client: () => InvoicerClient, 
       error.textContent = describe(err);
     }
   };
-  const show = (invoice: Invoice) => rows.querySelector(`tr[data-invoice-id="${CSS.escape(invoice.id)}"]`)?.replaceWith(invoiceRow(invoice));
+  const show = (invoice: Invoice) =>
+    rows.querySelector(`tr[data-invoice-id="${CSS.escape(invoice.id)}"]`)?.replaceWith(invoiceRow(invoice));
 
   older.addEventListener("click", () => {
     pageTokens[++page] = nextPageToken;
@@ -114,7 +118,8 @@ function invoiceRow(invoice: Invoice): HTMLTableRowElement {
   const row = document.createElement("tr");
   row.dataset.invoiceId = invoice.id;
   row.dataset.invoiceNumber = String(invoice.number);
-  const cell = (className: string, text: string) => row.appendChild(Object.assign(document.createElement("td"), { className, textContent: text }));
+  const cell = (className: string, text: string) =>
+    row.appendChild(Object.assign(document.createElement("td"), { className, textContent: text }));
   cell("number", String(invoice.number));
   cell("issue-date", invoice.issueDate);
   cell("buyer", invoice.buyer?.name ?? "");

@@ -15,7 +15,12 @@ interface LiveHandlers {
  * Follows WatchInvoices until the signal aborts (then it reports nothing more), reconnecting with
  * doubling backoff when the stream breaks; an API key the gateway refuses stops it.
  */
-export async function followInvoiceEvents(client: InvoicerClient, signal: AbortSignal, on: LiveHandlers, describe: (err: unknown) => string) {
+export async function followInvoiceEvents(
+  client: InvoicerClient,
+  signal: AbortSignal,
+  on: LiveHandlers,
+  describe: (err: unknown) => string,
+) {
   let backoffMs = 500;
   while (!signal.aborted) {
     on.state("connecting");

@@ -55,11 +55,16 @@ async function startSession() {
   sessionStorage.setItem("invoicer.api-key", apiKey);
   sessionStorage.setItem("invoicer.protocol", protocol);
   $("#workspace").hidden = false;
-  void followInvoiceEvents(current.client, current.stop.signal, {
-    state: showLiveState,
-    live: () => list.reload(), // catch up on whatever changed before the stream was live
-    event: showEvent,
-  }, describe);
+  void followInvoiceEvents(
+    current.client,
+    current.stop.signal,
+    {
+      state: showLiveState,
+      live: () => list.reload(), // catch up on whatever changed before the stream was live
+      event: showEvent,
+    },
+    describe,
+  );
 }
 
 function showLiveState(state: LiveState, reason?: string) {

@@ -20,10 +20,12 @@ const documentOptions = (title: string, children: ISectionOptions["children"]) =
   title,
   creator: "invoicer",
   styles: { default: { document: { run: { font: "Arial", size: 18 } } } }, // size is in half-points
-  sections: [{
-    properties: { page: { size: { width: 11906, height: 16838 } } }, // A4 in twentieths of a point
-    children,
-  }],
+  sections: [
+    {
+      properties: { page: { size: { width: 11906, height: 16838 } } }, // A4 in twentieths of a point
+      children,
+    },
+  ],
 });
 
 /** Renders an invoice as an A4 Word document; every value is a single run, lines and VAT breakdown are tables. */
@@ -34,15 +36,27 @@ export async function renderInvoiceDocx(invoice: Invoice): Promise<Uint8Array> {
     const row = (cells: string[], isHeader: boolean) =>
       `<w:tr><w:trPr>${isHeader ? "<w:tblHeader/>" : `<w:tblHeader w:val="off"/>`}</w:trPr>` +
       // Multi-line descriptions become one paragraph per line.
-      cells.map((c, i) => `<w:tc>${c.split("\n").map((s) => para(s, isHeader || (boldFirst && i === 0), align[i])).join("")}</w:tc>`).join("") +
+      cells
+        .map(
+          (c, i) =>
+            `<w:tc>${c
+              .split("\n")
+              .map((s) => para(s, isHeader || (boldFirst && i === 0), align[i]))
+              .join("")}</w:tc>`,
+        )
+        .join("") +
       "</w:tr>";
-    return tpl.tableStart(align.length) + (header.length > 0 ? row(header, true) : "") + rows.map((r) => row(r, false)).join("") + "</w:tbl>";
+    return (
+      tpl.tableStart(align.length) + (header.length > 0 ? row(header, true) : "") + rows.map((r) => row(r, false)).join("") + "</w:tbl>"
+    );
   };
   const body = [
     heading(1, t.title),
     table([], t.details, ["left", "left"], true),
-    heading(3, "Seller"), ...t.seller.map((s) => para(s)),
-    heading(3, "Buyer"), ...t.buyer.map((s) => para(s)),
+    heading(3, "Seller"),
+    ...t.seller.map((s) => para(s)),
+    heading(3, "Buyer"),
+    ...t.buyer.map((s) => para(s)),
     heading(3, "Lines"),
     table(t.lineHeader, t.lines, ["right", "left", "right", "right", "right", "right"]),
     heading(3, "VAT breakdown"),
@@ -52,10 +66,16 @@ export async function renderInvoiceDocx(invoice: Invoice): Promise<Uint8Array> {
     ...(t.note ? [heading(3, "Note"), ...t.note.split("\n").map((s) => para(s))] : []),
   ].join("");
   const now = new Date();
-  return zip(tpl.parts.map((part) =>
-    part.name === documentPath ? compressed(part.name, tpl.documentStart + body + tpl.documentEnd)
-    : part.name === corePath ? compressed(part.name, tpl.core(t.title, now.toISOString()))
-    : part), now);
+  return zip(
+    tpl.parts.map((part) =>
+      part.name === documentPath
+        ? compressed(part.name, tpl.documentStart + body + tpl.documentEnd)
+        : part.name === corePath
+          ? compressed(part.name, tpl.core(t.title, now.toISOString()))
+          : part,
+    ),
+    now,
+  );
 }
 
 // The markup docx writes for new Paragraph({ heading, children: [new TextRun(text)] }) and for
@@ -94,10 +114,13 @@ async function makeTemplate(): Promise<Template> {
   const titleMark = "\u2603title\u2603";
   // One table per column count used above: docx derives each grid's widths from the page size and margins.
   const columns = [2, 4, 6];
-  const tables = columns.map((n) => new Table({
-    width: { size: 100, type: WidthType.PERCENTAGE },
-    rows: [new TableRow({ children: Array.from({ length: n }, () => new TableCell({ children: [new Paragraph("")] })) })],
-  }));
+  const tables = columns.map(
+    (n) =>
+      new Table({
+        width: { size: 100, type: WidthType.PERCENTAGE },
+        rows: [new TableRow({ children: Array.from({ length: n }, () => new TableCell({ children: [new Paragraph("")] })) })],
+      }),
+  );
   const probe = unzipSync(new Uint8Array(await Packer.toBuffer(new Document(documentOptions(titleMark, tables)))));
   const text = (path: string) => {
     const part = probe[path];
@@ -110,7 +133,13 @@ async function makeTemplate(): Promise<Template> {
   const tableStarts = [...document.slice(bodyStart, bodyEnd).matchAll(/<w:tbl>.*?<\/w:tblGrid>/gs)].map((m) => m[0]);
   const core = text(corePath).split(titleMark);
   const times = /(<dcterms:(?:created|modified)\b[^>]*>)[^<]*/g;
-  if (bodyStart < "<w:body>".length || bodyEnd < bodyStart || tableStarts.length !== columns.length || core.length !== 2 || !times.test(core[1]!)) {
+  if (
+    bodyStart < "<w:body>".length ||
+    bodyEnd < bodyStart ||
+    tableStarts.length !== columns.length ||
+    core.length !== 2 ||
+    !times.test(core[1]!)
+  ) {
     throw new Error("docx wrote a template this renderer does not understand");
   }
   return {

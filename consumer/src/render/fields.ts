@@ -25,14 +25,18 @@ const statusLabels: Record<InvoiceStatus, string> = {
 
 const regionNames = new Intl.DisplayNames(["en"], { type: "region", fallback: "none" });
 const country = (code: string) => (code ? `${regionNames.of(code) ?? code} (${code})` : "");
-const time = (t: Timestamp | undefined) => (t ? timestampDate(t).toISOString().replace(/\.000Z$/, "Z") : "");
+const time = (t: Timestamp | undefined) =>
+  t
+    ? timestampDate(t)
+        .toISOString()
+        .replace(/\.000Z$/, "Z")
+    : "";
 
 function party(p: Party | undefined): string[] {
   if (!p) return ["—"];
   const a = p.address;
   const cityLine = [a?.postalCode, a?.city].filter(Boolean).join(" ");
-  return [p.name, a?.street, cityLine, country(a?.countryCode ?? ""), p.vatId && `VAT ID: ${p.vatId}`]
-    .filter((s): s is string => !!s);
+  return [p.name, a?.street, cityLine, country(a?.countryCode ?? ""), p.vatId && `VAT ID: ${p.vatId}`].filter((s): s is string => !!s);
 }
 
 export function invoiceText(inv: Invoice): InvoiceText {
@@ -57,13 +61,25 @@ export function invoiceText(inv: Invoice): InvoiceText {
     buyer: party(inv.buyer),
     lineHeader: ["#", "Description", "Qty", "Unit price", "VAT", "Net"],
     lines: inv.lines.map((l, i) => [
-      String(i + 1), l.description, l.quantity.toString(), money(l.unitPriceMinor), formatRate(l.vatRateBp), money(l.netMinor),
+      String(i + 1),
+      l.description,
+      l.quantity.toString(),
+      money(l.unitPriceMinor),
+      formatRate(l.vatRateBp),
+      money(l.netMinor),
     ]),
     vatHeader: ["VAT rate", "Taxable", "VAT", "Gross"],
     vat: inv.vatBreakdown.map((v) => [
-      formatRate(v.vatRateBp), money(v.taxableMinor), money(v.vatMinor), money(v.taxableMinor + v.vatMinor),
+      formatRate(v.vatRateBp),
+      money(v.taxableMinor),
+      money(v.vatMinor),
+      money(v.taxableMinor + v.vatMinor),
     ]),
-    totals: [["Net total", money(inv.subtotalMinor)], ["VAT total", money(inv.vatTotalMinor)], ["Total due", money(inv.totalMinor)]],
+    totals: [
+      ["Net total", money(inv.subtotalMinor)],
+      ["VAT total", money(inv.vatTotalMinor)],
+      ["Total due", money(inv.totalMinor)],
+    ],
     note: inv.note,
   };
 }

@@ -17,6 +17,8 @@ export function formatMoney(minor: bigint, currency: string): string {
 export function formatRate(bp: number): string {
   const sign = bp < 0 ? "-" : "";
   const abs = Math.abs(Math.trunc(bp));
-  const fraction = String(abs % 100).padStart(2, "0").replace(/0+$/, "");
+  const fraction = String(abs % 100)
+    .padStart(2, "0")
+    .replace(/0+$/, "");
   return `${sign}${Math.floor(abs / 100)}${fraction ? "." + fraction : ""}%`;
 }

@@ -142,16 +142,30 @@ export async function renderInvoicePdf(invoice: Invoice): Promise<Uint8Array> {
 
   const top = doc.y;
   const half = (width - 20) / 2;
-  for (const [i, [label, lines]] of ([["Seller", t.seller], ["Buyer", t.buyer]] as const).entries()) {
+  for (const [i, [label, lines]] of (
+    [
+      ["Seller", t.seller],
+      ["Buyer", t.buyer],
+    ] as const
+  ).entries()) {
     const x = margin + i * (half + 20);
     doc.font(bold.name).fontSize(10).text(label, x, top, { width: half });
-    doc.font(regular.name).fontSize(fontSize).text(breakWideWords(doc, regular, printable(lines.join("\n"), regular), half), x, doc.y, { width: half });
+    doc
+      .font(regular.name)
+      .fontSize(fontSize)
+      .text(breakWideWords(doc, regular, printable(lines.join("\n"), regular), half), x, doc.y, { width: half });
   }
   doc.x = margin;
   doc.y = Math.max(doc.y, top) + 14;
 
   const amount = 108; // fits "1,234,567,890.00 EUR" on one line; larger amounts wrap
-  table(doc, t.lineHeader, t.lines, [25, width - 110 - 2 * amount, 50, amount, 35, amount], ["right", "left", "right", "right", "right", "right"]);
+  table(
+    doc,
+    t.lineHeader,
+    t.lines,
+    [25, width - 110 - 2 * amount, 50, amount, 35, amount],
+    ["right", "left", "right", "right", "right", "right"],
+  );
   doc.moveDown();
   table(doc, t.vatHeader, t.vat, [70, 140, 140, width - 350], ["right", "right", "right", "right"]);
   doc.moveDown();
@@ -159,7 +173,10 @@ export async function renderInvoicePdf(invoice: Invoice): Promise<Uint8Array> {
   if (t.note) {
     doc.moveDown();
     doc.font(bold.name).fontSize(10).text("Note", margin);
-    doc.font(regular.name).fontSize(fontSize).text(breakWideWords(doc, regular, printable(t.note, regular), width), { width });
+    doc
+      .font(regular.name)
+      .fontSize(fontSize)
+      .text(breakWideWords(doc, regular, printable(t.note, regular), width), { width });
   }
   doc.end();
   return done;
@@ -171,7 +188,12 @@ function table(doc: PDFKit.PDFDocument, header: string[], rows: string[][], widt
   const draw = (cells: string[], isHeader: boolean) => {
     const faces = cells.map((_, i) => (isHeader || (boldFirst && i === 0) ? bold : regular));
     const texts = cells.map((c, i) => breakWideWords(doc, faces[i]!, printable(c, faces[i]!), widths[i]! - 2 * pad));
-    const heights = texts.map((c, i) => doc.font(faces[i]!.name).fontSize(fontSize).heightOfString(c, { width: widths[i]! - 2 * pad }));
+    const heights = texts.map((c, i) =>
+      doc
+        .font(faces[i]!.name)
+        .fontSize(fontSize)
+        .heightOfString(c, { width: widths[i]! - 2 * pad }),
+    );
     const h = Math.max(...heights) + 2 * pad;
     if (doc.y + h > doc.page.height - margin) {
       doc.addPage();
@@ -180,10 +202,18 @@ function table(doc: PDFKit.PDFDocument, header: string[], rows: string[][], widt
     const y = doc.y;
     let x = margin;
     texts.forEach((c, i) => {
-      doc.font(faces[i]!.name).fontSize(fontSize).text(c, x + pad, y + pad, { width: widths[i]! - 2 * pad, align: align[i] });
+      doc
+        .font(faces[i]!.name)
+        .fontSize(fontSize)
+        .text(c, x + pad, y + pad, { width: widths[i]! - 2 * pad, align: align[i] });
       x += widths[i]!;
     });
-    doc.moveTo(margin, y + h).lineTo(right, y + h).lineWidth(isHeader ? 0.8 : 0.3).strokeColor("#888").stroke();
+    doc
+      .moveTo(margin, y + h)
+      .lineTo(right, y + h)
+      .lineWidth(isHeader ? 0.8 : 0.3)
+      .strokeColor("#888")
+      .stroke();
     doc.x = margin;
     doc.y = y + h;
   };

@@ -34,7 +34,11 @@ export interface RenderPoolOptions {
  * require() before import(), so tsx compiles the worker and the renderers to CommonJS there; the
  * PDF comes out byte for byte the same, which test/render.test.ts checks.)
  */
-export function createRenderPool({ workers, timeoutMs, workerFile = new URL("./worker.ts", import.meta.url) }: RenderPoolOptions): RenderPool {
+export function createRenderPool({
+  workers,
+  timeoutMs,
+  workerFile = new URL("./worker.ts", import.meta.url),
+}: RenderPoolOptions): RenderPool {
   const pool = new Piscina<RenderTask, RenderedDocument[]>({
     filename: workerFile.toString(),
     minThreads: workers,
@@ -50,7 +54,11 @@ export function createRenderPool({ workers, timeoutMs, workerFile = new URL("./w
 }
 
 /** Runs one render, aborting it `timeoutMs` after the worker reports that it started. */
-async function renderWithin(pool: Piscina<RenderTask, RenderedDocument[]>, invoice: Invoice, timeoutMs: number): Promise<RenderedDocument[]> {
+async function renderWithin(
+  pool: Piscina<RenderTask, RenderedDocument[]>,
+  invoice: Invoice,
+  timeoutMs: number,
+): Promise<RenderedDocument[]> {
   const { port1: started, port2: startedInWorker } = new MessageChannel();
   const abort = new AbortController();
   let settled = false;
@@ -63,7 +71,8 @@ async function renderWithin(pool: Piscina<RenderTask, RenderedDocument[]>, invoi
     const task = { invoice: toBinary(InvoiceSchema, invoice), started: startedInWorker };
     return await pool.run(task, { transferList: [startedInWorker], signal: abort.signal });
   } catch (err) {
-    if (abort.signal.aborted) throw new RenderTimeoutError(`rendering invoice ${invoice.id} took longer than ${timeoutMs} ms`, { cause: err });
+    if (abort.signal.aborted)
+      throw new RenderTimeoutError(`rendering invoice ${invoice.id} took longer than ${timeoutMs} ms`, { cause: err });
     throw err;
   } finally {
     settled = true;

@@ -17,8 +17,10 @@ export default async function renderTask({ invoice, started }: RenderTask) {
   // The pool's time bound runs from here: waiting for a free worker is not the render's time.
   started.postMessage(null);
   started.close();
-  const documents = (await renderInvoiceDocuments(fromBinary(InvoiceSchema, invoice)))
-    .map((d): RenderedDocument => ({ format: d.format, content: ownBuffer(d.content) }));
+  const documents = (await renderInvoiceDocuments(fromBinary(InvoiceSchema, invoice))).map((d): RenderedDocument => ({
+    format: d.format,
+    content: ownBuffer(d.content),
+  }));
   return move({ [transferableSymbol]: documents.map((d) => d.content.buffer), [valueSymbol]: documents });
 }
 

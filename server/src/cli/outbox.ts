@@ -17,7 +17,10 @@ await runMain(async () => {
   try {
     if (command === "parked") {
       const parked = await listParked(sql);
-      for (const p of parked) process.stdout.write(`${p.id} invoice ${p.invoiceId} ${p.eventType} ${p.bytes} bytes, since ${p.parkedAt.toISOString()}: ${p.reason}\n`);
+      for (const p of parked)
+        process.stdout.write(
+          `${p.id} invoice ${p.invoiceId} ${p.eventType} ${p.bytes} bytes, since ${p.parkedAt.toISOString()}: ${p.reason}\n`,
+        );
       process.stdout.write(`${parked.length} parked\n`);
     } else if (command === "retry") {
       process.stdout.write(`${await retryParked(sql, args)} put back in line\n`);

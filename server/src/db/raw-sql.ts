@@ -75,7 +75,11 @@ export function insertRow<T extends Table, K extends ColumnKey<T>>(table: T, key
 }
 
 /** As insertRow, for many rows at once: one array parameter per column, to `select * from unnest(placeholders)`. */
-export function insertRows<T extends Table, K extends ColumnKey<T>>(table: T, keys: readonly K[], first: number): InsertParams<RowOf<T, K>[]> {
+export function insertRows<T extends Table, K extends ColumnKey<T>>(
+  table: T,
+  keys: readonly K[],
+  first: number,
+): InsertParams<RowOf<T, K>[]> {
   const columns = keys.map((k) => getTableColumns(table)[k]! as Column);
   return {
     columns: columns.map((c) => quote(c.name)).join(", "),

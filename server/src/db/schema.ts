@@ -32,7 +32,9 @@ export const tenants = pgTable("tenants", {
 /** API keys are stored as SHA-256 of the key; the key itself is shown once. */
 export const apiKeys = pgTable("api_keys", {
   id: uuid("id").primaryKey().defaultRandom(),
-  tenantId: uuid("tenant_id").notNull().references(() => tenants.id),
+  tenantId: uuid("tenant_id")
+    .notNull()
+    .references(() => tenants.id),
   keyHash: text("key_hash").notNull().unique(),
   keyPrefix: text("key_prefix").notNull(),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
@@ -41,7 +43,9 @@ export const apiKeys = pgTable("api_keys", {
 
 /** The last number issued per tenant; bumped in the issuing transaction so numbers have no gaps. */
 export const invoiceCounters = pgTable("invoice_counters", {
-  tenantId: uuid("tenant_id").primaryKey().references(() => tenants.id),
+  tenantId: uuid("tenant_id")
+    .primaryKey()
+    .references(() => tenants.id),
   lastNumber: bigint("last_number", { mode: "bigint" }).notNull(),
 });
 
@@ -49,7 +53,9 @@ export const invoices = pgTable(
   "invoices",
   {
     id: uuid("id").primaryKey(),
-    tenantId: uuid("tenant_id").notNull().references(() => tenants.id),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
     number: bigint("number", { mode: "bigint" }).notNull(),
     status: text("status", { enum: ["ISSUED", "PAID", "VOID"] }).notNull(),
     documentStatus: text("document_status", { enum: ["PENDING", "READY"] }).notNull(),
@@ -73,14 +79,18 @@ export const invoices = pgTable(
     uniqueIndex("invoices_tenant_number_idx").on(t.tenantId, t.number),
     index("invoices_tenant_status_number_idx").on(t.tenantId, t.status, t.number),
     // Invoices still waiting for their documents, oldest first: what the stale-documents check reads.
-    index("invoices_pending_documents_idx").on(t.createdAt).where(sql`${t.documentStatus} = 'PENDING'`),
+    index("invoices_pending_documents_idx")
+      .on(t.createdAt)
+      .where(sql`${t.documentStatus} = 'PENDING'`),
   ],
 );
 
 export const invoiceLines = pgTable(
   "invoice_lines",
   {
-    invoiceId: uuid("invoice_id").notNull().references(() => invoices.id),
+    invoiceId: uuid("invoice_id")
+      .notNull()
+      .references(() => invoices.id),
     position: integer("position").notNull(),
     description: text("description").notNull(),
     quantity: bigint("quantity", { mode: "bigint" }).notNull(),
@@ -95,7 +105,9 @@ export const invoiceLines = pgTable(
 export const idempotencyKeys = pgTable(
   "idempotency_keys",
   {
-    tenantId: uuid("tenant_id").notNull().references(() => tenants.id),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
     key: text("key").notNull(),
     requestHash: text("request_hash").notNull(),
     invoiceId: uuid("invoice_id").notNull(),
@@ -124,9 +136,15 @@ export const outbox = pgTable(
     parkReason: text("park_reason"),
   },
   (t) => [
-    index("outbox_unpublished_idx").on(t.position).where(sql`${t.publishedAt} is null`),
-    index("outbox_parked_idx").on(t.position).where(sql`${t.parkedAt} is not null and ${t.publishedAt} is null`),
-    index("outbox_unpublished_invoice_idx").on(t.invoiceId, t.position).where(sql`${t.publishedAt} is null`),
+    index("outbox_unpublished_idx")
+      .on(t.position)
+      .where(sql`${t.publishedAt} is null`),
+    index("outbox_parked_idx")
+      .on(t.position)
+      .where(sql`${t.parkedAt} is not null and ${t.publishedAt} is null`),
+    index("outbox_unpublished_invoice_idx")
+      .on(t.invoiceId, t.position)
+      .where(sql`${t.publishedAt} is null`),
   ],
 );
 
@@ -134,7 +152,9 @@ export const outbox = pgTable(
 export const invoiceDocuments = pgTable(
   "invoice_documents",
   {
-    invoiceId: uuid("invoice_id").notNull().references(() => invoices.id),
+    invoiceId: uuid("invoice_id")
+      .notNull()
+      .references(() => invoices.id),
     tenantId: uuid("tenant_id").notNull(),
     format: text("format", { enum: ["PDF", "DOCX"] }).notNull(),
     contentType: text("content_type").notNull(),

@@ -13,7 +13,9 @@ import { invoiceLookup } from "../invoices/invoice-service.ts";
 import { attachDocuments, findDocument, type DocumentFormatName, type RenderedDocument } from "./document-store.ts";
 
 /** What the server knows of each document format: the one place content types and file names come from. */
-export const documentFormats: Partial<Record<DocumentFormat, { name: DocumentFormatName; contentType: string; extension: string; magic: string }>> = {
+export const documentFormats: Partial<
+  Record<DocumentFormat, { name: DocumentFormatName; contentType: string; extension: string; magic: string }>
+> = {
   [DocumentFormat.PDF]: { name: "PDF", contentType: "application/pdf", extension: "pdf", magic: "%PDF-" },
   [DocumentFormat.DOCX]: {
     name: "DOCX",
@@ -28,7 +30,11 @@ export function invoiceDocumentService(db: Db, tracer: Tracer): ServiceImpl<type
   return {
     async attachDocuments(req) {
       const v = new Violations();
-      for (const [field, value] of [["event_id", req.eventId], ["tenant_id", req.tenantId], ["invoice_id", req.invoiceId]] as const) {
+      for (const [field, value] of [
+        ["event_id", req.eventId],
+        ["tenant_id", req.tenantId],
+        ["invoice_id", req.invoiceId],
+      ] as const) {
         if (!uuidPattern.test(value)) v.add(field, "must be a UUID in lower case");
       }
       if (req.documents.length === 0) v.add("documents", "must not be empty");
@@ -43,7 +49,9 @@ export function invoiceDocumentService(db: Db, tracer: Tracer): ServiceImpl<type
         documents.push({ format: format.name, contentType: format.contentType, content: d.content });
       });
       if (v.list.length > 0) throw invalidArgument(v.list);
-      const result = await dbSpan(tracer, "INSERT", "invoice_documents", () => attachDocuments(db, req, documents, invoiceEvent("documentReady")));
+      const result = await dbSpan(tracer, "INSERT", "invoice_documents", () =>
+        attachDocuments(db, req, documents, invoiceEvent("documentReady")),
+      );
       if (result.kind === "not-found") throw new ConnectError(`invoice ${req.invoiceId} not found`, Code.NotFound);
       return { attached: result.kind === "attached" };
     },
@@ -61,7 +69,10 @@ export function invoiceDocumentDownloads(db: Db, tracer: Tracer): Pick<ServiceIm
       const invoice = await mustFind(tenantId, req.id);
       const document = await dbSpan(tracer, "SELECT", "invoice_documents", () => findDocument(db, tenantId, req.id, format.name));
       if (!document) {
-        throw new ConnectError("the invoice's documents are not rendered yet (document_status PENDING); try again shortly", Code.FailedPrecondition);
+        throw new ConnectError(
+          "the invoice's documents are not rendered yet (document_status PENDING); try again shortly",
+          Code.FailedPrecondition,
+        );
       }
       return { ...document, filename: `invoice-${invoice.number}.${format.extension}` };
     },

@@ -7,7 +7,10 @@ import { outboxChannel } from "../outbox/outbox-writer.ts";
  * were new; an invoice that got its documents meanwhile changes nothing. Returns the invoices re-driven.
  * The event keeps its id, so consumers that dedupe by event id see a redelivery.
  */
-export async function redriveDocuments(sql: Sql, { pendingForMs, invoiceIds = [] }: { pendingForMs: number; invoiceIds?: string[] }): Promise<string[]> {
+export async function redriveDocuments(
+  sql: Sql,
+  { pendingForMs, invoiceIds = [] }: { pendingForMs: number; invoiceIds?: string[] },
+): Promise<string[]> {
   return sql.begin(async (tx) => {
     const rows = await tx<{ invoice_id: string }[]>`
       update outbox o set published_at = null, attempts = 0

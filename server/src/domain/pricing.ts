@@ -44,8 +44,14 @@ export function priceInvoice(lines: LineAmounts[]): Pricing {
       taxableMinor,
       vatMinor: (taxableMinor * BigInt(vatRateBp) + 5000n) / 10000n,
     }));
-  const subtotalMinor = checked(netMinor.reduce((a, b) => a + b, 0n), "lines");
-  const vatTotalMinor = checked(vatBreakdown.reduce((a, b) => a + b.vatMinor, 0n), "lines");
+  const subtotalMinor = checked(
+    netMinor.reduce((a, b) => a + b, 0n),
+    "lines",
+  );
+  const vatTotalMinor = checked(
+    vatBreakdown.reduce((a, b) => a + b.vatMinor, 0n),
+    "lines",
+  );
   const totalMinor = checked(subtotalMinor + vatTotalMinor, "lines");
   return { netMinor, vatBreakdown, subtotalMinor, vatTotalMinor, totalMinor };
 }

@@ -68,7 +68,9 @@ export function invoiceService(
       if (req.status !== InvoiceStatus.UNSPECIFIED && !status) v.add("status", "is not a known invoice status");
       if (v.list.length > 0) throw invalidArgument(v.list);
       const limit = req.pageSize || defaultPageSize;
-      const page = await dbSpan(tracer, "SELECT", "invoices", () => listInvoices(db, tenantId, { limit: limit + 1, beforeNumber: beforeNumber ?? undefined, status }));
+      const page = await dbSpan(tracer, "SELECT", "invoices", () =>
+        listInvoices(db, tenantId, { limit: limit + 1, beforeNumber: beforeNumber ?? undefined, status }),
+      );
       const more = page.length > limit;
       const invoices = page.slice(0, limit);
       return {

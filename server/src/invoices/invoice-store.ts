@@ -3,7 +3,15 @@ import type { Db, Tx } from "../db/client.ts";
 import { columnsExcept, fromDriver, insertRow, insertRows, postgresClientOf, sqlNames } from "../db/raw-sql.ts";
 import { idempotencyKeys, invoiceCounters, invoiceLines, invoices, outbox } from "../db/schema.ts";
 import type { Pricing } from "../domain/pricing.ts";
-import { notifyPayload, outboxChannel, outboxRow, outboxRowColumns, writeOutbox, type OutboxEvent, type OutboxRow } from "../outbox/outbox-writer.ts";
+import {
+  notifyPayload,
+  outboxChannel,
+  outboxRow,
+  outboxRowColumns,
+  writeOutbox,
+  type OutboxEvent,
+  type OutboxRow,
+} from "../outbox/outbox-writer.ts";
 
 export type InvoiceRow = typeof invoices.$inferSelect;
 export type LineRow = typeof invoiceLines.$inferSelect;
@@ -11,7 +19,18 @@ export type InvoiceRecord = InvoiceRow & { lines: LineRow[] };
 export type InvoiceStatusName = InvoiceRow["status"];
 
 /** The columns issuing sets itself: the number, the states, the amounts (from pricing) and the timestamps. */
-type AssignedOnIssue = "number" | "status" | "documentStatus" | "vatBreakdown" | "subtotalMinor" | "vatTotalMinor" | "totalMinor" | "createdAt" | "paidAt" | "voidedAt" | "voidReason";
+type AssignedOnIssue =
+  | "number"
+  | "status"
+  | "documentStatus"
+  | "vatBreakdown"
+  | "subtotalMinor"
+  | "vatTotalMinor"
+  | "totalMinor"
+  | "createdAt"
+  | "paidAt"
+  | "voidedAt"
+  | "voidReason";
 
 /**
  * A new invoice as the request gives it: every column of schema.ts's `invoices` but those issuing
@@ -25,9 +44,7 @@ export type NewInvoice = Omit<InvoiceRow, AssignedOnIssue> & {
 };
 
 export type IssueResult =
-  | { kind: "issued"; invoice: InvoiceRecord }
-  | { kind: "replayed"; invoice: InvoiceRecord }
-  | { kind: "key-reused" };
+  { kind: "issued"; invoice: InvoiceRecord } | { kind: "replayed"; invoice: InvoiceRecord } | { kind: "key-reused" };
 
 // The statements' parameters: each column named once, typed and converted by schema.ts, numbered in list order.
 const keyInsert = insertRow(idempotencyKeys, ["tenantId", "key", "requestHash", "invoiceId"], 1);
@@ -100,7 +117,9 @@ export async function issueInvoice(
   beforeCommit: () => void,
 ): Promise<IssueResult> {
   const issued = await postgresClientOf(db).begin(async (tx) => {
-    const [claimed] = await tx.unsafe<{ number: string; created_at: string }[]>(claimNumberSql, claimNumberParams(draft), { prepare: true });
+    const [claimed] = await tx.unsafe<{ number: string; created_at: string }[]>(claimNumberSql, claimNumberParams(draft), {
+      prepare: true,
+    });
     if (!claimed) return undefined;
     // Number and created_at as drizzle reads them back (postgres.js hands timestamps over as text under drizzle).
     const invoice = issuedRecord(draft, fromDriver(invoices.number, claimed.number), fromDriver(invoices.createdAt, claimed.created_at));
@@ -150,7 +169,10 @@ async function replay(db: Db, draft: NewInvoice): Promise<IssueResult> {
 
 /** The tenant's invoice with its lines, or undefined: another tenant's invoice is not found. */
 export async function findInvoice(db: Db | Tx, tenantId: string, id: string): Promise<InvoiceRecord | undefined> {
-  const [row] = await db.select().from(invoices).where(and(eq(invoices.tenantId, tenantId), eq(invoices.id, id)));
+  const [row] = await db
+    .select()
+    .from(invoices)
+    .where(and(eq(invoices.tenantId, tenantId), eq(invoices.id, id)));
   if (!row) return undefined;
   const lines = await db.select().from(invoiceLines).where(eq(invoiceLines.invoiceId, id)).orderBy(asc(invoiceLines.position));
   return { ...row, lines };
@@ -178,7 +200,12 @@ export async function listInvoices(
   const lines = await db
     .select()
     .from(invoiceLines)
-    .where(inArray(invoiceLines.invoiceId, rows.map((r) => r.id)))
+    .where(
+      inArray(
+        invoiceLines.invoiceId,
+        rows.map((r) => r.id),
+      ),
+    )
     .orderBy(asc(invoiceLines.position));
   return rows.map((row) => ({ ...row, lines: lines.filter((l) => l.invoiceId === row.id) }));
 }

@@ -1,11 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import {
-  DocumentStatus,
-  InvoiceSchema,
-  InvoiceStatus,
-  type Invoice,
-} from "@invoicer/sdk";
+import { DocumentStatus, InvoiceSchema, InvoiceStatus, type Invoice } from "@invoicer/sdk";
 import type { PartyRecord } from "../db/schema.ts";
 import type { InvoiceRecord, InvoiceStatusName } from "./invoice-store.ts";
 

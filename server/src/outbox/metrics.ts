@@ -40,8 +40,16 @@ export function outboxMetrics(registry: Registry, sql: Sql): void {
       },
     });
   gauge("invoicer_outbox_backlog", "Outbox rows committed but not yet published to Kafka (parked rows aside).", (r) => r.backlog);
-  gauge("invoicer_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row; 0 when everything is published.", (r) => r.oldestAge);
-  gauge("invoicer_outbox_parked", "Outbox rows the broker refused for good, set aside until retried (npm run outbox -- parked).", (r) => r.parked);
+  gauge(
+    "invoicer_outbox_oldest_age_seconds",
+    "Age of the oldest unpublished outbox row; 0 when everything is published.",
+    (r) => r.oldestAge,
+  );
+  gauge(
+    "invoicer_outbox_parked",
+    "Outbox rows the broker refused for good, set aside until retried (npm run outbox -- parked).",
+    (r) => r.parked,
+  );
   gauge("invoicer_documents_pending", "Invoices whose documents are not attached yet.", (r) => r.pendingDocuments);
   gauge(
     "invoicer_documents_pending_oldest_age_seconds",

@@ -175,7 +175,11 @@ async function batchByteLimit(options: RelayOptions, maxBatchBytes: number, log:
 
 /** The broker's reason, without the message content: the error type and its text. */
 function reasonOf(err: unknown): string {
-  for (let e = err as { type?: string; message?: string; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+  for (
+    let e = err as { type?: string; message?: string; cause?: unknown } | undefined, depth = 0;
+    e && depth < 5;
+    e = e.cause as typeof e, depth++
+  ) {
     if (e.type) return `${e.type}: ${e.message ?? ""}`.slice(0, 500);
   }
   return String((err as Error)?.message ?? err).slice(0, 500);

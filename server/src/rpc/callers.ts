@@ -6,11 +6,7 @@ import { uuidPattern } from "../shared/ids.ts";
 /** The tenant the gateway authenticated for this request. */
 export const tenantKey = createContextKey<string | undefined>(undefined, { description: "tenant id" });
 
-const openServices = new Set([
-  "grpc.health.v1.Health",
-  "grpc.reflection.v1.ServerReflection",
-  "grpc.reflection.v1alpha.ServerReflection",
-]);
+const openServices = new Set(["grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"]);
 
 /**
  * Only the gateway and the consumer hold the internal token. The tenant header is believed

@@ -17,10 +17,14 @@ export function observeCalls(tracer: Tracer, metrics: RpcMetrics, log: Logger): 
     const labels = { rpc_service: req.service.typeName, rpc_method: req.method.name };
     const parent = remoteContext(req.header);
     const requestId = req.header.get("x-request-id") ?? randomUUID();
-    const span = tracer.startSpan(`${labels.rpc_service}/${labels.rpc_method}`, {
-      kind: SpanKind.SERVER,
-      attributes: { "rpc.system": "connect_rpc", "rpc.service": labels.rpc_service, "rpc.method": labels.rpc_method },
-    }, parent);
+    const span = tracer.startSpan(
+      `${labels.rpc_service}/${labels.rpc_method}`,
+      {
+        kind: SpanKind.SERVER,
+        attributes: { "rpc.system": "connect_rpc", "rpc.service": labels.rpc_service, "rpc.method": labels.rpc_method },
+      },
+      parent,
+    );
     const finish = (err?: unknown) => {
       const code = err === undefined ? undefined : ConnectError.from(err).code;
       const rpc_code = codeName(code);
@@ -33,30 +37,34 @@ export function observeCalls(tracer: Tracer, metrics: RpcMetrics, log: Logger): 
       const ids = { request_id: requestId, trace_id: span.spanContext().traceId };
       log.info({ ...ids, rpc: `${labels.rpc_service}/${labels.rpc_method}`, code: rpc_code, ms: Math.round(seconds * 10_000) / 10 }, "rpc");
     };
-    return runInSpan(span, async () => {
-      try {
-        const res = await next(req);
-        if (!res.stream) return (finish(), res);
-        const messages = res.message;
-        return {
-          ...res,
-          message: (async function* () {
-            let failure: unknown;
-            try {
-              yield* messages;
-            } catch (err) {
-              throw (failure = err);
-            } finally {
-              finish(failure); // also when the client went away and the stream was returned early
-            }
-          })(),
-        };
-      } catch (err) {
-        finish(err);
-        // The code as a header too: a proxy (the gateway's metrics) cannot read a Connect error's body.
-        if (err instanceof ConnectError) err.metadata.set(rpcCodeHeader, codeName(err.code));
-        throw err;
-      }
-    }, { parent, requestId });
+    return runInSpan(
+      span,
+      async () => {
+        try {
+          const res = await next(req);
+          if (!res.stream) return (finish(), res);
+          const messages = res.message;
+          return {
+            ...res,
+            message: (async function* () {
+              let failure: unknown;
+              try {
+                yield* messages;
+              } catch (err) {
+                throw (failure = err);
+              } finally {
+                finish(failure); // also when the client went away and the stream was returned early
+              }
+            })(),
+          };
+        } catch (err) {
+          finish(err);
+          // The code as a header too: a proxy (the gateway's metrics) cannot read a Connect error's body.
+          if (err instanceof ConnectError) err.metadata.set(rpcCodeHeader, codeName(err.code));
+          throw err;
+        }
+      },
+      { parent, requestId },
+    );
   };
 }
