@@ -132,8 +132,8 @@ async function ownStack(
   const common = { INTERNAL_TOKEN: internalToken, LOG_LEVEL: settings.logLevel };
   const log = (name: string) => join(logDir, `${stamp}-${name}.log`);
   const flags = (name: string) =>
-    settings.cpuProfile.includes(name) ? ["--cpu-prof", `--cpu-prof-dir=${join(profileDir, `${stamp}-${name}`)}`] : [];
-  if (settings.cpuProfile.length > 0) mkdirSync(profileDir, { recursive: true });
+    settings.cpuProfile.includes(name) ? ["--cpu-prof", `--cpu-prof-dir=${join(settings.profileDir ?? profileDir, `${stamp}-${name}`)}`] : [];
+  if (settings.cpuProfile.length > 0) mkdirSync(settings.profileDir ?? profileDir, { recursive: true });
 
   const server = serviceProcess(
     "server",
