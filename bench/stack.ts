@@ -146,7 +146,7 @@ async function ownStack(
   const gateway = serviceProcess(
     "gateway",
     "gateway/src/main.ts",
-    { ...common, SERVER_URL: serverUrl, GATEWAY_PORT: String(gatewayPort), RATE_LIMIT_PER_SECOND: "1000000", RATE_LIMIT_BURST: "1000000" },
+    { ...common, SERVER_URL: serverUrl, GATEWAY_PORT: String(gatewayPort), RATE_LIMIT_PER_SECOND: "1000000", RATE_LIMIT_BURST: "1000000", RATE_LIMIT_PER_ADDRESS: "1000000" },
     httpOk(`${gatewayUrl}/readyz`),
     log("gateway"),
     flags("gateway"),
