@@ -17,6 +17,7 @@ import { measuredPid, type Measured } from "./processes.ts";
 import { loadBenchSettings } from "./settings.ts";
 import { startBenchStack, tmpDir, type BenchStack } from "./stack.ts";
 import { rpcTarget } from "./targets.ts";
+import { closedLoop } from "./load.ts";
 
 const { values: flags } = parseArgs({
   options: {
@@ -25,6 +26,7 @@ const { values: flags } = parseArgs({
     warmup: { type: "string", default: "3" },
     rounds: { type: "string", default: "3" },
     concurrency: { type: "string", default: "32" },
+    "skip-grpc-web": { type: "boolean", default: false },
   },
 });
 const seconds = Number(flags.seconds);
@@ -43,13 +45,17 @@ const profileDir = resolve(".data", "profiles");
 const workDir = join(tmpDir, `peers-${stamp}`);
 const seededInvoices = 16;
 
-type PathId = "floor" | "server" | "gateway" | "envoy";
-const paths: { id: PathId; label: string; proxy?: "gateway" | "envoy" }[] = [
+type PathId = "floor" | "server" | "gateway" | "envoy" | "gateway-grpc-web" | "envoy-grpc-web";
+const allPaths: { id: PathId; label: string; proxy?: "gateway" | "envoy" }[] = [
   { id: "floor", label: "SQL floor: GetInvoice's 2 reads (pgbench)" },
   { id: "server", label: "server direct, gRPC (ghz)" },
   { id: "gateway", label: "gateway -> server, gRPC (ghz)", proxy: "gateway" },
   { id: "envoy", label: "Envoy -> server, gRPC (ghz)", proxy: "envoy" },
+  // ghz speaks gRPC only; gRPC-web comes from the bench's own Node load generator (load.ts), in this process.
+  { id: "gateway-grpc-web", label: "gateway -> server, gRPC-web (bench's Node client)", proxy: "gateway" },
+  { id: "envoy-grpc-web", label: "Envoy -> server, gRPC-web (bench's Node client)", proxy: "envoy" },
 ];
+const paths = flags["skip-grpc-web"] ? allPaths.filter((p) => !p.id.endsWith("grpc-web")) : allPaths;
 
 interface PathResult {
   runs: PeerRun[];
@@ -69,7 +75,7 @@ const deadline = setTimeout(
     console.error("bench:peers: deadline passed; stopping");
     process.exit(3);
   },
-  (10 * 60 + rounds * 4 * (seconds + warmupS + 5)) * 1000,
+  (10 * 60 + rounds * paths.length * (seconds + warmupS + 5)) * 1000,
 );
 deadline.unref();
 
@@ -144,12 +150,39 @@ try {
             ? await ghz(host(stack.serverUrl), { [internalTokenHeader]: stack.internalToken, [tenantHeader]: tenant.id })
             : path.id === "gateway"
               ? await ghz(host(stack.gatewayUrl), { authorization: `Bearer ${tenant.apiKey}` })
-              : await ghz(`127.0.0.1:${envoyPort}`, {});
+              : path.id === "envoy"
+                ? await ghz(`127.0.0.1:${envoyPort}`, {})
+                : await grpcWeb(path.id === "gateway-grpc-web" ? stack.gatewayUrl : `http://127.0.0.1:${envoyPort}`, onWindow);
       result.runs.push(run);
       const cut = run.cutAtEnd ? `, ${run.cutAtEnd} cut at the end` : "";
       say(
         `  ${run.callsPerSecond.toFixed(0)} calls/s, p50 ${run.p50Ms.toFixed(2)} ms, p99 ${run.p99Ms.toFixed(2)} ms, ${run.errors} errors${run.firstError ? ` (${run.firstError})` : ""}${cut}`,
       );
+    }
+  }
+
+  async function grpcWeb(baseUrl: string, onWindow: (edge: "start" | "end") => void): Promise<PeerRun> {
+    // Through Envoy the API key is ignored: Envoy sets the internal token and the tenant itself.
+    const target = rpcTarget("gateway", "grpc-web", baseUrl, stack!.internalToken);
+    try {
+      const load = await closedLoop({
+        concurrency,
+        warmupMs: warmupS * 1000,
+        measureMs: seconds * 1000,
+        call: (w) => target.get({ tenant, id: ids[w % ids.length]! }),
+        onWindow,
+      });
+      return {
+        calls: load.requests,
+        errors: load.errors,
+        firstError: load.firstError,
+        callsPerSecond: load.rps,
+        p50Ms: load.latencyMs.p50,
+        p99Ms: load.latencyMs.p99,
+        windowMs: load.windowMs,
+      };
+    } finally {
+      await target.close();
     }
   }
 
@@ -273,12 +306,25 @@ function summarise(results: Map<PathId, PathResult>, statements: string[]) {
   const floorRatio = row("server").callsPerSecond / row("floor").callsPerSecond;
   const envoyRatio = row("gateway").callsPerSecond / row("envoy").callsPerSecond;
   const cpuRatio = totalCpu(row("gateway")) / totalCpu(row("server"));
+  const has = (id: PathId) => rows.some((r) => r.id === id);
   const targets = [
     target("1-server-vs-sql-floor", "GetInvoice server direct / SQL floor (pgbench), calls/s", floorRatio, ">= 0.50", floorRatio >= 0.5, [
       "server",
       "floor",
     ]),
     target("3-gateway-vs-envoy-grpc", "gateway / Envoy, gRPC calls/s", envoyRatio, ">= 1.00", envoyRatio >= 1.0, ["gateway", "envoy"]),
+    ...(has("gateway-grpc-web") && has("envoy-grpc-web")
+      ? [
+          target(
+            "3-gateway-vs-envoy-grpc-web",
+            "gateway / Envoy, gRPC-web calls/s",
+            row("gateway-grpc-web").callsPerSecond / row("envoy-grpc-web").callsPerSecond,
+            ">= 1.00",
+            row("gateway-grpc-web").callsPerSecond >= row("envoy-grpc-web").callsPerSecond,
+            ["gateway-grpc-web", "envoy-grpc-web"],
+          ),
+        ]
+      : []),
     target(
       "3-gateway-cpu-vs-direct",
       "CPU per call through the gateway (gateway + server) / direct (server)",
