@@ -34,6 +34,8 @@ export interface BenchSettings {
   sections: Set<Section>;
   /** Services started with --cpu-prof (gateway, server, consumer-1, ...); profiles go to bench/results/tmp/prof. */
   cpuProfile: string[];
+  /** Where the --cpu-prof files go (a directory per service); bench/results/tmp/prof when unset. */
+  profileDir?: string;
   /** Only these methods and target ids in the throughput section (all when empty): for a focused profile. */
   methods: string[];
   targets: string[];
