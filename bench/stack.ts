@@ -140,7 +140,9 @@ async function ownStack(
   const common = { INTERNAL_TOKEN: internalToken, LOG_LEVEL: settings.logLevel };
   const log = (name: string) => join(logDir, `${stamp}-${name}.log`);
   const flags = (name: string) =>
-    settings.cpuProfile.includes(name) ? ["--cpu-prof", `--cpu-prof-dir=${join(settings.profileDir ?? profileDir, `${stamp}-${name}`)}`] : [];
+    settings.cpuProfile.includes(name)
+      ? ["--cpu-prof", `--cpu-prof-dir=${join(settings.profileDir ?? profileDir, `${stamp}-${name}`)}`]
+      : [];
   if (settings.cpuProfile.length > 0) mkdirSync(settings.profileDir ?? profileDir, { recursive: true });
 
   const server = serviceProcess(
@@ -161,7 +163,14 @@ async function ownStack(
   const gateway = serviceProcess(
     "gateway",
     "gateway/src/main.ts",
-    { ...common, SERVER_URL: serverUrl, GATEWAY_PORT: String(gatewayPort), RATE_LIMIT_PER_SECOND: "1000000", RATE_LIMIT_BURST: "1000000", RATE_LIMIT_PER_ADDRESS: "1000000" },
+    {
+      ...common,
+      SERVER_URL: serverUrl,
+      GATEWAY_PORT: String(gatewayPort),
+      RATE_LIMIT_PER_SECOND: "1000000",
+      RATE_LIMIT_BURST: "1000000",
+      RATE_LIMIT_PER_ADDRESS: "1000000",
+    },
     httpOk(`${gatewayUrl}/readyz`),
     log("gateway"),
     flags("gateway"),
