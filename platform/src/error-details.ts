@@ -15,6 +15,7 @@ export const errorDomain = "invoicer.v1";
 export const ErrorReason = {
   // InvalidArgument
   VALIDATION_FAILED: "VALIDATION_FAILED",
+  INVALID_REQUEST: "INVALID_REQUEST",
   // AlreadyExists
   IDEMPOTENCY_KEY_REUSED: "IDEMPOTENCY_KEY_REUSED",
   // NotFound
