@@ -157,7 +157,9 @@ describe("REST routes", () => {
     assert.equal(unknownField.status, 400);
     const malformed = await rest("/v1/invoices", { method: "POST", body: "{not json" });
     assert.equal(malformed.status, 400);
-    assert.equal((await malformed.json()).code, "invalid_argument");
+    const malformedError = await malformed.json();
+    assert.equal(malformedError.code, "invalid_argument");
+    assert.equal(malformedError.details[0].reason, "INVALID_REQUEST");
     const wrongType = await rest("/v1/invoices", { method: "POST", body: "x", headers: { "content-type": "text/plain" } });
     assert.equal(wrongType.status, 415);
     const missing = await rest("/v1/invoices/00000000-0000-4000-8000-000000000000");

@@ -1,4 +1,4 @@
-import { create, createRegistry, fromBinary, fromJson, toJson, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
+import { fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { codeToHttpStatus, codeToString } from "@connectrpc/connect/protocol-connect";
 import {
@@ -9,8 +9,9 @@ import {
   InvoiceStatus,
   type InvoiceService,
 } from "@invoicer/sdk";
-import { BadRequestSchema, ErrorInfoSchema, RetryInfoSchema } from "@invoicer/sdk/google/rpc/error_details_pb";
+import { withErrorInfo } from "@invoicer/platform/error-details";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { restDetails } from "./rpc-errors.ts";
 
 interface RestOptions {
   client: Client<typeof InvoiceService>;
@@ -38,7 +39,7 @@ export async function restRoutes(app: FastifyInstance, { client, callHeaders }: 
       code: codeToString(error.code),
       message: error.rawMessage,
       ...(violations ? { violations: violations.map(({ field, description }) => ({ field, description })) } : {}),
-      details: restDetails(error),
+      details: restDetails(withErrorInfo(error)),
     });
   };
 
@@ -141,16 +142,4 @@ function asBadJson(err: unknown): unknown {
   if (err instanceof ConnectError) return err;
   const message = err instanceof Error ? err.message : "malformed request body";
   return new ConnectError(message, Code.InvalidArgument);
-}
-
-/** The details REST shows, in the proto JSON mapping of google.protobuf.Any: {"@type": ..., ...fields}. */
-const restDetailTypes = createRegistry(ErrorInfoSchema, BadRequestSchema, RetryInfoSchema);
-
-function restDetails(error: ConnectError): JsonObject[] {
-  return error.details.flatMap((d) => {
-    const desc = restDetailTypes.getMessage("desc" in d ? d.desc.typeName : d.type);
-    if (!desc) return [];
-    const message = "desc" in d ? create(desc, d.value) : fromBinary(desc, d.value);
-    return [{ "@type": `type.googleapis.com/${desc.typeName}`, ...(toJson(desc, message) as JsonObject) }];
-  });
 }

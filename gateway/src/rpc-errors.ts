@@ -1,5 +1,7 @@
-import { Code } from "@connectrpc/connect";
-import { codeToHttpStatus, errorToJson } from "@connectrpc/connect/protocol-connect";
+import { create, createRegistry, fromBinary, toJson, type JsonObject } from "@bufbuild/protobuf";
+import { Code, type ConnectError } from "@connectrpc/connect";
+import { codeToHttpStatus, codeToString, errorToJson } from "@connectrpc/connect/protocol-connect";
+import { BadRequestSchema, ErrorInfoSchema, RetryInfoSchema } from "@invoicer/sdk/google/rpc/error_details_pb";
 import { defaultReason, rpcError, type ErrorReason, type OutgoingDetail } from "@invoicer/platform/error-details";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import type { Http2ServerResponse } from "node:http2";
@@ -30,7 +32,7 @@ export interface RpcErrorOptions {
 /**
  * Answers a call with an error in its own protocol: a trailers-only response for gRPC and
  * gRPC-web (details in grpc-status-details-bin), the JSON error body {code, message, details}
- * with its HTTP status for Connect and REST. Every answer carries google.rpc.ErrorInfo.
+ * with its HTTP status for Connect ({type, value} details) and REST ({"@type", ...} details). Every answer carries google.rpc.ErrorInfo.
  */
 export function sendRpcError(
   request: FastifyRequest,
@@ -57,5 +59,22 @@ export function sendRpcError(
   return reply
     .code(httpStatus)
     .header("content-type", "application/json")
-    .send(JSON.stringify(errorToJson(error, undefined)));
+    .send(JSON.stringify(isRest(request) ? restError(error) : errorToJson(error, undefined)));
+}
+
+/** True for the REST/JSON routes (/v1/...), whose error details are plain JSON rather than Connect's base64. */
+const isRest = (request: FastifyRequest) => request.url.startsWith("/v1/");
+
+const restError = (error: ConnectError) => ({ code: codeToString(error.code), message: error.rawMessage, details: restDetails(error) });
+
+/** The details REST shows, in the proto JSON mapping of google.protobuf.Any: {"@type": ..., ...fields}. */
+const restDetailTypes = createRegistry(ErrorInfoSchema, BadRequestSchema, RetryInfoSchema);
+
+export function restDetails(error: ConnectError): JsonObject[] {
+  return error.details.flatMap((d) => {
+    const desc = restDetailTypes.getMessage("desc" in d ? d.desc.typeName : d.type);
+    if (!desc) return [];
+    const message = "desc" in d ? create(desc, d.value) : fromBinary(desc, d.value);
+    return [{ "@type": `type.googleapis.com/${desc.typeName}`, ...(toJson(desc, message) as JsonObject) }];
+  });
 }
