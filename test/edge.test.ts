@@ -4,6 +4,7 @@ import { toJsonString } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { CreateInvoiceRequestSchema, InvoiceService } from "@invoicer/sdk";
+import { ErrorInfoSchema, RetryInfoSchema } from "@invoicer/sdk/google/rpc/error_details_pb";
 import { internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
 import { createLogger } from "@invoicer/platform/logger";
 import { sampleInvoice, startStack, type Stack } from "./support/stack.ts";
@@ -72,7 +73,13 @@ describe("errors when the database is gone", () => {
       const text = await body.text();
       // Unavailable: the caller may retry (with the same idempotency key) once the database is back.
       assert.equal(body.status, 503);
-      assert.deepEqual(JSON.parse(text), { code: "unavailable", message: "the database is unavailable; retry later" });
+      const { details, ...error } = JSON.parse(text);
+      assert.deepEqual(error, { code: "unavailable", message: "the database is unavailable; retry later" });
+      // Only google.rpc.ErrorInfo with its stable reason: nothing of the cause.
+      assert.deepEqual(
+        details.map((d: { type: string; debug?: { reason: string } }) => [d.type, d.debug?.reason]),
+        [["google.rpc.ErrorInfo", "DATABASE_UNAVAILABLE"]],
+      );
       assert.doesNotMatch(text, /insert|select|postgres|\/work|\.ts|at /i);
       assert.equal((await fetch(`${broken.gatewayUrl}/healthz`)).status, 200);
     } finally {
@@ -124,6 +131,15 @@ describe("rate limits and CORS", () => {
       const codes = [];
       for (let i = 0; i < 4; i++) codes.push(await codeOf(a.listInvoices({})));
       assert.deepEqual(codes, ["ok", "ok", "ok", Code.ResourceExhausted]);
+      // The refusal says why and how long to wait: google.rpc.ErrorInfo and RetryInfo (one token a second).
+      const refused = await a.listInvoices({}).then(
+        () => assert.fail("expected the rate limit"),
+        (err: unknown) => ConnectError.from(err),
+      );
+      assert.equal(refused.findDetails(ErrorInfoSchema)[0]?.reason, "RATE_LIMITED");
+      const delay = refused.findDetails(RetryInfoSchema)[0]?.retryDelay;
+      const delayMs = Number(delay?.seconds ?? 0n) * 1000 + (delay?.nanos ?? 0) / 1e6;
+      assert.ok(delayMs > 0 && delayMs <= 1000, `retry delay ${delayMs} ms`);
       assert.equal(await codeOf(limited.client(limited.tenantB).listInvoices({})), "ok");
     } finally {
       await limited.close();

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { clone } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import {
   CreateInvoiceRequestSchema,
   DocumentStatus,
@@ -11,6 +11,7 @@ import {
   InvoiceStatus,
   type CreateInvoiceRequest,
 } from "@invoicer/sdk";
+import { BadRequestSchema, ErrorInfoSchema } from "@invoicer/sdk/google/rpc/error_details_pb";
 import { bearer, countRows, sampleInvoice, startStack, type Stack } from "./support/stack.ts";
 
 let stack: Stack;
@@ -107,6 +108,10 @@ describe("issuing invoices", () => {
     const err = await rejection(client.createInvoice(changed));
     assert.equal(err.code, Code.AlreadyExists);
     assert.match(err.rawMessage, /^idempotency_key:/);
+    assert.deepEqual(
+      err.findDetails(ErrorInfoSchema).map(({ reason, domain }) => ({ reason, domain })),
+      [{ reason: "IDEMPOTENCY_KEY_REUSED", domain: "invoicer.v1" }],
+    );
     assert.equal(await countRows(stack, "invoices"), before);
   });
 
@@ -191,6 +196,35 @@ describe("validation", () => {
     ["U+FFFE in a description", (r) => (r.lines[0]!.description = "Widget \uFFFE"), "lines[0].description"],
     ["U+FFFF in a note", (r) => (r.note = "\uFFFF"), "note"],
   ];
+  for (const kind of ["connect-json", "grpc"] as const) {
+    it(`carries google.rpc.BadRequest and ErrorInfo over ${kind}`, async () => {
+      const request = sampleInvoice({ currencyCode: "XYZ" });
+      request.lines[1]!.quantity = 0n;
+      const transport =
+        kind === "grpc"
+          ? createGrpcTransport({ baseUrl: stack.gatewayUrl, interceptors: [bearer(stack.tenantA.apiKey)] })
+          : createConnectTransport({ baseUrl: stack.gatewayUrl, httpVersion: "1.1", interceptors: [bearer(stack.tenantA.apiKey)] });
+      const err = await rejection(createClient(InvoiceService, transport).createInvoice(request));
+      assert.equal(err.code, Code.InvalidArgument);
+      const [badRequest] = err.findDetails(BadRequestSchema);
+      assert.deepEqual(
+        badRequest?.fieldViolations.map((v) => v.field),
+        ["currency_code", "lines[1].quantity"],
+      );
+      const [info] = err.findDetails(ErrorInfoSchema);
+      assert.deepEqual(
+        { reason: info?.reason, domain: info?.domain, field: info?.metadata.field },
+        {
+          reason: "VALIDATION_FAILED",
+          domain: "invoicer.v1",
+          field: "currency_code",
+        },
+      );
+      // Kept for one release alongside BadRequest.
+      assert.equal(err.findDetails(FieldViolationsSchema)[0]?.violations.length, 2);
+    });
+  }
+
   for (const [name, mutate, field] of cases) {
     it(`rejects ${name} as InvalidArgument naming ${field}, storing nothing`, async () => {
       const request = sampleInvoice();
@@ -201,6 +235,9 @@ describe("validation", () => {
       const fields = err.findDetails(FieldViolationsSchema).flatMap((d) => d.violations.map((v) => v.field));
       assert.ok(fields.includes(field), `${field} not in ${fields.join(", ")}`);
       assert.ok(err.rawMessage.startsWith(`${fields[0]}: `), err.rawMessage);
+      const badRequest = err.findDetails(BadRequestSchema).flatMap((d) => d.fieldViolations.map((v) => v.field));
+      assert.deepEqual(badRequest, fields, "google.rpc.BadRequest names the same paths as FieldViolations");
+      assert.equal(err.findDetails(ErrorInfoSchema)[0]?.reason, "VALIDATION_FAILED");
       assert.equal(await countRows(stack, "invoices"), before);
     });
   }

@@ -51,6 +51,8 @@ describe("through the gateway", () => {
     const invalid = await call("CreateInvoice", { ...request, currency_code: "XYZ" }).catch((e: grpc.ServiceError) => e);
     assert.equal((invalid as grpc.ServiceError).code, grpc.status.INVALID_ARGUMENT);
     assert.match((invalid as grpc.ServiceError).details, /^currency_code:/);
+    // google.rpc.Status with the details (BadRequest, ErrorInfo) rides in the grpc-status-details-bin trailer.
+    assert.equal((invalid as grpc.ServiceError).metadata.get("grpc-status-details-bin").length, 1);
     const anonymous = await call("GetInvoice", { id: created.invoice.id }, new grpc.Metadata()).catch((e: grpc.ServiceError) => e);
     assert.equal((anonymous as grpc.ServiceError).code, grpc.status.UNAUTHENTICATED);
     client.close();
@@ -145,11 +147,19 @@ describe("REST routes", () => {
     const error = await invalid.json();
     assert.equal(error.code, "invalid_argument");
     assert.ok(error.violations.some((v: { field: string }) => v.field === "currency_code"));
+    assert.deepEqual(
+      error.details.map((d: { "@type": string }) => d["@type"]),
+      ["type.googleapis.com/google.rpc.ErrorInfo", "type.googleapis.com/google.rpc.BadRequest"],
+    );
+    assert.equal(error.details[0].reason, "VALIDATION_FAILED");
+    assert.ok(error.details[1].fieldViolations.some((v: { field: string }) => v.field === "currency_code"));
     const unknownField = await rest("/v1/invoices", { method: "POST", body: JSON.stringify({ amount: 1 }) });
     assert.equal(unknownField.status, 400);
     const malformed = await rest("/v1/invoices", { method: "POST", body: "{not json" });
     assert.equal(malformed.status, 400);
-    assert.equal((await malformed.json()).code, "invalid_argument");
+    const malformedError = await malformed.json();
+    assert.equal(malformedError.code, "invalid_argument");
+    assert.equal(malformedError.details[0].reason, "INVALID_REQUEST");
     const wrongType = await rest("/v1/invoices", { method: "POST", body: "x", headers: { "content-type": "text/plain" } });
     assert.equal(wrongType.status, 415);
     const missing = await rest("/v1/invoices/00000000-0000-4000-8000-000000000000");

@@ -9,8 +9,8 @@ import fp from "fastify-plugin";
 export const addressLimits = fp(
   async function addressLimits(app: FastifyInstance, { perSecond }: { perSecond: number }) {
     await app.register(rateLimit, { global: false });
-    const tooMany = (message: string) => (_request: FastifyRequest, context: { statusCode: number; after: string }) =>
-      Object.assign(new Error(`${message}; retry in ${context.after}`), { statusCode: context.statusCode });
+    const tooMany = (message: string) => (_request: FastifyRequest, context: { statusCode: number; after: string; ttl: number }) =>
+      Object.assign(new Error(`${message}; retry in ${context.after}`), { statusCode: context.statusCode, retryAfterMs: context.ttl });
     app.addHook(
       "onRequest",
       app.rateLimit({ max: perSecond, timeWindow: 1_000, errorResponseBuilder: tooMany("too many requests from this address") }),

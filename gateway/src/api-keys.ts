@@ -57,18 +57,21 @@ export function apiKeyResolver(
   };
 }
 
-/** A token bucket per key: `perSecond` sustained, `burst` at once; the least recently seen keys are forgotten first. */
+/**
+ * A token bucket per key: `perSecond` sustained, `burst` at once; the least recently seen keys are forgotten first.
+ * Answers 0 when the call may go ahead, else the milliseconds until the key's next token.
+ */
 export function rateLimiter(perSecond: number, burst: number, maxKeys = 100_000) {
   const buckets = new LRUCache<string, { tokens: number; at: number }>({ max: maxKeys });
-  return function allow(key: string): boolean {
+  return function waitFor(key: string): number {
     const now = Date.now();
     const bucket = buckets.get(key) ?? { tokens: burst, at: now };
     bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * perSecond);
     bucket.at = now;
     buckets.set(key, bucket);
-    if (bucket.tokens < 1) return false;
+    if (bucket.tokens < 1) return Math.max(1, Math.ceil(((1 - bucket.tokens) / perSecond) * 1000));
     bucket.tokens -= 1;
-    return true;
+    return 0;
   };
 }
 

@@ -1,5 +1,6 @@
 import { Code, type Client } from "@connectrpc/connect";
 import type { ApiKeyService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
+import { ErrorReason, retryInfo } from "@invoicer/platform/error-details";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import {
@@ -66,8 +67,8 @@ interface AuthenticateOptions {
   keys: ApiKeyResolver;
   /** Whether the request's address may have one more key checked by the server (not yet cached keys). */
   mayCheckKey: (request: FastifyRequest) => Promise<boolean>;
-  /** The per-key rate limit. */
-  allowKey: (apiKey: string) => boolean;
+  /** The per-key rate limit: 0 when the call may go ahead, else the milliseconds to wait. */
+  allowKey: (apiKey: string) => number;
   maxBodyBytes: number;
   /** The HTTP status for a declared body over the limit where no RPC protocol decides it (REST: 413). */
   oversizeHttpStatus?: number;
@@ -81,10 +82,18 @@ interface AuthenticateOptions {
 function authenticator({ keys, mayCheckKey, allowKey, maxBodyBytes, oversizeHttpStatus }: AuthenticateOptions): AuthenticateHook {
   return async function authenticate(request: FastifyRequest, reply: FastifyReply) {
     if (Number(request.headers["content-length"] ?? 0) > maxBodyBytes) {
-      return sendRpcError(request, reply, Code.ResourceExhausted, `request body exceeds ${maxBodyBytes} bytes`, oversizeHttpStatus);
+      return sendRpcError(request, reply, Code.ResourceExhausted, `request body exceeds ${maxBodyBytes} bytes`, {
+        httpStatus: oversizeHttpStatus,
+        reason: ErrorReason.REQUEST_TOO_LARGE,
+        metadata: { maxBodyBytes: String(maxBodyBytes) },
+      });
     }
     const token = bearerToken(request.headers.authorization);
-    if (!token) return sendRpcError(request, reply, Code.Unauthenticated, "missing API key: send Authorization: Bearer <key>");
+    if (!token) {
+      return sendRpcError(request, reply, Code.Unauthenticated, "missing API key: send Authorization: Bearer <key>", {
+        reason: ErrorReason.API_KEY_MISSING,
+      });
+    }
     if (!looksLikeApiKey(token)) return sendRpcError(request, reply, Code.Unauthenticated, "malformed API key");
     let tenantId = keys.cached(token);
     if (tenantId === undefined) {
@@ -93,16 +102,25 @@ function authenticator({ keys, mayCheckKey, allowKey, maxBodyBytes, oversizeHttp
       } catch (err) {
         if (err instanceof KeyCheckBudgetError) {
           reply.header("retry-after", "60");
-          return sendRpcError(request, reply, Code.ResourceExhausted, "too many API key checks from this address; retry later");
+          return sendRpcError(request, reply, Code.ResourceExhausted, "too many API key checks from this address; retry later", {
+            reason: ErrorReason.KEY_CHECKS_EXHAUSTED,
+            details: [retryInfo(60_000)],
+          });
         }
         if (!(err instanceof KeyCheckBusyError)) request.log.warn({ err }, "cannot reach the server to check an API key");
-        return sendRpcError(request, reply, Code.Unavailable, "authentication unavailable, retry later");
+        return sendRpcError(request, reply, Code.Unavailable, "authentication unavailable, retry later", {
+          reason: ErrorReason.AUTHENTICATION_UNAVAILABLE,
+        });
       }
     }
     if (tenantId === null) return sendRpcError(request, reply, Code.Unauthenticated, "unknown or revoked API key");
-    if (!allowKey(token)) {
-      reply.header("retry-after", "1");
-      return sendRpcError(request, reply, Code.ResourceExhausted, "rate limit exceeded for this API key");
+    const waitMs = allowKey(token);
+    if (waitMs > 0) {
+      reply.header("retry-after", String(Math.ceil(waitMs / 1000)));
+      return sendRpcError(request, reply, Code.ResourceExhausted, "rate limit exceeded for this API key", {
+        reason: ErrorReason.RATE_LIMITED,
+        details: [retryInfo(waitMs)],
+      });
     }
     request.tenantId = tenantId;
   };

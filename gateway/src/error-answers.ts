@@ -1,4 +1,5 @@
 import { Code } from "@connectrpc/connect";
+import { ErrorReason, retryInfo } from "@invoicer/platform/error-details";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import { isGrpcFamily, sendRpcError } from "./rpc-errors.ts";
@@ -31,11 +32,20 @@ function answerNoRoute(request: FastifyRequest, reply: FastifyReply) {
     .send(allowed ? `no such method: ${path}` : `${request.method} is not allowed: RPCs are POST, or GET where they have no side effects`);
 }
 
-function answerError(err: { statusCode?: number; message: string }, request: FastifyRequest, reply: FastifyReply) {
+function answerError(err: { statusCode?: number; message: string; retryAfterMs?: number }, request: FastifyRequest, reply: FastifyReply) {
   const status = err.statusCode ?? 500;
   if (status >= 500) request.log.error({ err }, "gateway error");
   const code =
     status === 413 ? Code.ResourceExhausted : status === 429 ? Code.ResourceExhausted : status < 500 ? Code.InvalidArgument : Code.Internal;
   const message = status < 500 ? err.message : "internal error";
-  return sendRpcError(request, reply, code, message, status);
+  const reason =
+    status === 413
+      ? ErrorReason.REQUEST_TOO_LARGE
+      : status === 429
+        ? ErrorReason.RATE_LIMITED
+        : status < 500
+          ? ErrorReason.INVALID_REQUEST
+          : undefined;
+  const details = status === 429 && err.retryAfterMs ? [retryInfo(err.retryAfterMs)] : [];
+  return sendRpcError(request, reply, code, message, { httpStatus: status, reason, details });
 }

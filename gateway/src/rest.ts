@@ -9,7 +9,9 @@ import {
   InvoiceStatus,
   type InvoiceService,
 } from "@invoicer/sdk";
+import { withErrorInfo } from "@invoicer/platform/error-details";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { restDetails } from "./rpc-errors.ts";
 
 interface RestOptions {
   client: Client<typeof InvoiceService>;
@@ -37,6 +39,7 @@ export async function restRoutes(app: FastifyInstance, { client, callHeaders }: 
       code: codeToString(error.code),
       message: error.rawMessage,
       ...(violations ? { violations: violations.map(({ field, description }) => ({ field, description })) } : {}),
+      details: restDetails(withErrorInfo(error)),
     });
   };
 

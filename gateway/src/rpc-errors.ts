@@ -1,5 +1,8 @@
-import { Code, ConnectError } from "@connectrpc/connect";
-import { codeToHttpStatus, codeToString } from "@connectrpc/connect/protocol-connect";
+import { create, createRegistry, fromBinary, toJson, type JsonObject } from "@bufbuild/protobuf";
+import { Code, type ConnectError } from "@connectrpc/connect";
+import { codeToHttpStatus, codeToString, errorToJson } from "@connectrpc/connect/protocol-connect";
+import { BadRequestSchema, ErrorInfoSchema, RetryInfoSchema } from "@invoicer/sdk/google/rpc/error_details_pb";
+import { defaultReason, rpcError, type ErrorReason, type OutgoingDetail } from "@invoicer/platform/error-details";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import type { Http2ServerResponse } from "node:http2";
 import type { FastifyReply, FastifyRequest } from "fastify";
@@ -16,20 +19,32 @@ export function isGrpc(request: FastifyRequest): boolean {
   return /^application\/grpc(?:$|[+;\s])/i.test(request.headers["content-type"] ?? "");
 }
 
+export interface RpcErrorOptions {
+  /** The HTTP status for Connect and REST; the code's own by default. */
+  httpStatus?: number;
+  /** google.rpc.ErrorInfo's reason; the code's default reason when not given. */
+  reason?: ErrorReason;
+  metadata?: Record<string, string>;
+  /** Further details (google.rpc.RetryInfo, ...) after the ErrorInfo. */
+  details?: OutgoingDetail[];
+}
+
 /**
  * Answers a call with an error in its own protocol: a trailers-only response for gRPC and
- * gRPC-web, the JSON error body with its HTTP status for Connect and REST.
+ * gRPC-web (details in grpc-status-details-bin), the JSON error body {code, message, details}
+ * with its HTTP status for Connect ({type, value} details) and REST ({"@type", ...} details). Every answer carries google.rpc.ErrorInfo.
  */
 export function sendRpcError(
   request: FastifyRequest,
   reply: FastifyReply,
   code: Code,
   message: string,
-  httpStatus = codeToHttpStatus(code),
+  { httpStatus = codeToHttpStatus(code), reason = defaultReason(code), metadata, details }: RpcErrorOptions = {},
 ): FastifyReply {
   noteGrpcStatus(request.exchange, code);
+  const error = rpcError(message, code, reason, { metadata, details });
   if (isGrpcFamily(request)) {
-    const headers = normalizeGrpcMessage(Object.fromEntries(setTrailerStatus(new Headers(), new ConnectError(message, code))));
+    const headers = normalizeGrpcMessage(Object.fromEntries(setTrailerStatus(new Headers(), error)));
     const contentType = request.headers["content-type"]!.split(";")[0]!;
     if (request.raw.httpVersionMajor === 2) {
       // A trailers-only response: one HEADERS frame that ends the stream, as gRPC clients expect.
@@ -44,5 +59,22 @@ export function sendRpcError(
   return reply
     .code(httpStatus)
     .header("content-type", "application/json")
-    .send(JSON.stringify({ code: codeToString(code), message }));
+    .send(JSON.stringify(isRest(request) ? restError(error) : errorToJson(error, undefined)));
+}
+
+/** True for the REST/JSON routes (/v1/...), whose error details are plain JSON rather than Connect's base64. */
+const isRest = (request: FastifyRequest) => request.url.startsWith("/v1/");
+
+const restError = (error: ConnectError) => ({ code: codeToString(error.code), message: error.rawMessage, details: restDetails(error) });
+
+/** The details REST shows, in the proto JSON mapping of google.protobuf.Any: {"@type": ..., ...fields}. */
+const restDetailTypes = createRegistry(ErrorInfoSchema, BadRequestSchema, RetryInfoSchema);
+
+export function restDetails(error: ConnectError): JsonObject[] {
+  return error.details.flatMap((d) => {
+    const desc = restDetailTypes.getMessage("desc" in d ? d.desc.typeName : d.type);
+    if (!desc) return [];
+    const message = "desc" in d ? create(desc, d.value) : fromBinary(desc, d.value);
+    return [{ "@type": `type.googleapis.com/${desc.typeName}`, ...(toJson(desc, message) as JsonObject) }];
+  });
 }

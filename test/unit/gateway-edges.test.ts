@@ -94,7 +94,10 @@ describe("the gateway's edges", () => {
     const missing = await post("/invoicer.v1.InvoiceService/ListInvoices");
     assert.equal(missing.json().code, "unauthenticated");
     const malformed = await post("/invoicer.v1.InvoiceService/ListInvoices", { authorization: "Bearer not-a-key" });
-    assert.deepEqual(malformed.json(), { code: "unauthenticated", message: "malformed API key" });
+    const { details, ...malformedError } = malformed.json();
+    assert.deepEqual(malformedError, { code: "unauthenticated", message: "malformed API key" });
+    assert.equal(details[0].debug.reason, "API_KEY_INVALID");
+    assert.equal(missing.json().details[0].debug.reason, "API_KEY_MISSING");
     const rest = await gateway.inject({
       method: "POST",
       url: "/v1/invoices",

@@ -120,10 +120,19 @@ describe("errorAnswers", () => {
       });
     });
     assert.deepEqual((await app.inject({ url: "/nowhere" })).json(), { code: "not_found", message: "no such route" });
-    assert.deepEqual((await app.inject({ method: "POST", url: "/bad" })).json(), { code: "invalid_argument", message: "bad input" });
+    // Every error also carries google.rpc.ErrorInfo: its reason shows in the detail's debug JSON.
+    const withoutDetails = (body: { details?: { debug: { reason: string } }[] }) => {
+      const { details, ...rest } = body;
+      return { ...rest, reasons: details?.map((d) => d.debug.reason) };
+    };
+    assert.deepEqual(withoutDetails((await app.inject({ method: "POST", url: "/bad" })).json()), {
+      code: "invalid_argument",
+      message: "bad input",
+      reasons: ["INVALID_REQUEST"],
+    });
     const bug = await app.inject({ method: "POST", url: "/bug" });
     assert.equal(bug.statusCode, 500);
-    assert.deepEqual(bug.json(), { code: "internal", message: "internal error" });
+    assert.deepEqual(withoutDetails(bug.json()), { code: "internal", message: "internal error", reasons: ["INTERNAL"] });
     const grpcWeb = await app.inject({ method: "GET", url: "/bug", headers: { "content-type": "application/grpc-web+proto" } });
     assert.equal(grpcWeb.statusCode, 200);
     assert.equal(grpcWeb.headers["grpc-status"], String(Code.Internal));

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import { FieldViolationsSchema, InvoiceService, type InvoiceStatus } from "@invoicer/sdk";
+import { BadRequestSchema, ErrorInfoSchema } from "@invoicer/sdk/google/rpc/error_details_pb";
 import { internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
 import { createLogger } from "@invoicer/platform/logger";
 import { startObservability } from "@invoicer/platform/observability";
@@ -47,6 +48,13 @@ describe("invoice rules, before the database", () => {
     assert.equal(err.code, Code.InvalidArgument);
     assert.deepEqual(fields(err), ["currency_code", "lines[1].quantity", "note"]);
     assert.match(err.rawMessage, /^currency_code: .* \(and 2 more\)$/);
+    // The standard details carry the same paths, and the reason.
+    const badRequest = err.findDetails(BadRequestSchema).flatMap((d) => d.fieldViolations.map((v) => v.field));
+    assert.deepEqual(badRequest, ["currency_code", "lines[1].quantity", "note"]);
+    const [info] = err.findDetails(ErrorInfoSchema);
+    assert.equal(info?.reason, "VALIDATION_FAILED");
+    assert.equal(info?.domain, "invoicer.v1");
+    assert.deepEqual(info?.metadata, { field: "currency_code", violations: "3" });
   });
 
   it("refuses a due date before the issue date, and amounts past int64", async () => {

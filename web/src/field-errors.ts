@@ -1,9 +1,18 @@
 import { ConnectError } from "@connectrpc/connect";
 import { FieldViolationsSchema, type FieldViolation } from "@invoicer/sdk";
+import { BadRequestSchema } from "@invoicer/sdk/google/rpc/error_details_pb";
 
-/** Every field violation an error carries (an InvalidArgument's invoicer.v1.FieldViolations detail). */
+/**
+ * Every field violation an error carries: an InvalidArgument's google.rpc.BadRequest, or the
+ * invoicer.v1.FieldViolations detail from a server of the release before (kept for one release).
+ */
 export function violationsOf(err: unknown): { field: string; description: string }[] {
-  return ConnectError.from(err)
+  const error = ConnectError.from(err);
+  const standard = error
+    .findDetails(BadRequestSchema)
+    .flatMap((d) => d.fieldViolations.map(({ field, description }) => ({ field, description })));
+  if (standard.length > 0) return standard;
+  return error
     .findDetails(FieldViolationsSchema)
     .flatMap((d) => d.violations.map(({ field, description }: FieldViolation) => ({ field, description })));
 }

@@ -1,6 +1,7 @@
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { Code, type ServiceImpl } from "@connectrpc/connect";
 import { DocumentFormat, type InvoiceService } from "@invoicer/sdk";
 import type { InvoiceDocumentService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
+import { ErrorReason, rpcError } from "@invoicer/platform/error-details";
 import type { Tracer } from "@invoicer/platform/telemetry";
 import type { Db } from "../db/client.ts";
 import { dbSpan } from "../db/spans.ts";
@@ -9,7 +10,7 @@ import { invalidArgument } from "../rpc/errors.ts";
 import { uuidPattern } from "../shared/ids.ts";
 import { Violations } from "../shared/violations.ts";
 import { invoiceEvent } from "../invoices/events.ts";
-import { invoiceLookup } from "../invoices/invoice-service.ts";
+import { invoiceLookup, notFound } from "../invoices/invoice-service.ts";
 import { attachDocuments, findDocument, type DocumentFormatName, type RenderedDocument } from "./document-store.ts";
 
 /** What the server knows of each document format: the one place content types and file names come from. */
@@ -52,7 +53,7 @@ export function invoiceDocumentService(db: Db, tracer: Tracer): ServiceImpl<type
       const result = await dbSpan(tracer, "INSERT", "invoice_documents", () =>
         attachDocuments(db, req, documents, invoiceEvent("documentReady")),
       );
-      if (result.kind === "not-found") throw new ConnectError(`invoice ${req.invoiceId} not found`, Code.NotFound);
+      if (result.kind === "not-found") throw notFound(req.invoiceId);
       return { attached: result.kind === "attached" };
     },
   };
@@ -69,9 +70,10 @@ export function invoiceDocumentDownloads(db: Db, tracer: Tracer): Pick<ServiceIm
       const invoice = await mustFind(tenantId, req.id);
       const document = await dbSpan(tracer, "SELECT", "invoice_documents", () => findDocument(db, tenantId, req.id, format.name));
       if (!document) {
-        throw new ConnectError(
+        throw rpcError(
           "the invoice's documents are not rendered yet (document_status PENDING); try again shortly",
           Code.FailedPrecondition,
+          ErrorReason.DOCUMENT_NOT_READY,
         );
       }
       return { ...document, filename: `invoice-${invoice.number}.${format.extension}` };

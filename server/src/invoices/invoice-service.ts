@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from "node:crypto";
 import { clone, toBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { Code, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { CreateInvoiceRequestSchema, InvoiceStatus, type CreateInvoiceRequest, type InvoiceService, type Party } from "@invoicer/sdk";
+import { ErrorReason, rpcError } from "@invoicer/platform/error-details";
 import type { Tracer } from "@invoicer/platform/telemetry";
 import type { Db } from "../db/client.ts";
 import { dbSpan } from "../db/spans.ts";
@@ -49,7 +50,7 @@ export function invoiceService(
         issueInvoice(db, draft, invoiceEvent("issued"), () => assertStillWanted(ctx.signal)),
       );
       if (result.kind === "key-reused") {
-        throw new ConnectError("idempotency_key: already used for a different request", Code.AlreadyExists);
+        throw rpcError("idempotency_key: already used for a different request", Code.AlreadyExists, ErrorReason.IDEMPOTENCY_KEY_REUSED);
       }
       return { invoice: toInvoice(result.invoice) };
     },
@@ -135,7 +136,14 @@ async function settle(db: Db, tracer: Tracer, ctx: HandlerContext, id: string, t
   if (result.kind === "not-found") throw notFound(id);
   if (result.kind === "wrong-status") {
     const verb = to === "PAID" ? "paid" : "voided";
-    throw new ConnectError(`invoice is ${result.status}; only ISSUED invoices can be ${verb}`, Code.FailedPrecondition);
+    throw rpcError(
+      `invoice is ${result.status}; only ISSUED invoices can be ${verb}`,
+      Code.FailedPrecondition,
+      ErrorReason.INVOICE_NOT_ISSUED,
+      {
+        metadata: { status: result.status },
+      },
+    );
   }
   return toInvoice(result.invoice);
 }
@@ -145,7 +153,8 @@ function assertInvoiceId(id: string) {
   if (!uuidPattern.test(id)) throw invalidArgument([{ field: "id", description: "must be a UUID in lower case" }]);
 }
 
-const notFound = (id: string) => new ConnectError(`invoice ${id} not found`, Code.NotFound);
+export const notFound = (id: string) =>
+  rpcError(`invoice ${id} not found`, Code.NotFound, ErrorReason.INVOICE_NOT_FOUND, { metadata: { id } });
 
 function price(req: CreateInvoiceRequest) {
   try {

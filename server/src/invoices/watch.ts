@@ -1,6 +1,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { InvoiceEventSchema, type InvoiceEvent } from "@invoicer/sdk";
+import { ErrorReason, rpcError } from "@invoicer/platform/error-details";
 import type { Logger } from "@invoicer/platform/logger";
 import type { Sql } from "postgres";
 import type { OutboxNotifications } from "../outbox/notifications.ts";
@@ -64,7 +65,8 @@ export function createInvoiceWatch(sql: Sql, notifications: OutboxNotifications,
       }
     }
   };
-  const missed = () => endAll(new ConnectError("live updates were interrupted; reconnect and list again", Code.Unavailable));
+  const missed = () =>
+    endAll(rpcError("live updates were interrupted; reconnect and list again", Code.Unavailable, ErrorReason.WATCH_INTERRUPTED));
 
   const drain = async () => {
     while (pending.length > 0) {
@@ -100,7 +102,7 @@ export function createInvoiceWatch(sql: Sql, notifications: OutboxNotifications,
     subscribe: (tenantId, signal) => stream(tenantId, signal),
     close() {
       closed = true;
-      endAll(new ConnectError("the server is shutting down; reconnect", Code.Unavailable));
+      endAll(rpcError("the server is shutting down; reconnect", Code.Unavailable, ErrorReason.SHUTTING_DOWN));
     },
     async stop() {
       unsubscribe();
@@ -109,10 +111,10 @@ export function createInvoiceWatch(sql: Sql, notifications: OutboxNotifications,
   };
 
   async function* stream(tenantId: string, signal: AbortSignal): AsyncIterable<InvoiceEvent | undefined> {
-    if (closed) throw new ConnectError("the server is shutting down; reconnect", Code.Unavailable);
+    if (closed) throw rpcError("the server is shutting down; reconnect", Code.Unavailable, ErrorReason.SHUTTING_DOWN);
     const audience = watchers.get(tenantId) ?? new Set<Watcher>();
     if (audience.size >= maxPerTenant) {
-      throw new ConnectError(`at most ${maxPerTenant} open WatchInvoices streams per tenant`, Code.ResourceExhausted);
+      throw rpcError(`at most ${maxPerTenant} open WatchInvoices streams per tenant`, Code.ResourceExhausted, ErrorReason.TOO_MANY_WATCHES);
     }
     const watcher: Watcher = { queue: [] };
     watchers.set(tenantId, audience.add(watcher));
@@ -146,7 +148,8 @@ export function createInvoiceWatch(sql: Sql, notifications: OutboxNotifications,
 /** Queues an event for each of the tenant's watchers; one too far behind is ended. */
 function deliver(audience: Set<Watcher> | undefined, event: InvoiceEvent) {
   for (const w of audience ?? []) {
-    if (w.queue.length >= maxQueuedEvents) w.ended ??= new ConnectError("watcher fell too far behind; reconnect", Code.ResourceExhausted);
+    if (w.queue.length >= maxQueuedEvents)
+      w.ended ??= rpcError("watcher fell too far behind; reconnect", Code.ResourceExhausted, ErrorReason.WATCH_TOO_SLOW);
     else w.queue.push(event);
     w.wake?.();
   }

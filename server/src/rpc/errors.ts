@@ -1,41 +1,48 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { FieldViolationsSchema } from "@invoicer/sdk";
+import { badRequest, ErrorReason, rpcError, withErrorInfo } from "@invoicer/platform/error-details";
 import type { Logger } from "@invoicer/platform/logger";
 import { transientDatabaseCode } from "../db/errors.ts";
 import type { FieldViolation } from "../shared/violations.ts";
 
-/** InvalidArgument naming the first bad field, with every violation attached as a FieldViolations detail. */
+/**
+ * InvalidArgument naming the first bad field, with ErrorInfo (VALIDATION_FAILED) and every violation as
+ * google.rpc.BadRequest; invoicer.v1.FieldViolations (the same paths) stays alongside for one release.
+ */
 export function invalidArgument(violations: FieldViolation[]): ConnectError {
   const [first] = violations;
   const more = violations.length > 1 ? ` (and ${violations.length - 1} more)` : "";
-  return new ConnectError(`${first!.field}: ${first!.description}${more}`, Code.InvalidArgument, undefined, [
-    { desc: FieldViolationsSchema, value: create(FieldViolationsSchema, { violations }) },
-  ]);
+  return rpcError(`${first!.field}: ${first!.description}${more}`, Code.InvalidArgument, ErrorReason.VALIDATION_FAILED, {
+    metadata: { field: first!.field, violations: String(violations.length) },
+    details: [badRequest(violations), { desc: FieldViolationsSchema, value: create(FieldViolationsSchema, { violations }) }],
+  });
 }
 
 /** What a caller is told for each transient database failure: a retry (same idempotency key) is safe. */
-const transientMessages: Partial<Record<Code, string>> = {
-  [Code.Unavailable]: "the database is unavailable; retry later",
-  [Code.Aborted]: "the change conflicted with another; retry",
-  [Code.DeadlineExceeded]: "the database took too long; retry later",
+const transientMessages: Partial<Record<Code, [string, ErrorReason]>> = {
+  [Code.Unavailable]: ["the database is unavailable; retry later", ErrorReason.DATABASE_UNAVAILABLE],
+  [Code.Aborted]: ["the change conflicted with another; retry", ErrorReason.CONFLICT],
+  [Code.DeadlineExceeded]: ["the database took too long; retry later", ErrorReason.DATABASE_TIMEOUT],
 };
 
 /**
  * The error boundary: errors meant for the client pass through; a database that is down or
  * restarting becomes Unavailable (a caller's retry will succeed); anything else is logged with
- * its cause and becomes a bare Internal, so no SQL, stack or parameter leaves the process.
+ * its cause and becomes a bare Internal, so no SQL, stack or parameter leaves the process. Every error
+ * leaves with google.rpc.ErrorInfo: its site's reason, or its code's default one.
  */
 export function errorBoundary(log: Logger): Interceptor {
   const toClient = (err: unknown, procedure: string) => {
-    if (err instanceof ConnectError) return err;
+    if (err instanceof ConnectError) return withErrorInfo(err);
     const transient = transientDatabaseCode(err);
     if (transient !== undefined) {
       log.warn({ err, procedure }, "database unavailable");
-      return new ConnectError(transientMessages[transient]!, transient);
+      const [message, reason] = transientMessages[transient]!;
+      return rpcError(message, transient, reason);
     }
     log.error({ err, procedure }, "unexpected error");
-    return new ConnectError("internal error", Code.Internal);
+    return rpcError("internal error", Code.Internal, ErrorReason.INTERNAL);
   };
   return (next) => async (req) => {
     const procedure = req.method.name;
@@ -62,6 +69,6 @@ export function errorBoundary(log: Logger): Interceptor {
 /** Thrown inside a transaction when the caller's deadline passed or it went away: roll back. */
 export function assertStillWanted(signal: AbortSignal): void {
   if (signal.aborted) {
-    throw new ConnectError("deadline exceeded before commit; nothing was saved", Code.DeadlineExceeded);
+    throw rpcError("deadline exceeded before commit; nothing was saved", Code.DeadlineExceeded, ErrorReason.DEADLINE_EXCEEDED);
   }
 }

@@ -314,6 +314,12 @@ export declare const VatBreakdownSchema: GenMessage<VatBreakdown>;
 /**
  * Error detail attached to InvalidArgument: every field that failed, by path.
  *
+ * Deprecated: every InvalidArgument now also carries the standard
+ * google.rpc.BadRequest with the same field paths (and google.rpc.ErrorInfo
+ * with reason VALIDATION_FAILED); read BadRequest. FieldViolations is still
+ * sent alongside for one release, so existing clients keep working, and will
+ * then no longer be attached.
+ *
  * @generated from message invoicer.v1.FieldViolations
  */
 export declare type FieldViolations = Message<"invoicer.v1.FieldViolations"> & {
