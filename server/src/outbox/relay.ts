@@ -39,7 +39,8 @@ interface OutboxRow {
   event_type: string;
   payload: Buffer;
   traceparent: string | null;
-  created_at: Date;
+  /** When the row was written, in epoch milliseconds: drizzle sets the shared client to return timestamps as strings. */
+  created_ms: number;
 }
 
 /** A batch that was published (`published` rows), or refused for good by the broker. */
@@ -162,7 +163,7 @@ function claimBatch(tx: TransactionSql, rowLimit: number, byteLimit: number): Pr
       update outbox set published_at = now()
       where id in (select id from batch)
       returning id, position, invoice_id, event_type, payload, traceparent, created_at)
-    select id, invoice_id, event_type, payload, traceparent, created_at from claimed order by position`;
+    select id, invoice_id, event_type, payload, traceparent, (extract(epoch from created_at) * 1000)::float8 as created_ms from claimed order by position`;
 }
 
 /** Bytes a batch may hold: the configured cap, or less when the topic takes less. */
@@ -190,7 +191,7 @@ function reasonOf(err: unknown): string {
 
 function toMessage(row: OutboxRow) {
   // CloudEvents binary mode: the context in `ce_` headers, the key stays the invoice id so its events keep their order.
-  const headers = cloudEventHeaders({ id: row.id, type: row.event_type, time: row.created_at, subject: row.invoice_id });
+  const headers = cloudEventHeaders({ id: row.id, type: row.event_type, time: new Date(Number(row.created_ms)), subject: row.invoice_id });
   if (row.traceparent) headers.traceparent = row.traceparent;
   return { key: row.invoice_id, value: row.payload, headers };
 }
