@@ -11,6 +11,7 @@ import { InvoiceEventSchema, InvoiceService } from "@invoicer/sdk";
 import { Kafka, logLevel } from "kafkajs";
 import type postgres from "postgres";
 import { sampleInvoice } from "@invoicer/devstack/samples";
+import { readCloudEventHeaders } from "@invoicer/platform/cloudevents";
 import { paced, summarize, type Summary } from "./load.ts";
 import { cpuWindow, type Measured } from "./processes.ts";
 import type { Tenant } from "./targets.ts";
@@ -142,7 +143,7 @@ export async function measureEventLatency(options: {
   await reader.run({
     eachMessage: async ({ message }) => {
       const atWall = Date.now();
-      if (message.headers?.["event-type"]?.toString() !== "invoice.issued" || !message.value) return;
+      if (readCloudEventHeaders(message.headers).type !== "invoice.issued" || !message.value) return;
       const event = fromBinary(InvoiceEventSchema, message.value);
       if (event.occurTime) received.set(event.invoiceId, { atWall, occurWall: timestampMs(event.occurTime) });
     },

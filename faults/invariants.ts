@@ -1,6 +1,7 @@
 // What must hold after every scenario, read from the database and the topic themselves.
 import { Kafka, logLevel } from "kafkajs";
 import type { Sql } from "postgres";
+import { readCloudEventHeaders } from "@invoicer/platform/cloudevents";
 import { caughtUp, readTopic } from "@invoicer/devstack/topics";
 import type { Acked } from "./load.ts";
 
@@ -55,7 +56,7 @@ export async function checkInvariants(
   let deliveries: string[];
   try {
     await caughtUp(brokers, topic, reader);
-    deliveries = reader.items.map((m) => m.headers["event-id"] ?? "");
+    deliveries = reader.items.map((m) => readCloudEventHeaders(m.headers).id ?? "");
   } finally {
     await reader.close();
   }

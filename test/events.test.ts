@@ -5,6 +5,7 @@ import { DocumentFormat, DocumentStatus, InvoiceEventSchema, type InvoiceEvent }
 import { unzipSync } from "fflate";
 import { extractText, getDocumentProxy } from "unpdf";
 import { renderInvoiceDocuments } from "../consumer/src/render/index.ts";
+import { ceHeaders, eventContentType, eventSource, legacyHeaders, readCloudEventHeaders } from "@invoicer/platform/cloudevents";
 import { createLogger } from "@invoicer/platform/logger";
 import { startOutboxRelay } from "../server/src/outbox/relay.ts";
 import {
@@ -21,6 +22,8 @@ import { sampleInvoice, startStack, type Stack } from "./support/stack.ts";
 
 const brokers = () => process.env.TEST_KAFKA_BROKERS!.split(",");
 const decode = (value: Uint8Array) => fromBinary(InvoiceEventSchema, value);
+const idOf = (m: TopicMessage) => readCloudEventHeaders(m.headers).id;
+const typeOf = (m: TopicMessage) => readCloudEventHeaders(m.headers).type;
 const isDocumentReady = (invoiceId: string) => (e: InvoiceEvent) => e.kind.case === "documentReady" && e.invoiceId === invoiceId;
 
 let stack: Stack;
@@ -44,7 +47,7 @@ after(async () => {
 });
 
 describe("outbox to Kafka", () => {
-  it("publishes each change as an InvoiceEvent keyed by invoice, with its headers", async () => {
+  it("publishes each change as an InvoiceEvent keyed by invoice, with CloudEvents binary-mode headers", async () => {
     const client = stack.client(stack.tenantA);
     const { invoice } = await client.createInvoice(sampleInvoice());
     const committedAt = Date.now();
@@ -54,15 +57,41 @@ describe("outbox to Kafka", () => {
     assert.equal(event.kind.case, "issued");
     assert.equal(event.tenantId, stack.tenantA.id);
     assert.equal(event.kind.value?.invoice?.number, invoice!.number);
-    assert.equal(issued!.headers["event-id"], event.eventId);
-    assert.equal(issued!.headers["event-type"], "invoice.issued");
-    assert.equal(issued!.headers["content-type"], "application/x-protobuf; messageType=invoicer.v1.InvoiceEvent");
-    assert.match(issued!.headers.traceparent ?? "", /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    const h = issued!.headers;
+    assert.equal(h.ce_specversion, "1.0");
+    assert.equal(h.ce_id, event.eventId);
+    assert.equal(h.ce_source, "/invoicer/server");
+    assert.ok(!h.ce_source!.includes(stack.tenantA.id), "the source names no tenant");
+    assert.equal(h.ce_type, "invoice.issued");
+    assert.equal(h.ce_subject, invoice!.id);
+    assert.match(h.ce_time ?? "", /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/, "ce_time is RFC 3339 in UTC");
+    assert.ok(Math.abs(Date.parse(h.ce_time!) - committedAt) < 60_000, "ce_time is the event's time");
+    assert.equal(h["content-type"], "application/x-protobuf; messageType=invoicer.v1.InvoiceEvent");
+    assert.match(h.traceparent ?? "", /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    // The module's names are the ones on the wire.
+    assert.equal(h[ceHeaders.id], event.eventId);
+    assert.equal(h[ceHeaders.source], eventSource);
+    assert.equal(h[ceHeaders.contentType], eventContentType);
+    // Kept for one release, for consumers of the previous version during a rolling deploy.
+    assert.equal(h[legacyHeaders.id], event.eventId);
+    assert.equal(h[legacyHeaders.type], "invoice.issued");
+    assert.deepEqual(Object.keys(h).sort(), [
+      "ce_id",
+      "ce_source",
+      "ce_specversion",
+      "ce_subject",
+      "ce_time",
+      "ce_type",
+      "content-type",
+      "event-id",
+      "event-type",
+      "traceparent",
+    ]);
 
     await client.payInvoice({ id: invoice!.id });
     const { invoice: voided } = await client.createInvoice(sampleInvoice());
     await client.voidInvoice({ id: voided!.id, reason: "issued by mistake" });
-    const types = (id: string) => topic.items.filter((m) => m.key === id).map((m) => m.headers["event-type"]);
+    const types = (id: string) => topic.items.filter((m) => m.key === id).map(typeOf);
     await topic.until(() => types(invoice!.id).includes("invoice.paid") && types(voided!.id).includes("invoice.voided"));
     const paidEvents = topic.items.filter((m) => m.key === invoice!.id).map((m) => decode(m.value).kind.case);
     assert.deepEqual(
@@ -94,7 +123,7 @@ describe("outbox relay replicas", () => {
       const client = stack.client(stack.tenantB);
       const created = await Promise.all(Array.from({ length: 100 }, () => client.createInvoice(sampleInvoice())));
       const ids = new Set(created.map((r) => r.invoice!.id));
-      const issued = (ms: TopicMessage[]) => ms.filter((m) => ids.has(m.key) && m.headers["event-type"] === "invoice.issued");
+      const issued = (ms: TopicMessage[]) => ms.filter((m) => ids.has(m.key) && typeOf(m) === "invoice.issued");
       await topic.until((ms) => new Set(issued(ms).map((m) => m.key)).size === 100);
       // Once every issued row is marked published no relay sends it again; read to the end of the topic.
       await eventually(async () => {
@@ -103,7 +132,7 @@ describe("outbox relay replicas", () => {
         return left!.n === 0;
       }, "the issued events to be marked published");
       await caughtUp(brokers(), stack.events!.topic, topic);
-      const eventIds = issued(topic.items).map((m) => m.headers["event-id"]);
+      const eventIds = issued(topic.items).map(idOf);
       assert.equal(new Set(eventIds).size, eventIds.length, "no event id was published twice");
     } finally {
       await second.stop();
@@ -173,10 +202,10 @@ describe("documents", () => {
     await watch.until((es) => es.some(isDocumentReady(invoice!.id)));
     watch.close();
     await topic.until((ms) => ms.some((m) => m.key === invoice!.id));
-    const issued = topic.items.find((m) => m.key === invoice!.id && m.headers["event-type"] === "invoice.issued")!;
+    const issued = topic.items.find((m) => m.key === invoice!.id && typeOf(m) === "invoice.issued")!;
     await produceRaw(brokers(), stack.events!.topic, [{ key: issued.key, value: issued.value, headers: issued.headers }]);
-    const redelivered = await topic.until((ms) => ms.filter((m) => m.headers["event-id"] === issued.headers["event-id"]).length === 2);
-    const copy = redelivered.filter((m) => m.headers["event-id"] === issued.headers["event-id"])[1]!;
+    const redelivered = await topic.until((ms) => ms.filter((m) => idOf(m) === idOf(issued)).length === 2);
+    const copy = redelivered.filter((m) => idOf(m) === idOf(issued))[1]!;
     // The consumer commits only after the server answered, so a committed offset past the copy means it was handled.
     const groupId = stack.events!.groupId;
     await eventually(
@@ -188,6 +217,36 @@ describe("documents", () => {
       .sql`select count(*)::int as n from outbox where invoice_id = ${invoice!.id} and event_type = 'invoice.document_ready'`;
     assert.equal(documents!.n, 2);
     assert.equal(readyEvents!.n, 1);
+  });
+
+  it("handles an event published before the CloudEvents headers (only event-id and event-type), as the topic retains them", async () => {
+    const client = stack.client(stack.tenantA);
+    const watch = await watchInvoices(client);
+    const { invoice } = await client.createInvoice(sampleInvoice());
+    await watch.until((es) => es.some(isDocumentReady(invoice!.id)));
+    watch.close();
+    const issued = (await topic.until((ms) => ms.some((m) => m.key === invoice!.id && typeOf(m) === "invoice.issued"))).find(
+      (m) => m.key === invoice!.id && typeOf(m) === "invoice.issued",
+    )!;
+    // Forget the documents, so only the old-style message can bring them back.
+    await stack.database.sql`delete from invoice_documents where invoice_id = ${invoice!.id}`;
+    await stack.database.sql`update invoices set document_status = 'PENDING' where id = ${invoice!.id}`;
+    const old = {
+      [legacyHeaders.id]: idOf(issued)!,
+      [legacyHeaders.type]: "invoice.issued",
+      "content-type": issued.headers["content-type"]!,
+      traceparent: issued.headers.traceparent!,
+    };
+    assert.equal(readCloudEventHeaders(old).cloudEvent, false);
+    await produceRaw(brokers(), stack.events!.topic, [{ key: issued.key, value: issued.value, headers: old }]);
+    await eventually(async () => {
+      const [ready] = await stack.database
+        .sql`select count(*)::int as n from outbox where invoice_id = ${invoice!.id} and event_type = 'invoice.document_ready'`;
+      return ready!.n === 2;
+    }, "the old-style event to be rendered and attached again");
+    const [documents] = await stack.database.sql`select count(*)::int as n from invoice_documents where invoice_id = ${invoice!.id}`;
+    assert.equal(documents!.n, 2);
+    assert.equal((await client.getInvoice({ id: invoice!.id })).invoice!.documentStatus, DocumentStatus.READY);
   });
 
   it("sends poison events to the dead-letter topic and goes on", async () => {

@@ -1,6 +1,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { InvoiceEventSchema, type DocumentFormat, type Invoice, type InvoiceEvent } from "@invoicer/sdk";
+import { readCloudEventHeaders } from "@invoicer/platform/cloudevents";
 import type { EventMessage, ReceivedMessage } from "@invoicer/platform/kafka";
 import type { Logger } from "@invoicer/platform/logger";
 import { inSpan, remoteContext, SpanKind, type Tracer } from "@invoicer/platform/telemetry";
@@ -55,9 +56,12 @@ export function documentWorker(deps: DocumentWorkerDeps) {
       stopTimer();
       return documents;
     });
-  // A processing span continuing the trace the relay sent in the message's traceparent.
-  return (message: ReceivedMessage): Promise<void> =>
-    inSpan(
+  // A processing span continuing the trace the relay sent in the message's traceparent. The CloudEvents
+  // headers (or, on events published before them, `event-id`/`event-type`) name the event on the span;
+  // the payload stays what the worker acts on.
+  return (message: ReceivedMessage): Promise<void> => {
+    const ce = readCloudEventHeaders(message.headers);
+    return inSpan(
       tracer,
       `process ${message.topic}`,
       {
@@ -69,12 +73,18 @@ export function documentWorker(deps: DocumentWorkerDeps) {
           "messaging.destination.name": message.topic,
           "messaging.destination.partition.id": String(message.partition),
           "messaging.kafka.offset": Number(message.offset),
-          "messaging.message.id": message.headers["event-id"] ?? "",
+          "messaging.message.id": ce.id ?? "",
           "messaging.consumer.group.name": deps.groupId,
+          ...(ce.id ? { "cloudevents.event_id": ce.id } : {}),
+          ...(ce.type ? { "cloudevents.event_type": ce.type } : {}),
+          ...(ce.source ? { "cloudevents.event_source": ce.source } : {}),
+          ...(ce.subject ? { "cloudevents.event_subject": ce.subject } : {}),
+          ...(ce.specversion ? { "cloudevents.event_spec_version": ce.specversion } : {}),
         },
       },
       () => handle(message),
     );
+  };
 
   async function handle(message: ReceivedMessage): Promise<void> {
     let event: InvoiceEvent;

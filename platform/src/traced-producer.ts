@@ -1,3 +1,4 @@
+import { readCloudEventHeaders } from "./cloudevents.ts";
 import type { EventProducer } from "./kafka.ts";
 import { failSpan, remoteContext, spanHeaders, SpanKind, type Tracer } from "./telemetry.ts";
 
@@ -8,8 +9,9 @@ import { failSpan, remoteContext, spanHeaders, SpanKind, type Tracer } from "./t
 export function tracedProducer(producer: EventProducer, tracer: Tracer): EventProducer {
   return {
     async send(topic, messages) {
-      const spans = messages.map((m) =>
-        tracer.startSpan(
+      const spans = messages.map((m) => {
+        const event = readCloudEventHeaders(m.headers);
+        return tracer.startSpan(
           `send ${topic}`,
           {
             kind: SpanKind.PRODUCER,
@@ -18,12 +20,13 @@ export function tracedProducer(producer: EventProducer, tracer: Tracer): EventPr
               "messaging.operation.name": "send",
               "messaging.destination.name": topic,
               "messaging.kafka.message.key": m.key,
-              ...(m.headers["event-id"] ? { "messaging.message.id": m.headers["event-id"] } : {}),
+              ...(event.id ? { "messaging.message.id": event.id, "cloudevents.event_id": event.id } : {}),
+              ...(event.type ? { "cloudevents.event_type": event.type } : {}),
             },
           },
           remoteContext(m.headers),
-        ),
-      );
+        );
+      });
       try {
         await producer.send(
           topic,

@@ -1,3 +1,4 @@
+import { cloudEventHeaders } from "@invoicer/platform/cloudevents";
 import { isRejectedForGood, type EventProducer } from "@invoicer/platform/kafka";
 import type { Logger } from "@invoicer/platform/logger";
 import type { Sql, TransactionSql } from "postgres";
@@ -26,10 +27,11 @@ export interface OutboxRelay {
   stop(): Promise<void>;
 }
 
-export const eventContentType = "application/x-protobuf; messageType=invoicer.v1.InvoiceEvent";
-
-/** What a record adds to its payload on the wire (key, headers, framing), counted generously. */
-const recordOverheadBytes = 512;
+/**
+ * What a record adds to its payload on the wire (key, headers, framing), counted generously: the CloudEvents
+ * headers with the legacy pair and traceparent come to about 430 bytes, the key and framing to about 60.
+ */
+const recordOverheadBytes = 768;
 
 interface OutboxRow {
   id: string;
@@ -37,6 +39,8 @@ interface OutboxRow {
   event_type: string;
   payload: Buffer;
   traceparent: string | null;
+  /** When the row was written, in epoch milliseconds: drizzle sets the shared client to return timestamps as strings. */
+  created_ms: number;
 }
 
 /** A batch that was published (`published` rows), or refused for good by the broker. */
@@ -158,8 +162,8 @@ function claimBatch(tx: TransactionSql, rowLimit: number, byteLimit: number): Pr
     claimed as (
       update outbox set published_at = now()
       where id in (select id from batch)
-      returning id, position, invoice_id, event_type, payload, traceparent)
-    select id, invoice_id, event_type, payload, traceparent from claimed order by position`;
+      returning id, position, invoice_id, event_type, payload, traceparent, created_at)
+    select id, invoice_id, event_type, payload, traceparent, (extract(epoch from created_at) * 1000)::float8 as created_ms from claimed order by position`;
 }
 
 /** Bytes a batch may hold: the configured cap, or less when the topic takes less. */
@@ -186,11 +190,8 @@ function reasonOf(err: unknown): string {
 }
 
 function toMessage(row: OutboxRow) {
-  const headers: Record<string, string> = {
-    "event-id": row.id,
-    "event-type": row.event_type,
-    "content-type": eventContentType,
-  };
+  // CloudEvents binary mode: the context in `ce_` headers, the key stays the invoice id so its events keep their order.
+  const headers = cloudEventHeaders({ id: row.id, type: row.event_type, time: new Date(Number(row.created_ms)), subject: row.invoice_id });
   if (row.traceparent) headers.traceparent = row.traceparent;
   return { key: row.invoice_id, value: row.payload, headers };
 }
