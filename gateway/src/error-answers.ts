@@ -22,7 +22,8 @@ export const errorAnswers = fp(
 function answerNoRoute(request: FastifyRequest, reply: FastifyReply) {
   const path = request.url.split("?", 1)[0]!;
   if (!isGrpcFamily(request) && !rpcPath.test(path)) return reply.code(404).send({ code: "not_found", message: "no such route" });
-  if (isGrpcFamily(request)) return sendRpcError(request, reply, Code.Unimplemented, `no such method: ${path}`);
+  // A protocol error, answered as a Connect server would: no details (the conformance suite checks).
+  if (isGrpcFamily(request)) return sendRpcError(request, reply, Code.Unimplemented, `no such method: ${path}`, { reason: null });
   // As Connect servers answer (clients read 404 as unimplemented): a plain 404, and 405 for a verb RPCs do not use.
   const allowed = request.method === "POST" || request.method === "GET";
   if (!allowed) reply.header("allow", "GET, POST");

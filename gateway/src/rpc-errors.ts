@@ -1,5 +1,5 @@
 import { create, createRegistry, fromBinary, toJson, type JsonObject } from "@bufbuild/protobuf";
-import { Code, type ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, codeToString, errorToJson } from "@connectrpc/connect/protocol-connect";
 import { BadRequestSchema, ErrorInfoSchema, RetryInfoSchema } from "@invoicer/sdk/google/rpc/error_details_pb";
 import { defaultReason, rpcError, type ErrorReason, type OutgoingDetail } from "@invoicer/platform/error-details";
@@ -22,8 +22,8 @@ export function isGrpc(request: FastifyRequest): boolean {
 export interface RpcErrorOptions {
   /** The HTTP status for Connect and REST; the code's own by default. */
   httpStatus?: number;
-  /** google.rpc.ErrorInfo's reason; the code's default reason when not given. */
-  reason?: ErrorReason;
+  /** google.rpc.ErrorInfo's reason; the code's default reason when not given; null for none (protocol errors). */
+  reason?: ErrorReason | null;
   metadata?: Record<string, string>;
   /** Further details (google.rpc.RetryInfo, ...) after the ErrorInfo. */
   details?: OutgoingDetail[];
@@ -42,7 +42,7 @@ export function sendRpcError(
   { httpStatus = codeToHttpStatus(code), reason = defaultReason(code), metadata, details }: RpcErrorOptions = {},
 ): FastifyReply {
   noteGrpcStatus(request.exchange, code);
-  const error = rpcError(message, code, reason, { metadata, details });
+  const error = reason === null ? new ConnectError(message, code) : rpcError(message, code, reason, { metadata, details });
   if (isGrpcFamily(request)) {
     const headers = normalizeGrpcMessage(Object.fromEntries(setTrailerStatus(new Headers(), error)));
     const contentType = request.headers["content-type"]!.split(";")[0]!;

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { FieldViolationsSchema } from "@invoicer/sdk";
-import { badRequest, ErrorReason, rpcError, withErrorInfo } from "@invoicer/platform/error-details";
+import { badRequest, ErrorReason, rpcError } from "@invoicer/platform/error-details";
 import type { Logger } from "@invoicer/platform/logger";
 import { transientDatabaseCode } from "../db/errors.ts";
 import type { FieldViolation } from "../shared/violations.ts";
@@ -29,12 +29,14 @@ const transientMessages: Partial<Record<Code, [string, ErrorReason]>> = {
 /**
  * The error boundary: errors meant for the client pass through; a database that is down or
  * restarting becomes Unavailable (a caller's retry will succeed); anything else is logged with
- * its cause and becomes a bare Internal, so no SQL, stack or parameter leaves the process. Every error
- * leaves with google.rpc.ErrorInfo: its site's reason, or its code's default one.
+ * its cause and becomes a bare Internal, so no SQL, stack or parameter leaves the process. The
+ * errors it makes carry google.rpc.ErrorInfo, as the service's own do.
  */
 export function errorBoundary(log: Logger): Interceptor {
   const toClient = (err: unknown, procedure: string) => {
-    if (err instanceof ConnectError) return withErrorInfo(err);
+    // As raised: the service's own errors name their reason; connect-es's protocol errors (an
+    // incomplete message, a missing request) carry none, as the protocol and its conformance suite say.
+    if (err instanceof ConnectError) return err;
     const transient = transientDatabaseCode(err);
     if (transient !== undefined) {
       log.warn({ err, procedure }, "database unavailable");
