@@ -1,4 +1,4 @@
-// Two structural checks of server/ and consumer/ (a one-off measure, not part of CI):
+// Two structural checks of server/, consumer/ and gateway/ (in .ci/run; exits 1 on a cycle or a long function):
 //   - import cycles: between modules, and between the folders of server/src (a folder importing
 //     another that imports it back, through any modules);
 //   - function length: each function's own lines (nested functions, including a service object's
@@ -10,7 +10,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import ts from "typescript";
 
 const limit = Number(process.argv[2] ?? 60);
-const roots = ["server/src", "consumer/src"];
+const roots = ["server/src", "consumer/src", "gateway/src"];
 const files = roots.flatMap((r) =>
   readdirSync(r, { recursive: true, encoding: "utf8" })
     .filter((f) => f.endsWith(".ts"))
