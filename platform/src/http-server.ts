@@ -113,9 +113,15 @@ const maxWaitForSentMs = 2_000;
 function stopUploadOnceAnswered(stream: http2.ServerHttp2Stream): void {
   stream.once("finish", () => {
     const finished = Date.now();
+    // The wait doubles from 1 ms (to 64 ms): a client that reads its answer slowly costs a dozen checks, not thousands.
+    let wait = 1;
     const resetWhenSent = () => {
       if (stream.closed || stream.destroyed || stream.readableEnded) return;
-      if (stream.state?.localClose !== 1 && Date.now() - finished <= maxWaitForSentMs) return void setTimeout(resetWhenSent, 1);
+      if (stream.state?.localClose !== 1 && Date.now() - finished <= maxWaitForSentMs) {
+        setTimeout(resetWhenSent, wait);
+        wait = Math.min(wait * 2, 64);
+        return;
+      }
       stream.close(http2.constants.NGHTTP2_NO_ERROR);
       // Node frees a stream closed without error only once its unread data is read: discard it.
       stream.destroy();
