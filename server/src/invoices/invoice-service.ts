@@ -14,7 +14,7 @@ import { assertStillWanted, invalidArgument } from "../rpc/errors.ts";
 import { uuidPattern } from "../shared/ids.ts";
 import { Violations } from "../shared/violations.ts";
 import { invoiceEvent } from "./events.ts";
-import { findInvoice, issueInvoice, listInvoices, settleInvoice, type InvoiceRecord, type NewInvoice } from "./invoice-store.ts";
+import { invoiceReader, issueInvoice, listInvoices, settleInvoice, type InvoiceRecord, type NewInvoice } from "./invoice-store.ts";
 import { statusFromProto, toInvoice } from "./to-proto.ts";
 import type { InvoiceWatch } from "./watch.ts";
 
@@ -24,9 +24,10 @@ const maxInt64 = 2n ** 63n - 1n;
 
 /** The tenant's invoice by the id a caller sent: InvalidArgument when it is no id, NotFound when there is none. */
 export function invoiceLookup(db: Db, tracer: Tracer) {
+  const findInvoice = invoiceReader(db);
   return async (tenantId: string, id: string): Promise<InvoiceRecord> => {
     assertInvoiceId(id);
-    const invoice = await dbSpan(tracer, "SELECT", "invoices", () => findInvoice(db, tenantId, id));
+    const invoice = await dbSpan(tracer, "SELECT", "invoices", () => findInvoice(tenantId, id));
     if (!invoice) throw notFound(id);
     return invoice;
   };

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, lt } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import type { Db, Tx } from "../db/client.ts";
 import { columnsExcept, fromDriver, insertRow, insertRows, postgresClientOf, sqlNames } from "../db/raw-sql.ts";
 import { idempotencyKeys, invoiceCounters, invoiceLines, invoices, outbox } from "../db/schema.ts";
@@ -168,14 +168,38 @@ async function replay(db: Db, draft: NewInvoice): Promise<IssueResult> {
 }
 
 /** The tenant's invoice with its lines, or undefined: another tenant's invoice is not found. */
-export async function findInvoice(db: Db | Tx, tenantId: string, id: string): Promise<InvoiceRecord | undefined> {
-  const [row] = await db
+/** An invoice and its lines by id, within the tenant: the statements GetInvoice runs, with placeholders. */
+const invoiceById = (db: Db | Tx) => ({
+  invoice: db
     .select()
     .from(invoices)
-    .where(and(eq(invoices.tenantId, tenantId), eq(invoices.id, id)));
+    .where(and(eq(invoices.tenantId, sql.placeholder("tenantId")), eq(invoices.id, sql.placeholder("id")))),
+  lines: db
+    .select()
+    .from(invoiceLines)
+    .where(eq(invoiceLines.invoiceId, sql.placeholder("id")))
+    .orderBy(asc(invoiceLines.position)),
+});
+
+type InvoiceByIdStatements = { [K in keyof ReturnType<typeof invoiceById>]: Pick<ReturnType<typeof invoiceById>[K], "execute"> };
+
+async function readInvoice(statements: InvoiceByIdStatements, tenantId: string, id: string): Promise<InvoiceRecord | undefined> {
+  const [row] = await statements.invoice.execute({ tenantId, id });
   if (!row) return undefined;
-  const lines = await db.select().from(invoiceLines).where(eq(invoiceLines.invoiceId, id)).orderBy(asc(invoiceLines.position));
-  return { ...row, lines };
+  return { ...row, lines: await statements.lines.execute({ id }) };
+}
+
+/** The tenant's invoice with its lines, in a transaction or not (built per call; see invoiceReader). */
+export const findInvoice = (db: Db | Tx, tenantId: string, id: string) => readInvoice(invoiceById(db), tenantId, id);
+
+/**
+ * findInvoice with its statements built once (Drizzle's prepared queries): rebuilding them took about
+ * a sixth of the server's CPU per GetInvoice.
+ */
+export function invoiceReader(db: Db): (tenantId: string, id: string) => Promise<InvoiceRecord | undefined> {
+  const statements = invoiceById(db);
+  const prepared = { invoice: statements.invoice.prepare("find_invoice"), lines: statements.lines.prepare("find_invoice_lines") };
+  return (tenantId, id) => readInvoice(prepared, tenantId, id);
 }
 
 /** One page of the tenant's invoices, newest number first, starting below `beforeNumber`. */
