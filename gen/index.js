@@ -2,3 +2,5 @@
 export * from "./src/invoicer/v1/invoice_pb.js";
 export * from "./src/invoicer/v1/invoice_service_pb.js";
 export * from "./src/invoicer/v1/events_pb.js";
+// google.rpc error details (ErrorInfo, BadRequest, RetryInfo, ...): what clients decode from an error's details.
+export * from "./src/google/rpc/error_details_pb.js";
