@@ -16,6 +16,8 @@ export interface ApiKeyResolver {
    * one key share one call, and one budget answer.
    */
   check(apiKey: string, mayAsk: () => Promise<boolean>): Promise<string | null>;
+  /** Remembers a key the server has since called revoked as bad, as if it had just been checked. */
+  revoked(apiKey: string): void;
 }
 
 /**
@@ -40,6 +42,9 @@ export function apiKeyResolver(
   };
   return {
     cached: (apiKey) => answers.get(apiKey)?.tenantId,
+    revoked(apiKey) {
+      if (cacheMs > 0) answers.set(apiKey, { tenantId: null });
+    },
     check(apiKey, mayAsk) {
       const pending = inFlight.get(apiKey);
       if (pending) return pending;
@@ -54,24 +59,6 @@ export function apiKeyResolver(
       inFlight.set(apiKey, checking);
       return checking;
     },
-  };
-}
-
-/**
- * A token bucket per key: `perSecond` sustained, `burst` at once; the least recently seen keys are forgotten first.
- * Answers 0 when the call may go ahead, else the milliseconds until the key's next token.
- */
-export function rateLimiter(perSecond: number, burst: number, maxKeys = 100_000) {
-  const buckets = new LRUCache<string, { tokens: number; at: number }>({ max: maxKeys });
-  return function waitFor(key: string): number {
-    const now = Date.now();
-    const bucket = buckets.get(key) ?? { tokens: burst, at: now };
-    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * perSecond);
-    bucket.at = now;
-    buckets.set(key, bucket);
-    if (bucket.tokens < 1) return Math.max(1, Math.ceil(((1 - bucket.tokens) / perSecond) * 1000));
-    bucket.tokens -= 1;
-    return 0;
   };
 }
 

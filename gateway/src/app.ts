@@ -45,6 +45,8 @@ export async function buildGateway(config: GatewayConfig, log: Logger, observabi
     keyChecksPerAddress: config.keyChecksPerAddress,
     rateLimitPerSecond: config.rateLimitPerSecond,
     rateLimitBurst: config.rateLimitBurst,
+    rateLimitLeaseMs: config.rateLimitLeaseMs,
+    rateLimitLeaseTtlMs: config.rateLimitLeaseTtlMs,
     maxBodyBytes: config.maxBodyBytes,
   });
   await app.register(browserCors, { origins: config.corsOrigins });

@@ -3,15 +3,8 @@ import type { ApiKeyService } from "@invoicer/sdk/invoicer/v1/internal_service_p
 import { ErrorReason, retryInfo } from "@invoicer/platform/error-details";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
-import {
-  apiKeyResolver,
-  bearerToken,
-  KeyCheckBudgetError,
-  KeyCheckBusyError,
-  looksLikeApiKey,
-  rateLimiter,
-  type ApiKeyResolver,
-} from "./api-keys.ts";
+import { apiKeyResolver, bearerToken, KeyCheckBudgetError, KeyCheckBusyError, looksLikeApiKey, type ApiKeyResolver } from "./api-keys.ts";
+import { keyRateLimit, type KeyAllowance } from "./key-rate-limit.ts";
 import { sendRpcError } from "./rpc-errors.ts";
 
 /** A hook that answers the request itself unless its API key is good, noting the tenant when it is. */
@@ -35,14 +28,18 @@ export interface ApiKeyAuthenticationOptions {
   apiKeyCacheMs: number;
   /** Keys the server checks for one address per minute (keys not yet cached). */
   keyChecksPerAddress: number;
+  /** The per-key limit across the fleet: leased from the server's bucket (key-rate-limit.ts). */
   rateLimitPerSecond: number;
   rateLimitBurst: number;
+  rateLimitLeaseMs: number;
+  rateLimitLeaseTtlMs: number;
   maxBodyBytes: number;
 }
 
 /**
  * `app.authenticate` and `app.authenticateRest`, sharing one key cache, one key-check budget per
- * address and one rate limit per key. Unencapsulated: the REST routes and the proxies use them.
+ * address and one rate limit per key (one bucket for every gateway, leased through the server).
+ * Unencapsulated: the REST routes and the proxies use them.
  */
 export const apiKeyAuthentication = fp(
   async function apiKeyAuthentication(app: FastifyInstance, options: ApiKeyAuthenticationOptions) {
@@ -53,7 +50,12 @@ export const apiKeyAuthentication = fp(
         const budget = await keyChecks(request);
         return budget.isAllowed || !budget.isExceeded;
       },
-      allowKey: rateLimiter(options.rateLimitPerSecond, options.rateLimitBurst),
+      allowKey: keyRateLimit(options.keyService, {
+        perSecond: options.rateLimitPerSecond,
+        burst: options.rateLimitBurst,
+        leaseMs: options.rateLimitLeaseMs,
+        leaseTtlMs: options.rateLimitLeaseTtlMs,
+      }),
       maxBodyBytes: options.maxBodyBytes,
     };
     app.decorateRequest("tenantId", "");
@@ -67,8 +69,8 @@ interface AuthenticateOptions {
   keys: ApiKeyResolver;
   /** Whether the request's address may have one more key checked by the server (not yet cached keys). */
   mayCheckKey: (request: FastifyRequest) => Promise<boolean>;
-  /** The per-key rate limit: 0 when the call may go ahead, else the milliseconds to wait. */
-  allowKey: (apiKey: string) => number;
+  /** The per-key rate limit: whether the call may go ahead, and if not why. */
+  allowKey: (apiKey: string) => Promise<KeyAllowance>;
   maxBodyBytes: number;
   /** The HTTP status for a declared body over the limit where no RPC protocol decides it (REST: 413). */
   oversizeHttpStatus?: number;
@@ -114,14 +116,30 @@ function authenticator({ keys, mayCheckKey, allowKey, maxBodyBytes, oversizeHttp
       }
     }
     if (tenantId === null) return sendRpcError(request, reply, Code.Unauthenticated, "unknown or revoked API key");
-    const waitMs = allowKey(token);
-    if (waitMs > 0) {
-      reply.header("retry-after", String(Math.ceil(waitMs / 1000)));
-      return sendRpcError(request, reply, Code.ResourceExhausted, "rate limit exceeded for this API key", {
-        reason: ErrorReason.RATE_LIMITED,
-        details: [retryInfo(waitMs)],
-      });
+    const allowance = await allowKey(token);
+    if (allowance.kind !== "allowed") {
+      if (allowance.kind === "revoked") keys.revoked(token);
+      return refuse(request, reply, allowance);
     }
     request.tenantId = tenantId;
   };
+}
+
+/** The answer to a call the per-key limit refused: over the limit, revoked since cached, or no lease to be had. */
+function refuse(request: FastifyRequest, reply: FastifyReply, allowance: Exclude<KeyAllowance, { kind: "allowed" }>) {
+  switch (allowance.kind) {
+    case "limited":
+      reply.header("retry-after", String(Math.ceil(allowance.waitMs / 1000)));
+      return sendRpcError(request, reply, Code.ResourceExhausted, "rate limit exceeded for this API key", {
+        reason: ErrorReason.RATE_LIMITED,
+        details: [retryInfo(allowance.waitMs)],
+      });
+    case "revoked":
+      return sendRpcError(request, reply, Code.Unauthenticated, "unknown or revoked API key");
+    case "unavailable":
+      request.log.warn({ err: allowance.err }, "cannot reach the server to lease rate-limit tokens");
+      return sendRpcError(request, reply, Code.Unavailable, "authentication unavailable, retry later", {
+        reason: ErrorReason.AUTHENTICATION_UNAVAILABLE,
+      });
+  }
 }

@@ -22,8 +22,13 @@ export interface GatewayConfig {
   serverUrl: string;
   internalToken: string;
   corsOrigins: string[];
+  /** The per-key limit, for the whole fleet of gateways: sustained calls per second and the most at once. */
   rateLimitPerSecond: number;
   rateLimitBurst: number;
+  /** One lease from the fleet's bucket takes at most this many milliseconds' worth of the rate (at least 1 token). */
+  rateLimitLeaseMs: number;
+  /** Leased tokens unspent after this are dropped; a revoked key stops working on every gateway within it. */
+  rateLimitLeaseTtlMs: number;
   maxBodyBytes: number;
   apiKeyCacheMs: number;
   /** Requests one remote address may make per second, counted before anything else. */
@@ -56,6 +61,8 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     corsOrigins: e.list("CORS_ORIGINS"),
     rateLimitPerSecond: e.int("RATE_LIMIT_PER_SECOND", 100, 1, 1_000_000),
     rateLimitBurst: e.int("RATE_LIMIT_BURST", 200, 1, 1_000_000),
+    rateLimitLeaseMs: e.int("RATE_LIMIT_LEASE_MS", 100, 1, 1_000),
+    rateLimitLeaseTtlMs: e.int("RATE_LIMIT_LEASE_TTL_MS", 1_000, 10, 60_000),
     maxBodyBytes: e.int("MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
     apiKeyCacheMs: e.int("API_KEY_CACHE_MS", 5_000, 0, 3_600_000),
     rateLimitPerAddress: e.int("RATE_LIMIT_PER_ADDRESS", 500, 1, 1_000_000),

@@ -5,6 +5,9 @@ import type { ApiKeyService } from "@invoicer/sdk/invoicer/v1/internal_service_p
 import { newApiKey } from "@invoicer/platform/api-key-format";
 import type { Db } from "./db/client.ts";
 import { apiKeys, tenants } from "./db/schema.ts";
+import { leaseRateTokens } from "./rate-buckets.ts";
+import { invalidArgument } from "./rpc/errors.ts";
+import { Violations } from "./shared/violations.ts";
 
 /** Keys are random, so a plain SHA-256 is enough to make the stored value useless to a thief. */
 export function hashApiKey(key: string): string {
@@ -22,7 +25,7 @@ export async function createApiKey(db: Db, tenantName: string): Promise<{ tenant
   });
 }
 
-/** Revokes a key; calls with it fail from then on. */
+/** Revokes a key; every gateway refuses it at its next lease of the key's tokens, within RATE_LIMIT_LEASE_TTL_MS. */
 export async function revokeApiKey(db: Db, apiKey: string): Promise<boolean> {
   const revoked = await db
     .update(apiKeys)
@@ -32,9 +35,29 @@ export async function revokeApiKey(db: Db, apiKey: string): Promise<boolean> {
   return revoked.length > 0;
 }
 
-/** invoicer.v1.ApiKeyService: the gateway's way to turn a key into its tenant. */
+/** The gateways' fleet-wide buckets hold at most this many tokens (their RATE_LIMIT_* settings' ceiling). */
+const maxBucket = 1_000_000;
+
+/** A lease's violations: a rate and burst within the gateways' bounds, and 1 to `burst` tokens. */
+function leaseViolations(req: { tokens: number; ratePerSecond: number; burst: number }) {
+  const v = new Violations();
+  if (req.ratePerSecond < 1 || req.ratePerSecond > maxBucket) v.add("rate_per_second", `must be 1 to ${maxBucket}`);
+  if (req.burst < 1 || req.burst > maxBucket) v.add("burst", `must be 1 to ${maxBucket}`);
+  if (req.tokens < 1 || req.tokens > req.burst) v.add("tokens", "must be 1 to burst");
+  return v.list;
+}
+
+/** invoicer.v1.ApiKeyService: the gateway's way to turn a key into its tenant, and to lease its rate-limit tokens. */
 export function apiKeyService(db: Db): ServiceImpl<typeof ApiKeyService> {
   return {
+    async leaseRateTokens(req) {
+      const violations = leaseViolations(req);
+      if (violations.length > 0) throw invalidArgument(violations);
+      const { tokens, ratePerSecond, burst } = req;
+      const lease = await leaseRateTokens(db, { keyHash: hashApiKey(req.apiKey), tokens, ratePerSecond, burst });
+      if (lease.kind === "unknown-key") throw new ConnectError("unknown or revoked API key", Code.Unauthenticated);
+      return { granted: lease.granted, retryAfterMs: lease.retryAfterMs };
+    },
     async authenticateApiKey(req) {
       const [key] = await db
         .select({ tenantId: apiKeys.tenantId })

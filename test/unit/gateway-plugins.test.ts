@@ -26,14 +26,27 @@ const validKey = `inv_${"a".repeat(32)}`;
 const tenant = "11111111-1111-4111-8111-111111111111";
 const internalToken = "unit-test-internal-token-0123456789";
 
-/** A key service in memory that knows `validKey`, noting each key it is asked about. */
-function keyService(asked: string[] = []) {
+/**
+ * A key service in memory that knows `validKey` (until `revoked` holds it), noting each key it is
+ * asked about; its rate-limit leases take from one bucket per key that never refills.
+ */
+function keyService(asked: string[] = [], revoked = new Set<string>()) {
+  const known = (apiKey: string) => {
+    if (apiKey !== validKey || revoked.has(apiKey)) throw new ConnectError("unknown or revoked API key", Code.Unauthenticated);
+  };
+  const buckets = new Map<string, number>();
   const transport = createRouterTransport((router) =>
     router.service(ApiKeyService, {
       authenticateApiKey({ apiKey }) {
         asked.push(apiKey);
-        if (apiKey !== validKey) throw new ConnectError("unknown or revoked API key", Code.Unauthenticated);
+        known(apiKey);
         return { tenantId: tenant };
+      },
+      leaseRateTokens({ apiKey, tokens, ratePerSecond, burst }) {
+        known(apiKey);
+        const granted = Math.min(tokens, buckets.get(apiKey) ?? burst);
+        buckets.set(apiKey, (buckets.get(apiKey) ?? burst) - granted);
+        return { granted, retryAfterMs: granted > 0 ? 0 : Math.ceil(1000 / ratePerSecond) };
       },
     }),
   );
@@ -50,6 +63,7 @@ async function appWith(register: (app: FastifyInstance) => PromiseLike<unknown>)
 
 describe("apiKeyAuthentication", () => {
   const asked: string[] = [];
+  const revoked = new Set<string>();
   let app: FastifyInstance;
   const call = (url: string, headers: Record<string, string>, remoteAddress = "10.0.0.1") =>
     app.inject({ method: "POST", url, headers: { "content-type": "application/json", ...headers }, payload: "{}", remoteAddress });
@@ -60,11 +74,13 @@ describe("apiKeyAuthentication", () => {
     app = await appWith(async (app) => {
       await app.register(addressLimits, { perSecond: 1_000 });
       await app.register(apiKeyAuthentication, {
-        keyService: keyService(asked),
+        keyService: keyService(asked, revoked),
         apiKeyCacheMs: 60_000,
         keyChecksPerAddress: 2,
         rateLimitPerSecond: 1,
         rateLimitBurst: 2,
+        rateLimitLeaseMs: 100,
+        rateLimitLeaseTtlMs: 60_000,
         maxBodyBytes: 1024,
       });
       app.post("/rpc", { onRequest: app.authenticate }, async (request) => ({ tenant: request.tenantId }));
@@ -102,6 +118,37 @@ describe("apiKeyAuthentication", () => {
     assert.equal(third.headers["retry-after"], "60");
     assert.equal(asked.length, 3, "the third unknown key is not asked about");
     assert.equal((await call("/rpc", unknown(3), "10.0.0.3")).statusCode, 401, "another address has its own budget");
+  });
+
+  it("refuses a cached key the server has since revoked at its next lease, and remembers it as revoked", async () => {
+    const checked: string[] = [];
+    const revokedKeys = new Set<string>();
+    const gateway = await appWith(async (app) => {
+      await app.register(addressLimits, { perSecond: 1_000 });
+      await app.register(apiKeyAuthentication, {
+        keyService: keyService(checked, revokedKeys),
+        apiKeyCacheMs: 60_000,
+        keyChecksPerAddress: 100,
+        rateLimitPerSecond: 100,
+        rateLimitBurst: 100,
+        rateLimitLeaseMs: 20,
+        rateLimitLeaseTtlMs: 60_000,
+        maxBodyBytes: 1024,
+      });
+      app.post("/rpc", { onRequest: app.authenticate }, async () => ({}));
+    });
+    // Leases of two tokens (20 ms of 100 per second).
+    const rpc = () =>
+      gateway.inject({ method: "POST", url: "/rpc", headers: { "content-type": "application/json", ...bearer(validKey) }, payload: "{}" });
+    assert.equal((await rpc()).statusCode, 200);
+    revokedKeys.add(validKey);
+    assert.equal((await rpc()).statusCode, 200, "a token of the lease before the revocation");
+    const refused = await rpc();
+    assert.equal(refused.statusCode, 401, "the next lease learns of the revocation");
+    assert.equal(refused.json().message, "unknown or revoked API key");
+    assert.equal((await rpc()).statusCode, 401);
+    assert.deepEqual(checked, [validKey], "the revoked key is answered from the cache, not checked again");
+    await gateway.close();
   });
 });
 

@@ -3,6 +3,7 @@ import {
   bigint,
   customType,
   date,
+  doublePrecision,
   index,
   integer,
   jsonb,
@@ -39,6 +40,20 @@ export const apiKeys = pgTable("api_keys", {
   keyPrefix: text("key_prefix").notNull(),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   revokedAt: timestamp("revoked_at", { withTimezone: true }),
+});
+
+/**
+ * Each API key's token bucket for the whole fleet of gateways, which lease tokens from it in batches
+ * (leaseRateTokens). Apart from api_keys so the hot updates do not churn the table keys are read from.
+ */
+export const apiKeyRateBuckets = pgTable("api_key_rate_buckets", {
+  apiKeyId: uuid("api_key_id")
+    .primaryKey()
+    .references(() => apiKeys.id, { onDelete: "cascade" }),
+  tokens: doublePrecision("tokens").notNull(),
+  refilledAt: timestamp("refilled_at", { withTimezone: true }).notNull(),
+  // What the latest lease took: RETURNING sees only the row after the update, not what it held before.
+  lastGranted: integer("last_granted").notNull(),
 });
 
 /** The last number issued per tenant; bumped in the issuing transaction so numbers have no gaps. */

@@ -116,6 +116,66 @@ export declare type AuthenticateApiKeyResponse = Message<"invoicer.v1.Authentica
 export declare const AuthenticateApiKeyResponseSchema: GenMessage<AuthenticateApiKeyResponse>;
 
 /**
+ * @generated from message invoicer.v1.LeaseRateTokensRequest
+ */
+export declare type LeaseRateTokensRequest = Message<"invoicer.v1.LeaseRateTokensRequest"> & {
+  /**
+   * @generated from field: string api_key = 1;
+   */
+  apiKey: string;
+
+  /**
+   * Tokens wanted: 1 to `burst`.
+   *
+   * @generated from field: uint32 tokens = 2;
+   */
+  tokens: number;
+
+  /**
+   * The bucket's refill rate and size (every gateway sends the same: its RATE_LIMIT_* settings).
+   *
+   * @generated from field: uint32 rate_per_second = 3;
+   */
+  ratePerSecond: number;
+
+  /**
+   * @generated from field: uint32 burst = 4;
+   */
+  burst: number;
+};
+
+/**
+ * Describes the message invoicer.v1.LeaseRateTokensRequest.
+ * Use `create(LeaseRateTokensRequestSchema)` to create a new message.
+ */
+export declare const LeaseRateTokensRequestSchema: GenMessage<LeaseRateTokensRequest>;
+
+/**
+ * @generated from message invoicer.v1.LeaseRateTokensResponse
+ */
+export declare type LeaseRateTokensResponse = Message<"invoicer.v1.LeaseRateTokensResponse"> & {
+  /**
+   * Tokens taken from the bucket, 0 to `tokens`: each lets one call through.
+   *
+   * @generated from field: uint32 granted = 1;
+   */
+  granted: number;
+
+  /**
+   * When nothing was granted: milliseconds until the bucket holds a whole token again.
+   *
+   * @generated from field: uint32 retry_after_ms = 2;
+   */
+  retryAfterMs: number;
+};
+
+/**
+ * Describes the message invoicer.v1.LeaseRateTokensResponse.
+ * Use `create(LeaseRateTokensResponseSchema)` to create a new message.
+ */
+export declare const LeaseRateTokensResponseSchema: GenMessage<LeaseRateTokensResponse>;
+
+/**
  * Internal: the renderer hands rendered documents back to the server.
  * Never routed through the gateway; callers present the internal token.
  *
@@ -151,6 +211,19 @@ export declare const ApiKeyService: GenService<{
     methodKind: "unary";
     input: typeof AuthenticateApiKeyRequestSchema;
     output: typeof AuthenticateApiKeyResponseSchema;
+  },
+  /**
+   * Takes up to `tokens` tokens from the key's one bucket for the whole fleet of gateways: it
+   * holds at most `burst` tokens and refills at `rate_per_second`; one atomic update per call.
+   * The gateway spends what it is granted locally and asks again when they run out.
+   * Unknown and revoked keys are Unauthenticated, so a lease is also a revocation check.
+   *
+   * @generated from rpc invoicer.v1.ApiKeyService.LeaseRateTokens
+   */
+  leaseRateTokens: {
+    methodKind: "unary";
+    input: typeof LeaseRateTokensRequestSchema;
+    output: typeof LeaseRateTokensResponseSchema;
   },
 }>;
 

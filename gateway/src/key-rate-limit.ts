@@ -1,0 +1,76 @@
+import { Code, ConnectError, type Client } from "@connectrpc/connect";
+import type { ApiKeyService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
+import { LRUCache } from "lru-cache";
+
+export interface KeyRateLimitOptions {
+  /** The key's sustained rate across every gateway. */
+  perSecond: number;
+  /** The most calls the key may make at once across every gateway. */
+  burst: number;
+  /** One lease takes at most this many milliseconds' worth of the rate (at least one token, at most `burst`). */
+  leaseMs: number;
+  /** Leased tokens not spent within this are dropped; it also bounds how long a revoked key keeps working. */
+  leaseTtlMs: number;
+  /** Keys whose leases are remembered; the least recently seen are forgotten first. */
+  maxKeys?: number;
+}
+
+/** What the per-key limit says about one call. */
+export type KeyAllowance =
+  { kind: "allowed" } | { kind: "limited"; waitMs: number } | { kind: "revoked" } | { kind: "unavailable"; err: unknown };
+
+/** A gateway's share of one key's bucket: tokens leased from the server and when they lapse. */
+interface KeyLease {
+  tokens: number;
+  expiresAt: number;
+  /** The server had no token for the key: calls are refused here, without asking, until then. */
+  refusedUntil: number;
+  leasing?: Promise<void>;
+}
+
+/** A call that finds the tokens of a fresh lease taken by the calls that waited with it leases once more, then gives up. */
+const maxLeasesPerCall = 2;
+
+/**
+ * The per-key rate limit for the whole fleet: the bucket lives in PostgreSQL, behind the server's
+ * LeaseRateTokens; this gateway leases a few tokens at a time, spends them locally and leases
+ * again when they run out or lapse, so the server is asked once per lease, not per call. One lease
+ * per key is in flight at a time. Answers "revoked" when the server no longer knows the key, and
+ * "unavailable" when it cannot be asked (the call is refused: the limit never fails open).
+ */
+export function keyRateLimit(client: Client<typeof ApiKeyService>, options: KeyRateLimitOptions) {
+  const { perSecond, burst, leaseMs, leaseTtlMs, maxKeys = 100_000 } = options;
+  const leaseSize = Math.min(burst, Math.max(1, Math.floor((perSecond * leaseMs) / 1000)));
+  const leases = new LRUCache<string, KeyLease>({ max: maxKeys });
+
+  const renew = (apiKey: string, lease: KeyLease) =>
+    (lease.leasing ??= (async () => {
+      // Lapses counted from the asking: no token outlives the server's revocation check by more than leaseTtlMs.
+      const askedAt = Date.now();
+      const { granted, retryAfterMs } = await client.leaseRateTokens({ apiKey, tokens: leaseSize, ratePerSecond: perSecond, burst });
+      lease.tokens = granted;
+      lease.expiresAt = askedAt + leaseTtlMs;
+      lease.refusedUntil = granted > 0 ? 0 : Date.now() + Math.max(1, retryAfterMs);
+    })().finally(() => (lease.leasing = undefined)));
+
+  return async function allow(apiKey: string): Promise<KeyAllowance> {
+    let lease = leases.get(apiKey);
+    if (!lease) leases.set(apiKey, (lease = { tokens: 0, expiresAt: 0, refusedUntil: 0 }));
+    for (let leased = 0; ; leased++) {
+      const now = Date.now();
+      if (lease.tokens >= 1 && now < lease.expiresAt) {
+        lease.tokens -= 1;
+        return { kind: "allowed" };
+      }
+      if (now < lease.refusedUntil) return { kind: "limited", waitMs: lease.refusedUntil - now };
+      if (leased === maxLeasesPerCall) return { kind: "limited", waitMs: Math.max(1, Math.ceil(1000 / perSecond)) };
+      try {
+        await renew(apiKey, lease);
+      } catch (err) {
+        if (!(err instanceof ConnectError && err.code === Code.Unauthenticated)) return { kind: "unavailable", err };
+        leases.delete(apiKey);
+        return { kind: "revoked" };
+      }
+    }
+  };
+}

@@ -1,0 +1,170 @@
+// Limits that hold across gateway replicas (issue 18, item 4): two gateways in front of one server,
+// the stack's (in this process) and a second one in its own process, share each key's rate limit
+// through the server's LeaseRateTokens, and a revoked key stops working on both within the lease
+// lifetime (RATE_LIMIT_LEASE_TTL_MS).
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { InvoiceService } from "@invoicer/sdk";
+import { ApiKeyService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
+import { freePort } from "@invoicer/devstack/ports";
+import { serverTransport } from "../gateway/src/server-calls.ts";
+import { createApiKey, revokeApiKey } from "../server/src/api-keys.ts";
+import { httpOk, serviceProcess, type ServiceProcess } from "../scripts/service-process.ts";
+import { eventually } from "./support/events.ts";
+import { gatewayTransport, startStack, type Stack } from "./support/stack.ts";
+
+const rate = 20;
+const burst = 20;
+const leaseMs = 100;
+const leaseTtlMs = 1_000;
+/** What one lease takes: 100 ms of 20 per second. */
+const leaseSize = Math.max(1, Math.floor((rate * leaseMs) / 1000));
+const gateways = 2;
+
+let stack: Stack;
+let second: ServiceProcess;
+let secondUrl: string;
+const logDir = mkdtempSync(join(tmpdir(), "fleet-limits-"));
+
+before(async () => {
+  stack = await startStack({ rateLimitPerSecond: rate, rateLimitBurst: burst, rateLimitLeaseMs: leaseMs, rateLimitLeaseTtlMs: leaseTtlMs });
+  const port = await freePort();
+  secondUrl = `http://127.0.0.1:${port}`;
+  const env = {
+    INTERNAL_TOKEN: stack.internalToken,
+    SERVER_URL: stack.serverUrl,
+    GATEWAY_PORT: String(port),
+    RATE_LIMIT_PER_SECOND: String(rate),
+    RATE_LIMIT_BURST: String(burst),
+    RATE_LIMIT_LEASE_MS: String(leaseMs),
+    RATE_LIMIT_LEASE_TTL_MS: String(leaseTtlMs),
+    // Both gateways' callers are 127.0.0.1: only the per-key limit is under test.
+    RATE_LIMIT_PER_ADDRESS: "1000000",
+    KEY_CHECKS_PER_ADDRESS: "1000000",
+    LOG_LEVEL: "warn",
+  };
+  second = serviceProcess("gateway-2", "gateway/src/main.ts", env, httpOk(`${secondUrl}/readyz`), join(logDir, "gateway-2.log"));
+  await second.start();
+});
+after(async () => {
+  await second?.stop();
+  await stack?.close();
+  rmSync(logDir, { recursive: true, force: true });
+});
+
+const codeOf = (call: Promise<unknown>) =>
+  call.then(
+    () => "ok",
+    (err: unknown) => ConnectError.from(err).code,
+  );
+const clientOf = (gatewayUrl: string, apiKey: string) =>
+  createClient(InvoiceService, gatewayTransport(gatewayUrl, apiKey, "connect-binary"));
+
+/** ListInvoices through one gateway from `loops` callers at once until `until`, counted by answer. */
+async function hammer(gatewayUrl: string, apiKey: string, until: number, loops = 4) {
+  const client = clientOf(gatewayUrl, apiKey);
+  const counts = { ok: 0, limited: 0, other: [] as string[] };
+  await Promise.all(
+    Array.from({ length: loops }, async () => {
+      while (performance.now() < until) {
+        const code = await codeOf(client.listInvoices({}));
+        if (code === "ok") counts.ok++;
+        else if (code === Code.ResourceExhausted) counts.limited++;
+        else counts.other.push(String(code));
+      }
+    }),
+  );
+  return { ...counts, asked: counts.ok + counts.limited + counts.other.length };
+}
+
+describe("the per-key rate limit across gateways", () => {
+  it("lets the fleet through at most rate x seconds + burst + one lease per gateway, though each gateway alone is asked for more", async (t) => {
+    const { apiKey } = await createApiKey(stack.database.db, "fleet-rate");
+    const started = performance.now();
+    const until = started + 3_000;
+    const counts = await Promise.all([hammer(stack.gatewayUrl, apiKey, until), hammer(secondUrl, apiKey, until)]);
+    const seconds = (performance.now() - started) / 1000;
+    const bound = burst + rate * seconds + gateways * leaseSize;
+    const accepted = counts[0].ok + counts[1].ok;
+    t.diagnostic(
+      `accepted ${accepted} (${counts[0].ok} + ${counts[1].ok}) of ${counts[0].asked} + ${counts[1].asked} calls ` +
+        `in ${seconds.toFixed(2)} s; bound ${bound.toFixed(1)}`,
+    );
+    assert.deepEqual([...counts[0].other, ...counts[1].other], [], "every call was answered OK or ResourceExhausted");
+    assert.ok(accepted <= bound, `accepted ${accepted} > bound ${bound.toFixed(1)}`);
+    for (const [i, c] of counts.entries()) {
+      assert.ok(c.asked > bound, `gateway ${i + 1} alone was asked for more than the fleet may take (${c.asked})`);
+      assert.ok(c.ok > 0, `gateway ${i + 1} got a share`);
+    }
+    assert.ok(accepted >= (burst + rate * seconds) / 2, `the limit is not stricter than it says: ${accepted} accepted`);
+  });
+
+  it("takes tokens from the server's bucket atomically, however many leases arrive at once", async () => {
+    const { apiKey } = await createApiKey(stack.database.db, "fleet-atomic");
+    const keys = createClient(ApiKeyService, serverTransport(stack.serverUrl, stack.internalToken));
+    const started = performance.now();
+    const leases = await Promise.all(
+      Array.from({ length: 40 }, () => keys.leaseRateTokens({ apiKey, tokens: 1, ratePerSecond: 1, burst: 10 })),
+    );
+    const granted = leases.reduce((sum, l) => sum + l.granted, 0);
+    const refill = Math.floor((performance.now() - started) / 1000);
+    assert.ok(granted >= 10 && granted <= 10 + refill, `granted ${granted} of a bucket of 10 (+${refill} refilled)`);
+    const empty = leases.find((l) => l.granted === 0);
+    assert.ok(empty && empty.retryAfterMs > 0 && empty.retryAfterMs <= 1000, "an empty bucket says when its next token is due");
+    const refused = (call: Promise<unknown>) => codeOf(call);
+    assert.equal(await refused(keys.leaseRateTokens({ apiKey, tokens: 11, ratePerSecond: 1, burst: 10 })), Code.InvalidArgument);
+    assert.equal(
+      await refused(keys.leaseRateTokens({ apiKey: `inv_${"0".repeat(32)}`, tokens: 1, ratePerSecond: 1, burst: 10 })),
+      Code.Unauthenticated,
+    );
+    const outsider = createClient(ApiKeyService, serverTransport(stack.serverUrl, "not-the-internal-token"));
+    assert.equal(await refused(outsider.leaseRateTokens({ apiKey, tokens: 1, ratePerSecond: 1, burst: 10 })), Code.Unauthenticated);
+  });
+});
+
+describe("revocation across gateways", () => {
+  it("refuses a revoked key on both gateways within the lease lifetime", async (t) => {
+    const { apiKey } = await createApiKey(stack.database.db, "fleet-revoked");
+    const clients = [clientOf(stack.gatewayUrl, apiKey), clientOf(secondUrl, apiKey)];
+    // Both gateways hold the key in their caches and a lease of its tokens.
+    for (const client of clients) assert.equal(await codeOf(client.listInvoices({})), "ok");
+    assert.equal(await revokeApiKey(stack.database.db, apiKey), true);
+    const revokedAt = performance.now();
+    const refusedAfterMs = await Promise.all(
+      clients.map((client, i) =>
+        eventually(
+          async () => (await codeOf(client.listInvoices({}))) === Code.Unauthenticated && performance.now() - revokedAt,
+          `gateway ${i + 1} to refuse the revoked key`,
+          leaseTtlMs + 500,
+          10,
+        ),
+      ),
+    );
+    t.diagnostic(`refused after ${refusedAfterMs.map((ms) => ms.toFixed(0)).join(" and ")} ms (lease lifetime ${leaseTtlMs} ms)`);
+    for (const client of clients) assert.equal(await codeOf(client.listInvoices({})), Code.Unauthenticated, "and from then on");
+  });
+
+  it("revokes with the revoke-api-key CLI, which says when a key was not active", async () => {
+    const { apiKey } = await createApiKey(stack.database.db, "fleet-cli");
+    const client = clientOf(stack.gatewayUrl, apiKey);
+    assert.equal(await codeOf(client.listInvoices({})), "ok");
+    const revoke = () =>
+      promisify(execFile)(process.execPath, ["--import", "tsx", "server/src/cli/revoke-api-key.ts", apiKey], {
+        env: { ...process.env, DATABASE_URL: stack.databaseUrl },
+      });
+    assert.match((await revoke()).stdout, /^revoked inv_/);
+    await eventually(
+      async () => (await codeOf(client.listInvoices({}))) === Code.Unauthenticated,
+      "the gateway to refuse the key",
+      leaseTtlMs + 500,
+      10,
+    );
+    await assert.rejects(revoke(), (err: { code: number; stderr: string }) => err.code === 1 && /already revoked/.test(err.stderr));
+  });
+});

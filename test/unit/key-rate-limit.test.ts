@@ -1,0 +1,125 @@
+// Fast tests of the per-key limit's leases (gateway/src/key-rate-limit.ts) against an in-memory
+// LeaseRateTokens that keeps one bucket per key, as the server's table does; time is mocked.
+import assert from "node:assert/strict";
+import { describe, it, type TestContext } from "node:test";
+import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { ApiKeyService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
+import { keyRateLimit, type KeyRateLimitOptions } from "../../gateway/src/key-rate-limit.ts";
+
+const key = `inv_${"a".repeat(32)}`;
+
+/** One fleet-wide bucket per key in memory (refilled from the mocked clock), noting each lease it is asked for. */
+function bucketService() {
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  const leases: number[] = [];
+  const state = { revoked: false, down: false, held: Promise.resolve() };
+  const client = createClient(
+    ApiKeyService,
+    createRouterTransport((router) =>
+      router.service(ApiKeyService, {
+        async leaseRateTokens({ apiKey, tokens, ratePerSecond, burst }) {
+          await state.held;
+          if (state.down) throw new ConnectError("the database is unavailable; retry later", Code.Unavailable);
+          if (state.revoked) throw new ConnectError("unknown or revoked API key", Code.Unauthenticated);
+          const now = Date.now();
+          const bucket = buckets.get(apiKey) ?? { tokens: burst, at: now };
+          bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * ratePerSecond);
+          bucket.at = now;
+          const granted = Math.min(tokens, Math.floor(bucket.tokens));
+          bucket.tokens -= granted;
+          buckets.set(apiKey, bucket);
+          leases.push(granted);
+          return { granted, retryAfterMs: granted > 0 ? 0 : Math.ceil(((1 - bucket.tokens) / ratePerSecond) * 1000) };
+        },
+      }),
+    ),
+  );
+  return { client, leases, state };
+}
+
+const options = (o: Partial<KeyRateLimitOptions> = {}): KeyRateLimitOptions => ({
+  perSecond: 100,
+  burst: 30,
+  leaseMs: 100,
+  leaseTtlMs: 1_000,
+  ...o,
+});
+
+/** How many of `n` calls, one after another, the limit lets through. */
+async function allowedOf(allow: (k: string) => Promise<{ kind: string }>, n: number) {
+  let allowed = 0;
+  for (let i = 0; i < n; i++) if ((await allow(key)).kind === "allowed") allowed++;
+  return allowed;
+}
+
+const mockClock = (t: TestContext) => t.mock.timers.enable({ apis: ["Date"], now: 1_000_000 });
+
+describe("keyRateLimit", () => {
+  it("leases a tenth of a second's worth of the rate at a time: one server call per lease, not per call", async (t) => {
+    mockClock(t);
+    const service = bucketService();
+    const allow = keyRateLimit(service.client, options());
+    assert.equal(await allowedOf(allow, 25), 25);
+    assert.deepEqual(service.leases, [10, 10, 10]);
+  });
+
+  it("holds the key's limit across gateways that share the server's bucket", async (t) => {
+    mockClock(t);
+    const service = bucketService();
+    const gateways = [keyRateLimit(service.client, options()), keyRateLimit(service.client, options())];
+    let allowed = 0;
+    for (let i = 0; i < 40; i++) allowed += (await gateways[i % 2]!(key)).kind === "allowed" ? 1 : 0;
+    assert.equal(allowed, 30, "the burst, once, for both gateways together");
+    for (const allow of gateways) assert.equal(await allowedOf(allow, 40), 0);
+    t.mock.timers.tick(100);
+    assert.equal((await gateways[0]!(key)).kind, "allowed", "ten tokens came back in 100 ms");
+  });
+
+  it("refuses locally, without asking again, until the server said a token is due", async (t) => {
+    mockClock(t);
+    const service = bucketService();
+    const allow = keyRateLimit(service.client, options({ perSecond: 2, burst: 1 }));
+    assert.deepEqual(await allow(key), { kind: "allowed" });
+    assert.deepEqual(await allow(key), { kind: "limited", waitMs: 500 });
+    const asked = service.leases.length;
+    t.mock.timers.tick(200);
+    assert.deepEqual(await allow(key), { kind: "limited", waitMs: 300 });
+    assert.equal(service.leases.length, asked, "the refusal was answered here");
+    t.mock.timers.tick(300);
+    assert.deepEqual(await allow(key), { kind: "allowed" });
+  });
+
+  it("drops leased tokens unspent after the lease's lifetime", async (t) => {
+    mockClock(t);
+    const service = bucketService();
+    const allow = keyRateLimit(service.client, options({ leaseTtlMs: 50 }));
+    await allow(key);
+    t.mock.timers.tick(50);
+    await allow(key);
+    assert.deepEqual(service.leases, [10, 10], "nine tokens lapsed; the second call needed a new lease");
+  });
+
+  it("shares one lease among the calls waiting for it", async () => {
+    const service = bucketService();
+    let release = () => {};
+    service.state.held = new Promise((r) => (release = r));
+    const allow = keyRateLimit(service.client, options());
+    const calls = Array.from({ length: 8 }, () => allow(key));
+    release();
+    assert.ok((await Promise.all(calls)).every((a) => a.kind === "allowed"));
+    assert.deepEqual(service.leases, [10]);
+  });
+
+  it("says revoked when the server no longer knows the key, and unavailable (refused, never allowed) when it cannot answer", async () => {
+    const service = bucketService();
+    const allow = keyRateLimit(service.client, options({ leaseMs: 10 }));
+    assert.equal((await allow(key)).kind, "allowed");
+    service.state.down = true;
+    const unavailable = await allow(key);
+    assert.equal(unavailable.kind, "unavailable");
+    assert.equal(unavailable.kind === "unavailable" && ConnectError.from(unavailable.err).code, Code.Unavailable);
+    service.state.down = false;
+    service.state.revoked = true;
+    assert.deepEqual(await allow(key), { kind: "revoked" });
+  });
+});
