@@ -2,6 +2,7 @@ import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import type { ApiKeyService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
 import { apiKeyPattern } from "@invoicer/platform/api-key-format";
 import { LRUCache } from "lru-cache";
+import { serverCallTimeoutMs } from "./server-calls.ts";
 
 /** Too many key checks are already waiting for the server: answer Unavailable rather than queue more. */
 export class KeyCheckBusyError extends Error {}
@@ -29,12 +30,13 @@ export function apiKeyResolver(
   cacheMs: number,
   maxInFlight = 64,
   maxCached = 10_000,
+  callTimeoutMs = serverCallTimeoutMs,
 ): ApiKeyResolver {
   const answers = new LRUCache<string, { tenantId: string | null }>({ max: maxCached, ttl: Math.max(1, cacheMs) });
   const inFlight = new Map<string, Promise<string | null>>();
   const ask = async (apiKey: string): Promise<string | null> => {
     try {
-      return (await client.authenticateApiKey({ apiKey })).tenantId;
+      return (await client.authenticateApiKey({ apiKey }, { timeoutMs: callTimeoutMs })).tenantId;
     } catch (err) {
       if (err instanceof ConnectError && err.code === Code.Unauthenticated) return null;
       throw err;

@@ -1,6 +1,7 @@
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import type { ApiKeyService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
 import { LRUCache } from "lru-cache";
+import { serverCallTimeoutMs } from "./server-calls.ts";
 
 export interface KeyRateLimitOptions {
   /** The key's sustained rate across every gateway. */
@@ -13,6 +14,8 @@ export interface KeyRateLimitOptions {
   leaseTtlMs: number;
   /** Keys whose leases are remembered; the least recently seen are forgotten first. */
   maxKeys?: number;
+  /** A lease the server has not answered within this is Unavailable: a hung server must not hold the key's callers. */
+  callTimeoutMs?: number;
 }
 
 /** What the per-key limit says about one call. */
@@ -39,7 +42,7 @@ const maxLeasesPerCall = 2;
  * "unavailable" when it cannot be asked (the call is refused: the limit never fails open).
  */
 export function keyRateLimit(client: Client<typeof ApiKeyService>, options: KeyRateLimitOptions) {
-  const { perSecond, burst, leaseMs, leaseTtlMs, maxKeys = 100_000 } = options;
+  const { perSecond, burst, leaseMs, leaseTtlMs, maxKeys = 100_000, callTimeoutMs = serverCallTimeoutMs } = options;
   const leaseSize = Math.min(burst, Math.max(1, Math.floor((perSecond * leaseMs) / 1000)));
   const leases = new LRUCache<string, KeyLease>({ max: maxKeys });
 
@@ -47,7 +50,10 @@ export function keyRateLimit(client: Client<typeof ApiKeyService>, options: KeyR
     (lease.leasing ??= (async () => {
       // Lapses counted from the asking: no token outlives the server's revocation check by more than leaseTtlMs.
       const askedAt = Date.now();
-      const { granted, retryAfterMs } = await client.leaseRateTokens({ apiKey, tokens: leaseSize, ratePerSecond: perSecond, burst });
+      const { granted, retryAfterMs } = await client.leaseRateTokens(
+        { apiKey, tokens: leaseSize, ratePerSecond: perSecond, burst },
+        { timeoutMs: callTimeoutMs },
+      );
       lease.tokens = granted;
       lease.expiresAt = askedAt + leaseTtlMs;
       lease.refusedUntil = granted > 0 ? 0 : Date.now() + Math.max(1, retryAfterMs);

@@ -4,6 +4,9 @@ import { internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-a
 import type { FastifyRequest } from "fastify";
 import { upstreamHeaders } from "./observe.ts";
 
+/** How long the gateway waits for its own calls to the server (key checks, leases) before answering Unavailable. */
+export const serverCallTimeoutMs = 5_000;
+
 /** The gateway's own calls to the server (API-key checks, readiness, REST), with the internal token. */
 export function serverTransport(serverUrl: string, internalToken: string) {
   const withInternalToken: Interceptor = (next) => (req) => {

@@ -73,6 +73,18 @@ describe("API key answers", () => {
     service.answer();
     await Promise.all(waiting);
   });
+
+  it("are given up on after the call's deadline when the server does not answer: the check fails, the key is not cached", async () => {
+    const service = keyService();
+    const keys = apiKeyResolver(service.client, 60_000, 64, 10_000, 50);
+    service.hold();
+    await assert.rejects(
+      keys.check(validKey, async () => true),
+      (err) => ConnectError.from(err).code === Code.DeadlineExceeded,
+    );
+    assert.equal(keys.cached(validKey), undefined);
+    service.answer();
+  });
 });
 
 describe("the gateway's edges", () => {

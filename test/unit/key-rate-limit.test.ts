@@ -123,3 +123,14 @@ describe("keyRateLimit", () => {
     assert.deepEqual(await allow(key), { kind: "revoked" });
   });
 });
+
+describe("the gateway's own calls to a server that does not answer", () => {
+  it("gives up on a lease after its deadline: the call is refused, not held", async () => {
+    const service = bucketService();
+    service.state.held = new Promise(() => {});
+    const allow = keyRateLimit(service.client, options({ callTimeoutMs: 50 }));
+    const answer = await allow(key);
+    assert.equal(answer.kind, "unavailable");
+    assert.equal(answer.kind === "unavailable" && ConnectError.from(answer.err).code, Code.DeadlineExceeded);
+  });
+});
