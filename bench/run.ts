@@ -1,6 +1,6 @@
 // `npm run bench`: issue 16's targets measured side by side in one run, printed as PASS or MISS,
 // written to bench/results/bench.{json,md}. A MISS is a finding, not a failure: the exit code is
-// 1 only when a section could not measure, 2 when a peer tool cannot be installed.
+// 1 when a section could not measure, 2 when a peer tool cannot be installed, 3 past the backstop.
 //   npm run bench -- [--seconds 10] [--warmup 3] [--rounds 3] [--concurrency 32]
 //                    [--documents-seconds 60] [--only calls,documents,start] [--profile]
 import { mkdirSync, writeFileSync } from "node:fs";
