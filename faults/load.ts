@@ -6,7 +6,6 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { InvoiceService, type CreateInvoiceRequest } from "@invoicer/sdk";
 import { internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
 import { codeName } from "@invoicer/platform/metrics";
-import { paced } from "../bench/load.ts";
 
 export interface Acked {
   key: string;
@@ -105,4 +104,18 @@ async function createWithRetries(
     }
   }
   stats.failed++;
+}
+
+/** Starts call i at `i / rate` seconds whether or not earlier calls have returned; resolves when all have. */
+async function paced(rate: number, durationMs: number, call: (i: number) => Promise<void>): Promise<{ sent: number }> {
+  const calls: Promise<void>[] = [];
+  const started = performance.now();
+  const total = Math.round((rate * durationMs) / 1000);
+  for (let i = 0; i < total; i++) {
+    const wait = started + (i * 1000) / rate - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait)); // pacing the load, not awaiting a condition
+    calls.push(call(i));
+  }
+  await Promise.all(calls);
+  return { sent: total };
 }

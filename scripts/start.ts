@@ -17,7 +17,8 @@ import { applyMigrations } from "../server/src/db/migrate.ts";
 import { apiKeys } from "../server/src/db/schema.ts";
 import { ensureWebBuilt } from "./web-build.ts";
 
-const dataDir = ".data";
+// INVOICER_DATA_DIR: another place for the cluster, the broker and the kept keys (the bench starts on a scratch one).
+const dataDir = process.env.INVOICER_DATA_DIR ?? ".data";
 const step = (what: string, since: number) => console.log(`[start] ${what} (${Date.now() - since} ms)`);
 
 await runMain(async () => {
@@ -34,13 +35,15 @@ await runMain(async () => {
   let postgres: LocalPostgres | undefined;
   let kafka: LocalKafka | undefined;
   const startPostgres = async () => {
-    console.log("[start] starting embedded PostgreSQL (data in .data/postgres) ...");
+    console.log(`[start] starting embedded PostgreSQL (data in ${join(dataDir, "postgres")}) ...`);
     postgres = await startLocalPostgres({ dataDir: join(dataDir, "postgres"), port: env.port("PGPORT", 5433), portVariable: "PGPORT" });
     step("PostgreSQL ready", t0);
     return postgres.url;
   };
   const startKafka = async () => {
-    console.log("[start] starting Kafka in KRaft mode (data in .data/kafka; the first run downloads its jars with Maven) ...");
+    console.log(
+      `[start] starting Kafka in KRaft mode (data in ${join(dataDir, "kafka")}; the first run downloads its jars with Maven) ...`,
+    );
     kafka = await startLocalKafka({ dataDir: join(dataDir, "kafka"), port: env.port("KAFKA_PORT", 9092), portVariable: "KAFKA_PORT" });
     step("Kafka ready", t0);
     return kafka.brokers;
@@ -89,7 +92,7 @@ await runMain(async () => {
 
   console.log(`
 Gateway   ${gatewayUrl}   (Connect, gRPC-web and REST over HTTP/1.1; gRPC over HTTP/2)
-API key   ${apiKey}      (demo tenant, kept in .data/demo-api-key)
+API key   ${apiKey}      (demo tenant, kept in ${join(dataDir, "demo-api-key")})
 Web app   ${gatewayUrl}/#key=${apiKey}   (the key is in the fragment, which the browser never sends)
 
 Try:
@@ -101,7 +104,7 @@ Ctrl-C stops everything.
 invoicer ready gateway=${gatewayUrl} api-key=${apiKey}`);
 });
 
-/** The demo tenant's key, created once and kept in .data/ so it survives restarts. */
+/** The demo tenant's key, created once and kept in the data dir so it survives restarts. */
 async function demoApiKey(databaseUrl: string): Promise<string> {
   const file = join(dataDir, "demo-api-key");
   const database = openDatabase(databaseUrl, 1);
