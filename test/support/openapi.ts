@@ -87,7 +87,8 @@ export function apiChecker(document: ApiDocument) {
   // Schema references point into one schema of all components, under $defs as Ajv resolves them.
   const rewritten = JSON.parse(JSON.stringify(document).replaceAll('"#/components/schemas/', `"${schemasId}#/$defs/`)) as ApiDocument;
   const ajvFor = (coerceTypes: boolean) => {
-    const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, coerceTypes });
+    // A $ref with sibling limits (maxLength, required) is what 2020-12 allows; Ajv's strict mode would not.
+    const ajv = new Ajv2020({ allErrors: true, strict: true, strictTypes: false, strictRequired: false, coerceTypes });
     addFormats.default(ajv);
     ajv.addSchema({ $id: schemasId, $defs: rewritten.components.schemas });
     return ajv;
@@ -103,7 +104,7 @@ export function apiChecker(document: ApiDocument) {
     if (!validate) cache.set(schema, (validate = ajv.compile({ type: "object", properties: { value: schema } })));
     if (validate({ value })) return [];
     return (validate.errors ?? []).map(
-      (e) => `${where}${e.instancePath.replace(/^\/value/, "")} ${e.message}${e.params ? ` ${JSON.stringify(e.params)}` : ""}`,
+      (e) => `${where}${e.instancePath.replace(/^\/value/, "")} ${e.message}${e.keyword === "enum" ? "" : ` ${JSON.stringify(e.params)}`}`,
     );
   };
   const resolve = <T>(item: T | { $ref: string }): T => {

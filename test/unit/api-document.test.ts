@@ -9,6 +9,7 @@ import { Code } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { file_invoicer_v1_invoice, file_invoicer_v1_invoice_service } from "@invoicer/sdk";
 import { file_google_rpc_error_details } from "@invoicer/sdk/google/rpc/error_details_pb";
+import { minorUnitDigits } from "@invoicer/platform/currencies";
 import { ErrorReason } from "@invoicer/platform/error-details";
 import Fastify from "fastify";
 import { apiDocument, apiDocumentFile } from "../../gateway/src/api-document.ts";
@@ -95,6 +96,15 @@ describe("the OpenAPI document's schemas", () => {
         protoEnum.values.filter((v) => v.number !== 0).map((v) => v.name),
       );
     }
+  });
+
+  it("list exactly the currencies the server takes", () => {
+    const letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    const codes = [...letters].flatMap((a) => [...letters].flatMap((b) => [...letters].map((c) => a + b + c)));
+    assert.deepEqual(
+      schemas.CurrencyCode!.enum,
+      codes.filter((code) => minorUnitDigits(code) !== undefined),
+    );
   });
 
   it("describe the errors with every code, every ErrorInfo reason and google.rpc's field names", () => {
