@@ -45,6 +45,8 @@ try {
 } finally {
   for (const service of services.reverse()) await service.stop();
   await Promise.all([postgres?.stop(), kafka?.stop()]);
+  // The logs and the JUnit report stay in .data/api-fuzz for a look after a failure.
+  rmSync(join(workDir, "postgres"), { recursive: true, force: true });
 }
 process.exit(exitCode);
 
@@ -115,7 +117,8 @@ function runSchemathesis(bin: string, gatewayUrl: string, apiKey: string): numbe
     junit,
     ...(process.env.API_FUZZ_SEED ? ["--seed", process.env.API_FUZZ_SEED] : []),
   ];
-  const run = spawnSync(bin, args, { stdio: "inherit", env: { ...process.env, NO_COLOR: "1" } });
+  // Run in the work dir: schemathesis keeps a cache (.schemathesis/) in its working directory.
+  const run = spawnSync(bin, args, { cwd: workDir, stdio: "inherit", env: { ...process.env, NO_COLOR: "1" } });
   // One closing line in the form CI reads: the operations (and the stateful run) that held.
   const totals = existsSync(junit) ? /<testsuites ([^>]*)>/.exec(readFileSync(junit, "utf8"))?.[1] : undefined;
   const count = (name: string) => Number(new RegExp(`\\b${name}="(\\d+)"`).exec(totals ?? "")?.[1] ?? 0);
