@@ -8,6 +8,7 @@ import type { Logger } from "@invoicer/platform/logger";
 import type { Observability } from "@invoicer/platform/observability";
 import Fastify, { LogController } from "fastify";
 import { addressLimits } from "./address-limits.ts";
+import { apiDocument } from "./api-document.ts";
 import { apiKeyAuthentication } from "./authenticate.ts";
 import { browserCors } from "./browser-cors.ts";
 import type { GatewayConfig } from "./config.ts";
@@ -52,6 +53,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger, observabi
   await app.register(browserCors, { origins: config.corsOrigins });
   if (config.metricsToken) await app.register(metricsRoute, { token: config.metricsToken, metrics: observability.metrics });
   await app.register(healthRoutes, { health: createClient(Health, transport) });
+  await app.register(apiDocument, {});
   await app.register(webApp, { webDir: config.webDir });
   await app.register(restRoutes, { client: createClient(InvoiceService, transport), callHeaders });
   await app.register(rpcForwarding, { serverUrl: config.serverUrl, services: config.services, trustedHeaders: callHeaders });

@@ -9,9 +9,9 @@ import {
   InvoiceStatus,
   type InvoiceService,
 } from "@invoicer/sdk";
-import { withErrorInfo } from "@invoicer/platform/error-details";
+import { ErrorReason, rpcError, withErrorInfo } from "@invoicer/platform/error-details";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { restDetails } from "./rpc-errors.ts";
+import { restDetails, sendRpcError } from "./rpc-errors.ts";
 
 interface RestOptions {
   client: Client<typeof InvoiceService>;
@@ -31,7 +31,7 @@ export async function restRoutes(app: FastifyInstance, { client, callHeaders }: 
     // Anything but an answer meant for the caller is our bug (JavaScript or serialization text): logged, never echoed.
     if (!(err instanceof ConnectError) || err.code === Code.Internal || err.code === Code.Unknown) {
       reply.log.error({ err }, "REST request failed");
-      return reply.code(500).send({ code: "internal", message: "internal error" });
+      return sendRpcError(reply.request, reply, Code.Internal, "internal error");
     }
     const error = err;
     const violations = error.findDetails(FieldViolationsSchema)[0]?.violations;
@@ -137,9 +137,9 @@ function strictJsonParser(app: FastifyInstance) {
   };
 }
 
-/** A body that does not fit the request message is the client's mistake, not ours. */
+/** A body that does not fit the request message is the client's mistake, not ours: INVALID_REQUEST, as for a body that is no JSON. */
 function asBadJson(err: unknown): unknown {
   if (err instanceof ConnectError) return err;
   const message = err instanceof Error ? err.message : "malformed request body";
-  return new ConnectError(message, Code.InvalidArgument);
+  return rpcError(message, Code.InvalidArgument, ErrorReason.INVALID_REQUEST);
 }
