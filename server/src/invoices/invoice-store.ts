@@ -197,9 +197,13 @@ export const findInvoice = (db: Db | Tx, tenantId: string, id: string) => readIn
  * a sixth of the server's CPU per GetInvoice.
  */
 export function invoiceReader(db: Db): (tenantId: string, id: string) => Promise<InvoiceRecord | undefined> {
-  const statements = invoiceById(db);
-  const prepared = { invoice: statements.invoice.prepare("find_invoice"), lines: statements.lines.prepare("find_invoice_lines") };
-  return (tenantId, id) => readInvoice(prepared, tenantId, id);
+  let prepared: InvoiceByIdStatements | undefined;
+  const prepare = (statements = invoiceById(db)) => ({
+    invoice: statements.invoice.prepare("find_invoice"),
+    lines: statements.lines.prepare("find_invoice_lines"),
+  });
+  // Prepared on the first read, so building the service touches no database.
+  return (tenantId, id) => readInvoice((prepared ??= prepare()), tenantId, id);
 }
 
 /** One page of the tenant's invoices, newest number first, starting below `beforeNumber`. */
