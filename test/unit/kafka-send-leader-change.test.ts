@@ -83,5 +83,9 @@ it("sends the dead leader's partition to its new leader, even when that broker h
 
   assert.deepEqual(answers.map((a) => a.partition).sort(), [0, 1], "an answer for every partition written to");
   const retried = produced.slice(2);
-  assert.deepEqual(retried, [{ nodeId: 2, partitions: [{ partition: 0, keys: ["0-a", "0-c"] }] }], "partition 0 alone, to node 2, as first sent");
+  assert.deepEqual(
+    retried,
+    [{ nodeId: 2, partitions: [{ partition: 0, keys: ["0-a", "0-c"] }] }],
+    "partition 0 alone, to node 2, as first sent",
+  );
 });
