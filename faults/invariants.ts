@@ -86,6 +86,11 @@ export async function checkInvariants(
   };
 }
 
+/** The longest any event waited in the outbox, from its commit to the start of the publish that took it, ms. */
+export async function longestOutboxWaitMs(sql: Sql): Promise<number> {
+  return count(sql, "select coalesce(max(extract(epoch from published_at - created_at) * 1000), 0)::int as n from outbox");
+}
+
 /** Messages on a topic (0 when it does not exist). */
 async function messagesOn(brokers: string[], topic: string): Promise<number> {
   const admin = new Kafka({ clientId: "faults-admin", brokers, logLevel: logLevel.NOTHING }).admin();

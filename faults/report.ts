@@ -1,6 +1,7 @@
 // docs/reliability.md from a fault-suite run: what each scenario did, what held, and how much memory each process peaked at.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import type { Outcome } from "./invariants.ts";
 import { violations } from "./invariants.ts";
 import type { LoadStats } from "./load.ts";
@@ -20,7 +21,8 @@ export interface Result {
 
 const processes = ["server-a", "server-b", "consumer-1", "consumer-2", "gateway", "kafka", "postgres"];
 
-export function writeReport(results: Result[]) {
+/** Writes the report of `results` to `file`; `command` is what produced them, named in its first line. */
+export function writeReport(results: Result[], file: string, command: string) {
   const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"]).toString().trim();
   const header =
     "| scenario | sent | ok | failed | client retries | failed in flight | committed | published | documents | redeliveries | dead-lettered | lost | duplicated effects | stalled | crashed | recovery | invariants |";
@@ -38,7 +40,7 @@ export function writeReport(results: Result[]) {
   const notes = results.filter((r) => r.findings.notes.length > 0).map((r) => `- **${r.scenario.name}**: ${r.findings.notes.join("; ")}.`);
   const text = `# Reliability: the latest fault-suite run
 
-Written by \`npm run test:faults\` (faults/run.ts) on ${new Date().toISOString().slice(0, 10)}, commit ${commit}.
+Written by \`${command}\` (faults/run.ts) on ${new Date().toISOString().slice(0, 10)}, commit ${commit}.
 
 ${results.map((r) => `- **${r.scenario.name}**: ${r.scenario.what}.`).join("\n")}
 
@@ -63,17 +65,20 @@ exactly one document per format; no side effect happened twice; nothing was set 
 dead-lettered but the poison event; no process crashed.
 
 Peak resident memory (MiB) of each process during the scenario, sampled every 250 ms from /proc
-(PostgreSQL: the postmaster):
+(PostgreSQL: the postmaster; Kafka: the largest node where a scenario runs three):
 
 ${memoryHeader}
 |${"---|".repeat(processes.length + 1)}
 ${memoryRows.join("\n")}
 
-What the load's failed attempts were, and what the attack scenarios saw:
+What the load's failed attempts were, what the pipeline went through (*relay*: publishes that failed
+whole, their rows rolled back and retried; *producer*: produce requests kafkajs retried within a
+publish; *outbox*: the longest from a commit to the publish that took it; *documents*: the longest
+between two documents attached), and what the fault and attack scenarios saw:
 
 ${notes.join("\n")}
 `;
-  mkdirSync("docs", { recursive: true });
-  writeFileSync("docs/reliability.md", text);
-  process.stdout.write(`\n${header}\n${rows.join("\n")}\n\n${memoryHeader}\n${memoryRows.join("\n")}\n\nwritten to docs/reliability.md\n`);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, text);
+  process.stdout.write(`\n${header}\n${rows.join("\n")}\n\n${memoryHeader}\n${memoryRows.join("\n")}\n\nwritten to ${file}\n`);
 }

@@ -1,22 +1,26 @@
 // `npm run test:faults`: the real processes (two servers, two consumers, a gateway where a scenario
-// needs one, PostgreSQL, Kafka) under load, one fault per scenario, then the invariants; figures go
-// to docs/reliability.md.
+// needs one, PostgreSQL, Kafka: one broker, or three where a scenario needs replicas) under load,
+// one fault per scenario, then the invariants; figures go to docs/reliability.md (a run of some
+// scenarios, `npm run test:faults -- <name>...`, writes .data/faults/reliability.md instead).
 import { randomBytes } from "node:crypto";
-import { mkdirSync, rmSync } from "node:fs";
+import { appendFileSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { CreateInvoiceRequestSchema } from "@invoicer/sdk";
 import { startLocalKafka, type LocalKafka } from "@invoicer/devstack/local-kafka";
+import { startLocalKafkaCluster, type LocalKafkaCluster } from "@invoicer/devstack/local-kafka-cluster";
 import { startLocalPostgres, type LocalPostgres } from "@invoicer/devstack/local-postgres";
 import { freePort } from "@invoicer/devstack/ports";
 import postgres from "postgres";
 import { createAppDatabase, createTenants } from "@invoicer/devstack/app-database";
-import { produceRaw, readTopic } from "@invoicer/devstack/topics";
+import { createTopics, produceRaw, readTopic } from "@invoicer/devstack/topics";
 import { sampleInvoice } from "@invoicer/devstack/samples";
 import { idleHttp2Sessions, oversizeAndBombs, silentConnections } from "./attacks.ts";
-import { awaitSettled, checkInvariants, violations } from "./invariants.ts";
+import { awaitSettled, checkInvariants, longestOutboxWaitMs, violations } from "./invariants.ts";
+import { killPartitionLeader } from "./leader-kill.ts";
 import { gatewayClients, invoiceClients, steadyCreates, type LoadStats } from "./load.ts";
 import { peakRss } from "./peak-rss.ts";
+import { pipelineFigures, type PipelineFigures } from "./service-logs.ts";
 import { writeReport, type Result } from "./report.ts";
 import { httpOk, serverServing, serviceProcess, type ServiceProcess } from "../scripts/service-process.ts";
 
@@ -32,7 +36,10 @@ interface Run {
   consumers: ServiceProcess[];
   gatewayUrl?: string;
   topic: string;
+  consumerGroup: string;
   kafka(): LocalKafka;
+  /** The scenario's own cluster, when it asked for `replicatedKafka`. */
+  cluster?: LocalKafkaCluster;
   restartBroker(downMs: number): Promise<void>;
   restartPostgres(downMs: number): Promise<void>;
 }
@@ -45,6 +52,11 @@ export interface Scenario {
   slowConsumer?: boolean;
   /** A gateway in front of the first server; the load goes through it with the tenants' API keys. */
   viaGateway?: boolean;
+  /**
+   * Runs on a Kafka cluster of its own instead of the suite's single broker: three nodes, the
+   * events and dead-letter topics on three replicas with min.insync.replicas=2.
+   */
+  replicatedKafka?: boolean;
   /** Consumers are started by the fault, not with the servers (a backlog builds first). */
   consumersLater?: boolean;
   /** Events expected on the dead-letter topic (the poison event's one). */
@@ -119,6 +131,20 @@ const scenarios: Scenario[] = [
     durationMs: 20_000,
     slowConsumer: true,
     fault: async (run) => void (await pause(5_000), await run.consumers[0]!.kill(), await pause(7_000), await run.consumers[0]!.start()),
+  },
+  {
+    name: "kafka-leader-killed",
+    what: "on three Kafka nodes (topics on 3 replicas, min.insync.replicas=2), a node leading a partition of the events topic, and the consumers' group coordinator when it leads one, SIGKILLed under 50 creates/s through the gateway, restarted 15 s later",
+    rate: 50,
+    durationMs: 30_000,
+    viaGateway: true,
+    replicatedKafka: true,
+    fault: (run) =>
+      killPartitionLeader(run.cluster!, run.topic, {
+        groupId: run.consumerGroup,
+        afterMs: 5_000,
+        downMs: 15_000,
+      }),
   },
   {
     name: "postgres-restart",
@@ -227,8 +253,9 @@ mkdirSync(join(workDir, "logs"), { recursive: true });
 const pgPort = await freePort();
 const kafkaPort = await freePort();
 let pg: LocalPostgres = await startLocalPostgres({ dataDir: join(workDir, "postgres"), port: pgPort });
-let kafka: LocalKafka = await startLocalKafka({ dataDir: join(workDir, "kafka"), port: kafkaPort });
-const brokers = kafka.brokers;
+// The suite's single broker, for the scenarios that do not bring a cluster of their own.
+const singleBroker = selected.some((s) => !s.replicatedKafka);
+let kafka: LocalKafka | undefined = singleBroker ? await startLocalKafka({ dataDir: join(workDir, "kafka"), port: kafkaPort }) : undefined;
 const results: Result[] = [];
 
 try {
@@ -243,12 +270,17 @@ try {
     for (const note of r.findings.notes) process.stdout.write(`  ${note}\n`);
   }
 } finally {
-  await kafka.stop();
+  await kafka?.stop();
   await pg.stop();
   // The services' logs stay in .data/faults/logs for a look after a failure.
-  for (const data of ["postgres", "kafka"]) rmSync(join(workDir, data), { recursive: true, force: true });
+  for (const data of ["postgres", "kafka", "kafka-cluster"]) rmSync(join(workDir, data), { recursive: true, force: true });
 }
-writeReport(results);
+// Only a run of every scenario replaces docs/reliability.md; a run of some writes its report beside the logs.
+writeReport(
+  results,
+  only.length === 0 ? "docs/reliability.md" : join(workDir, "reliability.md"),
+  ["npm run test:faults", ...(only.length ? ["--", ...only] : [])].join(" "),
+);
 const failed = results.filter((r) => !r.settled || violations(r.outcome).length > 0 || r.findings.broken.length > 0);
 process.exit(failed.length === 0 ? 0 : 1);
 
@@ -256,10 +288,46 @@ async function runScenario(scenario: Scenario): Promise<Result> {
   const databaseUrl = await createAppDatabase(pg.url, `faults_${scenario.name.replace(/-/g, "_")}`);
   const tenants = await createTenants(databaseUrl, ["fault-a", "fault-b"]);
 
-  const internalToken = randomBytes(24).toString("hex");
   const topic = `faults-${scenario.name}`;
+  const cluster = scenario.replicatedKafka ? await startCluster(scenario.name, topic) : undefined;
+  try {
+    return await runServices(scenario, databaseUrl, tenants, topic, cluster);
+  } finally {
+    await cluster?.stop();
+  }
+}
+
+/** A scenario's own three Kafka nodes, each logging to its own file, with its topics on three replicas. */
+async function startCluster(name: string, topic: string): Promise<LocalKafkaCluster> {
+  const cluster = await startLocalKafkaCluster({
+    dataDir: join(workDir, "kafka-cluster"),
+    ephemeral: true,
+    onLog: (id, line) => appendFileSync(join(workDir, "logs", `${name}-kafka-${id}.log`), `${line}\n`),
+  });
+  const replicated = { replicationFactor: 3, config: { "min.insync.replicas": "2" } };
+  const topics = [
+    { topic, partitions: 3, ...replicated },
+    { topic: `${topic}.dead-letter`, partitions: 1, ...replicated },
+  ];
+  await createTopics(cluster.brokers.split(","), topics).catch(async (err: unknown) => {
+    await cluster.stop();
+    throw err;
+  });
+  return cluster;
+}
+
+async function runServices(
+  scenario: Scenario,
+  databaseUrl: string,
+  tenants: Awaited<ReturnType<typeof createTenants>>,
+  topic: string,
+  cluster: LocalKafkaCluster | undefined,
+): Promise<Result> {
+  const internalToken = randomBytes(24).toString("hex");
+  const brokers = cluster?.brokers ?? kafka!.brokers;
   const common = { INTERNAL_TOKEN: internalToken, KAFKA_BROKERS: brokers, KAFKA_TOPIC: topic, LOG_LEVEL: "info" };
   const log = (name: string) => join(workDir, "logs", `${scenario.name}-${name}.log`);
+  const consumerGroup = `documents-${scenario.name}`;
   const serverPorts = [await freePort(), await freePort()];
   const serverUrls = serverPorts.map((port) => `http://127.0.0.1:${port}`);
   const servers = ["server-a", "server-b"].map((name, i) => {
@@ -278,7 +346,7 @@ async function runScenario(scenario: Scenario): Promise<Result> {
       const env = {
         ...common,
         SERVER_URL: serverUrls[i]!,
-        CONSUMER_GROUP: `documents-${scenario.name}`,
+        CONSUMER_GROUP: consumerGroup,
         CONSUMER_HEALTH_PORT: String(port),
         KAFKA_SESSION_TIMEOUT_MS: String(sessionTimeoutMs),
         RENDER_RETRY_BACKOFF_MS: "200",
@@ -314,7 +382,8 @@ async function runScenario(scenario: Scenario): Promise<Result> {
   const services = [...servers, ...consumers, ...(gateway ? [gateway] : [])];
   const rss = peakRss(() => [
     ...services.map((s) => ({ name: s.name, pid: s.pid() })),
-    { name: "kafka", pid: kafka.pid },
+    // A cluster's nodes share the column: its largest.
+    ...(cluster ? cluster.nodeIds.map((id) => ({ name: "kafka", pid: cluster.pid(id) })) : [{ name: "kafka", pid: kafka!.pid }]),
     { name: "postgres", pid: pg.pid },
   ]);
 
@@ -323,9 +392,11 @@ async function runScenario(scenario: Scenario): Promise<Result> {
     consumers,
     gatewayUrl: gateway && gatewayUrl,
     topic,
-    kafka: () => kafka,
+    consumerGroup,
+    kafka: () => kafka!,
+    cluster,
     async restartBroker(downMs) {
-      await kafka.stop();
+      await kafka!.stop();
       await pause(downMs);
       kafka = await startLocalKafka({ dataDir: join(workDir, "kafka"), port: kafkaPort });
     },
@@ -358,8 +429,15 @@ async function runScenario(scenario: Scenario): Promise<Result> {
   try {
     const settled = await awaitSettled(check, settleTimeoutMs);
     const recoveryMs = Date.now() - faultOver;
-    const outcome = await checkInvariants(check, [kafka.brokers], topic, load.acked, scenario.expectedDeadLetters ?? 0);
+    const outcome = await checkInvariants(check, brokers.split(","), topic, load.acked, scenario.expectedDeadLetters ?? 0);
     const crashes = services.reduce((n, s) => n + s.crashes(), 0);
+    const pipeline = {
+      ...pipelineFigures(
+        servers.map((s) => log(s.name)),
+        consumers.map((c) => log(c.name)),
+      ),
+      outboxWaitMs: await longestOutboxWaitMs(check),
+    };
     return {
       scenario,
       load,
@@ -368,7 +446,7 @@ async function runScenario(scenario: Scenario): Promise<Result> {
       settled,
       crashes,
       peakRssMiB: rss.stop(),
-      findings: withLoadFindings(scenario, load, findings ?? undefined, crashes),
+      findings: withLoadFindings(scenario, load, findings ?? undefined, crashes, pipeline),
     };
   } finally {
     await check.end();
@@ -377,12 +455,29 @@ async function runScenario(scenario: Scenario): Promise<Result> {
 }
 
 /** The load's own findings: calls that failed after a server took them, where none may, and crashed processes. */
-function withLoadFindings(scenario: Scenario, load: LoadStats, findings: Findings | undefined, crashes: number): Findings {
+function withLoadFindings(
+  scenario: Scenario,
+  load: LoadStats,
+  findings: Findings | undefined,
+  crashes: number,
+  pipeline: PipelineFigures & { outboxWaitMs: number },
+): Findings {
   const broken = [...(findings?.broken ?? [])];
   if (scenario.noFailedCalls && load.failedInFlight > 0)
     broken.push(`${load.failedInFlight} calls failed in flight (${JSON.stringify(load.errors)})`);
   if (crashes > 0) broken.push(`${crashes} processes crashed`);
   const errors = Object.entries(load.errors).map(([code, n]) => `${n}x ${code}`);
-  const notes = [...(errors.length ? [`failed attempts (each retried): ${errors.join(", ")}`] : []), ...(findings?.notes ?? [])];
+  const { relayFailures, relayOutageMs, producerRetries, documentsPauseMs, outboxWaitMs } = pipeline;
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const outage =
+    relayOutageMs === undefined ? "a relay had not recovered at the end" : `the longest ${relayOutageMs} ms from first failure to recovery`;
+  const notes = [
+    ...(errors.length ? [`failed attempts (each retried): ${errors.join(", ")}`] : []),
+    ...(relayFailures > 0 ? [`relay: ${relayFailures} failed publish attempts, each retried; ${outage}`] : []),
+    ...(producerRetries > 0 ? [`producer: ${producerRetries} produce attempts retried within a publish`] : []),
+    ...(outboxWaitMs >= 1_000 ? [`outbox: ${seconds(outboxWaitMs)} at most from commit to publish`] : []),
+    ...(documentsPauseMs >= 1_000 ? [`documents: ${seconds(documentsPauseMs)} at most between two attached`] : []),
+    ...(findings?.notes ?? []),
+  ];
   return { notes, broken };
 }

@@ -109,12 +109,14 @@ export function connectEventBus(options: { brokers: string[]; clientId: string; 
     },
 
     producer() {
-      const producer = kafka.producer({
-        createPartitioner: Partitioners.DefaultPartitioner,
-        allowAutoTopicCreation: false,
-        idempotent: true, // broker-side dedup of the client's own retries
-        maxInFlightRequests: 1,
-      });
+      const create = () =>
+        kafka.producer({
+          createPartitioner: Partitioners.DefaultPartitioner,
+          allowAutoTopicCreation: false,
+          idempotent: true, // broker-side dedup of the client's own retries
+          maxInFlightRequests: 1,
+        });
+      let producer = create();
       let connected: Promise<void> | undefined;
       return {
         async send(topic, messages) {
@@ -123,11 +125,23 @@ export function connectEventBus(options: { brokers: string[]; clientId: string; 
             throw err;
           });
           await connected;
-          await producer.send({
-            topic,
-            acks: -1,
-            messages: messages.map((m) => ({ key: m.key, value: Buffer.from(m.value), headers: m.headers })),
-          });
+          try {
+            await producer.send({
+              topic,
+              acks: -1,
+              messages: messages.map((m) => ({ key: m.key, value: Buffer.from(m.value), headers: m.headers })),
+            });
+          } catch (err) {
+            // A request whose answer was lost (its leader died) may still be on the new leader, while kafkajs
+            // has taken its sequence numbers back: the next, different batch would be refused as out of order
+            // for good, or taken for that one and dropped. A new producer id starts afresh; what the caller
+            // sends again may then be on the topic twice, never missing.
+            const failed = producer;
+            producer = create();
+            connected = undefined;
+            void failed.disconnect().catch(() => {});
+            throw err;
+          }
         },
         disconnect: () => producer.disconnect(),
       };
