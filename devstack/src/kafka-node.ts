@@ -52,7 +52,9 @@ export async function startKafkaNode(spec: KafkaNodeSpec): Promise<KafkaNodeProc
     await formatStorage(classpath, spec.dataDir, spec.clusterId ?? newClusterId());
 
   const args = [...jvmFlags(spec.dataDir), "-cp", classpath, "kafka.Kafka", join(spec.dataDir, "server.properties")];
-  const child = spawn("java", args, { stdio: ["ignore", "pipe", "pipe"] });
+  // Its own process group: a terminal's Ctrl-C reaches the services, which leave the consumer group
+  // while the broker still runs; whoever started the broker stops it after them.
+  const child = spawn("java", args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
   const killOrphan = () => child.kill("SIGKILL");
   process.on("exit", killOrphan);
   const ended = (signal: NodeJS.Signals) => async () => {

@@ -41,7 +41,8 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
   const flags = ["-D", dataDir, "-p", String(opts.port), "-h", "127.0.0.1", "-c", "unix_socket_directories="];
   if (opts.ephemeral) flags.push("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off");
   flags.push("-c", "max_connections=300");
-  const child = spawn(bin.postgres, flags, { ...owner, stdio: ["ignore", "ignore", "pipe"] });
+  // Its own process group, like the broker: Ctrl-C must not cut the services' last transactions.
+  const child = spawn(bin.postgres, flags, { ...owner, stdio: ["ignore", "ignore", "pipe"], detached: true });
   await untilReady(child, opts.onLog);
 
   const url = `postgres://${user}:${password}@127.0.0.1:${opts.port}/${database}`;
