@@ -31,6 +31,12 @@ await runMain(async () => {
   const consumerHealthPort = env.port("CONSUMER_HEALTH_PORT", 8082);
   await assertPortFree(consumerHealthPort, "CONSUMER_HEALTH_PORT", "the consumer's health endpoint");
   mkdirSync(dataDir, { recursive: true });
+  // PostgreSQL and Kafka run in their own process groups, so Ctrl-C reaches only this and the services.
+  // Until the services run it just exits: the exit handlers of startLocalPostgres/Kafka stop them.
+  const running: { stopAll?: () => Promise<void> } = {};
+  const onSignal = () => void (running.stopAll ? running.stopAll() : process.exit(130));
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
 
   let postgres: LocalPostgres | undefined;
   let kafka: LocalKafka | undefined;
@@ -79,8 +85,7 @@ await runMain(async () => {
     console.log("[start] stopped");
     process.exit(0);
   };
-  process.on("SIGINT", () => void stopAll());
-  process.on("SIGTERM", () => void stopAll());
+  running.stopAll = stopAll;
 
   children.push(run("server", "server/src/main.ts", { ...shared, SERVER_PORT: String(serverPort) }, stopAll));
   children.push(run("consumer", "consumer/src/main.ts", { ...shared, CONSUMER_HEALTH_PORT: String(consumerHealthPort) }, stopAll));

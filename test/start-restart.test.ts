@@ -31,7 +31,7 @@ function npmStart(env: NodeJS.ProcessEnv) {
   // npm ends by the signal it was sent once its script has stopped; any other end is a failure.
   const exited = new Promise<boolean>((done) => child.once("exit", (code, signal) => done(code === 0 || signal === "SIGINT")));
   const interrupt = () => (process.kill(-child.pid!, "SIGINT"), exited);
-  return { ready, interrupt, kill: () => child.exitCode === null && child.signalCode === null && process.kill(-child.pid!, "SIGKILL") };
+  return { ready, interrupt, stop: () => (child.exitCode === null && child.signalCode === null ? interrupt() : exited) };
 }
 
 describe("npm start after Ctrl-C", () => {
@@ -39,8 +39,9 @@ describe("npm start after Ctrl-C", () => {
   const dataDir = join(".data", `start-test-${randomUUID()}`);
   mkdirSync(dataDir, { recursive: true });
   const running: ReturnType<typeof npmStart>[] = [];
-  after(() => {
-    for (const run of running) run.kill();
+  // SIGINT, not SIGKILL: npm start then stops PostgreSQL and Kafka too, which run in their own process groups.
+  after(async () => {
+    for (const run of running) await run.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
 

@@ -43,6 +43,9 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
   flags.push("-c", "max_connections=300");
   // Its own process group, like the broker: Ctrl-C must not cut the services' last transactions.
   const child = spawn(bin.postgres, flags, { ...owner, stdio: ["ignore", "ignore", "pipe"], detached: true });
+  // Not left running when its starter exits without stopping it: a fast shutdown.
+  const stopOrphan = () => child.kill("SIGINT");
+  process.on("exit", stopOrphan);
   await untilReady(child, opts.onLog);
 
   const url = `postgres://${user}:${password}@127.0.0.1:${opts.port}/${database}`;
@@ -53,7 +56,8 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
   } finally {
     await admin.end();
   }
-  return { url, pid: child.pid!, stop: () => stopProcess(child) };
+  const stop = () => (process.off("exit", stopOrphan), stopProcess(child));
+  return { url, pid: child.pid!, stop };
 }
 
 async function binaries(): Promise<{ postgres: string; initdb: string }> {
