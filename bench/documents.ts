@@ -63,7 +63,7 @@ export async function documentsSection(o: Options) {
   o.say("starting 2 consumers ...");
   await o.stack.startConsumers(2);
   const watch = await watchDocuments(o.stack.gatewayUrl, tenant);
-  const rss = peakRss(() => o.stack.pids());
+  const rss = peakRss(() => Object.entries(o.stack.pids()).map(([name, pid]) => ({ name, pid })));
   try {
     o.say(`CreateInvoice via the gateway at ${rate}/s (ghz --rps): ${o.warmupS} s warm-up + ${o.seconds} s, READY on WatchInvoices ...`);
     const metadata = { authorization: `Bearer ${tenant.apiKey}` };

@@ -1,4 +1,4 @@
-// CPU time and resident memory of the processes under test, per pid, from pidusage.
+// CPU time and resident memory of the processes under test, per pid, from pidusage (the bench and the fault suite).
 import pidusage from "pidusage";
 
 /** Named pids; an undefined pid (a process not running) is left out. */
@@ -31,14 +31,23 @@ export async function cpuWindow(pids: Pids): Promise<() => Promise<Record<string
   };
 }
 
-/** Samples the resident memory of `pids()` every `everyMs`; `stop` returns each one's peak in MiB. */
-export function peakRss(pids: () => Pids, everyMs = 500) {
+/** A process to sample; several under one name (a cluster's nodes) share one peak, their largest. */
+export interface NamedPid {
+  name: string;
+  pid: number | undefined;
+}
+
+/** Samples the resident memory of `processes()` every `everyMs` (a restarted one under the same name); `stop` returns each name's peak in MiB. */
+export function peakRss(processes: () => NamedPid[], everyMs = 500) {
   const peaks: Record<string, number> = {};
   const sample = async () => {
-    for (const [name, s] of await stats(pids())) {
-      peaks[name] = Math.max(peaks[name] ?? 0, s.memory / 1024 / 1024);
-    }
+    const named = processes();
+    const read = await Promise.all(named.map(({ pid }) => (pid === undefined ? undefined : pidusage(pid).catch(() => undefined))));
+    read.forEach((s, i) => {
+      if (s) peaks[named[i]!.name] = Math.max(peaks[named[i]!.name] ?? 0, Math.round(s.memory / 1024 / 1024));
+    });
   };
+  void sample();
   const timer = setInterval(() => void sample(), everyMs);
   return {
     async stop(): Promise<Record<string, number>> {

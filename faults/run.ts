@@ -19,7 +19,7 @@ import { idleHttp2Sessions, oversizeAndBombs, silentConnections } from "./attack
 import { awaitSettled, checkInvariants, longestOutboxWaitMs, violations } from "./invariants.ts";
 import { killPartitionLeader } from "./leader-kill.ts";
 import { gatewayClients, invoiceClients, steadyCreates, type LoadStats } from "./load.ts";
-import { peakRss } from "./peak-rss.ts";
+import { peakRss } from "../bench/usage.ts";
 import { pipelineFigures, type PipelineFigures } from "./service-logs.ts";
 import { writeReport, type Result } from "./report.ts";
 import { httpOk, serverServing, serviceProcess, type ServiceProcess } from "../scripts/service-process.ts";
@@ -380,12 +380,15 @@ async function runServices(
   if (!scenario.consumersLater) for (const c of consumers) await c.start();
   await gateway?.start();
   const services = [...servers, ...consumers, ...(gateway ? [gateway] : [])];
-  const rss = peakRss(() => [
-    ...services.map((s) => ({ name: s.name, pid: s.pid() })),
-    // A cluster's nodes share the column: its largest.
-    ...(cluster ? cluster.nodeIds.map((id) => ({ name: "kafka", pid: cluster.pid(id) })) : [{ name: "kafka", pid: kafka!.pid }]),
-    { name: "postgres", pid: pg.pid },
-  ]);
+  const rss = peakRss(
+    () => [
+      ...services.map((s) => ({ name: s.name, pid: s.pid() })),
+      // A cluster's nodes share the column: its largest.
+      ...(cluster ? cluster.nodeIds.map((id) => ({ name: "kafka", pid: cluster.pid(id) })) : [{ name: "kafka", pid: kafka!.pid }]),
+      { name: "postgres", pid: pg.pid },
+    ],
+    250,
+  );
 
   const run: Run = {
     servers,
@@ -445,7 +448,7 @@ async function runServices(
       recoveryMs,
       settled,
       crashes,
-      peakRssMiB: rss.stop(),
+      peakRssMiB: await rss.stop(),
       findings: withLoadFindings(scenario, load, findings ?? undefined, crashes, pipeline),
     };
   } finally {
