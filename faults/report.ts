@@ -64,7 +64,7 @@ or duplicate; every committed change is published and on the topic; every invoic
 exactly one document per format; no side effect happened twice; nothing was set aside or
 dead-lettered but the poison event; no process crashed.
 
-Peak resident memory (MiB) of each process during the scenario, sampled every 250 ms from /proc
+Peak resident memory (MiB) of each process during the scenario, sampled every 250 ms (pidusage)
 (PostgreSQL: the postmaster; Kafka: the largest node where a scenario runs three):
 
 ${memoryHeader}
