@@ -3,6 +3,7 @@ import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from "@bufbuild/pr
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { ServerReflection as ReflectionV1 } from "@invoicer/sdk/grpc/reflection/v1/reflection_pb";
 import { ServerReflection as ReflectionV1alpha } from "@invoicer/sdk/grpc/reflection/v1alpha/reflection_pb";
+import { file_google_rpc_error_details } from "@invoicer/sdk/google/rpc/error_details_pb";
 
 interface ReflectionRequest {
   host: string;
@@ -18,11 +19,19 @@ const maxQuestionsPerStream = 200;
  */
 export function registerReflection(router: ConnectRouter, files: DescFile[], serviceNames: string[]): void {
   const all = new Set<DescFile>();
-  for (const file of files) closure(file, all);
+  // The error details every error carries: grpcurl decodes them only when reflection knows their types.
+  const errorDetails = closure(file_google_rpc_error_details);
+  for (const file of [...files, ...errorDetails]) closure(file, all);
+  const errorDetailFiles = new Set([...errorDetails].map((f) => f.name)); // the registry holds copies: compared by name
   const registry = createFileRegistry(create(FileDescriptorSetSchema, { file: [...all].map((f) => f.proto) }));
   const describe = (req: ReflectionRequest) => ({
     validHost: req.host,
-    messageResponse: answer(registry, serviceNames, req),
+    messageResponse: answer(
+      registry,
+      (file) => errorDetailFiles.has(file.name) || visible(file, registry, serviceNames),
+      serviceNames,
+      req,
+    ),
   });
   async function* answerAll<R extends ReflectionRequest>(requests: AsyncIterable<R>) {
     let asked = 0;
@@ -37,7 +46,7 @@ export function registerReflection(router: ConnectRouter, files: DescFile[], ser
   router.service(ReflectionV1alpha, { serverReflectionInfo: answerAll });
 }
 
-function answer(registry: FileRegistry, serviceNames: string[], req: ReflectionRequest) {
+function answer(registry: FileRegistry, isVisible: (file: DescFile) => boolean, serviceNames: string[], req: ReflectionRequest) {
   const { case: kind, value } = req.messageRequest;
   if (kind === "listServices") {
     return { case: "listServicesResponse" as const, value: { service: serviceNames.map((name) => ({ name })) } };
@@ -45,7 +54,7 @@ function answer(registry: FileRegistry, serviceNames: string[], req: ReflectionR
   let file: DescFile | undefined;
   if (kind === "fileByFilename") file = registry.getFile(String(value));
   if (kind === "fileContainingSymbol") file = fileOfSymbol(registry, String(value));
-  if (file && visible(file, registry, serviceNames)) {
+  if (file && isVisible(file)) {
     return { case: "fileDescriptorResponse" as const, value: { fileDescriptorProto: withDependencies(file) } };
   }
   return { case: "errorResponse" as const, value: { errorCode: 5, errorMessage: `not found: ${String(value ?? kind)}` } };
