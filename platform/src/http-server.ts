@@ -13,6 +13,8 @@ export interface ConnectionLimits {
   maxConnectionsPerAddress: number;
   /** Streams one HTTP/2 connection may have open at once (announced in its SETTINGS). */
   maxStreamsPerConnection: number;
+  /** After an HTTP/1.1 answer that closes its connection, the rest of the request is read for at most this long (2 s). */
+  closeLingerMs?: number;
 }
 
 /** Bounds for internal servers, whose only callers are the gateway and the consumer. */
@@ -41,6 +43,8 @@ export function createDualServer(handler: http.RequestListener, limits: Connecti
       connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
     },
     (req, res) => {
+      // Answered before the whole body came: read the rest and drop it (see lingerBeforeClosing).
+      res.once("finish", () => req.complete || req.resume());
       if (draining) res.shouldKeepAlive = false;
       else {
         unsent.add(res);
@@ -75,7 +79,7 @@ export function createDualServer(handler: http.RequestListener, limits: Connecti
       if (!head || socket.destroyed) return void socket.destroy();
       socket.unshift(head);
       if (head.subarray(0, 4).toString("latin1") === "PRI ") h2.emit("connection", socket);
-      else serveHttp1!.call(h1, socket);
+      else serveHttp1!.call(h1, lingerBeforeClosing(socket, limits.closeLingerMs));
     });
   });
   const close = h1.close.bind(h1);
@@ -183,4 +187,20 @@ export function closeGracefully(server: http.Server, graceMs: number): Promise<v
     server.close(finished);
     server.closeIdleConnections();
   });
+}
+
+/**
+ * Closing a socket while request bytes still arrive makes the kernel answer them with a reset,
+ * which discards the answer the client has not read yet: an early answer (415, 413) over HTTP/1.1
+ * reached the conformance suite's client as "broken pipe". So the close Node makes after a
+ * `Connection: close` answer half-closes, reads on (the request drops what comes), and closes when
+ * the client has sent everything or after `lingerMs`, whichever is first.
+ */
+function lingerBeforeClosing(socket: Socket, lingerMs = 2_000): Socket {
+  socket.destroySoon = () => {
+    if (socket.writable) socket.end();
+    const timer = setTimeout(() => socket.destroy(), lingerMs).unref();
+    socket.once("close", () => clearTimeout(timer)).once("end", () => socket.destroy());
+  };
+  return socket;
 }
