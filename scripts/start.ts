@@ -42,7 +42,12 @@ await runMain(async () => {
   let kafka: LocalKafka | undefined;
   const startPostgres = async () => {
     console.log(`[start] starting embedded PostgreSQL (data in ${join(dataDir, "postgres")}) ...`);
-    postgres = await startLocalPostgres({ dataDir: join(dataDir, "postgres"), port: env.port("PGPORT", 5433), portVariable: "PGPORT" });
+    postgres = await startLocalPostgres({
+      dataDir: join(dataDir, "postgres"),
+      port: env.port("PGPORT", 5433),
+      portVariable: "PGPORT",
+      ownProcessGroup: true,
+    });
     step("PostgreSQL ready", t0);
     return postgres.url;
   };
@@ -50,7 +55,12 @@ await runMain(async () => {
     console.log(
       `[start] starting Kafka in KRaft mode (data in ${join(dataDir, "kafka")}; the first run downloads its jars with Maven) ...`,
     );
-    kafka = await startLocalKafka({ dataDir: join(dataDir, "kafka"), port: env.port("KAFKA_PORT", 9092), portVariable: "KAFKA_PORT" });
+    kafka = await startLocalKafka({
+      dataDir: join(dataDir, "kafka"),
+      port: env.port("KAFKA_PORT", 9092),
+      portVariable: "KAFKA_PORT",
+      ownProcessGroup: true,
+    });
     step("Kafka ready", t0);
     return kafka.brokers;
   };

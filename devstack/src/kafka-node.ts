@@ -23,6 +23,11 @@ export interface KafkaNodeSpec {
   settings?: Record<string, string | number | boolean>;
   /** The cluster id its storage is formatted with when it has none yet; a random one when omitted. */
   clusterId?: string;
+  /**
+   * Run in a process group of its own, so a terminal's Ctrl-C reaches only its starter, which stops
+   * it after the services (npm start); it still stops on its starter's exit. Otherwise Ctrl-C stops it too.
+   */
+  ownProcessGroup?: boolean;
   onLog?: (line: string) => void;
 }
 
@@ -52,10 +57,8 @@ export async function startKafkaNode(spec: KafkaNodeSpec): Promise<KafkaNodeProc
     await formatStorage(classpath, spec.dataDir, spec.clusterId ?? newClusterId());
 
   const args = [...jvmFlags(spec.dataDir), "-cp", classpath, "kafka.Kafka", join(spec.dataDir, "server.properties")];
-  // Its own process group: a terminal's Ctrl-C reaches the services, which leave the consumer group
-  // while the broker still runs; whoever started the broker stops it after them.
-  const child = spawn("java", args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
-  const killOrphan = () => child.kill("SIGKILL");
+  const child = spawn("java", args, { stdio: ["ignore", "pipe", "pipe"], detached: spec.ownProcessGroup });
+  const killOrphan = () => child.kill("SIGTERM"); // a clean stop: the broker may hold npm start's kept data
   process.on("exit", killOrphan);
   const ended = (signal: NodeJS.Signals) => async () => {
     process.off("exit", killOrphan);

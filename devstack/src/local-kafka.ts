@@ -24,6 +24,11 @@ export interface LocalKafkaOptions {
   ephemeral?: boolean;
   /** The variable a user changes to pick another port, named in the port-in-use error. */
   portVariable?: string;
+  /**
+   * Run in a process group of its own, so a terminal's Ctrl-C reaches only its starter, which stops
+   * it after the services (npm start); it still stops on its starter's exit. Otherwise Ctrl-C stops it too.
+   */
+  ownProcessGroup?: boolean;
   onLog?: (line: string) => void;
 }
 
@@ -33,12 +38,17 @@ export async function startLocalKafka(opts: LocalKafkaOptions): Promise<LocalKaf
   if (opts.port !== undefined) await assertPortFree(opts.port, opts.portVariable ?? "KAFKA_PORT", "Kafka");
   const port = opts.port ?? (await freePort());
   const removeEphemeral = () => (opts.ephemeral ? rm(dataDir, { recursive: true, force: true }) : Promise.resolve());
-  const node = await startKafkaNode({ dataDir, nodeId: 1, port, controllerPort: await freePort(), onLog: opts.onLog }).catch(
-    async (err: unknown) => {
-      await removeEphemeral();
-      throw err;
-    },
-  );
+  const node = await startKafkaNode({
+    dataDir,
+    nodeId: 1,
+    port,
+    controllerPort: await freePort(),
+    ownProcessGroup: opts.ownProcessGroup,
+    onLog: opts.onLog,
+  }).catch(async (err: unknown) => {
+    await removeEphemeral();
+    throw err;
+  });
   const stop = async () => {
     await node.stop();
     await removeEphemeral();

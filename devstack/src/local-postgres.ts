@@ -23,6 +23,11 @@ export interface LocalPostgresOptions {
   ephemeral?: boolean;
   /** The variable a user changes to pick another port, named in the port-in-use error. */
   portVariable?: string;
+  /**
+   * Run in a process group of its own, so a terminal's Ctrl-C reaches only its starter, which stops
+   * it after the services (npm start); it still stops on its starter's exit. Otherwise Ctrl-C stops it too.
+   */
+  ownProcessGroup?: boolean;
   onLog?: (line: string) => void;
 }
 
@@ -41,14 +46,23 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
   const flags = ["-D", dataDir, "-p", String(opts.port), "-h", "127.0.0.1", "-c", "unix_socket_directories="];
   if (opts.ephemeral) flags.push("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off");
   flags.push("-c", "max_connections=300");
-  // Its own process group, like the broker: Ctrl-C must not cut the services' last transactions.
-  const child = spawn(bin.postgres, flags, { ...owner, stdio: ["ignore", "ignore", "pipe"], detached: true });
+  const child = spawn(bin.postgres, flags, { ...owner, stdio: ["ignore", "ignore", "pipe"], detached: opts.ownProcessGroup });
   // Not left running when its starter exits without stopping it: a fast shutdown.
   const stopOrphan = () => child.kill("SIGINT");
   process.on("exit", stopOrphan);
-  await untilReady(child, opts.onLog);
-
+  const stop = () => (process.off("exit", stopOrphan), stopProcess(child));
   const url = `postgres://${user}:${password}@127.0.0.1:${opts.port}/${database}`;
+  try {
+    await untilReady(child, opts.onLog);
+    await ensureDatabase(url, database);
+  } catch (err) {
+    await stop(); // a start that failed leaves nothing running
+    throw err;
+  }
+  return { url, pid: child.pid!, stop };
+}
+
+async function ensureDatabase(url: string, database: string): Promise<void> {
   const admin = postgres(url.replace(`/${database}`, "/postgres"), { max: 1, onnotice: () => {} });
   try {
     const found = await admin`select 1 from pg_database where datname = ${database}`;
@@ -56,8 +70,6 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
   } finally {
     await admin.end();
   }
-  const stop = () => (process.off("exit", stopOrphan), stopProcess(child));
-  return { url, pid: child.pid!, stop };
 }
 
 async function binaries(): Promise<{ postgres: string; initdb: string }> {

@@ -52,7 +52,8 @@ export function keyRateLimit(client: Client<typeof ApiKeyService>, options: KeyR
       const askedAt = Date.now();
       const { granted, retryAfterMs } = await client.leaseRateTokens(
         { apiKey, tokens: leaseSize, ratePerSecond: perSecond, burst },
-        { timeoutMs: callTimeoutMs },
+        // Tokens arriving after their lease lapsed would be charged and never spent: a slower answer is Unavailable.
+        { timeoutMs: Math.min(callTimeoutMs, leaseTtlMs) },
       );
       lease.tokens = granted;
       lease.expiresAt = askedAt + leaseTtlMs;

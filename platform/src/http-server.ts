@@ -43,6 +43,8 @@ export function createDualServer(handler: http.RequestListener, limits: Connecti
       connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
     },
     (req, res) => {
+      // A request pipelined behind an answer that closed the connection is not run: its answer could not be sent.
+      if (req.socket.writableEnded) return void req.resume();
       // Answered before the whole body came: read the rest and drop it (see lingerBeforeClosing).
       res.once("finish", () => req.complete || req.resume());
       if (draining) res.shouldKeepAlive = false;
@@ -199,6 +201,8 @@ export function closeGracefully(server: http.Server, graceMs: number): Promise<v
 function lingerBeforeClosing(socket: Socket, lingerMs = 2_000): Socket {
   socket.destroySoon = () => {
     if (socket.writable) socket.end();
+    // The client has sent everything already: close as Node would, once the answer is out.
+    if (socket.readableEnded) return void (socket.writableFinished ? socket.destroy() : socket.once("finish", () => socket.destroy()));
     const timer = setTimeout(() => socket.destroy(), lingerMs).unref();
     socket.once("close", () => clearTimeout(timer)).once("end", () => socket.destroy());
   };

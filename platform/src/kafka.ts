@@ -109,24 +109,27 @@ export function connectEventBus(options: { brokers: string[]; clientId: string; 
     },
 
     producer() {
-      const create = () =>
-        kafka.producer({
+      // A producer and its connection, replaced together when a send fails.
+      const fresh = () => ({
+        producer: kafka.producer({
           createPartitioner: Partitioners.DefaultPartitioner,
           allowAutoTopicCreation: false,
           idempotent: true, // broker-side dedup of the client's own retries
           maxInFlightRequests: 1,
-        });
-      let producer = create();
-      let connected: Promise<void> | undefined;
+        }),
+        connected: undefined as Promise<void> | undefined,
+      });
+      let current = fresh();
       return {
         async send(topic, messages) {
-          connected ??= producer.connect().catch((err: unknown) => {
-            connected = undefined;
+          const sending = current;
+          sending.connected ??= sending.producer.connect().catch((err: unknown) => {
+            sending.connected = undefined;
             throw err;
           });
-          await connected;
+          await sending.connected;
           try {
-            await producer.send({
+            await sending.producer.send({
               topic,
               acks: -1,
               messages: messages.map((m) => ({ key: m.key, value: Buffer.from(m.value), headers: m.headers })),
@@ -135,15 +138,16 @@ export function connectEventBus(options: { brokers: string[]; clientId: string; 
             // A request whose answer was lost (its leader died) may still be on the new leader, while kafkajs
             // has taken its sequence numbers back: the next, different batch would be refused as out of order
             // for good, or taken for that one and dropped. A new producer id starts afresh; what the caller
-            // sends again may then be on the topic twice, never missing.
-            const failed = producer;
-            producer = create();
-            connected = undefined;
-            void failed.disconnect().catch(() => {});
+            // sends again may then be on the topic twice, never missing. Concurrent sends failing on the
+            // same producer replace it once.
+            if (current === sending) {
+              current = fresh();
+              void sending.producer.disconnect().catch(() => {});
+            }
             throw err;
           }
         },
-        disconnect: () => producer.disconnect(),
+        disconnect: () => current.producer.disconnect(),
       };
     },
 

@@ -167,7 +167,6 @@ async function replay(db: Db, draft: NewInvoice): Promise<IssueResult> {
   return invoice ? { kind: "replayed", invoice } : { kind: "key-reused" };
 }
 
-/** The tenant's invoice with its lines, or undefined: another tenant's invoice is not found. */
 /** An invoice and its lines by id, within the tenant: the statements GetInvoice runs, with placeholders. */
 const invoiceById = (db: Db | Tx) => ({
   invoice: db
@@ -189,7 +188,7 @@ async function readInvoice(statements: InvoiceByIdStatements, tenantId: string, 
   return { ...row, lines: await statements.lines.execute({ id }) };
 }
 
-/** The tenant's invoice with its lines, in a transaction or not (built per call; see invoiceReader). */
+/** The tenant's invoice with its lines, or undefined (another tenant's is not found); in a transaction or not, built per call (see invoiceReader). */
 export const findInvoice = (db: Db | Tx, tenantId: string, id: string) => readInvoice(invoiceById(db), tenantId, id);
 
 /**
