@@ -23,6 +23,8 @@ export interface CallsOptions {
   warmupS: number;
   rounds: number;
   concurrency: number;
+  /** Path ids to run; all when undefined. */
+  paths?: string[];
   workDir: string;
   say: (line: string) => void;
 }
@@ -60,7 +62,8 @@ export async function callsSection(o: CallsOptions) {
   const internal = { token: stack.internalToken, tenantId: tenant.id };
   const envoy = await startEnvoy(o.tools.envoy, stack.serverUrl, internal, join(o.workDir, "envoy"));
   try {
-    const all = paths(o, tenant, ids, envoy.url, { url: floor.url, ...scripts });
+    const all = paths(o, tenant, ids, envoy.url, { url: floor.url, ...scripts }).filter((p) => !o.paths || o.paths.includes(p.id));
+    if (all.length === 0) throw new Error(`--paths: none of ${o.paths?.join(", ")} is a calls path`);
     await rounds(o, all, () => ({ ...stack.pids(), envoy: envoy.pid }));
     const { rows, targets, md, envoyCpuVsDirect } = summarise(all);
     const floorRows = await floorRowsCheck(stack.databaseUrl, floor.url, ids[0]!);
@@ -150,7 +153,8 @@ function summarise(all: Path[]) {
       serverCpuMsPerCall,
     };
   });
-  const row = (id: string) => rows.find((r) => r.id === id)!;
+  const row = (id: string) =>
+    rows.find((r) => r.id === id) ?? { callsPerSecond: NaN, errors: 0, calls: 0, serverCpuMsPerCall: NaN, proxyCpuMsPerCall: NaN };
   const failed = (...ids: string[]) => {
     const bad = ids.filter((id) => row(id).errors > row(id).calls / 1000);
     return bad.length > 0 ? `failed calls in ${bad.join(", ")}` : undefined;
@@ -158,6 +162,7 @@ function summarise(all: Path[]) {
   const ratio = (label: string, a: string, b: string, limit: number) =>
     target(label, row(a).callsPerSecond / row(b).callsPerSecond, ">=", limit, "x", failed(a, b));
   const cpu = (id: string) => (row(id).serverCpuMsPerCall ?? NaN) + (row(id).proxyCpuMsPerCall ?? 0);
+  const measured = (t: Target) => !Number.isNaN(t.value);
   const targets: Target[] = [
     ratio("1. GetInvoice server direct / its SQL floor, calls/s", "get-server", "get-floor", 0.5),
     ratio("2. CreateInvoice via gateway / its SQL floor, calls/s", "create-gateway", "create-floor", 0.5),
@@ -171,7 +176,7 @@ function summarise(all: Path[]) {
       "x",
       failed("get-gateway", "get-server"),
     ),
-  ];
+  ].filter(measured);
   const md = table(
     ["path", "calls/s", "per round", "p50 ms", "p99 ms", "failed", "proxy CPU ms/call", "server CPU ms/call"],
     rows.map((r) => [

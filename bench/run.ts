@@ -2,7 +2,7 @@
 // written to bench/results/bench.{json,md}. A MISS is a finding, not a failure: the exit code is
 // 1 when a section could not measure, 2 when a peer tool cannot be installed, 3 past the backstop.
 //   npm run bench -- [--seconds 10] [--warmup 3] [--rounds 3] [--concurrency 32]
-//                    [--documents-seconds 60] [--only calls,documents,start] [--profile]
+//                    [--documents-seconds 60] [--only calls,documents,start] [--paths get-server,...] [--profile]
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join, resolve } from "node:path";
@@ -22,6 +22,7 @@ const { values: flags } = parseArgs({
     concurrency: { type: "string", default: "32" },
     "documents-seconds": { type: "string", default: "60" },
     only: { type: "string", default: "calls,documents,start" },
+    paths: { type: "string" },
     profile: { type: "boolean", default: false },
   },
 });
@@ -37,6 +38,8 @@ const settings = {
   concurrency: whole("concurrency", 1),
   documentsSeconds: whole("documents-seconds", 1),
   sections: flags.only.split(",").map((s) => s.trim()),
+  /** The calls paths to run (all when unset); a target needs both of its paths. */
+  paths: flags.paths?.split(",").map((s) => s.trim()),
 };
 const known = ["calls", "documents", "start"];
 for (const s of settings.sections) if (!known.includes(s)) throw new Error(`--only: unknown section "${s}" (${known.join(", ")})`);
@@ -88,7 +91,7 @@ process.exit(failures.length > 0 ? 1 : 0);
 
 function writeResults() {
   // A profiled or partial run is not the bench's figures: it goes next to the scratch files.
-  const out = flags.profile || settings.sections.length < known.length ? workDir : resolve("bench", "results");
+  const out = flags.profile || settings.paths || settings.sections.length < known.length ? workDir : resolve("bench", "results");
   const durationS = Math.round((performance.now() - started.ms) / 1000);
   const machine = { cores: availableParallelism(), loadAverage: [started.load, loadavg()[0]] };
   const versions = { ...tools?.versions, node: process.version };

@@ -53,6 +53,8 @@ export async function rpcProxy(app: FastifyInstance, { serverUrl, service, authe
     httpMethods: ["GET", "POST"],
     // Idle streams (WatchInvoices) must not be cut by the proxy's timeouts.
     http2: { requestTimeout: 0, sessionTimeout: 0 },
+    // observeRequests writes the one line per request; reply-from would add two more.
+    disableRequestLogging: true,
     preHandler: async (request, reply) => {
       // gRPC carries its status in HTTP/2 trailers; over HTTP/1.1 the proxy would run the call and lose it.
       if (isGrpc(request) && request.raw.httpVersionMajor !== 2) {
