@@ -13,7 +13,11 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { InvoiceService } from "@invoicer/sdk";
 import { ApiKeyService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
 import { freePort } from "@invoicer/devstack/ports";
+import { buildGateway } from "../gateway/src/app.ts";
+import { loadGatewayConfig } from "../gateway/src/config.ts";
 import { serverTransport } from "../gateway/src/server-calls.ts";
+import { createLogger } from "@invoicer/platform/logger";
+import { startObservability } from "@invoicer/platform/observability";
 import { createApiKey, revokeApiKey } from "../server/src/api-keys.ts";
 import { httpOk, serviceProcess, type ServiceProcess } from "../scripts/service-process.ts";
 import { eventually } from "./support/events.ts";
@@ -166,5 +170,23 @@ describe("revocation across gateways", () => {
       10,
     );
     await assert.rejects(revoke(), (err: { code: number; stderr: string }) => err.code === 1 && /already revoked/.test(err.stderr));
+  });
+
+  it("answers Unavailable, never 'unknown key', on a gateway whose internal token the server refuses (a botched rotation)", async () => {
+    const { apiKey } = await createApiKey(stack.database.db, "fleet-wrong-token");
+    const config = loadGatewayConfig({ INTERNAL_TOKEN: "not-the-servers-internal-token", SERVER_URL: stack.serverUrl });
+    const gateway = await buildGateway(
+      config,
+      createLogger("gateway", "silent"),
+      startObservability("gateway", { serviceName: "wrong-token" }),
+    );
+    try {
+      const answer = await gateway.inject({ method: "GET", url: "/v1/invoices", headers: { authorization: `Bearer ${apiKey}` } });
+      assert.equal(answer.statusCode, 503, answer.body);
+      assert.equal(answer.json().details[0].reason, "AUTHENTICATION_UNAVAILABLE");
+    } finally {
+      await gateway.close();
+    }
+    assert.equal(await codeOf(clientOf(stack.gatewayUrl, apiKey).listInvoices({})), "ok", "the key itself is good");
   });
 });

@@ -1,7 +1,8 @@
-import { Code, ConnectError, type Client } from "@connectrpc/connect";
+import type { Client } from "@connectrpc/connect";
 import type { ApiKeyService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
 import { apiKeyPattern } from "@invoicer/platform/api-key-format";
 import { LRUCache } from "lru-cache";
+import { isUnknownApiKey } from "@invoicer/platform/error-details";
 import { serverCallTimeoutMs } from "./server-calls.ts";
 
 /** Too many key checks are already waiting for the server: answer Unavailable rather than queue more. */
@@ -38,7 +39,7 @@ export function apiKeyResolver(
     try {
       return (await client.authenticateApiKey({ apiKey }, { timeoutMs: callTimeoutMs })).tenantId;
     } catch (err) {
-      if (err instanceof ConnectError && err.code === Code.Unauthenticated) return null;
+      if (isUnknownApiKey(err)) return null;
       throw err;
     }
   };

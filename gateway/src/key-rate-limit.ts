@@ -1,6 +1,7 @@
-import { Code, ConnectError, type Client } from "@connectrpc/connect";
+import type { Client } from "@connectrpc/connect";
 import type { ApiKeyService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
 import { LRUCache } from "lru-cache";
+import { isUnknownApiKey } from "@invoicer/platform/error-details";
 import { serverCallTimeoutMs } from "./server-calls.ts";
 
 export interface KeyRateLimitOptions {
@@ -74,7 +75,7 @@ export function keyRateLimit(client: Client<typeof ApiKeyService>, options: KeyR
       try {
         await renew(apiKey, lease);
       } catch (err) {
-        if (!(err instanceof ConnectError && err.code === Code.Unauthenticated)) return { kind: "unavailable", err };
+        if (!isUnknownApiKey(err)) return { kind: "unavailable", err };
         leases.delete(apiKey);
         return { kind: "revoked" };
       }

@@ -89,6 +89,18 @@ export function rpcError(
   return new ConnectError(message, code, undefined, [errorInfo(reason, opts.metadata), ...(opts.details ?? [])]);
 }
 
+/** The server's answer for an API key it does not know or that was revoked. */
+export const unknownApiKey = () => rpcError("unknown or revoked API key", Code.Unauthenticated, ErrorReason.API_KEY_INVALID);
+
+/**
+ * Whether an answer says the API key is unknown or revoked. An Unauthenticated without that reason
+ * refused the caller itself (a wrong internal token), which says nothing about the key.
+ */
+export function isUnknownApiKey(err: unknown): boolean {
+  if (!(err instanceof ConnectError) || err.code !== Code.Unauthenticated) return false;
+  return err.findDetails(ErrorInfoSchema).some((info) => info.reason === ErrorReason.API_KEY_INVALID);
+}
+
 /** True when the error already says its reason (an ErrorInfo detail). */
 export function hasErrorInfo(err: ConnectError): boolean {
   return err.details.some((d) => ("desc" in d ? d.desc.typeName : d.type) === ErrorInfoSchema.typeName);

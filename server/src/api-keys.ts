@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { and, eq, isNull } from "drizzle-orm";
-import { Code, type ServiceImpl } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
 import type { ApiKeyService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
 import { newApiKey } from "@invoicer/platform/api-key-format";
-import { ErrorReason, rpcError } from "@invoicer/platform/error-details";
+import { unknownApiKey } from "@invoicer/platform/error-details";
 import type { Db } from "./db/client.ts";
 import { apiKeys, tenants } from "./db/schema.ts";
 import { leaseRateTokens } from "./rate-buckets.ts";
@@ -56,7 +56,7 @@ export function apiKeyService(db: Db): ServiceImpl<typeof ApiKeyService> {
       if (violations.length > 0) throw invalidArgument(violations);
       const { tokens, ratePerSecond, burst } = req;
       const lease = await leaseRateTokens(db, { keyHash: hashApiKey(req.apiKey), tokens, ratePerSecond, burst });
-      if (lease.kind === "unknown-key") throw unknownKey();
+      if (lease.kind === "unknown-key") throw unknownApiKey();
       return { granted: lease.granted, retryAfterMs: lease.retryAfterMs };
     },
     async authenticateApiKey(req) {
@@ -64,10 +64,8 @@ export function apiKeyService(db: Db): ServiceImpl<typeof ApiKeyService> {
         .select({ tenantId: apiKeys.tenantId })
         .from(apiKeys)
         .where(and(eq(apiKeys.keyHash, hashApiKey(req.apiKey)), isNull(apiKeys.revokedAt)));
-      if (!key) throw unknownKey();
+      if (!key) throw unknownApiKey();
       return { tenantId: key.tenantId };
     },
   };
 }
-
-const unknownKey = () => rpcError("unknown or revoked API key", Code.Unauthenticated, ErrorReason.API_KEY_INVALID);

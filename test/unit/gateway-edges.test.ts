@@ -9,6 +9,7 @@ import { startObservability } from "@invoicer/platform/observability";
 import { apiKeyResolver, KeyCheckBudgetError, KeyCheckBusyError } from "../../gateway/src/api-keys.ts";
 import { buildGateway } from "../../gateway/src/app.ts";
 import { loadGatewayConfig } from "../../gateway/src/config.ts";
+import { unknownApiKey } from "@invoicer/platform/error-details";
 
 const validKey = `inv_${"a".repeat(32)}`;
 const tenant = "11111111-1111-4111-8111-111111111111";
@@ -16,6 +17,7 @@ const tenant = "11111111-1111-4111-8111-111111111111";
 /** A key service in memory that knows `validKey`, counting the questions it is asked, each held until `answer()`. */
 function keyService() {
   const asked: string[] = [];
+  const state = { wrongToken: false };
   let release = () => {};
   let held = Promise.resolve();
   const client = createClient(
@@ -25,7 +27,8 @@ function keyService() {
         async authenticateApiKey({ apiKey }) {
           asked.push(apiKey);
           await held;
-          if (apiKey !== validKey) throw new ConnectError("unknown or revoked API key", Code.Unauthenticated);
+          if (state.wrongToken) throw new ConnectError("missing or invalid internal token", Code.Unauthenticated);
+          if (apiKey !== validKey) throw unknownApiKey();
           return { tenantId: tenant };
         },
       }),
@@ -34,6 +37,7 @@ function keyService() {
   return {
     client,
     asked,
+    state,
     hold: () => {
       held = new Promise((r) => (release = r));
     },
@@ -84,6 +88,21 @@ describe("API key answers", () => {
     );
     assert.equal(keys.cached(validKey), undefined);
     service.answer();
+  });
+});
+
+describe("a server that refuses the gateway's internal token", () => {
+  it("fails the check: the key is neither taken for unknown nor cached", async () => {
+    const service = keyService();
+    const keys = apiKeyResolver(service.client, 60_000);
+    service.state.wrongToken = true;
+    await assert.rejects(
+      keys.check(validKey, async () => true),
+      (err) => ConnectError.from(err).code === Code.Unauthenticated,
+    );
+    assert.equal(keys.cached(validKey), undefined);
+    service.state.wrongToken = false;
+    assert.equal(await keys.check(validKey, async () => true), tenant);
   });
 });
 

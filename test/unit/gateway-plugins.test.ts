@@ -21,6 +21,7 @@ import { metricsRoute } from "../../gateway/src/metrics.ts";
 import { exchangeOf, observeRequests, requestObservation } from "../../gateway/src/observe.ts";
 import { rpcForwarding } from "../../gateway/src/rpc-proxy.ts";
 import { trustedHeaders } from "../../gateway/src/server-calls.ts";
+import { unknownApiKey } from "@invoicer/platform/error-details";
 
 const validKey = `inv_${"a".repeat(32)}`;
 const tenant = "11111111-1111-4111-8111-111111111111";
@@ -32,7 +33,7 @@ const internalToken = "unit-test-internal-token-0123456789";
  */
 function keyService(asked: string[] = [], revoked = new Set<string>()) {
   const known = (apiKey: string) => {
-    if (apiKey !== validKey || revoked.has(apiKey)) throw new ConnectError("unknown or revoked API key", Code.Unauthenticated);
+    if (apiKey !== validKey || revoked.has(apiKey)) throw unknownApiKey();
   };
   const buckets = new Map<string, number>();
   const transport = createRouterTransport((router) =>

@@ -5,6 +5,7 @@ import { describe, it, type TestContext } from "node:test";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import { ApiKeyService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
 import { keyRateLimit, type KeyRateLimitOptions } from "../../gateway/src/key-rate-limit.ts";
+import { unknownApiKey } from "@invoicer/platform/error-details";
 
 const key = `inv_${"a".repeat(32)}`;
 
@@ -12,7 +13,7 @@ const key = `inv_${"a".repeat(32)}`;
 function bucketService() {
   const buckets = new Map<string, { tokens: number; at: number }>();
   const leases: number[] = [];
-  const state = { revoked: false, down: false, held: Promise.resolve() };
+  const state = { revoked: false, down: false, wrongToken: false, held: Promise.resolve() };
   const client = createClient(
     ApiKeyService,
     createRouterTransport((router) =>
@@ -20,7 +21,8 @@ function bucketService() {
         async leaseRateTokens({ apiKey, tokens, ratePerSecond, burst }) {
           await state.held;
           if (state.down) throw new ConnectError("the database is unavailable; retry later", Code.Unavailable);
-          if (state.revoked) throw new ConnectError("unknown or revoked API key", Code.Unauthenticated);
+          if (state.revoked) throw unknownApiKey();
+          if (state.wrongToken) throw new ConnectError("missing or invalid internal token", Code.Unauthenticated);
           const now = Date.now();
           const bucket = buckets.get(apiKey) ?? { tokens: burst, at: now };
           bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * ratePerSecond);
@@ -121,6 +123,16 @@ describe("keyRateLimit", () => {
     service.state.down = false;
     service.state.revoked = true;
     assert.deepEqual(await allow(key), { kind: "revoked" });
+  });
+
+  it("says unavailable, not revoked, when the server refuses the gateway's internal token", async () => {
+    const service = bucketService();
+    const allow = keyRateLimit(service.client, options({ leaseMs: 10 }));
+    service.state.wrongToken = true;
+    const refused = await allow(key);
+    assert.equal(refused.kind, "unavailable");
+    service.state.wrongToken = false;
+    assert.equal((await allow(key)).kind, "allowed", "the key was never taken for revoked");
   });
 });
 
