@@ -5,7 +5,7 @@ import { createServer } from "node:http";
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { after, describe, it } from "node:test";
-import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { Code, createClient, createRouterTransport } from "@connectrpc/connect";
 import { HealthCheckResponse_ServingStatus as Status, Health } from "@invoicer/sdk/grpc/health/v1/health_pb";
 import { ApiKeyService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
 import { internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
