@@ -55,7 +55,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger, observabi
   await app.register(healthRoutes, { health: createClient(Health, transport) });
   await app.register(apiDocument, {});
   await app.register(webApp, { webDir: config.webDir });
-  await app.register(restRoutes, { client: createClient(InvoiceService, transport), callHeaders });
+  await app.register(restRoutes, { client: createClient(InvoiceService, transport), callHeaders, timeoutMs: config.restTimeoutMs });
   await app.register(rpcForwarding, { serverUrl: config.serverUrl, services: config.services, trustedHeaders: callHeaders });
   await app.register(publicReflection);
   return app;

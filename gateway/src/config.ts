@@ -40,6 +40,8 @@ export interface GatewayConfig {
   /** Fastify's trustProxy: which proxies' X-Forwarded-For names the client address. */
   trustProxy: boolean | string;
   shutdownGraceMs: number;
+  /** How long a REST call waits for the server before answering 504 (RPC callers set their own deadlines). */
+  restTimeoutMs: number;
   /** When set, GET /metrics answers Prometheus scrapes that send it as a bearer token; otherwise there is no /metrics. */
   metricsToken?: string;
   /** The built browser client served at `/`; nothing is served when it has no index.html. */
@@ -75,6 +77,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     },
     trustProxy: e.optional("TRUST_PROXY") ?? false,
     shutdownGraceMs: e.int("SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
+    restTimeoutMs: e.int("REST_TIMEOUT_MS", 30_000, 100, 600_000),
     webDir: resolve(e.string("WEB_DIR", builtWebApp)),
     metricsToken: e.optional("METRICS_TOKEN") && e.secret("METRICS_TOKEN"),
     services: [{ name: InvoiceService.typeName, authenticate: true }],

@@ -17,10 +17,13 @@ interface RestOptions {
   client: Client<typeof InvoiceService>;
   /** The headers the server believes (internal token, tenant, trace and request id). */
   callHeaders: (request: FastifyRequest) => Record<string, string>;
+  /** The deadline of each call to the server: a server that does not answer gets the caller a 504, not a hang. */
+  timeoutMs: number;
 }
 
 /** REST/JSON routes over the same typed client the SDK offers; bodies use the proto JSON mapping. */
-export async function restRoutes(app: FastifyInstance, { client, callHeaders }: RestOptions) {
+export async function restRoutes(app: FastifyInstance, { client, callHeaders: headers, timeoutMs }: RestOptions) {
+  const callOptions = (request: FastifyRequest) => ({ headers: headers(request), timeoutMs });
   // Before the body is read: a caller without a valid key costs no parsing.
   app.addHook("onRequest", app.authenticateRest);
   app.removeContentTypeParser("text/plain");
@@ -48,7 +51,7 @@ export async function restRoutes(app: FastifyInstance, { client, callHeaders }: 
       const req = fromJson(CreateInvoiceRequestSchema, (request.body ?? {}) as JsonValue);
       const headerKey = request.headers["idempotency-key"];
       if (req.idempotencyKey === "" && typeof headerKey === "string") req.idempotencyKey = headerKey;
-      const { invoice } = await client.createInvoice(req, { headers: callHeaders(request) });
+      const { invoice } = await client.createInvoice(req, callOptions(request));
       return send(reply, 201, toJson(InvoiceSchema, invoice!));
     } catch (err) {
       return fail(reply, asBadJson(err));
@@ -57,7 +60,7 @@ export async function restRoutes(app: FastifyInstance, { client, callHeaders }: 
 
   app.get<{ Params: { id: string } }>("/v1/invoices/:id", async (request, reply) => {
     try {
-      const { invoice } = await client.getInvoice({ id: request.params.id }, { headers: callHeaders(request) });
+      const { invoice } = await client.getInvoice({ id: request.params.id }, callOptions(request));
       return send(reply, 200, toJson(InvoiceSchema, invoice!));
     } catch (err) {
       return fail(reply, err);
@@ -71,7 +74,7 @@ export async function restRoutes(app: FastifyInstance, { client, callHeaders }: 
   ] as const) {
     app.get<{ Params: { id: string } }>(`/v1/invoices/:id/${path}`, async (request, reply) => {
       try {
-        const document = await client.getInvoiceDocument({ id: request.params.id, format }, { headers: callHeaders(request) });
+        const document = await client.getInvoiceDocument({ id: request.params.id, format }, callOptions(request));
         return reply
           .code(200)
           .header("content-type", document.contentType)
@@ -95,7 +98,7 @@ export async function restRoutes(app: FastifyInstance, { client, callHeaders }: 
       if (status === undefined) throw new ConnectError("status: must be ISSUED, PAID or VOID", Code.InvalidArgument);
       const page = await client.listInvoices(
         { pageSize: Number(pageSizeText || 0), pageToken: pageToken ?? "", status },
-        { headers: callHeaders(request) },
+        callOptions(request),
       );
       return send(reply, 200, {
         invoices: page.invoices.map((i) => toJson(InvoiceSchema, i)),
