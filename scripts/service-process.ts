@@ -61,12 +61,7 @@ export function serviceProcess(
     async stop() {
       if (exited()) return;
       stopping = true;
-      const running = child!;
-      const gone = new Promise((done) => running.once("exit", done));
-      running.kill("SIGTERM");
-      const kill = setTimeout(() => running.kill("SIGKILL"), stopTimeoutMs);
-      await gone;
-      clearTimeout(kill);
+      await stopProcess(child!);
     },
     async kill() {
       if (exited()) return;
@@ -76,6 +71,16 @@ export function serviceProcess(
       await gone;
     },
   };
+}
+
+/** SIGTERM, then SIGKILL if it has not exited after `graceMs` (past the services' own SHUTDOWN_GRACE_MS); resolves on exit. */
+export async function stopProcess(child: ChildProcess, graceMs = stopTimeoutMs): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise((done) => child.once("exit", done));
+  child.kill("SIGTERM");
+  const kill = setTimeout(() => child.kill("SIGKILL"), graceMs);
+  await gone;
+  clearTimeout(kill);
 }
 
 /** The server's grpc.health.v1 check over Connect JSON. */

@@ -15,6 +15,7 @@ import { createApiKey, hashApiKey } from "../server/src/api-keys.ts";
 import { openDatabase } from "../server/src/db/client.ts";
 import { applyMigrations } from "../server/src/db/migrate.ts";
 import { apiKeys } from "../server/src/db/schema.ts";
+import { stopProcess } from "./service-process.ts";
 import { ensureWebBuilt } from "./web-build.ts";
 
 // INVOICER_DATA_DIR: another place for the cluster, the broker and the kept keys (the bench starts on a scratch one).
@@ -33,6 +34,7 @@ await runMain(async () => {
   mkdirSync(dataDir, { recursive: true });
   // PostgreSQL and Kafka run in their own process groups, so Ctrl-C reaches only this and the services.
   // Until the services run it just exits: the exit handlers of startLocalPostgres/Kafka stop them.
+  // One Ctrl-C arrives twice (from the terminal, and forwarded by npm): stopAll runs once.
   const running: { stopAll?: () => Promise<void> } = {};
   const onSignal = () => void (running.stopAll ? running.stopAll() : process.exit(130));
   process.on("SIGINT", onSignal);
@@ -89,12 +91,15 @@ await runMain(async () => {
   };
 
   const children: ChildProcess[] = [];
-  const stopAll = async () => {
-    for (const child of children.reverse()) await stopChild(child);
-    await Promise.all([postgres?.stop(), kafka?.stop()]);
-    console.log("[start] stopped");
-    process.exit(0);
-  };
+  let stopping: Promise<void> | undefined;
+  const stopAll = () =>
+    (stopping ??= (async () => {
+      // Each is SIGKILLed if it has not stopped 15 s after SIGTERM (its own grace period is 10 s).
+      for (const child of [...children].reverse()) await stopProcess(child);
+      await Promise.all([postgres?.stop(), kafka?.stop()]);
+      console.log("[start] stopped");
+      process.exit(0);
+    })());
   running.stopAll = stopAll;
 
   children.push(run("server", "server/src/main.ts", { ...shared, SERVER_PORT: String(serverPort) }, stopAll));
@@ -158,14 +163,6 @@ function run(name: string, entry: string, env: NodeJS.ProcessEnv, onCrash: () =>
     }
   });
   return child;
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((done) => {
-    child.once("exit", () => done());
-    child.kill("SIGTERM");
-  });
 }
 
 /** Polls readiness until it answers 200; each attempt is a real request, bounded to 60 s in all. */
