@@ -1,7 +1,8 @@
 // Reading and writing topics as a client outside the project would (plain kafkajs): for the tests,
 // the fault suite and the bench, never the services.
 import { randomBytes } from "node:crypto";
-import { Kafka, logLevel, type Admin, type Consumer } from "kafkajs";
+import { createMissingTopics, type TopicSpec } from "@invoicer/platform/kafka";
+import { Kafka, logLevel, type Consumer } from "kafkajs";
 
 export interface TopicMessage {
   key: string;
@@ -95,45 +96,17 @@ export async function committedOffset(brokers: string[], groupId: string, topic:
 }
 
 /** A topic to create: its partitions, replicas (the cluster's default when omitted) and topic-level settings. */
-export interface TopicToCreate {
-  topic: string;
-  partitions: number;
-  replicationFactor?: number;
-  config?: Record<string, string>;
-}
+export type TopicToCreate = TopicSpec;
 
-/** Creates the topics that do not exist yet and resolves once every partition has a leader. */
+/** Creates the topics that do not exist yet and resolves once every partition has a leader, as the services do. */
 export async function createTopics(brokers: string[], topics: TopicToCreate[]): Promise<void> {
   const admin = new Kafka({ clientId: "test-admin", brokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
-    const existing = new Set(await admin.listTopics());
-    // kafkajs's own wait fails when it asks a broker that has not heard of the topic yet; the loop below waits.
-    await admin.createTopics({
-      waitForLeaders: false,
-      topics: topics
-        .filter((t) => !existing.has(t.topic))
-        .map((t) => ({
-          topic: t.topic,
-          numPartitions: t.partitions,
-          replicationFactor: t.replicationFactor ?? -1,
-          configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
-        })),
-    });
-    const names = topics.map((t) => t.topic);
-    const deadline = Date.now() + 30_000;
-    while (!(await everyPartitionLed(admin, names))) {
-      if (Date.now() > deadline) throw new Error(`topics ${names.join(", ")} have no leaders after 30 s`);
-      await new Promise((r) => setTimeout(r, 100)); // metadata is only visible by asking
-    }
+    await createMissingTopics(admin, topics);
   } finally {
     await admin.disconnect();
   }
-}
-
-async function everyPartitionLed(admin: Admin, topics: string[]): Promise<boolean> {
-  const metadata = await admin.fetchTopicMetadata({ topics }).catch(() => undefined);
-  return metadata !== undefined && metadata.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
 }
 
 /** Resolves once the reader has read everything on the topic at the time of the call. */
