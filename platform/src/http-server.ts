@@ -136,12 +136,31 @@ function stopUploadOnceAnswered(stream: http2.ServerHttp2Stream): void {
   });
 }
 
-/** Counts open connections per remote address; answers whether one more may be admitted. */
+/**
+ * Who a connection's address counts as: an IPv6 address by its /64, the block one host or subscriber
+ * is usually given, so the host cannot get a fresh limit per address (as @fastify/rate-limit counts
+ * requests); an IPv4 address (also written as ::ffff:a.b.c.d) by itself.
+ */
+export function addressGroup(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  if (!net.isIPv6(address)) return address;
+  const groups = (part: string) => (part === "" ? [] : part.split(":").flatMap((g) => (g.includes(".") ? ["0", "0"] : [g])));
+  const [head = "", tail] = address.split("%", 1)[0]!.split("::");
+  const [first, last] = [groups(head), tail === undefined ? [] : groups(tail)];
+  const all = [...first, ...Array<string>(8 - first.length - last.length).fill("0"), ...last];
+  return `${all
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(":")}::/64`;
+}
+
+/** Counts open connections per remote address (group); answers whether one more may be admitted. */
 function perAddressLimit(max: number): (socket: Socket) => boolean {
   if (max <= 0) return () => true;
   const open = new Map<string, number>();
   return (socket) => {
-    const address = socket.remoteAddress ?? "";
+    const address = addressGroup(socket.remoteAddress ?? "");
     const count = open.get(address) ?? 0;
     if (count >= max) return false;
     open.set(address, count + 1);

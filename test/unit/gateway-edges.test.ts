@@ -164,4 +164,12 @@ describe("the gateway's edges", () => {
       "another address is not limited",
     );
   });
+
+  it("counts the addresses of one IPv6 /64 as one address", async () => {
+    const statusFrom = async (remoteAddress: string) =>
+      (await gateway.inject({ method: "GET", url: "/healthz", remoteAddress })).statusCode;
+    for (let i = 0; i < 20; i++) assert.equal(await statusFrom(`2001:db8:1:2::${i + 1}`), 200);
+    assert.equal(await statusFrom("2001:db8:1:2:ffff::7"), 429, "a fresh address in the same /64 is limited");
+    assert.equal(await statusFrom("2001:db8:1:3::1"), 200, "the next /64 is not");
+  });
 });
