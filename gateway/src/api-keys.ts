@@ -24,7 +24,8 @@ export interface ApiKeyResolver {
 
 /**
  * Resolves API keys to tenants through the server. Answers, unknown and revoked keys included,
- * are remembered for `cacheMs` (a bounded LRU); at most `maxInFlight` checks wait on the server at once.
+ * are remembered for `cacheMs` (bounded LRUs: `maxCached` good keys, a tenth as many bad ones);
+ * at most `maxInFlight` checks wait on the server at once.
  */
 export function apiKeyResolver(
   client: Client<typeof ApiKeyService>,
@@ -33,7 +34,18 @@ export function apiKeyResolver(
   maxCached = 10_000,
   callTimeoutMs = serverCallTimeoutMs,
 ): ApiKeyResolver {
-  const answers = new LRUCache<string, { tenantId: string | null }>({ max: maxCached, ttl: Math.max(1, cacheMs) });
+  // Good and bad keys are kept apart: a flood of made-up keys (each within its address's check budget)
+  // evicts only other bad ones, never the tenants' keys.
+  const ttl = Math.max(1, cacheMs);
+  const good = new LRUCache<string, string>({ max: maxCached, ttl });
+  const bad = new LRUCache<string, true>({ max: Math.max(1, Math.floor(maxCached / 10)), ttl });
+  const remember = (apiKey: string, tenantId: string | null) => {
+    if (cacheMs <= 0) return;
+    good.delete(apiKey);
+    bad.delete(apiKey);
+    if (tenantId === null) bad.set(apiKey, true);
+    else good.set(apiKey, tenantId);
+  };
   const inFlight = new Map<string, Promise<string | null>>();
   const ask = async (apiKey: string): Promise<string | null> => {
     try {
@@ -44,10 +56,8 @@ export function apiKeyResolver(
     }
   };
   return {
-    cached: (apiKey) => answers.get(apiKey)?.tenantId,
-    revoked(apiKey) {
-      if (cacheMs > 0) answers.set(apiKey, { tenantId: null });
-    },
+    cached: (apiKey) => good.get(apiKey) ?? (bad.has(apiKey) ? null : undefined),
+    revoked: (apiKey) => remember(apiKey, null),
     check(apiKey, mayAsk) {
       const pending = inFlight.get(apiKey);
       if (pending) return pending;
@@ -55,7 +65,7 @@ export function apiKeyResolver(
       const checking = mayAsk()
         .then((allowed) => (allowed ? ask(apiKey) : Promise.reject(new KeyCheckBudgetError("too many API key checks from this address"))))
         .then((tenantId) => {
-          if (cacheMs > 0) answers.set(apiKey, { tenantId });
+          remember(apiKey, tenantId);
           return tenantId;
         })
         .finally(() => inFlight.delete(apiKey));

@@ -91,6 +91,18 @@ describe("API key answers", () => {
   });
 });
 
+describe("the key cache", () => {
+  it("keeps the tenants' keys through a flood of made-up ones", async () => {
+    const service = keyService();
+    const keys = apiKeyResolver(service.client, 60_000, 64, 20);
+    const always = async () => true;
+    assert.equal(await keys.check(validKey, always), tenant);
+    for (let i = 0; i < 100; i++) assert.equal(await keys.check(`inv_${String(i).padStart(32, "x")}`, always), null);
+    assert.equal(keys.cached(validKey), tenant, "the good key is still cached");
+    assert.equal(keys.cached(`inv_${"99".padStart(32, "x")}`), null, "the latest bad ones are too");
+  });
+});
+
 describe("a server that refuses the gateway's internal token", () => {
   it("fails the check: the key is neither taken for unknown nor cached", async () => {
     const service = keyService();
