@@ -28,11 +28,6 @@ RUN npm run build -w web && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:24.22.3-bookworm-slim AS runtime
 ENV NODE_ENV=production
-# V8 sizes its heap from the host's memory (or the whole container limit), so a service's RSS grew
-# to 220-470 MB under the bench's load and could pass a pod's limit before a full GC. Capped, the
-# same load measured 126-197 MB at the same throughput (README, Performance, target 6). Each worker
-# thread (the consumer's renderers) gets the same cap. The bench runs the services with these too.
-ENV NODE_OPTIONS="--max-old-space-size=128 --max-semi-space-size=4"
 WORKDIR /app
 # Root-owned and read-only for the service user.
 COPY --from=build /app ./

@@ -2,7 +2,7 @@
 // written to bench/results/bench.{json,md}. A MISS is a finding, not a failure: the exit code is
 // 1 when a section could not measure, 2 when a peer tool cannot be installed, 3 past the backstop.
 //   npm run bench -- [--seconds 10] [--warmup 3] [--rounds 3] [--concurrency 32]
-//                    [--documents-seconds 60] [--only calls,documents,start] [--paths get-server,...] [--node-options "..."] [--profile]
+//                    [--documents-seconds 60] [--only calls,documents,start] [--paths get-server,...] [--profile]
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join, resolve } from "node:path";
@@ -11,7 +11,7 @@ import { callsSection } from "./calls.ts";
 import { documentsSection } from "./documents.ts";
 import { peerTools, type PeerTools } from "./peer-tools.ts";
 import { table, targetTable, type Target } from "./results.ts";
-import { imageNodeOptions, startStack, tmpDir } from "./stack.ts";
+import { startStack, tmpDir } from "./stack.ts";
 import { startSection } from "./start-time.ts";
 
 const { values: flags } = parseArgs({
@@ -23,7 +23,6 @@ const { values: flags } = parseArgs({
     "documents-seconds": { type: "string", default: "60" },
     only: { type: "string", default: "calls,documents,start" },
     paths: { type: "string" },
-    "node-options": { type: "string" },
     profile: { type: "boolean", default: false },
   },
 });
@@ -41,8 +40,6 @@ const settings = {
   sections: flags.only.split(",").map((s) => s.trim()),
   /** The calls paths to run (all when unset); a target needs both of its paths. */
   paths: flags.paths?.split(",").map((s) => s.trim()),
-  /** The services' NODE_OPTIONS: the image's (the Dockerfile's ENV) unless given. */
-  nodeOptions: flags["node-options"] ?? imageNodeOptions(),
 };
 const known = ["calls", "documents", "start"];
 for (const s of settings.sections) if (!known.includes(s)) throw new Error(`--only: unknown section "${s}" (${known.join(", ")})`);
@@ -73,7 +70,7 @@ async function section<T>(name: string, run: () => Promise<T>): Promise<T | unde
 let tools: PeerTools | undefined;
 if (has("calls") || has("documents")) {
   tools = peerTools(say);
-  const stack = await section("stack", () => startStack(stamp, say, profileDir, settings.nodeOptions));
+  const stack = await section("stack", () => startStack(stamp, say, profileDir));
   if (stack) {
     const o = { ...settings, tools, stack, workDir, say };
     if (has("calls")) results.calls = await section("calls", () => callsSection(o));
@@ -94,10 +91,7 @@ process.exit(failures.length > 0 ? 1 : 0);
 
 function writeResults() {
   // A profiled or partial run is not the bench's figures: it goes next to the scratch files.
-  const out =
-    flags.profile || settings.paths || flags["node-options"] !== undefined || settings.sections.length < known.length
-      ? workDir
-      : resolve("bench", "results");
+  const out = flags.profile || settings.paths || settings.sections.length < known.length ? workDir : resolve("bench", "results");
   const durationS = Math.round((performance.now() - started.ms) / 1000);
   const machine = { cores: availableParallelism(), loadAverage: [started.load, loadavg()[0]] };
   const versions = { ...tools?.versions, node: process.version };
@@ -106,7 +100,7 @@ function writeResults() {
   const md = [
     "# bench (issue 16)",
     `${started.at.toISOString()}, ${machine.cores} cores, load average ${started.load.toFixed(1)} at the start (other jobs share the cores), ${durationS} s in all.`,
-    `Settings: --seconds ${s.seconds} --warmup ${s.warmupS} --rounds ${s.rounds} --concurrency ${s.concurrency} --documents-seconds ${s.documentsSeconds}; the services' NODE_OPTIONS: \`${s.nodeOptions}\`.`,
+    `Settings: --seconds ${s.seconds} --warmup ${s.warmupS} --rounds ${s.rounds} --concurrency ${s.concurrency} --documents-seconds ${s.documentsSeconds}.`,
     table(["peer", "version"], Object.entries(versions)),
     targetTable(targets) + (failures.length > 0 ? `\n\nCould not measure: ${failures.join(", ")}.` : ""),
     ...Object.values(results).flatMap((r) => r?.md ?? []),

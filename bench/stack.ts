@@ -1,7 +1,7 @@
 // The system under test: a fresh PostgreSQL cluster and Kafka broker under .data/bench, a fresh
 // database and topic, the server, the gateway and up to two consumers as child processes.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import postgres from "postgres";
@@ -37,19 +37,7 @@ export interface Stack {
 }
 
 /** Starts the stack; `profileDir` starts every service with --cpu-prof writing there. */
-/** The NODE_OPTIONS the image runs the services with (the Dockerfile's ENV), so the bench measures what is deployed. */
-export function imageNodeOptions(): string {
-  const set = /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(readFileSync("Dockerfile", "utf8"));
-  if (!set) throw new Error("the Dockerfile sets no NODE_OPTIONS");
-  return set[1]!;
-}
-
-export async function startStack(
-  stamp: string,
-  say: (line: string) => void,
-  profileDir?: string,
-  nodeOptions = imageNodeOptions(),
-): Promise<Stack> {
+export async function startStack(stamp: string, say: (line: string) => void, profileDir?: string): Promise<Stack> {
   const cleanups: (() => Promise<unknown>)[] = [async () => rmSync(dataDir, { recursive: true, force: true })];
   const close = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((err: unknown) => say(`cleanup failed: ${String(err)}`));
@@ -66,7 +54,7 @@ export async function startStack(
       ),
       startLocalKafka({ dataDir: join(dataDir, "kafka"), port: await freePort() }).then((k) => (cleanups.push(k.stop), k)),
     ]);
-    const services = await startServices(stamp, pg.url, kafka.brokers, cleanups, profileDir, nodeOptions);
+    const services = await startServices(stamp, pg.url, kafka.brokers, cleanups, profileDir);
     say(`server ${services.serverUrl}, gateway ${services.gatewayUrl}`);
     const tenant = async (url: string, name: string) => {
       const [t] = await createTenants(url, [`bench-${stamp}-${name}`]);
@@ -93,21 +81,14 @@ async function startServices(
   databaseUrl: string,
   brokers: string,
   cleanups: (() => Promise<unknown>)[],
-  profileDir: string | undefined,
-  nodeOptions: string,
+  profileDir?: string,
 ) {
   const internalToken = randomBytes(24).toString("hex");
   const topic = `bench-events-${stamp}`;
   const [serverPort, gatewayPort] = [await freePort(), await freePort()];
   const serverUrl = `http://127.0.0.1:${serverPort}`;
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-  const common = {
-    INTERNAL_TOKEN: internalToken,
-    KAFKA_BROKERS: brokers,
-    KAFKA_TOPIC: topic,
-    SERVER_URL: serverUrl,
-    NODE_OPTIONS: nodeOptions,
-  };
+  const common = { INTERNAL_TOKEN: internalToken, KAFKA_BROKERS: brokers, KAFKA_TOPIC: topic, SERVER_URL: serverUrl };
   const service = (name: string, entry: string, env: Record<string, string>, ready: () => Promise<boolean>) => {
     const flags = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${join(profileDir, `${stamp}-${name}`)}`] : [];
     const s = serviceProcess(name, entry, { ...common, ...env }, ready, join(tmpDir, "logs", `${stamp}-${name}.log`), flags);

@@ -34,9 +34,6 @@ export interface RenderPoolOptions {
  * require() before import(), so tsx compiles the worker and the renderers to CommonJS there; the
  * PDF comes out byte for byte the same, which test/render.test.ts checks.)
  */
-/** The old-generation heap of each render worker, in MB (the main thread's is set by NODE_OPTIONS). */
-export const renderHeapMb = 64;
-
 export function createRenderPool({
   workers,
   timeoutMs,
@@ -49,9 +46,6 @@ export function createRenderPool({
     // Idle workers keep their event loop running instead of blocking in Atomics.wait, so what the
     // renderers prepare asynchronously when loaded (the DOCX template) is done while a worker waits.
     atomics: "disabled",
-    // A render's own heap: a 200-line invoice needs a few MB beyond the fonts and layout caches; a
-    // render that outgrows it ends its worker like a timeout, so the consumer's RSS stays bounded.
-    resourceLimits: { maxOldGenerationSizeMb: renderHeapMb, maxYoungGenerationSizeMb: 8 },
   });
   return {
     render: (invoice) => renderWithin(pool, invoice, timeoutMs),
