@@ -2,7 +2,7 @@
 // written to bench/results/bench.{json,md}. A MISS is a finding, not a failure: the exit code is
 // 1 when a section could not measure, 2 when a peer tool cannot be installed, 3 past the backstop.
 //   npm run bench -- [--seconds 10] [--warmup 3] [--rounds 3] [--concurrency 32]
-//                    [--documents-seconds 60] [--only calls,documents,start] [--paths get-server,...] [--profile]
+//                    [--documents-seconds 60] [--only calls,documents,start] [--paths get-server,...] [--node-options=...] [--profile]
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join, resolve } from "node:path";
@@ -23,6 +23,7 @@ const { values: flags } = parseArgs({
     "documents-seconds": { type: "string", default: "60" },
     only: { type: "string", default: "calls,documents,start" },
     paths: { type: "string" },
+    "node-options": { type: "string" },
     profile: { type: "boolean", default: false },
   },
 });
@@ -40,6 +41,8 @@ const settings = {
   sections: flags.only.split(",").map((s) => s.trim()),
   /** The calls paths to run (all when unset); a target needs both of its paths. */
   paths: flags.paths?.split(",").map((s) => s.trim()),
+  /** The services' NODE_OPTIONS; Node's defaults when not given. */
+  nodeOptions: flags["node-options"],
 };
 const known = ["calls", "documents", "start"];
 for (const s of settings.sections) if (!known.includes(s)) throw new Error(`--only: unknown section "${s}" (${known.join(", ")})`);
@@ -70,7 +73,7 @@ async function section<T>(name: string, run: () => Promise<T>): Promise<T | unde
 let tools: PeerTools | undefined;
 if (has("calls") || has("documents")) {
   tools = peerTools(say);
-  const stack = await section("stack", () => startStack(stamp, say, profileDir));
+  const stack = await section("stack", () => startStack(stamp, say, profileDir, settings.nodeOptions));
   if (stack) {
     const o = { ...settings, tools, stack, workDir, say };
     if (has("calls")) results.calls = await section("calls", () => callsSection(o));
@@ -91,7 +94,10 @@ process.exit(failures.length > 0 ? 1 : 0);
 
 function writeResults() {
   // A profiled or partial run is not the bench's figures: it goes next to the scratch files.
-  const out = flags.profile || settings.paths || settings.sections.length < known.length ? workDir : resolve("bench", "results");
+  const out =
+    flags.profile || settings.paths || settings.nodeOptions !== undefined || settings.sections.length < known.length
+      ? workDir
+      : resolve("bench", "results");
   const durationS = Math.round((performance.now() - started.ms) / 1000);
   const machine = { cores: availableParallelism(), loadAverage: [started.load, loadavg()[0]] };
   const versions = { ...tools?.versions, node: process.version };
@@ -100,7 +106,7 @@ function writeResults() {
   const md = [
     "# bench (issue 16)",
     `${started.at.toISOString()}, ${machine.cores} cores, load average ${started.load.toFixed(1)} at the start (other jobs share the cores), ${durationS} s in all.`,
-    `Settings: --seconds ${s.seconds} --warmup ${s.warmupS} --rounds ${s.rounds} --concurrency ${s.concurrency} --documents-seconds ${s.documentsSeconds}.`,
+    `Settings: --seconds ${s.seconds} --warmup ${s.warmupS} --rounds ${s.rounds} --concurrency ${s.concurrency} --documents-seconds ${s.documentsSeconds}${s.nodeOptions === undefined ? "" : `; the services' NODE_OPTIONS: \`${s.nodeOptions}\``}.`,
     table(["peer", "version"], Object.entries(versions)),
     targetTable(targets) + (failures.length > 0 ? `\n\nCould not measure: ${failures.join(", ")}.` : ""),
     ...Object.values(results).flatMap((r) => r?.md ?? []),

@@ -37,7 +37,13 @@ export interface Stack {
 }
 
 /** Starts the stack; `profileDir` starts every service with --cpu-prof writing there. */
-export async function startStack(stamp: string, say: (line: string) => void, profileDir?: string): Promise<Stack> {
+export async function startStack(
+  stamp: string,
+  say: (line: string) => void,
+  profileDir?: string,
+  /** NODE_OPTIONS for the services (heap flags, say); they run with Node's defaults when undefined. */
+  nodeOptions?: string,
+): Promise<Stack> {
   const cleanups: (() => Promise<unknown>)[] = [async () => rmSync(dataDir, { recursive: true, force: true })];
   const close = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((err: unknown) => say(`cleanup failed: ${String(err)}`));
@@ -54,7 +60,7 @@ export async function startStack(stamp: string, say: (line: string) => void, pro
       ),
       startLocalKafka({ dataDir: join(dataDir, "kafka"), port: await freePort() }).then((k) => (cleanups.push(k.stop), k)),
     ]);
-    const services = await startServices(stamp, pg.url, kafka.brokers, cleanups, profileDir);
+    const services = await startServices(stamp, pg.url, kafka.brokers, cleanups, profileDir, nodeOptions);
     say(`server ${services.serverUrl}, gateway ${services.gatewayUrl}`);
     const tenant = async (url: string, name: string) => {
       const [t] = await createTenants(url, [`bench-${stamp}-${name}`]);
@@ -82,13 +88,20 @@ async function startServices(
   brokers: string,
   cleanups: (() => Promise<unknown>)[],
   profileDir?: string,
+  nodeOptions?: string,
 ) {
   const internalToken = randomBytes(24).toString("hex");
   const topic = `bench-events-${stamp}`;
   const [serverPort, gatewayPort] = [await freePort(), await freePort()];
   const serverUrl = `http://127.0.0.1:${serverPort}`;
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-  const common = { INTERNAL_TOKEN: internalToken, KAFKA_BROKERS: brokers, KAFKA_TOPIC: topic, SERVER_URL: serverUrl };
+  const common = {
+    INTERNAL_TOKEN: internalToken,
+    KAFKA_BROKERS: brokers,
+    KAFKA_TOPIC: topic,
+    SERVER_URL: serverUrl,
+    ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }),
+  };
   const service = (name: string, entry: string, env: Record<string, string>, ready: () => Promise<boolean>) => {
     const flags = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${join(profileDir, `${stamp}-${name}`)}`] : [];
     const s = serviceProcess(name, entry, { ...common, ...env }, ready, join(tmpDir, "logs", `${stamp}-${name}.log`), flags);
