@@ -1,8 +1,8 @@
 import type { Client } from "@connectrpc/connect";
 import type { ApiKeyService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
 import { apiKeyPattern } from "@invoicer/platform/api-key-format";
-import { LRUCache } from "lru-cache";
 import { isUnknownApiKey } from "@invoicer/platform/error-details";
+import { LRUCache } from "lru-cache";
 import { serverCallTimeoutMs } from "./server-calls.ts";
 
 /** Too many key checks are already waiting for the server: answer Unavailable rather than queue more. */

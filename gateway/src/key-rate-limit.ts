@@ -1,7 +1,7 @@
 import type { Client } from "@connectrpc/connect";
 import type { ApiKeyService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
-import { LRUCache } from "lru-cache";
 import { isUnknownApiKey } from "@invoicer/platform/error-details";
+import { LRUCache } from "lru-cache";
 import { serverCallTimeoutMs } from "./server-calls.ts";
 
 export interface KeyRateLimitOptions {
