@@ -10,6 +10,7 @@ import { createInvoiceTemplate, runGhz, type LoadRun } from "./ghz.ts";
 import type { PeerTools } from "./peer-tools.ts";
 import { fmt, percentile, table, target } from "./results.ts";
 import type { Stack, Tenant } from "./stack.ts";
+import type { PodMemory } from "./pod-limits.ts";
 import { cpuWindow, peakRss } from "./usage.ts";
 
 const rate = 100;
@@ -76,7 +77,8 @@ export async function documentsSection(o: Options) {
     const [end, cpuMs] = [Date.now(), await endCpu()];
     o.say(`  ${sent.calls} created (${sent.errors} failed), ${watch.ready.size} READY so far; up to ${settleMs / 1000} s for the rest ...`);
     const settled = await watch.allReady(sent.calls, settleMs);
-    return summarise(watch, { start, end }, { sent, settled, cpuMs, peaks: await rss.stop(), seconds: o.seconds });
+    const peaks = await rss.stop();
+    return summarise(watch, { start, end }, { sent, settled, cpuMs, peaks, pods: o.stack.podMemory?.(), seconds: o.seconds });
   } finally {
     await rss.stop();
     await watch.close();
@@ -86,7 +88,14 @@ export async function documentsSection(o: Options) {
 function summarise(
   watch: Watch,
   window: { start: number; end: number },
-  m: { sent: LoadRun; settled: boolean; cpuMs: Record<string, number>; peaks: Record<string, number>; seconds: number },
+  m: {
+    sent: LoadRun;
+    settled: boolean;
+    cpuMs: Record<string, number>;
+    peaks: Record<string, number>;
+    pods?: Record<string, PodMemory>;
+    seconds: number;
+  },
 ) {
   const windowMs = window.end - window.start;
   const within = (at: number) => at >= window.start && at <= window.end;
@@ -104,6 +113,7 @@ function summarise(
     cores: availableParallelism(),
     coresUsed: Object.fromEntries(Object.entries(m.cpuMs).map(([name, ms]) => [name, ms / windowMs])),
     peakRssMb: m.peaks,
+    podMemory: m.pods,
   };
   const services = Object.keys(m.peaks).sort();
   const targets = [
@@ -124,8 +134,11 @@ function summarise(
     `ghz created ${fmt(figures.createdPerSecond)}/s (${figures.createFailures} failed); ${fmt(figures.documentedPerSecond)} invoices/s turned READY in the window; create -> READY p50 ${fmt(p50)} ms, p99 ${fmt(p99)} ms (${n} invoices created in the window); backlog at the end ${figures.backlogAtEnd}; all READY within ${settleMs / 1000} s after: ${m.settled ? "yes" : "no"}.`,
     `Every core (${figures.cores} here) is used by separate processes; each one's share over the window, and its peak RSS:`,
     table(
-      ["service", "cores used", "peak RSS MB"],
-      services.map((s) => [s, figures.coresUsed[s], m.peaks[s]]),
+      ["service", "cores used", "peak RSS MB", ...(m.pods ? ["cgroup peak / limit MiB", "OOM kills"] : [])],
+      services.map((s) => {
+        const pod = m.pods?.[s];
+        return [s, figures.coresUsed[s], m.peaks[s], ...(pod ? [`${pod.peakMb} / ${pod.limitMb}`, String(pod.oomKills)] : [])];
+      }),
     ),
   ];
   return { figures, targets, md: md.join("\n\n") };

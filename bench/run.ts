@@ -1,8 +1,7 @@
 // `npm run bench`: issue 16's targets measured side by side in one run, printed as PASS or MISS,
 // written to bench/results/bench.{json,md}. A MISS is a finding, not a failure: the exit code is
-// 1 when a section could not measure, 2 when a peer tool cannot be installed, 3 past the backstop.
-//   npm run bench -- [--seconds 10] [--warmup 3] [--rounds 3] [--concurrency 32]
-//                    [--documents-seconds 60] [--only calls,documents,start] [--paths get-server,...] [--node-options=...] [--profile]
+// 1 when a section could not measure, 2 when a peer tool cannot be installed, 3 past the backstop,
+// 64 for flags it does not take (usage below).
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join, resolve } from "node:path";
@@ -14,22 +13,40 @@ import { table, targetTable, type Target } from "./results.ts";
 import { startStack, tmpDir } from "./stack.ts";
 import { startSection } from "./start-time.ts";
 
-const { values: flags } = parseArgs({
-  options: {
-    seconds: { type: "string", default: "10" },
-    warmup: { type: "string", default: "3" },
-    rounds: { type: "string", default: "3" },
-    concurrency: { type: "string", default: "32" },
-    "documents-seconds": { type: "string", default: "60" },
-    only: { type: "string", default: "calls,documents,start" },
-    paths: { type: "string" },
-    "node-options": { type: "string" },
-    profile: { type: "boolean", default: false },
-  },
-});
+const usage = `npm run bench -- [--seconds 10] [--warmup 3] [--rounds 3] [--concurrency 32] [--documents-seconds 60]
+  [--only calls,documents,start] [--paths get-server,...] [--node-options=...] [--pod-limits] [--profile]
+(bench/README.md says what each does)`;
+const refuse = (message: string): never => {
+  console.error(`bench: ${message}\n${usage}`);
+  process.exit(64);
+};
+const options = {
+  seconds: { type: "string", default: "10" },
+  warmup: { type: "string", default: "3" },
+  rounds: { type: "string", default: "3" },
+  concurrency: { type: "string", default: "32" },
+  "documents-seconds": { type: "string", default: "60" },
+  only: { type: "string", default: "calls,documents,start" },
+  paths: { type: "string" },
+  "node-options": { type: "string" },
+  "pod-limits": { type: "boolean", default: false },
+  profile: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+const flags = (() => {
+  try {
+    return parseArgs({ options }).values;
+  } catch (err) {
+    return refuse(err instanceof Error ? err.message : String(err));
+  }
+})();
+if (flags.help) {
+  console.log(usage);
+  process.exit(0);
+}
 const whole = (name: keyof typeof flags, min: number) => {
   const n = Number(flags[name]);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be a whole number >= ${min}`);
+  if (!Number.isInteger(n) || n < min) refuse(`--${name} must be a whole number >= ${min}`);
   return n;
 };
 const settings = {
@@ -41,11 +58,13 @@ const settings = {
   sections: flags.only.split(",").map((s) => s.trim()),
   /** The calls paths to run (all when unset); a target needs both of its paths. */
   paths: flags.paths?.split(",").map((s) => s.trim()),
-  /** The services' NODE_OPTIONS; Node's defaults when not given. */
+  /** NODE_OPTIONS added after the services' own (serviceNodeOptions). */
   nodeOptions: flags["node-options"],
+  /** Each service in a memory cgroup of its chart limit. */
+  podLimits: flags["pod-limits"],
 };
 const known = ["calls", "documents", "start"];
-for (const s of settings.sections) if (!known.includes(s)) throw new Error(`--only: unknown section "${s}" (${known.join(", ")})`);
+for (const s of settings.sections) if (!known.includes(s)) refuse(`--only: unknown section "${s}" (${known.join(", ")})`);
 
 const started = { at: new Date(), ms: performance.now(), load: loadavg()[0]! };
 const stamp = `b${started.at.getTime().toString(36)}`;
@@ -73,7 +92,7 @@ async function section<T>(name: string, run: () => Promise<T>): Promise<T | unde
 let tools: PeerTools | undefined;
 if (has("calls") || has("documents")) {
   tools = peerTools(say);
-  const stack = await section("stack", () => startStack(stamp, say, profileDir, settings.nodeOptions));
+  const stack = await section("stack", () => startStack(stamp, say, { profileDir, ...settings }));
   if (stack) {
     const o = { ...settings, tools, stack, workDir, say };
     if (has("calls")) results.calls = await section("calls", () => callsSection(o));
@@ -95,7 +114,7 @@ process.exit(failures.length > 0 ? 1 : 0);
 function writeResults() {
   // A profiled or partial run is not the bench's figures: it goes next to the scratch files.
   const out =
-    flags.profile || settings.paths || settings.nodeOptions !== undefined || settings.sections.length < known.length
+    flags.profile || settings.paths || settings.nodeOptions !== undefined || settings.podLimits || settings.sections.length < known.length
       ? workDir
       : resolve("bench", "results");
   const durationS = Math.round((performance.now() - started.ms) / 1000);
@@ -106,7 +125,7 @@ function writeResults() {
   const md = [
     "# bench (issue 16)",
     `${started.at.toISOString()}, ${machine.cores} cores, load average ${started.load.toFixed(1)} at the start (other jobs share the cores), ${durationS} s in all.`,
-    `Settings: --seconds ${s.seconds} --warmup ${s.warmupS} --rounds ${s.rounds} --concurrency ${s.concurrency} --documents-seconds ${s.documentsSeconds}${s.nodeOptions === undefined ? "" : `; the services' NODE_OPTIONS: \`${s.nodeOptions}\``}.`,
+    `Settings: --seconds ${s.seconds} --warmup ${s.warmupS} --rounds ${s.rounds} --concurrency ${s.concurrency} --documents-seconds ${s.documentsSeconds}${s.nodeOptions === undefined ? "" : `; NODE_OPTIONS added for the services: \`${s.nodeOptions}\``}${s.podLimits ? "; each service in a memory cgroup of its chart limit (--pod-limits)" : ""}.`,
     table(["peer", "version"], Object.entries(versions)),
     targetTable(targets) + (failures.length > 0 ? `\n\nCould not measure: ${failures.join(", ")}.` : ""),
     ...Object.values(results).flatMap((r) => r?.md ?? []),

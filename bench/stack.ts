@@ -10,6 +10,7 @@ import { startLocalKafka } from "@invoicer/devstack/local-kafka";
 import { startLocalPostgres } from "@invoicer/devstack/local-postgres";
 import { freePort } from "@invoicer/devstack/ports";
 import { httpOk, serverServing, serviceProcess, type ServiceProcess } from "../scripts/service-process.ts";
+import { podLimits, type PodLimits, type PodMemory } from "./pod-limits.ts";
 import type { Pids } from "./usage.ts";
 
 const dataDir = resolve(".data", "bench");
@@ -31,19 +32,24 @@ export interface Stack {
   floorDatabase(): Promise<{ url: string; tenant: Tenant }>;
   /** The services' pids: server, gateway, consumer-1, consumer-2. */
   pids(): Pids;
+  /** Each service's memory cgroup, with --pod-limits. */
+  podMemory?: () => Record<string, PodMemory>;
   /** Starts `count` consumers in a new group that begins at the topic's end (not at the calls' backlog). */
   startConsumers(count: number): Promise<void>;
   close(): Promise<void>;
 }
 
-/** Starts the stack; `profileDir` starts every service with --cpu-prof writing there. */
-export async function startStack(
-  stamp: string,
-  say: (line: string) => void,
-  profileDir?: string,
-  /** NODE_OPTIONS for the services (heap flags, say); they run with Node's defaults when undefined. */
-  nodeOptions?: string,
-): Promise<Stack> {
+export interface StackOptions {
+  /** Every service runs with --cpu-prof writing there. */
+  profileDir?: string;
+  /** NODE_OPTIONS for the services, after their own (serviceNodeOptions): later flags win. */
+  nodeOptions?: string;
+  /** Every service in a memory cgroup of its chart limit (bench/pod-limits.ts). */
+  podLimits?: boolean;
+}
+
+/** Starts the stack. */
+export async function startStack(stamp: string, say: (line: string) => void, options: StackOptions = {}): Promise<Stack> {
   const cleanups: (() => Promise<unknown>)[] = [async () => rmSync(dataDir, { recursive: true, force: true })];
   const close = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((err: unknown) => say(`cleanup failed: ${String(err)}`));
@@ -60,7 +66,9 @@ export async function startStack(
       ),
       startLocalKafka({ dataDir: join(dataDir, "kafka"), port: await freePort() }).then((k) => (cleanups.push(k.stop), k)),
     ]);
-    const services = await startServices(stamp, pg.url, kafka.brokers, cleanups, profileDir, nodeOptions);
+    const limits = options.podLimits ? podLimits(stamp) : undefined;
+    if (limits) cleanups.push(() => limits.remove());
+    const services = await startServices(stamp, pg.url, kafka.brokers, cleanups, options, limits);
     say(`server ${services.serverUrl}, gateway ${services.gatewayUrl}`);
     const tenant = async (url: string, name: string) => {
       const [t] = await createTenants(url, [`bench-${stamp}-${name}`]);
@@ -74,6 +82,7 @@ export async function startStack(
       databaseUrl: pg.url,
       tenant: (name) => tenant(pg.url, name),
       floorDatabase: () => (floor ??= floorDatabase()),
+      podMemory: limits?.usage,
       close,
     };
   } catch (err) {
@@ -87,8 +96,8 @@ async function startServices(
   databaseUrl: string,
   brokers: string,
   cleanups: (() => Promise<unknown>)[],
-  profileDir?: string,
-  nodeOptions?: string,
+  { profileDir, nodeOptions }: StackOptions,
+  limits?: PodLimits,
 ) {
   const internalToken = randomBytes(24).toString("hex");
   const topic = `bench-events-${stamp}`;
@@ -103,8 +112,9 @@ async function startServices(
     ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }),
   };
   const service = (name: string, entry: string, env: Record<string, string>, ready: () => Promise<boolean>) => {
-    const flags = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${join(profileDir, `${stamp}-${name}`)}`] : [];
-    const s = serviceProcess(name, entry, { ...common, ...env }, ready, join(tmpDir, "logs", `${stamp}-${name}.log`), flags);
+    const nodeFlags = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${join(profileDir, `${stamp}-${name}`)}`] : [];
+    const log = join(tmpDir, "logs", `${stamp}-${name}.log`);
+    const s = serviceProcess(name, entry, { ...common, ...env }, ready, log, { nodeFlags, launcher: limits?.launcher(name) });
     cleanups.push(() => s.stop());
     return s;
   };

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import yaml
 
-# RSS measured on a 2-core machine (MiB): idle, peak. Requests cover idle, limits the peak.
-MEASURED = {"gateway": (135, 239), "server": (139, 272), "consumer": (162, 243)}
+# RSS measured on a 2-core machine (MiB), each service in a memory cgroup of its limit: idle, and
+# peak under the bench's documents load (npm run bench -- --only documents --pod-limits).
+# Requests cover idle, limits the peak.
+MEASURED = {"gateway": (124, 152), "server": (153, 166), "consumer": (161, 251)}
 COMPONENTS = ("gateway", "server", "consumer")
 SECRET_VARS = {"INTERNAL_TOKEN", "DATABASE_URL", "METRICS_TOKEN"}
 errors: list[str] = []

@@ -15,7 +15,7 @@ import { createApiKey, hashApiKey } from "../server/src/api-keys.ts";
 import { openDatabase } from "../server/src/db/client.ts";
 import { applyMigrations } from "../server/src/db/migrate.ts";
 import { apiKeys } from "../server/src/db/schema.ts";
-import { stopProcess } from "./service-process.ts";
+import { serviceEnv, stopProcess } from "./service-process.ts";
 import { ensureWebBuilt } from "./web-build.ts";
 
 // INVOICER_DATA_DIR: another place for the cluster, the broker and the kept keys (the bench starts on a scratch one).
@@ -152,7 +152,7 @@ function kept(name: string, make: () => string): string {
 }
 
 function run(name: string, entry: string, env: NodeJS.ProcessEnv, onCrash: () => void): ChildProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", entry], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", entry], { env: serviceEnv(env), stdio: ["ignore", "pipe", "pipe"] });
   for (const stream of [child.stdout!, child.stderr!]) {
     createInterface({ input: stream }).on("line", (line) => console.log(`${name.padEnd(8)}| ${line}`));
   }

@@ -6,6 +6,7 @@ import { parse } from "yaml";
 import { loadConsumerConfig } from "../consumer/src/config.ts";
 import { loadGatewayConfig } from "../gateway/src/config.ts";
 import { loadServerConfig } from "../server/src/config.ts";
+import { serviceNodeOptions } from "../scripts/service-process.ts";
 
 interface Service {
   image?: string;
@@ -69,6 +70,8 @@ describe("compose.yaml", () => {
     assert.match(dockerfile, /^FROM .* AS build$/m);
     assert.match(dockerfile, /RUN npm ci /);
     assert.match(dockerfile, /^USER node$/m, "services run as a non-root user");
+    const nodeOptions = /^ENV .*NODE_OPTIONS="([^"]*)"/m.exec(dockerfile)?.[1];
+    assert.equal(nodeOptions, serviceNodeOptions, "the image's services run with the V8 flags npm start gives them");
   });
 
   it("builds on the Node major that package.json supports, and pins current Redpanda, Console and Jaeger v2 images", () => {
