@@ -134,7 +134,7 @@ function summarise(
     `ghz created ${fmt(figures.createdPerSecond)}/s (${figures.createFailures} failed); ${fmt(figures.documentedPerSecond)} invoices/s turned READY in the window; create -> READY p50 ${fmt(p50)} ms, p99 ${fmt(p99)} ms (${n} invoices created in the window); backlog at the end ${figures.backlogAtEnd}; all READY within ${settleMs / 1000} s after: ${m.settled ? "yes" : "no"}.`,
     `Every core (${figures.cores} here) is used by separate processes; each one's share over the window, and its peak RSS:`,
     table(
-      ["service", "cores used", "peak RSS MB", ...(m.pods ? ["cgroup peak / limit MiB", "OOM kills"] : [])],
+      ["service", "cores used", "peak RSS MB", ...(m.pods ? ["cgroup peak since start / limit MiB", "OOM kills"] : [])],
       services.map((s) => {
         const pod = m.pods?.[s];
         return [s, figures.coresUsed[s], m.peaks[s], ...(pod ? [`${pod.peakMb} / ${pod.limitMb}`, String(pod.oomKills)] : [])];

@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { callsSection } from "./calls.ts";
 import { documentsSection } from "./documents.ts";
 import { peerTools, type PeerTools } from "./peer-tools.ts";
+import { podLimitsRefusal } from "./pod-limits.ts";
 import { table, targetTable, type Target } from "./results.ts";
 import { startStack, tmpDir } from "./stack.ts";
 import { startSection } from "./start-time.ts";
@@ -65,6 +66,12 @@ const settings = {
 };
 const known = ["calls", "documents", "start"];
 for (const s of settings.sections) if (!known.includes(s)) refuse(`--only: unknown section "${s}" (${known.join(", ")})`);
+if (settings.podLimits) {
+  const refusal = podLimitsRefusal();
+  if (refusal) refuse(refusal);
+  if (!settings.sections.some((s) => s === "calls" || s === "documents"))
+    refuse("--pod-limits applies to the calls and documents sections");
+}
 
 const started = { at: new Date(), ms: performance.now(), load: loadavg()[0]! };
 const stamp = `b${started.at.getTime().toString(36)}`;
@@ -92,7 +99,9 @@ async function section<T>(name: string, run: () => Promise<T>): Promise<T | unde
 let tools: PeerTools | undefined;
 if (has("calls") || has("documents")) {
   tools = peerTools(say);
-  const stack = await section("stack", () => startStack(stamp, say, { profileDir, ...settings }));
+  const stack = await section("stack", () =>
+    startStack(stamp, say, { profileDir, nodeOptions: settings.nodeOptions, podLimits: settings.podLimits }),
+  );
   if (stack) {
     const o = { ...settings, tools, stack, workDir, say };
     if (has("calls")) results.calls = await section("calls", () => callsSection(o));
@@ -114,7 +123,12 @@ process.exit(failures.length > 0 ? 1 : 0);
 function writeResults() {
   // A profiled or partial run is not the bench's figures: it goes next to the scratch files.
   const out =
-    flags.profile || settings.paths || settings.nodeOptions !== undefined || settings.podLimits || settings.sections.length < known.length
+    flags.profile ||
+    settings.paths ||
+    settings.nodeOptions !== undefined ||
+    process.env.NODE_OPTIONS ||
+    settings.podLimits ||
+    settings.sections.length < known.length
       ? workDir
       : resolve("bench", "results");
   const durationS = Math.round((performance.now() - started.ms) / 1000);

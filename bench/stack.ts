@@ -109,7 +109,8 @@ async function startServices(
     KAFKA_BROKERS: brokers,
     KAFKA_TOPIC: topic,
     SERVER_URL: serverUrl,
-    ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }),
+    // After the shell's, as npm start puts the shell's after the services' own.
+    ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: [process.env.NODE_OPTIONS, nodeOptions].filter(Boolean).join(" ") }),
   };
   const service = (name: string, entry: string, env: Record<string, string>, ready: () => Promise<boolean>) => {
     const nodeFlags = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${join(profileDir, `${stamp}-${name}`)}`] : [];

@@ -86,6 +86,7 @@ must_fail() {
 must_fail "no Secret at all" "secrets.existingSecret is empty" --set secrets.existingSecret=
 must_fail "a short created token" "16+ characters" --set secrets.existingSecret= --set secrets.create.internalToken=short --set secrets.create.databaseUrl=postgres://db/x
 must_fail "more consumers than partitions" "above kafka.partitions" --set kafka.partitions=2 --set consumer.autoscaling.minReplicas=3
+must_fail "NODE_OPTIONS without the image's young generation" "keep a --max-semi-space-size" --set server.env.NODE_OPTIONS=--enable-source-maps
 
 # --- the chart's own rules ----------------------------------------------------------------------
 step "chart rules (deploy/chart-rules.py)"

@@ -72,6 +72,10 @@ describe("compose.yaml", () => {
     assert.match(dockerfile, /^USER node$/m, "services run as a non-root user");
     const nodeOptions = /^ENV .*NODE_OPTIONS="([^"]*)"/m.exec(dockerfile)?.[1];
     assert.equal(nodeOptions, serviceNodeOptions, "the image's services run with the V8 flags npm start gives them");
+    for (const name of Object.keys(apps)) {
+      const own = services[name]!.environment?.NODE_OPTIONS;
+      assert.ok(own === undefined || own.includes(serviceNodeOptions), `${name}: NODE_OPTIONS replaces the image's ${serviceNodeOptions}`);
+    }
   });
 
   it("builds on the Node major that package.json supports, and pins current Redpanda, Console and Jaeger v2 images", () => {

@@ -146,6 +146,12 @@ lifecycle:
 {{- if lt (int .Values.kafka.partitions) 1 -}}
 {{- fail "kafka.partitions must be at least 1" -}}
 {{- end -}}
+{{- range $component := list "gateway" "server" "consumer" -}}
+{{- $env := (index $.Values $component).env | default dict -}}
+{{- if and (hasKey $env "NODE_OPTIONS") (not (contains "--max-semi-space-size" (toString (index $env "NODE_OPTIONS")))) -}}
+{{- fail (printf "%s.env.NODE_OPTIONS replaces the image's (--max-semi-space-size=16; README, design notes): keep a --max-semi-space-size in it" $component) -}}
+{{- end -}}
+{{- end -}}
 {{- if gt (int .Values.consumer.autoscaling.minReplicas) (int .Values.kafka.partitions) -}}
 {{- fail (printf "consumer.autoscaling.minReplicas (%d) is above kafka.partitions (%d): the extra consumers would get no partition" (int .Values.consumer.autoscaling.minReplicas) (int .Values.kafka.partitions)) -}}
 {{- end -}}
