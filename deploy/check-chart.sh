@@ -87,6 +87,7 @@ must_fail "no Secret at all" "secrets.existingSecret is empty" --set secrets.exi
 must_fail "a short created token" "16+ characters" --set secrets.existingSecret= --set secrets.create.internalToken=short --set secrets.create.databaseUrl=postgres://db/x
 must_fail "more consumers than partitions" "above kafka.partitions" --set kafka.partitions=2 --set consumer.autoscaling.minReplicas=3
 must_fail "NODE_OPTIONS without the image's young generation" "keep a --max-semi-space-size" --set server.env.NODE_OPTIONS=--enable-source-maps
+must_fail "an extraEnv NODE_OPTIONS without it" "keep a --max-semi-space-size" --set-json 'consumer.extraEnv=[{"name":"NODE_OPTIONS","value":"--enable-source-maps"}]'
 
 # --- the chart's own rules ----------------------------------------------------------------------
 step "chart rules (deploy/chart-rules.py)"

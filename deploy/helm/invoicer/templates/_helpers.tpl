@@ -146,10 +146,16 @@ lifecycle:
 {{- if lt (int .Values.kafka.partitions) 1 -}}
 {{- fail "kafka.partitions must be at least 1" -}}
 {{- end -}}
+{{- /* A NODE_OPTIONS set in env or extraEnv replaces the image's; one read from elsewhere (valueFrom) cannot be checked here. */ -}}
 {{- range $component := list "gateway" "server" "consumer" -}}
-{{- $env := (index $.Values $component).env | default dict -}}
-{{- if and (hasKey $env "NODE_OPTIONS") (not (contains "--max-semi-space-size" (toString (index $env "NODE_OPTIONS")))) -}}
-{{- fail (printf "%s.env.NODE_OPTIONS replaces the image's (--max-semi-space-size=16; README, design notes): keep a --max-semi-space-size in it" $component) -}}
+{{- $values := index $.Values $component -}}
+{{- $options := list -}}
+{{- with $values.env -}}{{- if hasKey . "NODE_OPTIONS" -}}{{- $options = append $options (toString .NODE_OPTIONS) -}}{{- end -}}{{- end -}}
+{{- range $values.extraEnv -}}{{- if and (eq .name "NODE_OPTIONS") (hasKey . "value") -}}{{- $options = append $options (toString .value) -}}{{- end -}}{{- end -}}
+{{- range $options -}}
+{{- if not (contains "--max-semi-space-size" .) -}}
+{{- fail (printf "%s: a NODE_OPTIONS in env or extraEnv replaces the image's (--max-semi-space-size=16; README, design notes): keep a --max-semi-space-size in it" $component) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- if gt (int .Values.consumer.autoscaling.minReplicas) (int .Values.kafka.partitions) -}}
