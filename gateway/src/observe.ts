@@ -131,13 +131,16 @@ function noteRoute(request: FastifyRequest, _reply: FastifyReply, done: () => vo
   done();
 }
 
-/** The gRPC status of a proxied trailers-only response, or the code the server named in `invoicer-rpc-code`. */
 function noteSentStatus(request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void): void {
-  const exchange = request.exchange;
-  noteGrpcStatus(exchange, reply.getHeader("grpc-status"));
-  const code = reply.getHeader(rpcCodeHeader);
-  if (exchange && exchange.code === undefined && typeof code === "string") exchange.code = codeFromName(code);
+  noteResponseCode(request.exchange, reply.getHeaders());
   done(null, payload);
+}
+
+/** The gRPC status of a trailers-only response, or the code the server named in `invoicer-rpc-code` (a Connect error's body is not read). */
+export function noteResponseCode(exchange: Exchange | undefined, headers: Record<string, unknown>): void {
+  noteGrpcStatus(exchange, headers["grpc-status"]);
+  const code = headers[rpcCodeHeader];
+  if (exchange && exchange.code === undefined && typeof code === "string") exchange.code = codeFromName(code);
 }
 
 /** Records the RPC outcome from a grpc-status value (headers of a trailers-only response, or trailers). */
@@ -147,7 +150,6 @@ export function noteGrpcStatus(exchange: Exchange | undefined, value: unknown): 
   exchange.code = status === 0 ? "ok" : (status as Code);
 }
 
-/** The code the server named in its `invoicer-rpc-code` header (a Connect error's body is not read). */
 function codeFromName(name: string): Code | "ok" {
   const code = Object.values(Code).find((c) => typeof c === "number" && codeName(c) === name);
   return typeof code === "number" ? code : Code.Unknown;
