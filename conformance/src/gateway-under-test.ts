@@ -29,7 +29,7 @@ const config = {
   maxBodyBytes: 64 * 1024 * 1024,
   // Every case comes from one address, thousands in seconds, over many connections.
   rateLimitPerAddress: 1_000_000,
-  services: [{ name: ConformanceService.typeName, authenticate: false }],
+  services: [{ service: ConformanceService, authenticate: false }],
 };
 config.connections.maxConnectionsPerAddress = 0;
 const gateway = await buildGateway(config, createLogger("conformance-gateway", level, process.stderr), observability);

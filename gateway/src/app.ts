@@ -16,18 +16,19 @@ import { errorAnswers } from "./error-answers.ts";
 import { healthRoutes } from "./health.ts";
 import { metricsRoute } from "./metrics.ts";
 import { exchangeOf, observeRequests, requestObservation } from "./observe.ts";
-import { publicReflection } from "./reflection.ts";
+import { publicReflection, reflectionProcedures } from "./reflection.ts";
 import { restRoutes } from "./rest.ts";
-import { rpcForwarding } from "./rpc-proxy.ts";
+import { procedurePaths, rpcForwarding } from "./rpc-proxy.ts";
 import { serverTransport, trustedHeaders } from "./server-calls.ts";
 import { webApp } from "./web-app.ts";
 
 /** The gateway as a Fastify app, not yet listening; HTTP/1.1 and HTTP/2 share its port. The order of registration is the order of the hooks. */
 export async function buildGateway(config: GatewayConfig, log: Logger, observability: Observability) {
+  const procedures = new Set([...config.services.flatMap(({ service }) => procedurePaths(service)), ...reflectionProcedures]);
   const app = Fastify({
     loggerInstance: log,
     bodyLimit: config.maxBodyBytes,
-    serverFactory: (handler) => createDualServer(observeRequests(handler, observability, log), config.connections),
+    serverFactory: (handler) => createDualServer(observeRequests(handler, observability, log, procedures), config.connections),
     trustProxy: config.trustProxy,
     // observeRequests logs one line per request and picks the request id (the caller's, if sane).
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: "request_id" }),

@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { DescService } from "@bufbuild/protobuf";
 import { InvoiceService } from "@invoicer/sdk";
 import { envReader } from "@invoicer/platform/config";
 import type { ConnectionLimits } from "@invoicer/platform/http-server";
@@ -8,9 +9,9 @@ import { tracingConfig, type TracingConfig } from "@invoicer/platform/telemetry"
 /** Where `npm run build -w web` puts the browser client. */
 const builtWebApp = fileURLToPath(new URL("../../web/dist", import.meta.url));
 
-/** A service the gateway forwards to the server, and whether its calls need an API key. */
+/** A service the gateway forwards to the server (its methods, from the SDK), and whether its calls need an API key. */
 export interface ForwardedService {
-  name: string;
+  service: DescService;
   authenticate: boolean;
 }
 
@@ -80,6 +81,6 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     restTimeoutMs: e.int("REST_TIMEOUT_MS", 30_000, 100, 600_000),
     webDir: resolve(e.string("WEB_DIR", builtWebApp)),
     metricsToken: e.optional("METRICS_TOKEN") && e.secret("METRICS_TOKEN"),
-    services: [{ name: InvoiceService.typeName, authenticate: true }],
+    services: [{ service: InvoiceService, authenticate: true }],
   };
 }

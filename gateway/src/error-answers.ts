@@ -4,8 +4,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import { isGrpcFamily, sendRpcError } from "./rpc-errors.ts";
 
-/** A procedure's path: /package.Service/Method. */
-const rpcPath = /^\/\w+(?:\.\w+)+\/\w+$/;
+/** A path under a service, as procedures are: /package.Service/... */
+const rpcPath = /^\/\w+(?:\.\w+)+\//;
 
 /**
  * The gateway's answers for no route and for errors, in the caller's protocol (RPC, or JSON for

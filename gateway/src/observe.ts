@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
+import * as http2 from "node:http2";
+import type { Http2ServerResponse } from "node:http2";
 import { Code } from "@connectrpc/connect";
 import { codeFromHttpStatus } from "@connectrpc/connect/protocol-connect";
 import type { Logger } from "@invoicer/platform/logger";
@@ -43,11 +45,21 @@ export function upstreamHeaders(exchange: Exchange | undefined): Record<string, 
 
 const rpcPath = /^\/((?:invoicer|grpc)\.[\w.]+)\/(\w+)$/;
 
+/** Request methods named in metrics as they are; any other (HTTP/2 allows any token) counts as "other". */
+const httpMethods = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+
 /**
  * Wraps the gateway's request handler: a server span per request continuing the caller's trace,
- * RPC metrics by method and code (HTTP metrics for the rest) and one log line per request.
+ * RPC metrics by method and code (HTTP metrics for the rest) and one log line per request. Only the
+ * `procedures` the gateway serves are metric labels; other paths, which anyone can make up, count
+ * as "unknown", so the number of series stays bounded.
  */
-export function observeRequests(handler: RequestListener, { tracer, metrics }: Observability, log: Logger): RequestListener {
+export function observeRequests(
+  handler: RequestListener,
+  { tracer, metrics }: Observability,
+  log: Logger,
+  procedures: ReadonlySet<string>,
+): RequestListener {
   const rpcs = rpcServerMetrics(metrics);
   const http = new Histogram({
     name: "http_server_request_duration_seconds",
@@ -85,21 +97,26 @@ export function observeRequests(handler: RequestListener, { tracer, metrics }: O
         status,
       };
       span.setAttribute("http.response.status_code", status);
+      // A response cut off before it finished (the client left, or an upstream failed mid-stream).
+      const cut = !res.writableFinished || streamReset(res);
+      if (cut) line.aborted = true;
       if (rpc) {
-        const code = exchange.code ?? rpcCode(req, res);
+        const code = exchange.code ?? (cut ? Code.Canceled : rpcCode(req, res));
         line.code = codeName(code === "ok" ? undefined : code);
         span.setAttribute("rpc.connect_rpc.error_code", line.code as string);
         if (code === Code.Internal || code === Code.Unavailable || code === Code.Unknown) failSpan(span, line.code);
-        rpcs.observe({ rpc_service: rpc[1]!, rpc_method: rpc[2]!, rpc_code: line.code as string }, seconds);
+        const known = procedures.has(path);
+        rpcs.observe(
+          { rpc_service: known ? rpc[1]! : "unknown", rpc_method: known ? rpc[2]! : "unknown", rpc_code: line.code as string },
+          seconds,
+        );
       } else {
         const route = exchange.route ?? "unmatched";
         span.updateName(`${req.method} ${route}`);
         span.setAttribute("http.route", route);
         if (status >= 500) failSpan(span, `HTTP ${status}`);
-        http.observe({ method: req.method ?? "", route, status: String(status) }, seconds);
+        http.observe({ method: httpMethods.has(req.method ?? "") ? req.method! : "other", route, status: String(status) }, seconds);
       }
-      // A response cut off before it finished (the client left, or an upstream failed mid-stream).
-      if (!res.writableFinished) line.aborted = true;
       span.end();
       log.info({ ...line, ms: Math.round(seconds * 10_000) / 10 }, "request");
     });
@@ -153,6 +170,12 @@ export function noteGrpcStatus(exchange: Exchange | undefined, value: unknown): 
 function codeFromName(name: string): Code | "ok" {
   const code = Object.values(Code).find((c) => typeof c === "number" && codeName(c) === name);
   return typeof code === "number" ? code : Code.Unknown;
+}
+
+/** An HTTP/2 stream reset with an error (the caller cancelled, or the gateway cut it): its response did not finish. */
+function streamReset(res: ServerResponse): boolean {
+  const code = (res as unknown as Partial<Http2ServerResponse>).stream?.rstCode;
+  return code !== undefined && code !== http2.constants.NGHTTP2_NO_ERROR;
 }
 
 function rpcSystem(req: IncomingMessage): string {

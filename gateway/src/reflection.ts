@@ -6,6 +6,9 @@ import { connectRoutes } from "@invoicer/platform/connect-routes";
 import { registerReflection } from "@invoicer/platform/reflection";
 import type { FastifyInstance } from "fastify";
 
+/** The procedures of both reflection versions, which the gateway answers itself. */
+export const reflectionProcedures = ["v1", "v1alpha"].map((version) => `/grpc.reflection.${version}.ServerReflection/ServerReflectionInfo`);
+
 /** A reflection request names a file or a symbol: 64 KiB is far more than any needs, compressed or not. */
 const reflectionMaxBytes = 64 * 1024;
 
@@ -20,8 +23,8 @@ export async function publicReflection(app: FastifyInstance) {
   const serve = connectRoutes(router, app.log);
   // Connect reads the body itself, as a stream, within readMaxBytes.
   app.addContentTypeParser("*", (_request, _payload, done) => done(null));
-  for (const version of ["v1", "v1alpha"]) {
-    app.post(`/grpc.reflection.${version}.ServerReflection/ServerReflectionInfo`, (request, reply) => {
+  for (const path of reflectionProcedures) {
+    app.post(path, (request, reply) => {
       reply.hijack();
       serve(request.raw, reply.raw);
     });

@@ -50,6 +50,7 @@ export function sendRpcError(
       // A trailers-only response: one HEADERS frame that ends the stream, as gRPC clients expect.
       reply.hijack();
       const { stream } = reply.raw as unknown as Http2ServerResponse;
+      if (stream.destroyed || stream.closed) return reply; // the caller has gone: respond() would throw
       stream.respond({ ":status": 200, "content-type": contentType, ...headers }, { endStream: true });
       return reply;
     }

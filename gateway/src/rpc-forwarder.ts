@@ -1,10 +1,12 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import * as http2 from "node:http2";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { Code } from "@connectrpc/connect";
 import { internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
+import type { Logger } from "@invoicer/platform/logger";
 import { noteGrpcStatus, noteResponseCode, type Exchange } from "./observe.ts";
 
-const { HTTP2_HEADER_STATUS, NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = http2.constants;
+const { HTTP2_HEADER_STATUS, NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR } = http2.constants;
 
 /**
  * Request headers that do not go on: pseudo-headers (made anew), the caller's key and any trust
@@ -33,12 +35,17 @@ export interface ForwardedAnswer {
  * HTTP/1.1 callers (Connect, gRPC-web) have theirs in the body. @fastify/reply-from drops trailers
  * and cost a gRPC-web call twice the CPU of this (README: Performance).
  */
-export function rpcForwarder(serverUrl: string) {
+export function rpcForwarder(serverUrl: string, log: Pick<Logger, "warn">) {
   let session: http2.ClientHttp2Session | undefined;
   const connect = () => {
     if (!session || session.closed || session.destroyed) {
       const fresh = http2.connect(serverUrl);
-      fresh.on("error", () => fresh.destroy());
+      // Every forwarded call of this gateway rides on this session: its end is worth a line.
+      fresh.on("goaway", (code) => code !== NGHTTP2_NO_ERROR && log.warn({ http2Code: code }, "the server ended the session (GOAWAY)"));
+      fresh.on("error", (err) => {
+        log.warn({ err }, "the session to the server failed");
+        fresh.destroy();
+      });
       fresh.on("close", () => session === fresh && (session = undefined));
       fresh.unref();
       session = fresh;
@@ -53,6 +60,8 @@ export function rpcForwarder(serverUrl: string) {
     exchange: Exchange | undefined,
     answer: ForwardedAnswer,
   ) {
+    // The caller left while the gateway checked its key: nothing to forward, nobody to answer.
+    if (callerGone(req, res)) return;
     let upstream: http2.ClientHttp2Stream;
     try {
       upstream = connect().request(upstreamHeaders(req, extraHeaders));
@@ -77,6 +86,8 @@ export function rpcForwarder(serverUrl: string) {
       if (req.httpVersionMajor === 2) (res as Http2ServerResponse).addTrailers(normalizeGrpcMessage(trailers));
     });
     upstream.on("error", (err) => {
+      if (callerGone(req, res)) return;
+      noteGrpcStatus(exchange, Code.Unavailable);
       if (!res.headersSent) return answer.unreachable(err);
       if (req.httpVersionMajor === 2) (res as Http2ServerResponse).stream.close(NGHTTP2_INTERNAL_ERROR);
       else res.destroy();
@@ -86,11 +97,28 @@ export function rpcForwarder(serverUrl: string) {
   return forward;
 }
 
+const callerGone = (req: CallerRequest, res: CallerResponse) =>
+  req.httpVersionMajor === 2
+    ? (res as Http2ServerResponse).stream.destroyed || (res as Http2ServerResponse).stream.closed
+    : (res as ServerResponse).destroyed;
+
 function upstreamHeaders(req: CallerRequest, extraHeaders: Record<string, string>): http2.OutgoingHttpHeaders {
   const headers: http2.OutgoingHttpHeaders = { ":method": req.method, ":path": req.url };
-  for (const [name, value] of Object.entries(req.headers as IncomingHttpHeaders)) if (!dropped.has(name)) headers[name] = value;
+  const incoming = req.headers as IncomingHttpHeaders;
+  // Headers an HTTP/1.1 caller names in `Connection` are for this hop only (RFC 9110 §7.6.1).
+  const hopOnly = new Set(
+    String(incoming.connection ?? "")
+      .toLowerCase()
+      .split(/\s*,\s*/),
+  );
+  for (const [name, value] of Object.entries(incoming)) if (!dropped.has(name) && !hopOnly.has(name)) headers[name] = value;
   // HTTP/2 allows `te` only as "trailers" (gRPC sends it; an HTTP/1.1 caller may send others).
-  if (headers.te !== undefined && headers.te !== "trailers") delete headers.te;
+  if (headers.te !== undefined) {
+    if (/(?:^|,)\s*trailers\s*(?:$|[,;])/i.test(String(headers.te))) headers.te = "trailers";
+    else delete headers.te;
+  }
+  // Node ends a GET's stream at once: a length for a body that never goes would break the call.
+  if (req.method === "GET") delete headers["content-length"];
   return Object.assign(headers, extraHeaders);
 }
 

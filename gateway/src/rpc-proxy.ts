@@ -1,3 +1,4 @@
+import type { DescService } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { AuthenticateHook } from "./authenticate.ts";
@@ -13,16 +14,16 @@ export interface RpcForwardingOptions {
 
 /** The forwarded services' RPCs, over one HTTP/2 session to the server; those that need a key use `app.authenticate`. */
 export async function rpcForwarding(app: FastifyInstance, { serverUrl, services, trustedHeaders }: RpcForwardingOptions) {
-  const forward = rpcForwarder(serverUrl);
+  const forward = rpcForwarder(serverUrl, app.log);
   app.addHook("onClose", async () => forward.close());
-  for (const { name, authenticate } of services) {
-    await app.register(rpcProxy, { service: name, authenticate: authenticate ? app.authenticate : undefined, forward, trustedHeaders });
+  for (const { service, authenticate } of services) {
+    await app.register(rpcProxy, { service, authenticate: authenticate ? app.authenticate : undefined, forward, trustedHeaders });
   }
 }
 
 export interface RpcProxyOptions {
-  /** The fully qualified service name, such as invoicer.v1.InvoiceService. */
-  service: string;
+  /** The service, such as invoicer.v1.InvoiceService: its methods are what is forwarded. */
+  service: DescService;
   /** The API-key check, for a service that needs one. */
   authenticate?: AuthenticateHook;
   forward: ReturnType<typeof rpcForwarder>;
@@ -30,8 +31,8 @@ export interface RpcProxyOptions {
   trustedHeaders: (request: Pick<FastifyRequest, "exchange" | "tenantId">) => Record<string, string>;
 }
 
-/** A procedure's path: the service, then one method name (no further segment, no dot segment). */
-const procedurePath = /^\/[\w.]+\/[A-Za-z_]\w*(?:\?|$)/;
+/** A service's procedures as request paths: /package.Service/Method. */
+export const procedurePaths = (service: DescService) => service.methods.map((m) => `/${service.typeName}/${m.name}`);
 
 /**
  * Forwards one service's RPCs to the server, Connect, gRPC-web and gRPC alike, bodies unread:
@@ -40,18 +41,19 @@ const procedurePath = /^\/[\w.]+\/[A-Za-z_]\w*(?:\?|$)/;
 export async function rpcProxy(app: FastifyInstance, { service, authenticate, forward, trustedHeaders }: RpcProxyOptions) {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", (_request, _body, done) => done(null));
+  const procedures = new Set(procedurePaths(service));
   app.route({
     method: ["GET", "POST"],
-    url: `/${service}/*`,
+    url: `/${service.typeName}/*`,
     preHandler: async (request, reply) => {
       // gRPC carries its status in HTTP/2 trailers; over HTTP/1.1 the call would run and its status be lost.
       if (isGrpc(request) && request.raw.httpVersionMajor !== 2) {
         return sendRpcError(request, reply, Code.Unimplemented, "gRPC needs HTTP/2");
       }
-      if (!procedurePath.test(request.url)) {
-        return sendRpcError(request, reply, Code.Unimplemented, `no such method: ${request.url.split("?", 1)[0]}`, { reason: null });
-      }
+      // The key comes first: nobody learns what exists without one.
       await authenticate?.call(app, request, reply);
+      // Only the service's own methods go on: no other path (`..`, `%2F`) ever reaches the server.
+      if (!reply.sent && !procedures.has(request.url.split("?", 1)[0]!)) return reply.callNotFound();
     },
     handler: (request, reply) => {
       forward(request.raw, reply.raw, trustedHeaders(request), request.exchange, {

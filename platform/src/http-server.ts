@@ -15,6 +15,13 @@ export interface ConnectionLimits {
   maxStreamsPerConnection: number;
   /** After an HTTP/1.1 answer that closes its connection, the rest of the request is read for at most this long (2 s). */
   closeLingerMs?: number;
+  /**
+   * Streams an HTTP/2 peer may cancel (RST_STREAM) in a burst, and per second after it, before the
+   * session is ended with GOAWAY: the rapid-reset defence (CVE-2023-44487). Node's default: 1,000, then 33/s.
+   */
+  streamResets?: { burst: number; perSecond: number };
+  /** Header fields an HTTP/2 request may carry (Node's default: 128). */
+  maxHeaderListPairs?: number;
 }
 
 /** Bounds for internal servers, whose only callers are the gateway and the consumer. */
@@ -24,6 +31,10 @@ export const internalConnectionLimits: ConnectionLimits = {
   maxConnectionsPerAddress: 0,
   // The gateway multiplexes every client's call over one connection.
   maxStreamsPerConnection: 10_000,
+  // ... so every caller that cancels cancels on it too: Node's 33/s would end the session for every tenant.
+  streamResets: { burst: 100_000, perSecond: 10_000 },
+  // More than any call the gateway lets through (its own HTTP/1.1 limit is 2,000) and the headers it adds.
+  maxHeaderListPairs: 4_096,
 };
 
 /**
@@ -57,7 +68,12 @@ export function createDualServer(handler: http.RequestListener, limits: Connecti
   );
   h1.timeout = limits.idleTimeoutMs;
   // The handler must cope with both kinds of request, as Connect's and Fastify's do.
-  const h2 = http2.createServer({ settings: { maxConcurrentStreams: limits.maxStreamsPerConnection } }, (req, res) => {
+  const h2Options: http2.ServerOptions = {
+    settings: { maxConcurrentStreams: limits.maxStreamsPerConnection },
+    ...(limits.streamResets && { streamResetBurst: limits.streamResets.burst, streamResetRate: limits.streamResets.perSecond }),
+    ...(limits.maxHeaderListPairs && { maxHeaderListPairs: limits.maxHeaderListPairs }),
+  };
+  const h2 = http2.createServer(h2Options, (req, res) => {
     stopUploadOnceAnswered(req.stream);
     (handler as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void)(req, res);
   });

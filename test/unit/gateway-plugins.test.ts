@@ -1,19 +1,15 @@
 // Fast tests of the gateway's plugins one by one, each on a bare Fastify app with inject() (or one
 // local port where the raw request matters); keys and readiness come from in-memory services.
 import assert from "node:assert/strict";
-import { createServer, type IncomingHttpHeaders } from "node:http";
-import { once } from "node:events";
-import * as http2 from "node:http2";
-import { connect, type AddressInfo } from "node:net";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, describe, it } from "node:test";
 import { Code, createClient, createRouterTransport } from "@connectrpc/connect";
 import { HealthCheckResponse_ServingStatus as Status, Health } from "@invoicer/sdk/grpc/health/v1/health_pb";
 import { ApiKeyService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
-import { internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
 import { createLogger } from "@invoicer/platform/logger";
 import { startObservability } from "@invoicer/platform/observability";
-import { createDualServer } from "@invoicer/platform/http-server";
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import { addressLimits } from "../../gateway/src/address-limits.ts";
 import { apiKeyAuthentication } from "../../gateway/src/authenticate.ts";
 import { browserCors } from "../../gateway/src/browser-cors.ts";
@@ -21,7 +17,6 @@ import { errorAnswers } from "../../gateway/src/error-answers.ts";
 import { healthRoutes } from "../../gateway/src/health.ts";
 import { metricsRoute } from "../../gateway/src/metrics.ts";
 import { exchangeOf, observeRequests, requestObservation } from "../../gateway/src/observe.ts";
-import { rpcForwarding } from "../../gateway/src/rpc-proxy.ts";
 import { trustedHeaders } from "../../gateway/src/server-calls.ts";
 import { unknownApiKey } from "@invoicer/platform/error-details";
 
@@ -57,8 +52,8 @@ function keyService(asked: string[] = [], revoked = new Set<string>()) {
 }
 
 /** A bare app with the error answers, as the gateway registers them first. */
-async function appWith(register: (app: FastifyInstance) => PromiseLike<unknown>, options?: FastifyServerOptions) {
-  const app = Fastify(options);
+async function appWith(register: (app: FastifyInstance) => PromiseLike<unknown>) {
+  const app = Fastify();
   await app.register(errorAnswers);
   await register(app);
   return app;
@@ -246,150 +241,14 @@ describe("healthRoutes", () => {
   });
 });
 
-describe("rpcForwarding", () => {
-  /**
-   * A server on the platform's dual server (as the real one: it resets an answered stream's upload),
-   * answering every call at once without reading its body, and noting the headers of each.
-   */
-  async function upstream() {
-    const seen: IncomingHttpHeaders[] = [];
-    const server = createDualServer((req, res) => {
-      seen.push(req.headers);
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end("{}");
-    });
-    await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
-    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, close: () => server.close() };
-  }
-
-  /** The forwarding alone, every caller authenticated as `tenant` (a stand-in for apiKeyAuthentication). */
-  const forwardingTo = (serverUrl: string, options?: FastifyServerOptions) =>
-    appWith(async (app) => {
-      app.decorateRequest("tenantId", "");
-      app.decorate("authenticate", async (request) => void (request.tenantId = tenant));
-      await app.register(rpcForwarding, {
-        serverUrl,
-        services: [{ name: "invoicer.v1.InvoiceService", authenticate: true }],
-        trustedHeaders: trustedHeaders(internalToken),
-      });
-    }, options);
-
-  it("replaces the trust headers a client sends, and keeps gRPC off HTTP/1.1", async () => {
-    const server = await upstream();
-    const app = await forwardingTo(server.url);
-    const forged = {
-      authorization: `Bearer ${validKey}`,
-      [tenantHeader]: "someone-else",
-      [internalTokenHeader]: "forged",
-      "content-type": "application/json",
-    };
-    const connect = await app.inject({ method: "POST", url: "/invoicer.v1.InvoiceService/ListInvoices", headers: forged, payload: "{}" });
-    assert.equal(connect.statusCode, 200);
-    assert.equal(server.seen.length, 1);
-    assert.equal(server.seen[0]![tenantHeader], tenant);
-    assert.equal(server.seen[0]![internalTokenHeader], internalToken);
-    assert.equal(server.seen[0]!.authorization, undefined);
-    const grpc = await app.inject({
-      method: "POST",
-      url: "/invoicer.v1.InvoiceService/ListInvoices",
-      headers: { "content-type": "application/grpc" },
-    });
-    assert.equal(grpc.headers["grpc-status"], String(Code.Unimplemented));
-    assert.equal(server.seen.length, 1, "gRPC over HTTP/1.1 is not forwarded");
-    await app.close();
-    server.close();
-  });
-
-  it("forwards HTTP/1.1 calls without the connection's own headers, which HTTP/2 forbids, and never a path out of the service", async () => {
-    const server = await upstream();
-    const app = await forwardingTo(server.url);
-    const hopByHop = { "keep-alive": "timeout=5", "proxy-connection": "keep-alive", te: "gzip", expect: "100-continue" };
-    const call = (url: string) =>
-      app.inject({ method: "POST", url, headers: { ...hopByHop, "content-type": "application/json" }, payload: "{}" });
-    assert.equal((await call("/invoicer.v1.InvoiceService/ListInvoices")).statusCode, 200);
-    for (const name of Object.keys(hopByHop)) assert.equal(server.seen[0]![name], undefined, `${name} is not forwarded`);
-    for (const url of [
-      "/invoicer.v1.InvoiceService/..%2Finvoicer.v1.ApiKeyService%2FAuthenticateApiKey",
-      "/invoicer.v1.InvoiceService/ListInvoices/",
-      "/invoicer.v1.InvoiceService/ListInvoices/x",
-    ]) {
-      const answer = await call(url);
-      assert.equal(answer.statusCode, 501, url);
-      assert.equal(answer.json().code, "unimplemented", url);
-    }
-    assert.equal(server.seen.length, 1, "no other path reached the server");
-    await app.close();
-    server.close();
-  });
-
-  it("answers Unavailable in the caller's protocol when the server cannot be reached", async () => {
-    const gone = await upstream();
-    gone.close(); // nothing listens on its port any more
-    const app = await forwardingTo(gone.url, { serverFactory: (handler) => createDualServer(handler) });
-    const connect = await app.inject({
-      method: "POST",
-      url: "/invoicer.v1.InvoiceService/ListInvoices",
-      headers: { "content-type": "application/json" },
-      payload: "{}",
-    });
-    assert.equal(connect.statusCode, 503);
-    assert.equal(connect.json().code, "unavailable");
-    await app.listen({ port: 0, host: "127.0.0.1" });
-    const session = http2.connect(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}`);
-    const call = session.request({
-      ":method": "POST",
-      ":path": "/invoicer.v1.InvoiceService/ListInvoices",
-      "content-type": "application/grpc",
-    });
-    call.end(Buffer.alloc(5));
-    const [headers] = (await once(call, "response")) as [http2.IncomingHttpHeaders];
-    assert.equal(headers["grpc-status"], String(Code.Unavailable), "a trailers-only gRPC answer");
-    session.close();
-    await app.close();
-  });
-
-  // The timeout turns the stalled connection into a failure; nothing is timed.
-  it(
-    "drops the rest of a body the server answered without reading, so the HTTP/1.1 connection serves the next call",
-    { timeout: 10_000 },
-    async () => {
-      const server = await upstream();
-      const app = await forwardingTo(server.url, { serverFactory: (handler) => createDualServer(handler) });
-      await app.listen({ port: 0, host: "127.0.0.1" });
-      const socket = connect((app.server.address() as AddressInfo).port, "127.0.0.1");
-      let received = "";
-      const answers = (count: number) =>
-        new Promise<void>((done) => {
-          const read = (chunk: Buffer) => {
-            received += chunk.toString("latin1");
-            if (received.split("HTTP/1.1 200").length > count) done(void socket.off("data", read));
-          };
-          socket.on("data", read);
-        });
-      const head = (length: number) =>
-        `POST /invoicer.v1.InvoiceService/CreateInvoice HTTP/1.1\r\nhost: gateway\r\ncontent-type: application/json\r\ncontent-length: ${length}\r\n\r\n`;
-      const body = Buffer.alloc(200_000, 0x20);
-      // The first call's head and a little of its body: the server answers from that.
-      socket.write(head(body.length) + body.subarray(0, 1_000).toString("latin1"));
-      await answers(1);
-      // The rest of that body, then a second call on the same connection.
-      socket.write(body.subarray(1_000));
-      socket.write(`${head(2)}{}`);
-      await answers(2);
-      socket.destroy();
-      await app.close();
-      server.close();
-    },
-  );
-});
-
 describe("requestObservation", () => {
   it("gives Fastify the exchange observeRequests opened: its request id, route and trace headers", async () => {
     const lines: Record<string, unknown>[] = [];
     const log = createLogger("unit", "info", { write: (line: string) => void lines.push(JSON.parse(line)) });
     const app = Fastify({
       loggerInstance: log,
-      serverFactory: (handler) => createServer(observeRequests(handler, startObservability("gateway", { serviceName: "unit" }), log)),
+      serverFactory: (handler) =>
+        createServer(observeRequests(handler, startObservability("gateway", { serviceName: "unit" }), log, new Set())),
       genReqId: (raw) => exchangeOf(raw)?.requestId ?? "none",
     });
     await app.register(requestObservation);

@@ -1,0 +1,286 @@
+// The gateway's forwarding of RPCs (rpc-proxy.ts, rpc-forwarder.ts) on real sockets: a stand-in
+// server on the platform's dual server, and a gateway of the forwarding alone, observed as main.ts
+// observes it, whose key check waits as long as a test says (a real one may ask the server).
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import type { IncomingHttpHeaders } from "node:http";
+import * as http2 from "node:http2";
+import { connect, type AddressInfo } from "node:net";
+import { describe, it } from "node:test";
+import { Code } from "@connectrpc/connect";
+import { InvoiceService } from "@invoicer/sdk";
+import { createDualServer } from "@invoicer/platform/http-server";
+import { internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
+import { createLogger } from "@invoicer/platform/logger";
+import { startObservability } from "@invoicer/platform/observability";
+import Fastify from "fastify";
+import { errorAnswers } from "../../gateway/src/error-answers.ts";
+import { exchangeOf, observeRequests, requestObservation } from "../../gateway/src/observe.ts";
+import { procedurePaths, rpcForwarding } from "../../gateway/src/rpc-proxy.ts";
+import { trustedHeaders } from "../../gateway/src/server-calls.ts";
+
+const tenant = "11111111-1111-4111-8111-111111111111";
+const internalToken = "unit-test-internal-token-0123456789";
+const service = "/invoicer.v1.InvoiceService";
+const json = { "content-type": "application/json" };
+
+/**
+ * The server's stand-in, noting each call's headers: WatchInvoices answers its headers and stays
+ * open (`open` counts such streams), GetInvoice fails after its first bytes, the rest answer at
+ * once without reading the body (the real server then resets the stream's upload, as this one does).
+ */
+async function upstream() {
+  const seen: IncomingHttpHeaders[] = [];
+  let open = 0;
+  const closed: (() => void)[] = [];
+  const server = createDualServer((req, res) => {
+    seen.push(req.headers);
+    res.writeHead(200, json);
+    if (req.url === `${service}/WatchInvoices`) {
+      open++;
+      res.write("{}");
+      return void res.once("close", () => (open--, closed.shift()?.()));
+    }
+    // As when the server dies mid-answer: the stream is reset with an error.
+    const stream = (res as unknown as http2.Http2ServerResponse).stream;
+    if (req.url === `${service}/GetInvoice`) return void res.write("{", () => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR));
+    res.end("{}");
+  });
+  await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  /** Resolves when the next held-open stream closes. */
+  const nextClose = () => new Promise<void>((done) => closed.push(done));
+  return { url, seen, open: () => open, nextClose, close: () => server.close() };
+}
+
+/** A gateway of the forwarding alone, on a real port, every caller authenticated as `tenant` once its key check is let through. */
+async function forwardingGateway(serverUrl: string) {
+  const lines: Record<string, unknown>[] = [];
+  const awaited: { path: string; done: (line: Record<string, unknown>) => void }[] = [];
+  const log = createLogger("unit", "info", {
+    write: (text: string) => {
+      const line = JSON.parse(text) as Record<string, unknown>;
+      lines.push(line);
+      for (const w of awaited.filter((w) => line.msg === "request" && w.path === line.path)) w.done(line);
+    },
+  });
+  const observability = startObservability("gateway", { serviceName: "unit" });
+  let keyChecked = Promise.resolve();
+  const checking: (() => void)[] = [];
+  const app = Fastify({
+    loggerInstance: log,
+    serverFactory: (handler) => createDualServer(observeRequests(handler, observability, log, new Set(procedurePaths(InvoiceService)))),
+    genReqId: (raw) => exchangeOf(raw)?.requestId ?? "none",
+  });
+  await app.register(requestObservation);
+  await app.register(errorAnswers);
+  app.decorateRequest("tenantId", "");
+  app.decorate("authenticate", async (request) => {
+    checking.shift()?.();
+    await keyChecked;
+    request.tenantId = tenant;
+  });
+  await app.register(rpcForwarding, {
+    serverUrl,
+    services: [{ service: InvoiceService, authenticate: true }],
+    trustedHeaders: trustedHeaders(internalToken),
+  });
+  await app.listen({ port: 0, host: "127.0.0.1" });
+  return {
+    app,
+    url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
+    metrics: observability.metrics,
+    /** Key checks wait from now until the function returned is called. */
+    holdKeyChecks() {
+      let release!: () => void;
+      keyChecked = new Promise((r) => (release = r));
+      return release;
+    },
+    /** Resolves when the next key check begins. */
+    keyCheckBegins: () => new Promise<void>((begun) => checking.push(begun)),
+    /** The request log line of the call to `path`, once the gateway has written it. */
+    lineFor: (path: string) =>
+      new Promise<Record<string, unknown>>((done) => {
+        const line = lines.find((l) => l.msg === "request" && l.path === path);
+        if (line) done(line);
+        else awaited.push({ path, done });
+      }),
+  };
+}
+
+/** A gRPC call over HTTP/2, its request sent. */
+function grpcCall(session: http2.ClientHttp2Session, method: string) {
+  const call = session.request({ ":method": "POST", ":path": `${service}/${method}`, "content-type": "application/grpc", te: "trailers" });
+  call.on("error", () => undefined); // a cancelled call's error is the point of some tests
+  call.end(Buffer.alloc(5));
+  return call;
+}
+
+describe("forwarding RPCs to the server", () => {
+  it("replaces the trust headers a client sends, and keeps gRPC off HTTP/1.1", async () => {
+    const server = await upstream();
+    const { app } = await forwardingGateway(server.url);
+    const forged = { authorization: "Bearer inv_x", [tenantHeader]: "someone-else", [internalTokenHeader]: "forged", ...json };
+    const call = await app.inject({ method: "POST", url: `${service}/ListInvoices`, headers: forged, payload: "{}" });
+    assert.equal(call.statusCode, 200);
+    assert.equal(server.seen.length, 1);
+    assert.equal(server.seen[0]![tenantHeader], tenant);
+    assert.equal(server.seen[0]![internalTokenHeader], internalToken);
+    assert.equal(server.seen[0]!.authorization, undefined);
+    const grpc = await app.inject({ method: "POST", url: `${service}/ListInvoices`, headers: { "content-type": "application/grpc" } });
+    assert.equal(grpc.headers["grpc-status"], String(Code.Unimplemented));
+    assert.equal(server.seen.length, 1, "gRPC over HTTP/1.1 is not forwarded");
+    await app.close();
+    server.close();
+  });
+
+  it("forwards HTTP/1.1 calls without the connection's own headers, which HTTP/2 forbids, and never a path out of the service", async () => {
+    const server = await upstream();
+    const { app } = await forwardingGateway(server.url);
+    const hopByHop = { connection: "keep-alive, x-hop", "x-hop": "1", "keep-alive": "timeout=5", "proxy-connection": "keep-alive" };
+    const headers = { ...hopByHop, te: "gzip, trailers", expect: "100-continue", ...json };
+    assert.equal((await app.inject({ method: "POST", url: `${service}/ListInvoices`, headers, payload: "{}" })).statusCode, 200);
+    for (const name of [...Object.keys(hopByHop), "expect"]) assert.equal(server.seen[0]![name], undefined, `${name} is not forwarded`);
+    assert.equal(server.seen[0]!.te, "trailers", "of TE, what HTTP/2 allows");
+    // A GET with a body (Connect GETs have none): HTTP/2 ends a GET at once, so its length is not sent.
+    assert.equal((await app.inject({ method: "GET", url: `${service}/ListInvoices`, headers, payload: "{}" })).statusCode, 200);
+    for (const url of [
+      `${service}/..%2Finvoicer.v1.ApiKeyService%2FAuthenticateApiKey`,
+      `${service}/ListInvoices/`,
+      `${service}/ListInvoices/x`,
+      `${service}/DropAllInvoices`,
+    ]) {
+      const answer = await app.inject({ method: "POST", url, headers: json, payload: "{}" });
+      // As Connect servers answer an unknown procedure: clients read 404 as unimplemented.
+      assert.equal(answer.statusCode, 404, url);
+      assert.match(answer.body, /^no such method/, url);
+    }
+    assert.equal(server.seen.length, 2, "no other path reached the server");
+    await app.close();
+    server.close();
+  });
+
+  it("answers Unavailable in the caller's protocol when the server cannot be reached", async () => {
+    const gone = await upstream();
+    gone.close(); // nothing listens on its port any more
+    const { app, url } = await forwardingGateway(gone.url);
+    const call = await app.inject({ method: "POST", url: `${service}/ListInvoices`, headers: json, payload: "{}" });
+    assert.equal(call.statusCode, 503);
+    assert.equal(call.json().code, "unavailable");
+    const session = http2.connect(url);
+    const [headers] = (await once(grpcCall(session, "ListInvoices"), "response")) as [http2.IncomingHttpHeaders];
+    assert.equal(headers["grpc-status"], String(Code.Unavailable), "a trailers-only gRPC answer");
+    session.close();
+    await app.close();
+  });
+
+  it("forwards nothing for a caller that left while its key was checked, and stays up", async () => {
+    for (const reachable of [true, false]) {
+      const server = await upstream();
+      if (!reachable) server.close();
+      const gateway = await forwardingGateway(server.url);
+      const release = gateway.holdKeyChecks();
+      // HTTP/1.1: the caller's socket closes.
+      let begun = gateway.keyCheckBegins();
+      const socket = connect(Number(new URL(gateway.url).port), "127.0.0.1");
+      socket.write(
+        `POST ${service}/WatchInvoices HTTP/1.1\r\nhost: gateway\r\ncontent-type: application/connect+json\r\ncontent-length: 0\r\n\r\n`,
+      );
+      await begun;
+      socket.destroy();
+      // HTTP/2: the caller cancels its stream.
+      begun = gateway.keyCheckBegins();
+      const session = http2.connect(gateway.url);
+      const call = grpcCall(session, "PayInvoice");
+      await begun;
+      call.close(http2.constants.NGHTTP2_CANCEL);
+      assert.equal((await gateway.lineFor(`${service}/WatchInvoices`)).code, "canceled");
+      assert.equal((await gateway.lineFor(`${service}/PayInvoice`)).code, "canceled");
+      release();
+      // A later call's key check ends after theirs: by its answer, theirs were refused or went on.
+      await gateway.app.inject({ method: "POST", url: `${service}/ListInvoices`, headers: json, payload: "{}" });
+      if (reachable)
+        assert.deepEqual(
+          server.seen.map((h) => h[":path"]),
+          [`${service}/ListInvoices`],
+          "only the later call reached the server",
+        );
+      session.close();
+      await gateway.app.close();
+      server.close();
+    }
+  });
+
+  it("stops the server's work when the caller cancels, and logs the call canceled; a server that fails mid-answer, unavailable", async () => {
+    const server = await upstream();
+    const gateway = await forwardingGateway(server.url);
+    const session = http2.connect(gateway.url);
+    const watch = grpcCall(session, "WatchInvoices");
+    await once(watch, "response");
+    assert.equal(server.open(), 1);
+    const closed = server.nextClose();
+    watch.close(http2.constants.NGHTTP2_CANCEL);
+    await closed;
+    const cancelled = await gateway.lineFor(`${service}/WatchInvoices`);
+    assert.equal(cancelled.code, "canceled");
+    assert.equal(cancelled.aborted, true);
+    const failing = await fetch(`${gateway.url}${service}/GetInvoice`, { method: "POST", headers: json, body: "{}" });
+    await assert.rejects(failing.text(), "the answer is cut off, not ended as if complete");
+    const failed = await gateway.lineFor(`${service}/GetInvoice`);
+    assert.equal(failed.code, "unavailable");
+    assert.equal(failed.aborted, true);
+    session.close();
+    await gateway.app.close();
+    server.close();
+  });
+
+  it("labels metrics with the service's own procedures only: made-up paths all count as one", async () => {
+    const server = await upstream();
+    const gateway = await forwardingGateway(server.url);
+    for (let i = 0; i < 20; i++) await fetch(`${gateway.url}/invoicer.v${i}.Made/Up${i}`, { method: "POST", headers: json, body: "{}" });
+    await fetch(`${gateway.url}${service}/ListInvoices`, { method: "POST", headers: json, body: "{}" });
+    await gateway.lineFor(`${service}/ListInvoices`);
+    const series = (await gateway.metrics.getSingleMetric("rpc_server_duration_seconds")!.get()).values.filter((v) =>
+      String((v as { metricName?: string }).metricName).endsWith("_count"),
+    );
+    assert.deepEqual(series.map((v) => `${v.labels.rpc_service}/${v.labels.rpc_method} ${v.value}`).sort(), [
+      "invoicer.v1.InvoiceService/ListInvoices 1",
+      "unknown/unknown 20",
+    ]);
+    await gateway.app.close();
+    server.close();
+  });
+
+  // The timeout turns the stalled connection into a failure; nothing is timed.
+  it(
+    "drops the rest of a body the server answered without reading, so the HTTP/1.1 connection serves the next call",
+    { timeout: 10_000 },
+    async () => {
+      const server = await upstream();
+      const gateway = await forwardingGateway(server.url);
+      const socket = connect(Number(new URL(gateway.url).port), "127.0.0.1");
+      let received = "";
+      const answers = (count: number) =>
+        new Promise<void>((done) => {
+          const read = (chunk: Buffer) => {
+            received += chunk.toString("latin1");
+            if (received.split("HTTP/1.1 200").length > count) done(void socket.off("data", read));
+          };
+          socket.on("data", read);
+        });
+      const head = (length: number) =>
+        `POST ${service}/CreateInvoice HTTP/1.1\r\nhost: gateway\r\ncontent-type: application/json\r\ncontent-length: ${length}\r\n\r\n`;
+      const body = Buffer.alloc(200_000, 0x20);
+      // The first call's head and a little of its body: the server answers from that.
+      socket.write(head(body.length) + body.subarray(0, 1_000).toString("latin1"));
+      await answers(1);
+      // The rest of that body, then a second call on the same connection.
+      socket.write(body.subarray(1_000));
+      socket.write(`${head(2)}{}`);
+      await answers(2);
+      socket.destroy();
+      await gateway.app.close();
+      server.close();
+    },
+  );
+});
