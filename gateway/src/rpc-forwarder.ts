@@ -106,12 +106,8 @@ function upstreamHeaders(req: CallerRequest, extraHeaders: Record<string, string
   const headers: http2.OutgoingHttpHeaders = { ":method": req.method, ":path": req.url };
   const incoming = req.headers as IncomingHttpHeaders;
   // Headers an HTTP/1.1 caller names in `Connection` are for this hop only (RFC 9110 §7.6.1).
-  const hopOnly = new Set(
-    String(incoming.connection ?? "")
-      .toLowerCase()
-      .split(/\s*,\s*/),
-  );
-  for (const [name, value] of Object.entries(incoming)) if (!dropped.has(name) && !hopOnly.has(name)) headers[name] = value;
+  const hopOnly = incoming.connection ? new Set(incoming.connection.toLowerCase().split(/\s*,\s*/)) : undefined;
+  for (const [name, value] of Object.entries(incoming)) if (!dropped.has(name) && !hopOnly?.has(name)) headers[name] = value;
   // HTTP/2 allows `te` only as "trailers" (gRPC sends it; an HTTP/1.1 caller may send others).
   if (headers.te !== undefined) {
     if (/(?:^|,)\s*trailers\s*(?:$|[,;])/i.test(String(headers.te))) headers.te = "trailers";

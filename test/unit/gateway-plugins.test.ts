@@ -150,6 +150,27 @@ describe("apiKeyAuthentication", () => {
   });
 });
 
+describe("addressLimits", () => {
+  it("refuses an address over its rate with Retry-After, and puts no rate headers on the answers within it", async () => {
+    const app = await appWith(async (app) => {
+      await app.register(addressLimits, { perSecond: 2 });
+      app.get("/thing", async () => "ok");
+    });
+    const answers = [await app.inject({ url: "/thing" }), await app.inject({ url: "/thing" }), await app.inject({ url: "/thing" })];
+    assert.deepEqual(
+      answers.map((a) => a.statusCode),
+      [200, 200, 429],
+    );
+    for (const a of answers.slice(0, 2))
+      assert.deepEqual(
+        Object.keys(a.headers).filter((h) => h.startsWith("x-ratelimit")),
+        [],
+      );
+    assert.ok(Number(answers[2]!.headers["retry-after"]) >= 1);
+    await app.close();
+  });
+});
+
 describe("errorAnswers", () => {
   it("answers no route and errors in the caller's protocol", async () => {
     const app = await appWith(async (app) => {
