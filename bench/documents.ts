@@ -13,7 +13,8 @@ import type { Stack, Tenant } from "./stack.ts";
 import type { PodMemory } from "./pod-limits.ts";
 import { cpuWindow, peakRss } from "./usage.ts";
 
-const rate = 100;
+/** Target 4's rate; `--documents-rate` runs the section at another (a rate the machine sustains gives the CPU per invoice). */
+const targetRate = 100;
 const settleMs = 30_000;
 const rssLimitMb = 150;
 
@@ -56,7 +57,7 @@ async function watchDocuments(gatewayUrl: string, tenant: Tenant) {
 }
 
 type Watch = Awaited<ReturnType<typeof watchDocuments>>;
-type Options = { tools: PeerTools; stack: Stack; seconds: number; warmupS: number; say: (line: string) => void };
+type Options = { tools: PeerTools; stack: Stack; seconds: number; warmupS: number; rate: number; say: (line: string) => void };
 
 /** Runs the section: `warmupS` at the rate first (not judged), then `seconds` measured. */
 export async function documentsSection(o: Options) {
@@ -66,19 +67,20 @@ export async function documentsSection(o: Options) {
   const watch = await watchDocuments(o.stack.gatewayUrl, tenant);
   const rss = peakRss(() => Object.entries(o.stack.pids()).map(([name, pid]) => ({ name, pid })));
   try {
+    const { rate } = o;
     o.say(`CreateInvoice via the gateway at ${rate}/s (ghz --rps): ${o.warmupS} s warm-up + ${o.seconds} s, READY on WatchInvoices ...`);
     const metadata = { authorization: `Bearer ${tenant.apiKey}` };
     const call = { method: "CreateInvoice" as const, target: new URL(o.stack.gatewayUrl).host, data: createInvoiceTemplate(), metadata };
     const load = runGhz(o.tools.ghz, call, { concurrency: 50, seconds: o.warmupS + o.seconds, rps: rate });
     await new Promise((r) => setTimeout(r, o.warmupS * 1000)); // the warm-up is a span of time
     const start = Date.now();
-    const endCpu = await cpuWindow(o.stack.pids());
+    const endCpu = await cpuWindow({ ...o.stack.pids(), ...o.stack.infrastructurePids });
     const sent = await load;
     const [end, cpuMs] = [Date.now(), await endCpu()];
     o.say(`  ${sent.calls} created (${sent.errors} failed), ${watch.ready.size} READY so far; up to ${settleMs / 1000} s for the rest ...`);
     const settled = await watch.allReady(sent.calls, settleMs);
     const peaks = await rss.stop();
-    return summarise(watch, { start, end }, { sent, settled, cpuMs, peaks, pods: o.stack.podMemory?.(), seconds: o.seconds });
+    return summarise(watch, { start, end }, { sent, settled, cpuMs, peaks, pods: o.stack.podMemory?.(), seconds: o.seconds, rate });
   } finally {
     await rss.stop();
     await watch.close();
@@ -91,10 +93,11 @@ function summarise(
   m: {
     sent: LoadRun;
     settled: boolean;
-    cpuMs: Record<string, number>;
+    cpuMs: Record<string, number> & { machine: number };
     peaks: Record<string, number>;
     pods?: Record<string, PodMemory>;
     seconds: number;
+    rate: number;
   },
 ) {
   const windowMs = window.end - window.start;
@@ -102,44 +105,72 @@ function summarise(
   const readyAt = (id: string) => watch.ready.get(id) ?? Infinity;
   const latencies = [...watch.created].filter(([, at]) => within(at)).map(([id, at]) => readyAt(id) - at);
   latencies.sort((a, b) => a - b);
+  const documented = [...watch.ready.values()].filter(within).length;
+  const { machine, ...processes } = m.cpuMs;
+  const named = Object.values(processes).reduce((a, b) => a + b, 0);
+  const cpuMs: Record<string, number> = {
+    ...processes,
+    "the rest (ghz, the watcher, the OS)": machine - named,
+    "all, the machine's busy time": machine,
+  };
   const figures = {
     createdPerSecond: m.sent.callsPerSecond,
     createFailures: m.sent.errors,
-    documentedPerSecond: ([...watch.ready.values()].filter(within).length * 1000) / windowMs,
+    documentedPerSecond: (documented * 1000) / windowMs,
     createToReadyMs: { n: latencies.length, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) },
     backlogAtEnd: [...watch.created].filter(([id, at]) => at <= window.end && readyAt(id) > window.end).length,
     allReadyWithinSettle: m.settled,
     watchFailure: watch.failure(),
     cores: availableParallelism(),
-    coresUsed: Object.fromEntries(Object.entries(m.cpuMs).map(([name, ms]) => [name, ms / windowMs])),
+    coresUsed: Object.fromEntries(Object.entries(cpuMs).map(([name, ms]) => [name, ms / windowMs])),
+    cpuMsPerDocumented: Object.fromEntries(Object.entries(cpuMs).map(([name, ms]) => [name, ms / documented])),
     peakRssMb: m.peaks,
     podMemory: m.pods,
   };
   const services = Object.keys(m.peaks).sort();
+  const atTargetRate = m.rate === targetRate;
   const targets = [
-    target(
-      `4. invoices fully documented per second over ${m.seconds} s`,
-      figures.documentedPerSecond,
-      ">=",
-      rate,
-      "/s",
-      figures.watchFailure,
-    ),
-    target(`4. create -> READY p99 at ${rate}/s`, figures.createToReadyMs.p99, "<", 1000, "ms", figures.watchFailure),
+    ...(atTargetRate
+      ? [
+          target(
+            `4. invoices fully documented per second over ${m.seconds} s`,
+            figures.documentedPerSecond,
+            ">=",
+            targetRate,
+            "/s",
+            figures.watchFailure,
+          ),
+          target(`4. create -> READY p99 at ${targetRate}/s`, figures.createToReadyMs.p99, "<", 1000, "ms", figures.watchFailure),
+        ]
+      : []),
     ...services.map((s) => target(`6. peak RSS under that load, ${s}`, m.peaks[s]!, "<", rssLimitMb, "MB")),
   ];
   const { p50, p99, n } = figures.createToReadyMs;
+  const allMs = figures.cpuMsPerDocumented["all, the machine's busy time"]!;
   const md = [
-    "## Documents (targets 4 and 6)",
+    `## Documents (targets 4 and 6)${atTargetRate ? "" : `, at ${m.rate} creates/s (--documents-rate)`}`,
     `ghz created ${fmt(figures.createdPerSecond)}/s (${figures.createFailures} failed); ${fmt(figures.documentedPerSecond)} invoices/s turned READY in the window; create -> READY p50 ${fmt(p50)} ms, p99 ${fmt(p99)} ms (${n} invoices created in the window); backlog at the end ${figures.backlogAtEnd}; all READY within ${settleMs / 1000} s after: ${m.settled ? "yes" : "no"}.`,
-    `Every core (${figures.cores} here) is used by separate processes; each one's share over the window, and its peak RSS:`,
+    `Every core (${figures.cores} here) is used by separate processes; each one's share over the window, its CPU per invoice documented in the window, and its peak RSS:`,
     table(
-      ["service", "cores used", "peak RSS MB", ...(m.pods ? ["cgroup peak since start / limit MiB", "OOM kills"] : [])],
-      services.map((s) => {
+      [
+        "process",
+        "cores used",
+        "CPU ms per documented invoice",
+        "peak RSS MB",
+        ...(m.pods ? ["cgroup peak since start / limit MiB", "OOM kills"] : []),
+      ],
+      Object.keys(cpuMs).map((s) => {
         const pod = m.pods?.[s];
-        return [s, figures.coresUsed[s], m.peaks[s], ...(pod ? [`${pod.peakMb} / ${pod.limitMb}`, String(pod.oomKills)] : [])];
+        return [
+          s,
+          figures.coresUsed[s],
+          figures.cpuMsPerDocumented[s],
+          m.peaks[s] ?? "",
+          ...(pod ? [`${pod.peakMb} / ${pod.limitMb}`, String(pod.oomKills)] : []),
+        ];
       }),
     ),
+    `At ${fmt(allMs)} ms of the machine's CPU per documented invoice, ${targetRate}/s takes ${fmt((allMs * targetRate) / 1000)} cores${figures.backlogAtEnd > m.rate ? " (a backlog grew: the pipeline did not keep up, so the cost per invoice is overstated; a lower --documents-rate measures it)" : ""}.`,
   ];
   return { figures, targets, md: md.join("\n\n") };
 }

@@ -14,7 +14,7 @@ import { table, targetTable, type Target } from "./results.ts";
 import { startStack, tmpDir } from "./stack.ts";
 import { startSection } from "./start-time.ts";
 
-const usage = `npm run bench -- [--seconds 10] [--warmup 3] [--rounds 3] [--concurrency 32] [--documents-seconds 60]
+const usage = `npm run bench -- [--seconds 10] [--warmup 3] [--rounds 3] [--concurrency 32] [--documents-seconds 60] [--documents-rate 100]
   [--only calls,documents,start] [--paths get-server,...] [--node-options=...] [--pod-limits] [--profile]
 (bench/README.md says what each does)`;
 const refuse = (message: string): never => {
@@ -27,6 +27,7 @@ const options = {
   rounds: { type: "string", default: "3" },
   concurrency: { type: "string", default: "32" },
   "documents-seconds": { type: "string", default: "60" },
+  "documents-rate": { type: "string", default: "100" },
   only: { type: "string", default: "calls,documents,start" },
   paths: { type: "string" },
   "node-options": { type: "string" },
@@ -56,6 +57,7 @@ const settings = {
   rounds: whole("rounds", 1),
   concurrency: whole("concurrency", 1),
   documentsSeconds: whole("documents-seconds", 1),
+  documentsRate: whole("documents-rate", 1),
   sections: flags.only.split(",").map((s) => s.trim()),
   /** The calls paths to run (all when unset); a target needs both of its paths. */
   paths: flags.paths?.split(",").map((s) => s.trim()),
@@ -105,7 +107,8 @@ if (has("calls") || has("documents")) {
   if (stack) {
     const o = { ...settings, tools, stack, workDir, say };
     if (has("calls")) results.calls = await section("calls", () => callsSection(o));
-    if (has("documents")) results.documents = await section("documents", () => documentsSection({ ...o, seconds: o.documentsSeconds }));
+    if (has("documents"))
+      results.documents = await section("documents", () => documentsSection({ ...o, seconds: o.documentsSeconds, rate: o.documentsRate }));
     await stack.close();
   }
 }
@@ -128,6 +131,7 @@ function writeResults() {
     settings.nodeOptions !== undefined ||
     process.env.NODE_OPTIONS ||
     settings.podLimits ||
+    settings.documentsRate !== 100 ||
     settings.sections.length < known.length
       ? workDir
       : resolve("bench", "results");
@@ -139,7 +143,7 @@ function writeResults() {
   const md = [
     "# bench (issue 16)",
     `${started.at.toISOString()}, ${machine.cores} cores, load average ${started.load.toFixed(1)} at the start (other jobs share the cores), ${durationS} s in all.`,
-    `Settings: --seconds ${s.seconds} --warmup ${s.warmupS} --rounds ${s.rounds} --concurrency ${s.concurrency} --documents-seconds ${s.documentsSeconds}${s.nodeOptions === undefined ? "" : `; NODE_OPTIONS added for the services: \`${s.nodeOptions}\``}${s.podLimits ? "; each service in a memory cgroup of its chart limit (--pod-limits)" : ""}.`,
+    `Settings: --seconds ${s.seconds} --warmup ${s.warmupS} --rounds ${s.rounds} --concurrency ${s.concurrency} --documents-seconds ${s.documentsSeconds} --documents-rate ${s.documentsRate}${s.nodeOptions === undefined ? "" : `; NODE_OPTIONS added for the services: \`${s.nodeOptions}\``}${s.podLimits ? "; each service in a memory cgroup of its chart limit (--pod-limits)" : ""}.`,
     table(["peer", "version"], Object.entries(versions)),
     targetTable(targets) + (failures.length > 0 ? `\n\nCould not measure: ${failures.join(", ")}.` : ""),
     ...Object.values(results).flatMap((r) => r?.md ?? []),

@@ -32,6 +32,8 @@ export interface Stack {
   floorDatabase(): Promise<{ url: string; tenant: Tenant }>;
   /** The services' pids: server, gateway, consumer-1, consumer-2. */
   pids(): Pids;
+  /** PostgreSQL's postmaster (its backends are children) and the Kafka broker's JVM. */
+  infrastructurePids: Pids;
   /** Each service's memory cgroup, with --pod-limits. */
   podMemory?: () => Record<string, PodMemory>;
   /** Starts `count` consumers in a new group that begins at the topic's end (not at the calls' backlog). */
@@ -79,6 +81,7 @@ export async function startStack(stamp: string, say: (line: string) => void, opt
       createAppDatabase(pg.url, `${database}_floor`).then(async (url) => ({ url, tenant: await tenant(url, "floor") }));
     return {
       ...services,
+      infrastructurePids: { postgresql: pg.pid, kafka: kafka.pid },
       databaseUrl: pg.url,
       tenant: (name) => tenant(pg.url, name),
       floorDatabase: () => (floor ??= floorDatabase()),

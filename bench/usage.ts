@@ -1,33 +1,65 @@
-// CPU time and resident memory of the processes under test, per pid, from pidusage (the bench and the fault suite).
+// CPU time (from /proc) and resident memory (pidusage) of the processes under test (the bench and the fault suite).
+import { readdirSync, readFileSync } from "node:fs";
 import pidusage from "pidusage";
 
 /** Named pids; an undefined pid (a process not running) is left out. */
 export type Pids = Record<string, number | undefined>;
 
-/** Each running process's stats; one that has exited is left out. */
-async function stats(pids: Pids): Promise<Map<string, pidusage.Status>> {
-  const named = Object.entries(pids).filter((e): e is [string, number] => e[1] !== undefined);
-  const read = await Promise.all(
-    named.map(([name, pid]) =>
-      pidusage(pid).then(
-        (s) => [name, s] as const,
-        () => undefined,
-      ),
-    ),
-  );
-  return new Map(read.filter((r) => r !== undefined));
+/** Linux reports CPU time in /proc in USER_HZ ticks: 100 a second on every architecture Node runs on. */
+const msPerTick = 10;
+
+/** Every process's parent and CPU ticks so far (user + system, all its threads), from /proc/<pid>/stat. */
+function processTicks(): Map<number, { ppid: number; ticks: number }> {
+  const out = new Map<number, { ppid: number; ticks: number }>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, "latin1");
+    } catch {
+      continue; // exited meanwhile
+    }
+    // The command name is in parentheses and may hold spaces: the fields after it are fixed.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    out.set(Number(entry), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) });
+  }
+  return out;
 }
 
-/** Starts a CPU accounting window; the function returned ends it with the CPU ms each process used meanwhile. */
-export async function cpuWindow(pids: Pids): Promise<() => Promise<Record<string, number>>> {
-  const before = await stats(pids);
+/** `root` and every process below it (PostgreSQL's backends are its postmaster's children). */
+function treeOf(snapshot: Map<number, { ppid: number }>, root: number): number[] {
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++) for (const [pid, { ppid }] of snapshot) if (ppid === tree[i]) tree.push(pid);
+  return tree;
+}
+
+/** The machine's busy CPU ticks so far (user, nice, system, irq, softirq: not idle, I/O wait or steal), from /proc/stat. */
+function machineTicks(): number {
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = readFileSync("/proc/stat", "latin1")
+    .split("\n")[0]!
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  return user + nice + system + irq + softirq;
+}
+
+/**
+ * Starts a CPU accounting window; the function returned ends it with the CPU ms each named process,
+ * with its descendants, used meanwhile (a process gone by the end is left out), and `machine`, all
+ * processes together.
+ */
+export async function cpuWindow(pids: Pids): Promise<() => Promise<Record<string, number> & { machine: number }>> {
+  const [before, machineBefore] = [processTicks(), machineTicks()];
   return async () => {
+    const [after, machineAfter] = [processTicks(), machineTicks()];
     const used: Record<string, number> = {};
-    for (const [name, after] of await stats(pids)) {
-      const start = before.get(name);
-      if (start) used[name] = after.ctime - start.ctime;
+    for (const [name, root] of Object.entries(pids)) {
+      if (root === undefined || !after.has(root)) continue;
+      const ticks = treeOf(after, root).reduce((sum, pid) => sum + after.get(pid)!.ticks - (before.get(pid)?.ticks ?? 0), 0);
+      used[name] = ticks * msPerTick;
     }
-    return used;
+    return { ...used, machine: (machineAfter - machineBefore) * msPerTick };
   };
 }
 

@@ -50,6 +50,7 @@ it(
         retryBackoffMs: 20,
         sessionTimeoutMs: 10_000,
         renderWorkers: 1,
+        eventsInFlight: 4,
         renderTimeoutMs: 30_000,
       },
       events.bus,

@@ -340,3 +340,57 @@ describe("consumer group membership", () => {
     }
   });
 });
+
+describe("a partition's messages in flight", () => {
+  // Each test consumes a one-partition topic of its own, produced before the member joins, so the first fetch holds every message.
+  const consumeOwnTopic = async (name: string, keys: string[], handle: (key: string) => Promise<void>) => {
+    const bus = stack.events!.bus;
+    const [topic, groupId] = [`${stack.events!.topic}-${name}`, `${stack.events!.groupId}-${name}`];
+    await bus.ensureTopics([{ topic, partitions: 1 }]);
+    await produceRaw(
+      brokers(),
+      topic,
+      keys.map((key) => ({ key, value: Buffer.from(key) })),
+    );
+    const member = await bus.consume({ groupId, topic, inFlightPerPartition: 4, handle: (m) => handle(m.key) });
+    return { member, committed: () => committedOffset(brokers(), groupId, topic, 0) };
+  };
+
+  it("handles the messages behind a slow one while it is held, and commits past it only once it is done", async () => {
+    const handled: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const { member, committed } = await consumeOwnTopic("held", ["slow", "b", "c", "d", "e"], async (key) => {
+      if (key === "slow") await held;
+      handled.push(key);
+    });
+    try {
+      await eventually(async () => handled.length === 4, "the four behind the slow one");
+      assert.deepEqual(handled, ["b", "c", "d", "e"]);
+      assert.ok((await committed()) <= 0n, "nothing is committed while the first is in hand");
+      release();
+      await eventually(async () => (await committed()) === 5n, "the offset past all five");
+      assert.deepEqual(handled, ["b", "c", "d", "e", "slow"], "each once");
+    } finally {
+      release();
+      await member.stop();
+    }
+  });
+
+  it("delivers a failed message again with those after it, and commits nothing past it until it is done", async () => {
+    const handled: string[] = [];
+    let failures = 0;
+    const { member, committed } = await consumeOwnTopic("failed", ["a", "bad", "c", "d"], async (key) => {
+      if (key === "bad" && failures++ === 0) throw new Error("a transient failure");
+      handled.push(key);
+    });
+    try {
+      await eventually(async () => (await committed()) === 4n, "the offset past all four");
+      assert.equal(handled.filter((k) => k === "bad").length, 1, "the failed one handled once it succeeded");
+      assert.equal(handled.filter((k) => k === "a").length, 1, "the one before it is not delivered again");
+      for (const k of ["c", "d"]) assert.ok(handled.includes(k), `${k} handled`);
+    } finally {
+      await member.stop();
+    }
+  });
+});

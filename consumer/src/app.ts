@@ -62,7 +62,9 @@ export async function startDocumentConsumer(
     topic: config.kafkaTopic,
     sessionTimeoutMs: config.sessionTimeoutMs,
     heartbeatIntervalMs: Math.max(100, Math.floor(config.sessionTimeoutMs / 10)),
-    partitionsConsumedConcurrently: config.renderWorkers,
+    // Every partition this member owns at once: renders queue for the pool's threads, so none waits for another's batch.
+    partitionsConsumedConcurrently: config.kafkaTopicPartitions,
+    inFlightPerPartition: config.eventsInFlight,
     handle,
     onLag: (topic, partition, lag) => metrics.lag.set({ topic, partition }, lag),
   });

@@ -13,8 +13,10 @@ export interface ConsumerConfig {
   internalToken: string;
   attempts: number;
   retryBackoffMs: number;
-  /** Worker threads rendering documents, so events rendered at once (one per partition). */
+  /** Worker threads rendering documents, so renders at once. */
   renderWorkers: number;
+  /** Events of one partition in hand at once: rendering, waiting for a render thread, or being attached. */
+  eventsInFlight: number;
   /** The longest one invoice's render may take; a longer one goes to the dead-letter topic. */
   renderTimeoutMs: number;
   sessionTimeoutMs: number;
@@ -39,6 +41,7 @@ export function loadConsumerConfig(env: Record<string, string | undefined>): Con
     attempts: e.int("RENDER_ATTEMPTS", 5, 1, 100),
     retryBackoffMs: e.int("RENDER_RETRY_BACKOFF_MS", 500, 0, 60_000),
     renderWorkers: e.int("RENDER_WORKERS", 1, 1, 64),
+    eventsInFlight: e.int("EVENTS_IN_FLIGHT", 4, 1, 256),
     renderTimeoutMs: e.int("RENDER_TIMEOUT_MS", 30_000, 100, 600_000),
     sessionTimeoutMs: e.int("KAFKA_SESSION_TIMEOUT_MS", 30_000, 1_000, 600_000),
     healthHost: e.string("CONSUMER_HEALTH_HOST", "127.0.0.1"),

@@ -26,11 +26,16 @@ export interface EventProducer {
 export interface ConsumeOptions {
   groupId: string;
   topic: string;
-  /** Called one message at a time per partition; the offset is committed only after it resolves. */
+  /**
+   * Called for up to `inFlightPerPartition` messages of a partition at once, in offset order; an
+   * offset is committed only once it and every earlier one have resolved.
+   */
   handle: (message: ReceivedMessage) => Promise<void>;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   partitionsConsumedConcurrently?: number;
+  /** Messages of one partition handled at once (1: one after another, in order). */
+  inFlightPerPartition?: number;
   /** After each commit: how many messages of the partition are still ahead of this member. */
   onLag?: (topic: string, partition: number, lag: number) => void;
 }
@@ -224,6 +229,7 @@ async function joinGroup(kafka: Kafka, options: ConsumeOptions, onJoin: () => vo
     sessionTimeoutMs = 30_000,
     heartbeatIntervalMs = 3_000,
     partitionsConsumedConcurrently = 1,
+    inFlightPerPartition = 1,
     onLag,
   } = options;
   // A short fetch wait keeps shutdown quick: leaving the group waits for the fetch in flight.
@@ -245,29 +251,84 @@ async function joinGroup(kafka: Kafka, options: ConsumeOptions, onJoin: () => vo
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
     autoCommit: false,
+    // Offsets are resolved here as each prefix of the batch is handled, so a stop or a failure
+    // mid-batch leaves the rest to be fetched again.
+    eachBatchAutoResolve: false,
     partitionsConsumedConcurrently,
-    eachMessage: async ({ topic, partition, message, heartbeat }) => {
+    eachBatch: async ({ batch, heartbeat, resolveOffset, isRunning, isStale }) => {
+      const { topic, partition } = batch;
       // A slow handler keeps the membership alive, so the group does not rebalance under it.
       const beating = setInterval(() => void heartbeat().catch(() => {}), heartbeatIntervalMs);
       try {
-        await handle({
-          topic,
-          partition,
-          offset: message.offset,
-          key: message.key?.toString() ?? "",
-          value: message.value ?? new Uint8Array(),
-          headers: headersOf(message.headers),
+        await handleBatch(batch.messages, {
+          inFlight: inFlightPerPartition,
+          live: () => isRunning() && !isStale(),
+          handle: (message) =>
+            handle({
+              topic,
+              partition,
+              offset: message.offset,
+              key: message.key?.toString() ?? "",
+              value: message.value ?? new Uint8Array(),
+              headers: headersOf(message.headers),
+            }),
+          async commit(last) {
+            resolveOffset(last);
+            const next = BigInt(last) + 1n;
+            await consumer.commitOffsets([{ topic, partition, offset: String(next) }]);
+            const end = highWatermarks.get(partition);
+            if (onLag && end !== undefined) onLag(topic, partition, Number(end > next ? end - next : 0n));
+          },
         });
       } finally {
         clearInterval(beating);
       }
-      const next = BigInt(message.offset) + 1n;
-      await consumer.commitOffsets([{ topic, partition, offset: String(next) }]);
-      const end = highWatermarks.get(partition);
-      if (onLag && end !== undefined) onLag(topic, partition, Number(end > next ? end - next : 0n));
     },
   });
   return consumer;
+}
+
+/**
+ * Handles one partition's batch, in offset order, up to `inFlight` messages at once, so one slow
+ * message does not hold up the ones behind it. An offset is committed only once it and every one
+ * before it are handled: when a prefix completes while none is being committed, and at the end.
+ * After a failure no more are started; it is thrown once those in flight settle.
+ */
+export async function handleBatch<M extends { offset: string }>(
+  messages: M[],
+  o: { inFlight: number; live: () => boolean; handle: (message: M) => Promise<void>; commit: (lastOffset: string) => Promise<void> },
+): Promise<void> {
+  const done = messages.map(() => false);
+  let [handled, committed] = [0, 0]; // messages[0, handled) are done; [0, committed) committed
+  let failure: { error: unknown } | undefined;
+  let committing: Promise<void> | undefined;
+  const commitPrefix = async () => {
+    while (handled < messages.length && done[handled]) handled++;
+    if (handled === committed) return;
+    committed = handled;
+    await o.commit(messages[handled - 1]!.offset);
+  };
+  // One commit at a time: prefixes completed meanwhile go into the next one.
+  const commitSoon = () =>
+    void (committing ??= commitPrefix()
+      .finally(() => (committing = undefined))
+      .catch((error: unknown) => void (failure ??= { error })));
+  const running = new Set<Promise<void>>();
+  for (let i = 0; i < messages.length && !failure && o.live(); i++) {
+    const task: Promise<void> = o
+      .handle(messages[i]!)
+      .then(
+        () => void ((done[i] = true), commitSoon()),
+        (error: unknown) => void (failure ??= { error }),
+      )
+      .finally(() => running.delete(task));
+    running.add(task);
+    if (running.size >= o.inFlight) await Promise.race(running);
+  }
+  await Promise.all(running);
+  await committing;
+  await commitPrefix();
+  if (failure) throw failure.error;
 }
 
 function headersOf(headers: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined) {

@@ -220,6 +220,7 @@ async function startEvents(
             retryBackoffMs: 50,
             sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
             renderWorkers: 1,
+            eventsInFlight: 4,
             renderTimeoutMs: 30_000,
           },
           bus,
