@@ -11,7 +11,7 @@ import { consumerMetrics } from "../consumer/src/metrics.ts";
 import { renderInvoiceDocuments } from "../consumer/src/render/index.ts";
 import { RenderTimeoutError } from "../consumer/src/render/pool.ts";
 import { redriveDocuments } from "../server/src/documents/redrive.ts";
-import { eventually, readTopic, watchInvoices } from "./support/events.ts";
+import { committedOffset, eventually, readTopic, watchInvoices } from "./support/events.ts";
 import { sampleInvoice, startStack, type Stack } from "./support/stack.ts";
 
 const sessionTimeoutMs = 2_000;
@@ -94,6 +94,17 @@ it("finishes the message in hand when stopped, so no work is lost", async () => 
   await stopping;
   const { invoice: done } = await client.getInvoice({ id: invoice!.id });
   assert.equal(done!.documentStatus, DocumentStatus.READY);
+  // And its offset is committed while leaving, so the next owner of the partition does not render it again.
+  const events = await readTopic([process.env.TEST_KAFKA_BROKERS!], stack.events!.topic);
+  try {
+    const [issued] = await events.until((ms) => ms.some((m) => m.key === invoice!.id));
+    const message = events.items.find((m) => m.key === invoice!.id)!;
+    assert.ok(issued);
+    const offset = await committedOffset([process.env.TEST_KAFKA_BROKERS!], stack.events!.groupId, stack.events!.topic, message.partition);
+    assert.ok(offset > BigInt(message.offset), `committed ${offset}, past ${message.offset}`);
+  } finally {
+    await events.close();
+  }
 });
 
 describe("retry policy", () => {

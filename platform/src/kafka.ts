@@ -255,14 +255,16 @@ async function joinGroup(kafka: Kafka, options: ConsumeOptions, onJoin: () => vo
     // mid-batch leaves the rest to be fetched again.
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently,
-    eachBatch: async ({ batch, heartbeat, resolveOffset, isRunning, isStale }) => {
+    eachBatch: async ({ batch, heartbeat, resolveOffset, commitOffsetsIfNecessary, isRunning, isStale }) => {
       const { topic, partition } = batch;
-      // A slow handler keeps the membership alive, so the group does not rebalance under it.
-      const beating = setInterval(() => void heartbeat().catch(() => {}), heartbeatIntervalMs);
+      // A slow handler keeps the membership alive, so the group does not rebalance under it; a
+      // heartbeat refused (the group is rebalancing) starts no more messages of the batch.
+      let refused = false;
+      const beating = setInterval(() => void heartbeat().catch(() => (refused = true)), heartbeatIntervalMs);
       try {
         await handleBatch(batch.messages, {
           inFlight: inFlightPerPartition,
-          live: () => isRunning() && !isStale(),
+          live: () => isRunning() && !isStale() && !refused,
           handle: (message) =>
             handle({
               topic,
@@ -275,7 +277,8 @@ async function joinGroup(kafka: Kafka, options: ConsumeOptions, onJoin: () => vo
           async commit(last) {
             resolveOffset(last);
             const next = BigInt(last) + 1n;
-            await consumer.commitOffsets([{ topic, partition, offset: String(next) }]);
+            // The batch's own commit: it still commits while the member is stopping (consumer.commitOffsets does not).
+            await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: String(next) }] }] });
             const end = highWatermarks.get(partition);
             if (onLag && end !== undefined) onLag(topic, partition, Number(end > next ? end - next : 0n));
           },
@@ -283,6 +286,7 @@ async function joinGroup(kafka: Kafka, options: ConsumeOptions, onJoin: () => vo
       } finally {
         clearInterval(beating);
       }
+      await heartbeat(); // a rebalance under way is kafkajs's to join now
     },
   });
   return consumer;
@@ -302,21 +306,24 @@ export async function handleBatch<M extends { offset: string }>(
   let [handled, committed] = [0, 0]; // messages[0, handled) are done; [0, committed) committed
   let failure: { error: unknown } | undefined;
   let committing: Promise<void> | undefined;
+  // Commits the handled prefix, and again while more completed during a commit.
   const commitPrefix = async () => {
-    while (handled < messages.length && done[handled]) handled++;
-    if (handled === committed) return;
-    committed = handled;
-    await o.commit(messages[handled - 1]!.offset);
+    for (;;) {
+      while (handled < messages.length && done[handled]) handled++;
+      if (handled === committed) return;
+      committed = handled;
+      await o.commit(messages[handled - 1]!.offset);
+    }
   };
   // One commit at a time: prefixes completed meanwhile go into the next one.
   const commitSoon = () =>
     void (committing ??= commitPrefix()
-      .finally(() => (committing = undefined))
-      .catch((error: unknown) => void (failure ??= { error })));
+      .catch((error: unknown) => void (failure ??= { error }))
+      .finally(() => (committing = undefined)));
   const running = new Set<Promise<void>>();
   for (let i = 0; i < messages.length && !failure && o.live(); i++) {
-    const task: Promise<void> = o
-      .handle(messages[i]!)
+    const task: Promise<void> = Promise.resolve(messages[i]!)
+      .then(o.handle) // a handler that throws at once fails like one that rejects
       .then(
         () => void ((done[i] = true), commitSoon()),
         (error: unknown) => void (failure ??= { error }),

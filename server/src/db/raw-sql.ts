@@ -1,8 +1,8 @@
 // Hand-written SQL for the hot paths: drizzle's builder costs CPU per call and sends each
 // statement unnamed (parse, describe, then bind: two round trips); a prepared statement is one.
 import { getTableColumns, getTableName, type Column, type Table } from "drizzle-orm";
-import type { ParameterOrJSON, Sql } from "postgres";
-import type { Db } from "./client.ts";
+import type { ParameterOrJSON, Sql, TransactionSql } from "postgres";
+import type { Db, Tx } from "./client.ts";
 
 const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
@@ -19,6 +19,13 @@ export function sqlNames<T extends Table>(table: T): SqlNames<T> {
 export function postgresClientOf(db: Db): Sql {
   const client = (db as Db & { $client?: Sql }).$client;
   if (!client) throw new Error("the drizzle database has no postgres.js client");
+  return client;
+}
+
+/** The postgres.js transaction a drizzle transaction runs on (its session's client), for prepared statements inside it. */
+export function postgresTransactionOf(tx: Tx): TransactionSql {
+  const client = (tx as Tx & { session?: { client?: TransactionSql } }).session?.client;
+  if (!client) throw new Error("the drizzle transaction has no postgres.js client");
   return client;
 }
 
@@ -43,6 +50,19 @@ function toParam(column: Column, value: unknown): Param {
 export function fromDriver<C extends Column>(column: C, value: unknown): ColumnData<C> {
   return column.mapFromDriverValue(value) as ColumnData<C>;
 }
+
+/** A row as postgres.js reads it (column names) as drizzle's select would give it: keys and types from schema.ts. */
+export function rowReader<T extends Table>(table: T): (raw: Record<string, unknown>) => T["$inferSelect"] {
+  const columns = Object.entries(getTableColumns(table)) as [string, Column][];
+  return (raw) => {
+    const row: Record<string, unknown> = {};
+    for (const [key, column] of columns) row[key] = raw[column.name] === null ? null : column.mapFromDriverValue(raw[column.name]);
+    return row as T["$inferSelect"];
+  };
+}
+
+/** `$n` cast to the column's SQL type, for a parameter compared with or written to that column. */
+export const paramOf = (n: number, column: Column) => `$${n}::${column.getSQLType()}`;
 
 export interface InsertParams<Row> {
   /** The quoted column list, in parameter order. */

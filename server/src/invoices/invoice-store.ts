@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import type { Db, Tx } from "../db/client.ts";
-import { columnsExcept, fromDriver, insertRow, insertRows, postgresClientOf, sqlNames } from "../db/raw-sql.ts";
+import { columnsExcept, fromDriver, insertRow, insertRows, postgresClientOf, postgresTransactionOf, sqlNames } from "../db/raw-sql.ts";
 import { idempotencyKeys, invoiceCounters, invoiceLines, invoices, outbox } from "../db/schema.ts";
 import type { Pricing } from "../domain/pricing.ts";
 import {
@@ -270,7 +270,7 @@ export async function settleInvoice(
       const repeated = invoice.status === to && (to === "PAID" || invoice.voidReason === voidReason);
       return repeated ? { kind: "already", invoice } : { kind: "wrong-status", status: invoice.status };
     }
-    await writeOutbox(tx, tenantId, id, eventFor(invoice));
+    await writeOutbox(postgresTransactionOf(tx), tenantId, id, eventFor(invoice));
     beforeCommit();
     return { kind: "changed", invoice };
   });

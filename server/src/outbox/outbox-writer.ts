@@ -1,9 +1,8 @@
 // Writing to the outbox: the row of an event, in the transaction of the change it describes,
 // and the NOTIFY that wakes the relay and the watchers when that transaction commits.
 import { traceHeaders } from "@invoicer/platform/telemetry";
-import { sql } from "drizzle-orm";
-import type { Tx } from "../db/client.ts";
-import { sqlNames, type RowOf } from "../db/raw-sql.ts";
+import type { TransactionSql } from "postgres";
+import { insertRow, sqlNames, type RowOf } from "../db/raw-sql.ts";
 import { outbox } from "../db/schema.ts";
 
 /** NOTIFY channel of committed outbox rows; the payload is "<tenant id>/<event id>". */
@@ -28,16 +27,17 @@ export function outboxRow(tenantId: string, invoiceId: string, event: OutboxEven
 /** The NOTIFY payload of a written row. */
 export const notifyPayload = (row: OutboxRow) => `${row.tenantId}/${row.id}`;
 
-const o = sqlNames(outbox);
+const eventInsert = insertRow(outbox, outboxRowColumns, 1);
+// One statement: the row and the NOTIFY. The relay also polls, so a lost notification only delays publishing.
+const writeEventSql = `with event as (
+  insert into ${sqlNames(outbox).$table} (${eventInsert.columns})
+  values (${eventInsert.placeholders}))
+select pg_notify($${eventInsert.next}, $${eventInsert.next + 1})`;
 
-/** Writes an event in the change's transaction; at commit it wakes the relay and the watchers. */
-export async function writeOutbox(tx: Tx, tenantId: string, invoiceId: string, event: OutboxEvent) {
+/** Writes an event in the change's transaction (postgresTransactionOf a drizzle one); at commit it wakes the relay and the watchers. */
+export async function writeOutbox(tx: TransactionSql, tenantId: string, invoiceId: string, event: OutboxEvent) {
   const row = outboxRow(tenantId, invoiceId, event);
-  // One statement: the row and the NOTIFY. The relay also polls, so a lost notification only delays publishing.
-  await tx.execute(sql`with event as (
-    insert into ${sql.raw(o.$table)} (${sql.raw(`${o.id}, ${o.tenantId}, ${o.invoiceId}, ${o.eventType}, ${o.payload}, ${o.traceparent}`)})
-    values (${row.id}, ${row.tenantId}, ${row.invoiceId}, ${row.eventType}, ${Buffer.from(row.payload)}, ${row.traceparent}))
-    select pg_notify(${outboxChannel}, ${notifyPayload(row)})`);
+  await tx.unsafe(writeEventSql, [...eventInsert.params(row), outboxChannel, notifyPayload(row)], { prepare: true });
 }
 
 /** The change's trace context (W3C traceparent), stored with its event so the trace continues past the broker. */
