@@ -62,7 +62,7 @@ export async function startDocumentConsumer(
     topic: config.kafkaTopic,
     sessionTimeoutMs: config.sessionTimeoutMs,
     heartbeatIntervalMs: Math.max(100, Math.floor(config.sessionTimeoutMs / 10)),
-    // Every partition this member owns at once: renders queue for the pool's threads, so none waits for another's batch.
+    // Every partition this member owns at once (their renders queue for the pool's threads), EVENTS_IN_FLIGHT of each.
     partitionsConsumedConcurrently: config.kafkaTopicPartitions,
     inFlightPerPartition: config.eventsInFlight,
     handle,
