@@ -417,19 +417,21 @@ async function runServices(
   const request = (key: string, i: number) =>
     scenario.request?.(key, i) ??
     sampleInvoice({ idempotencyKey: key, buyer: { ...sampleInvoice().buyer!, name: i === 10 ? "Slow Ltd" : `Buyer ${i}` } });
-  const [load, findings] = await Promise.all([
-    steadyCreates({
-      clientsOf: (tenant) => (scenario.viaGateway ? [viaGateway[tenant]!] : direct),
-      tenantIds: tenants.map((t) => t.tenantId),
-      rate: scenario.rate,
-      durationMs: scenario.durationMs,
-      request: (key, i) => create(CreateInvoiceRequestSchema, request(key, i)),
-    }),
-    scenario.fault(run),
-  ]);
-  const faultOver = Date.now();
-  const check = postgres(databaseUrl, { max: 2, onnotice: () => {} });
+  // The services stop however the scenario ends: a fault that throws must not leave them running.
+  let check: postgres.Sql | undefined;
   try {
+    const [load, findings] = await Promise.all([
+      steadyCreates({
+        clientsOf: (tenant) => (scenario.viaGateway ? [viaGateway[tenant]!] : direct),
+        tenantIds: tenants.map((t) => t.tenantId),
+        rate: scenario.rate,
+        durationMs: scenario.durationMs,
+        request: (key, i) => create(CreateInvoiceRequestSchema, request(key, i)),
+      }),
+      scenario.fault(run),
+    ]);
+    const faultOver = Date.now();
+    check = postgres(databaseUrl, { max: 2, onnotice: () => {} });
     const settled = await awaitSettled(check, settleTimeoutMs);
     const recoveryMs = Date.now() - faultOver;
     const outcome = await checkInvariants(check, brokers.split(","), topic, load.acked, scenario.expectedDeadLetters ?? 0);
@@ -452,7 +454,7 @@ async function runServices(
       findings: withLoadFindings(scenario, load, findings ?? undefined, crashes, pipeline),
     };
   } finally {
-    await check.end();
+    await check?.end();
     for (const s of [...(gateway ? [gateway] : []), ...consumers, ...servers]) await s.stop();
   }
 }
