@@ -1,17 +1,9 @@
 import { and, asc, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import type { Db, Tx } from "../db/client.ts";
 import { columnsExcept, fromDriver, insertRow, insertRows, postgresClientOf, postgresTransactionOf, sqlNames } from "../db/raw-sql.ts";
-import { idempotencyKeys, invoiceCounters, invoiceLines, invoices, outbox } from "../db/schema.ts";
+import { idempotencyKeys, invoiceCounters, invoiceLines, invoices } from "../db/schema.ts";
 import type { Pricing } from "../domain/pricing.ts";
-import {
-  notifyPayload,
-  outboxChannel,
-  outboxRow,
-  outboxRowColumns,
-  writeOutbox,
-  type OutboxEvent,
-  type OutboxRow,
-} from "../outbox/outbox-writer.ts";
+import { eventStatement, outboxRow, writeOutbox, type OutboxEvent, type OutboxRow } from "../outbox/outbox-writer.ts";
 
 export type InvoiceRow = typeof invoices.$inferSelect;
 export type LineRow = typeof invoiceLines.$inferSelect;
@@ -57,8 +49,7 @@ const invoiceInsert = insertRow(invoices, columnsExcept(invoices, ["createdAt", 
 const linesInsert = insertRows(invoiceLines, columnsExcept(invoiceLines, ["invoiceId", "position"]), invoiceInsert.next);
 const l = sqlNames(invoiceLines);
 const lineValues = Array.from({ length: linesInsert.next - invoiceInsert.next }, (_, i) => `v${i}`).join(", ");
-const eventInsert = insertRow(outbox, outboxRowColumns, linesInsert.next);
-const notifyAt = eventInsert.next;
+const eventWrite = eventStatement(linesInsert.next);
 const k = sqlNames(idempotencyKeys);
 const c = sqlNames(invoiceCounters);
 
@@ -89,18 +80,14 @@ export const insertIssuedSql = `with invoice as (
 lines as (
   insert into ${l.$table} (${l.invoiceId}, ${l.position}, ${linesInsert.columns})
   select invoice.id, n - 1, ${lineValues} from invoice, unnest(${linesInsert.placeholders}) with ordinality as line(${lineValues}, n)),
-event as (
-  insert into ${sqlNames(outbox).$table} (${eventInsert.columns})
-  values (${eventInsert.placeholders}))
-select pg_notify($${notifyAt}, $${notifyAt + 1})`;
+${eventWrite.cte}
+select ${eventWrite.notify}`;
 
 /** insertIssuedSql's parameters: the invoice record as stored, and its event's outbox row. */
 export const insertIssuedParams = (invoice: InvoiceRecord, event: OutboxRow) => [
   ...invoiceInsert.params(invoice),
   ...linesInsert.params(invoice.lines),
-  ...eventInsert.params(event),
-  outboxChannel,
-  notifyPayload(event),
+  ...eventWrite.params(event),
 ];
 
 /**

@@ -27,17 +27,30 @@ export function outboxRow(tenantId: string, invoiceId: string, event: OutboxEven
 /** The NOTIFY payload of a written row. */
 export const notifyPayload = (row: OutboxRow) => `${row.tenantId}/${row.id}`;
 
-const eventInsert = insertRow(outbox, outboxRowColumns, 1);
+/**
+ * An event's row and its NOTIFY in SQL, parameters numbered from `first`: `cte` inserts the row
+ * (a WITH item named `event`), `notify` queues the NOTIFY. One shape for every outbox write.
+ */
+export function eventStatement(first: number) {
+  const insert = insertRow(outbox, outboxRowColumns, first);
+  return {
+    cte: `event as (
+  insert into ${sqlNames(outbox).$table} (${insert.columns})
+  values (${insert.placeholders}))`,
+    notify: `pg_notify($${insert.next}, $${insert.next + 1})`,
+    params: (row: OutboxRow) => [...insert.params(row), outboxChannel, notifyPayload(row)],
+  };
+}
+
 // One statement: the row and the NOTIFY. The relay also polls, so a lost notification only delays publishing.
-const writeEventSql = `with event as (
-  insert into ${sqlNames(outbox).$table} (${eventInsert.columns})
-  values (${eventInsert.placeholders}))
-select pg_notify($${eventInsert.next}, $${eventInsert.next + 1})`;
+const eventWrite = eventStatement(1);
+const writeEventSql = `with ${eventWrite.cte}
+select ${eventWrite.notify}`;
 
 /** Writes an event in the change's transaction (postgresTransactionOf a drizzle one); at commit it wakes the relay and the watchers. */
 export async function writeOutbox(tx: TransactionSql, tenantId: string, invoiceId: string, event: OutboxEvent) {
   const row = outboxRow(tenantId, invoiceId, event);
-  await tx.unsafe(writeEventSql, [...eventInsert.params(row), outboxChannel, notifyPayload(row)], { prepare: true });
+  await tx.unsafe(writeEventSql, eventWrite.params(row), { prepare: true });
 }
 
 /** The change's trace context (W3C traceparent), stored with its event so the trace continues past the broker. */
