@@ -20,7 +20,7 @@ import { awaitSettled, checkInvariants, longestOutboxWaitMs, violations } from "
 import { killPartitionLeader } from "./leader-kill.ts";
 import { gatewayClients, invoiceClients, steadyCreates, type LoadStats } from "./load.ts";
 import { peakRss } from "../bench/usage.ts";
-import { pipelineFigures, type PipelineFigures } from "./service-logs.ts";
+import { lastError, pipelineFigures, type PipelineFigures } from "./service-logs.ts";
 import { writeReport, type Result } from "./report.ts";
 import { httpOk, serverServing, serviceProcess, type ServiceProcess } from "../scripts/service-process.ts";
 
@@ -435,7 +435,8 @@ async function runServices(
     const settled = await awaitSettled(check, settleTimeoutMs);
     const recoveryMs = Date.now() - faultOver;
     const outcome = await checkInvariants(check, brokers.split(","), topic, load.acked, scenario.expectedDeadLetters ?? 0);
-    const crashes = services.reduce((n, s) => n + s.crashes(), 0);
+    // Each crash named, with the error its log ends on, as the CI output is all there is to read.
+    const crashed = services.flatMap((s) => s.crashes().map((how) => `${s.name} exited by itself (${how}): ${lastError(log(s.name))}`));
     const pipeline = {
       ...pipelineFigures(
         servers.map((s) => log(s.name)),
@@ -449,9 +450,9 @@ async function runServices(
       outcome,
       recoveryMs,
       settled,
-      crashes,
+      crashes: crashed.length,
       peakRssMiB: await rss.stop(),
-      findings: withLoadFindings(scenario, load, findings ?? undefined, crashes, pipeline),
+      findings: withLoadFindings(scenario, load, findings ?? undefined, crashed, pipeline),
     };
   } finally {
     await check?.end();
@@ -464,13 +465,13 @@ function withLoadFindings(
   scenario: Scenario,
   load: LoadStats,
   findings: Findings | undefined,
-  crashes: number,
+  crashed: string[],
   pipeline: PipelineFigures & { outboxWaitMs: number },
 ): Findings {
   const broken = [...(findings?.broken ?? [])];
   if (scenario.noFailedCalls && load.failedInFlight > 0)
     broken.push(`${load.failedInFlight} calls failed in flight (${JSON.stringify(load.errors)})`);
-  if (crashes > 0) broken.push(`${crashes} processes crashed`);
+  if (crashed.length > 0) broken.push(`${crashed.length} processes crashed`);
   const errors = Object.entries(load.errors).map(([code, n]) => `${n}x ${code}`);
   const { relayFailures, relayOutageMs, producerRetries, documentsPauseMs, outboxWaitMs } = pipeline;
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -482,6 +483,7 @@ function withLoadFindings(
     ...(producerRetries > 0 ? [`producer: ${producerRetries} produce attempts retried within a publish`] : []),
     ...(outboxWaitMs >= 1_000 ? [`outbox: ${seconds(outboxWaitMs)} at most from commit to publish`] : []),
     ...(documentsPauseMs >= 1_000 ? [`documents: ${seconds(documentsPauseMs)} at most between two attached`] : []),
+    ...crashed,
     ...(findings?.notes ?? []),
   ];
   return { notes, broken };

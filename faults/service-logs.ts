@@ -46,6 +46,12 @@ export function pipelineFigures(serverLogs: string[], consumerLogs: string[]): P
   return { relayFailures, relayOutageMs, producerRetries, documentsPauseMs };
 }
 
+/** The error a crashed service's log ends on (Node writes an uncaught one to stderr, not as JSON), else its last line. */
+export function lastError(file: string): string {
+  const plain = (existsSync(file) ? readFileSync(file, "utf8") : "").split("\n").filter((l) => l.trim() && !l.startsWith("{"));
+  return plain.findLast((l) => /^[A-Z]\w*(Error|Exception)\b/.test(l)) ?? plain.at(-1) ?? "nothing in its log";
+}
+
 function entries(file: string): { msg?: string; time: number }[] {
   const text = existsSync(file) ? readFileSync(file, "utf8") : ""; // no file: a service the scenario never started
   return text.split("\n").flatMap((line) => {

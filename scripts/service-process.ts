@@ -12,8 +12,8 @@ export interface ServiceProcess {
   stop(): Promise<void>;
   /** SIGKILL: no shutdown hook runs, as in a crash. */
   kill(): Promise<void>;
-  /** Times the process exited without being asked to (a crash). */
-  crashes(): number;
+  /** How the process ended each time it exited without being asked to (a crash): "exit code 1", "SIGSEGV". */
+  crashes(): string[];
 }
 
 /**
@@ -43,7 +43,7 @@ export function serviceProcess(
   { nodeFlags = [], launcher = [] }: { nodeFlags?: string[]; launcher?: string[] } = {},
 ): ServiceProcess {
   let child: ChildProcess | undefined;
-  let crashes = 0;
+  const crashes: string[] = [];
   let stopping = false;
   const exited = () => !child || child.exitCode !== null || child.signalCode !== null;
   return {
@@ -60,7 +60,7 @@ export function serviceProcess(
           stdio: ["ignore", log, log],
         });
         stopping = false;
-        child.once("exit", () => void (stopping || crashes++));
+        child.once("exit", (code, signal) => void (stopping || crashes.push(signal ?? `exit code ${code}`)));
       } finally {
         closeSync(log); // the child holds its own descriptor
       }

@@ -28,6 +28,9 @@ const isDocumentReady = (invoiceId: string) => (e: InvoiceEvent) => e.kind.case 
 
 let stack: Stack;
 let topic: TopicReader;
+// Node warns once per signal or emitter that grows past its listener limit; none may here.
+const listenerWarnings: string[] = [];
+process.on("warning", (w) => void (w.name === "MaxListenersExceededWarning" && listenerWarnings.push(w.message)));
 before(async () => {
   // A render that fails for one buyer, to have a poison event that is valid protobuf.
   stack = await startStack(
@@ -308,6 +311,17 @@ describe("WatchInvoices", () => {
     }
     // The server notices the clients went away and drops their subscriptions.
     await eventually(async () => stack.watch.watching() === 0, "the server to drop closed watches");
+  });
+
+  it("holds a dozen watchers at once, each call listening on the server's shutdown, without a listener warning", async () => {
+    const watchers = await Promise.all(Array.from({ length: 12 }, () => watchInvoices(stack.client(stack.tenantA))));
+    assert.equal(stack.watch.watching(), 12);
+    const { invoice } = await stack.client(stack.tenantA).createInvoice(sampleInvoice());
+    for (const w of watchers) await w.until((es) => es.some((e) => e.kind.case === "issued" && e.invoiceId === invoice!.id));
+    for (const w of watchers) w.close();
+    await Promise.all(watchers.map((w) => w.ended));
+    await new Promise((r) => setImmediate(r)); // a process warning is emitted on the next tick
+    assert.deepEqual(listenerWarnings, []);
   });
 });
 

@@ -1,6 +1,7 @@
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { InvoiceDocumentService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
+import { http2SessionManager } from "@invoicer/platform/http2-sessions";
 import { internalTokenHeader } from "@invoicer/platform/internal-auth";
 import type { EventBus, Subscription } from "@invoicer/platform/kafka";
 import type { Logger } from "@invoicer/platform/logger";
@@ -36,6 +37,7 @@ export async function startDocumentConsumer(
     InvoiceDocumentService,
     createGrpcTransport({
       baseUrl: config.serverUrl,
+      sessionManager: http2SessionManager(config.serverUrl),
       interceptors: [traceCalls(tracer), (next) => (req) => (req.header.set(internalTokenHeader, config.internalToken), next(req))],
     }),
   );

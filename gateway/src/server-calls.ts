@@ -1,5 +1,6 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
+import { http2SessionManager } from "@invoicer/platform/http2-sessions";
 import { internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
 import type { FastifyRequest } from "fastify";
 import { upstreamHeaders } from "./observe.ts";
@@ -13,7 +14,13 @@ export function serverTransport(serverUrl: string, internalToken: string) {
     req.header.set(internalTokenHeader, internalToken);
     return next(req);
   };
-  return createConnectTransport({ baseUrl: serverUrl, httpVersion: "2", useBinaryFormat: true, interceptors: [withInternalToken] });
+  return createConnectTransport({
+    baseUrl: serverUrl,
+    httpVersion: "2",
+    sessionManager: http2SessionManager(serverUrl),
+    useBinaryFormat: true,
+    interceptors: [withInternalToken],
+  });
 }
 
 /** Client-supplied trust headers never reach the server; ours replace them, with the trace and request id. */

@@ -1,4 +1,5 @@
 import type { ConnectRouter } from "@connectrpc/connect";
+import { setMaxListeners } from "node:events";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { InvoiceService } from "@invoicer/sdk";
@@ -38,7 +39,12 @@ export interface ServerLifecycle {
   cut: AbortController;
 }
 
-export const serverLifecycle = (): ServerLifecycle => ({ draining: new AbortController(), cut: new AbortController() });
+export function serverLifecycle(): ServerLifecycle {
+  const cut = new AbortController();
+  // Every call in flight listens on it until it ends (Connect's shutdownSignal): more than Node's 10 is normal.
+  setMaxListeners(0, cut.signal);
+  return { draining: new AbortController(), cut };
+}
 
 const servedServices = [InvoiceService, InvoiceDocumentService, ApiKeyService, Health].map((s) => s.typeName);
 
