@@ -6,12 +6,14 @@ import { unzipSync } from "fflate";
 import { extractText, getDocumentProxy } from "unpdf";
 import { renderInvoiceDocuments } from "../consumer/src/render/index.ts";
 import { ceHeaders, eventContentType, eventSource, legacyHeaders, readCloudEventHeaders } from "@invoicer/platform/cloudevents";
+import type { Subscription } from "@invoicer/platform/kafka";
 import { createLogger } from "@invoicer/platform/logger";
 import { startOutboxRelay } from "../server/src/outbox/relay.ts";
 import {
   caughtUp,
   committedOffset,
   eventually,
+  groupState,
   produceRaw,
   readTopic,
   watchInvoices,
@@ -372,8 +374,8 @@ describe("a partition's messages in flight", () => {
       topic,
       keys.map((key) => ({ key, value: Buffer.from(key) })),
     );
-    const member = await bus.consume({ groupId, topic, inFlightPerPartition: 4, handle: (m) => handle(m.key) });
-    return { member, committed: () => committedOffset(brokers(), groupId, topic, 0) };
+    const member = await bus.consume({ groupId, topic, inFlightPerPartition: 4, heartbeatIntervalMs: 100, handle: (m) => handle(m.key) });
+    return { member, groupId, topic, committed: () => committedOffset(brokers(), groupId, topic, 0) };
   };
 
   it("handles up to four at once behind a slow one, and commits up to the oldest in hand", async () => {
@@ -421,6 +423,38 @@ describe("a partition's messages in flight", () => {
         "the one before it once; it once it succeeded; those after it (in hand with it) again",
       );
     } finally {
+      await member.stop();
+    }
+  });
+
+  it("lets the group rebalance once the message in hand is done, committing what was handled and losing none", async () => {
+    const keys = ["a", "slow", "c", "d", "e", "f", "g", "h"];
+    const handled: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const { member, groupId, topic, committed } = await consumeOwnTopic("rebalance", keys, async (key) => {
+      if (key === "slow") await held;
+      handled.push(key);
+    });
+    let second: Subscription | undefined;
+    try {
+      await eventually(async () => handled.length === keys.length - 1, "all but the slow one");
+      // A second member asks to join: the coordinator waits for the first, whose batch holds the slow one.
+      const joining = stack.events!.bus.consume({ groupId, topic, handle: async (m) => void handled.push(m.key) });
+      await eventually(async () => (await groupState(brokers(), groupId)) === "PreparingRebalance", "the rebalance to begin");
+      assert.equal(await committed(), 1n, "nothing committed past the message in hand");
+      release();
+      second = await joining;
+      await eventually(async () => (await committed()) === BigInt(keys.length), "the offset past all eight");
+      assert.deepEqual(
+        handled.slice().sort(),
+        keys.slice().sort(),
+        "each handled once: the first member committed them all before it rejoined",
+      );
+      assert.equal(member.joins(), 2, "the first member joined again");
+    } finally {
+      release();
+      await second?.stop();
       await member.stop();
     }
   });

@@ -95,6 +95,18 @@ export async function committedOffset(brokers: string[], groupId: string, topic:
   }
 }
 
+/** A consumer group's state as its coordinator reports it: "Stable", "PreparingRebalance", "Empty", ... */
+export async function groupState(brokers: string[], groupId: string): Promise<string> {
+  const admin = new Kafka({ clientId: "test-admin", brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const { groups } = await admin.describeGroups([groupId]);
+    return groups[0]?.state ?? "Dead";
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** A topic to create: its partitions, replicas (the cluster's default when omitted) and topic-level settings. */
 export type TopicToCreate = TopicSpec;
 

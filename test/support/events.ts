@@ -8,6 +8,7 @@ export {
   caughtUp,
   collector,
   committedOffset,
+  groupState,
   produceRaw,
   readTopic,
   type Collected,
