@@ -12,7 +12,7 @@ import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@o
 import { buildGateway } from "../../gateway/src/app.ts";
 import { loadGatewayConfig, type GatewayConfig } from "../../gateway/src/config.ts";
 import { createApiKey } from "../../server/src/api-keys.ts";
-import { createServerHandler, drainServer, serverLifecycle } from "../../server/src/app.ts";
+import { createServerHandler, drainServer, serverLifecycle, type ServerLifecycle } from "../../server/src/app.ts";
 import { openDatabase, type Database } from "../../server/src/db/client.ts";
 import { createInvoiceWatch, type InvoiceWatch } from "../../server/src/invoices/watch.ts";
 import { listenForOutbox, type OutboxNotifications } from "../../server/src/outbox/notifications.ts";
@@ -43,6 +43,8 @@ export interface Stack {
   notifications: OutboxNotifications;
   /** With `cuttableDatabase`: the server's link to PostgreSQL (the test's own `database` stays connected). */
   databaseLink?: TcpProxy;
+  /** The server's drain and cut signals (every call in flight listens on `cut`). */
+  lifecycle: ServerLifecycle;
   /** Drains the server as its SIGTERM does (the stack is not usable afterwards but can be closed). */
   drainServer(graceMs: number): Promise<void>;
   /** Each service's tracer and registry; every finished span lands in `spans()`. */
@@ -155,6 +157,7 @@ export async function startStack(
     watch,
     notifications,
     databaseLink,
+    lifecycle,
     drainServer: (graceMs) => drainServer(server, watch, lifecycle, graceMs),
     observability,
     metricsToken,
