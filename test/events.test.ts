@@ -318,16 +318,16 @@ describe("WatchInvoices", () => {
 
   it("holds a dozen watchers at once, each call listening on the server's shutdown, without a listener warning", async () => {
     const shutdown = stack.lifecycle.cut.signal;
+    // Only calls in flight listen; the consumer may have an AttachDocuments of an earlier invoice among them.
     const listening = () => getEventListeners(shutdown, "abort").length;
-    const before = listening();
     const watchers = await Promise.all(Array.from({ length: 12 }, () => watchInvoices(stack.client(stack.tenantA))));
     assert.equal(stack.watch.watching(), 12);
-    assert.equal(listening(), before + 12, "each open call listens on the server's shutdown");
+    assert.ok(listening() >= 12, "each open call listens on the server's shutdown");
     const { invoice } = await stack.client(stack.tenantA).createInvoice(sampleInvoice());
     for (const w of watchers) await w.until((es) => es.some((e) => e.kind.case === "issued" && e.invoiceId === invoice!.id));
     for (const w of watchers) w.close();
     await Promise.all(watchers.map((w) => w.ended));
-    await eventually(async () => listening() === before, "each ended call to stop listening on the shutdown");
+    await eventually(async () => listening() === 0, "each ended call to stop listening on the shutdown");
     await new Promise((r) => setImmediate(r)); // a process warning is emitted on the next tick
     assert.deepEqual(listenerWarnings, [], "no listener warning (Node 20 warns past 10 on a signal)");
   });

@@ -52,7 +52,7 @@ it("takes a call made right after the server's GOAWAY on an idle session, and th
     assert.notEqual(second.session, session, "the call goes on a new session");
     assert.equal(await answered(second), 200);
     await Promise.race([closed, crash]); // an uncaught error thrown while closing means "close" never comes
-    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r)); // and one emitted with "close" has reached the handler
     assert.deepEqual(uncaught.map(String), [], "no uncaught error");
   } finally {
     process.off("uncaughtException", onUncaught);
