@@ -146,7 +146,7 @@ describe("compose.yaml", () => {
     const consumer = loadConsumerConfig(env("consumer"));
     const gateway = loadGatewayConfig(env("gateway"));
     assert.equal(server.host, "0.0.0.0");
-    for (const url of [gateway.serverUrl, consumer.serverUrl]) assert.equal(url, `http://server:${server.port}`);
+    for (const url of [...gateway.serverUrls, ...consumer.serverUrls]) assert.equal(url, `http://server:${server.port}`);
     assert.equal(new URL(server.databaseUrl).host, "postgres:5432");
     const pg = env("postgres");
     assert.equal(server.databaseUrl, `postgres://${pg.POSTGRES_USER}:${pg.POSTGRES_PASSWORD}@postgres:5432/${pg.POSTGRES_DB}`);

@@ -1,6 +1,7 @@
-import { createClient } from "@connectrpc/connect";
+import { createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { InvoiceDocumentService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
+import { balancedTransport } from "@invoicer/platform/balanced-transport";
 import { http2SessionManager } from "@invoicer/platform/http2-sessions";
 import { internalTokenHeader } from "@invoicer/platform/internal-auth";
 import type { EventBus, Subscription } from "@invoicer/platform/kafka";
@@ -33,14 +34,12 @@ export async function startDocumentConsumer(
 ): Promise<DocumentConsumer> {
   const metrics = consumerMetrics(registry);
   const pool = render ? undefined : createRenderPool({ workers: config.renderWorkers, timeoutMs: config.renderTimeoutMs });
-  const server = createClient(
-    InvoiceDocumentService,
-    createGrpcTransport({
-      baseUrl: config.serverUrl,
-      sessionManager: http2SessionManager(config.serverUrl),
-      interceptors: [traceCalls(tracer), (next) => (req) => (req.header.set(internalTokenHeader, config.internalToken), next(req))],
-    }),
-  );
+  const interceptors = [traceCalls(tracer), withInternalToken(config.internalToken)];
+  const { transport, endpoints } = balancedTransport(config.serverUrls, {
+    refreshMs: config.serverRefreshMs,
+    transportFor: (url) => createGrpcTransport({ baseUrl: url, sessionManager: http2SessionManager(url), interceptors }),
+  });
+  const server = createClient(InvoiceDocumentService, transport);
   const producer = bus.producer();
   const stopping = new AbortController();
   await bus.ensureTopics([
@@ -77,6 +76,15 @@ export async function startDocumentConsumer(
       await subscription.stop();
       await producer.disconnect();
       await pool?.close();
+      endpoints.close();
     },
   };
 }
+
+const withInternalToken =
+  (token: string): Interceptor =>
+  (next) =>
+  (req) => {
+    req.header.set(internalTokenHeader, token);
+    return next(req);
+  };

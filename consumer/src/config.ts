@@ -9,7 +9,10 @@ export interface ConsumerConfig {
   kafkaTopicPartitions: number;
   deadLetterTopic: string;
   groupId: string;
-  serverUrl: string;
+  /** The server: each URL's host is resolved to every address, and each AttachDocuments goes to the less busy of two. */
+  serverUrls: string[];
+  /** How often the server's names are resolved again and each endpoint's health is checked. */
+  serverRefreshMs: number;
   internalToken: string;
   attempts: number;
   retryBackoffMs: number;
@@ -36,7 +39,8 @@ export function loadConsumerConfig(env: Record<string, string | undefined>): Con
     kafkaTopicPartitions: e.int("KAFKA_TOPIC_PARTITIONS", 3, 1, 1000),
     deadLetterTopic: e.string("KAFKA_DEAD_LETTER_TOPIC", `${kafkaTopic}.dead-letter`),
     groupId: e.string("CONSUMER_GROUP", "invoice-documents"),
-    serverUrl: e.url("SERVER_URL", "http://127.0.0.1:8081"),
+    serverUrls: e.urls("SERVER_URL", "http://127.0.0.1:8081"),
+    serverRefreshMs: e.int("SERVER_REFRESH_MS", 2_000, 100, 60_000),
     internalToken: e.secret("INTERNAL_TOKEN"),
     attempts: e.int("RENDER_ATTEMPTS", 5, 1, 100),
     retryBackoffMs: e.int("RENDER_RETRY_BACKOFF_MS", 500, 0, 60_000),

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { createClient } from "@connectrpc/connect";
 import { InvoiceService } from "@invoicer/sdk";
-import { Health } from "@invoicer/sdk/grpc/health/v1/health_pb";
 import { ApiKeyService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
+import { balancedTransport } from "@invoicer/platform/balanced-transport";
 import { createDualServer } from "@invoicer/platform/http-server";
 import type { Logger } from "@invoicer/platform/logger";
 import type { Observability } from "@invoicer/platform/observability";
@@ -35,7 +35,12 @@ export async function buildGateway(config: GatewayConfig, log: Logger, observabi
     genReqId: (raw) => exchangeOf(raw)?.requestId ?? randomUUID(),
     return503OnClosing: true,
   });
-  const transport = serverTransport(config.serverUrl, config.internalToken);
+  // Every call to the server, forwarded or the gateway's own, goes to an endpoint picked for it.
+  const { transport, endpoints } = balancedTransport(config.serverUrls, {
+    refreshMs: config.serverRefreshMs,
+    transportFor: (url) => serverTransport(url, config.internalToken),
+  });
+  app.addHook("onClose", async () => endpoints.close());
   const callHeaders = trustedHeaders(config.internalToken);
 
   await app.register(requestObservation);
@@ -53,11 +58,16 @@ export async function buildGateway(config: GatewayConfig, log: Logger, observabi
   });
   await app.register(browserCors, { origins: config.corsOrigins });
   if (config.metricsToken) await app.register(metricsRoute, { token: config.metricsToken, metrics: observability.metrics });
-  await app.register(healthRoutes, { health: createClient(Health, transport) });
+  await app.register(healthRoutes, { serverServing: endpoints.anyServing });
   await app.register(apiDocument, {});
   await app.register(webApp, { webDir: config.webDir });
   await app.register(restRoutes, { client: createClient(InvoiceService, transport), callHeaders, timeoutMs: config.restTimeoutMs });
-  await app.register(rpcForwarding, { serverUrl: config.serverUrl, services: config.services, trustedHeaders: callHeaders });
+  await app.register(rpcForwarding, {
+    endpoints,
+    limits: { ...config.forwarding, maxBodyBytes: config.maxBodyBytes },
+    services: config.services,
+    trustedHeaders: callHeaders,
+  });
   await app.register(publicReflection);
   return app;
 }

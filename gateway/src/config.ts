@@ -5,6 +5,8 @@ import { InvoiceService } from "@invoicer/sdk";
 import { envReader } from "@invoicer/platform/config";
 import type { ConnectionLimits } from "@invoicer/platform/http-server";
 import { tracingConfig, type TracingConfig } from "@invoicer/platform/telemetry";
+import type { ForwardingLimits } from "./rpc-forwarder.ts";
+import type { TenantCapacityLimits } from "./tenant-capacity.ts";
 
 /** Where `npm run build -w web` puts the browser client. */
 const builtWebApp = fileURLToPath(new URL("../../web/dist", import.meta.url));
@@ -20,7 +22,12 @@ export interface GatewayConfig {
   tracing: TracingConfig;
   host: string;
   port: number;
-  serverUrl: string;
+  /** The server: each URL's host is resolved to every address it has, and calls are balanced over them. */
+  serverUrls: string[];
+  /** How often the server's names are resolved again and each endpoint's health is checked. */
+  serverRefreshMs: number;
+  /** What one call and one tenant may take of the gateway and its sessions to the server. */
+  forwarding: Omit<ForwardingLimits, "maxBodyBytes"> & TenantCapacityLimits;
   internalToken: string;
   corsOrigins: string[];
   /** The per-key limit, for the whole fleet of gateways: sustained calls per second and the most at once. */
@@ -59,7 +66,17 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     tracing: tracingConfig(e, "gateway"),
     host: e.string("GATEWAY_HOST", "127.0.0.1"),
     port: e.port("GATEWAY_PORT", 8080),
-    serverUrl: e.url("SERVER_URL", "http://127.0.0.1:8081"),
+    serverUrls: e.urls("SERVER_URL", "http://127.0.0.1:8081"),
+    serverRefreshMs: e.int("SERVER_REFRESH_MS", 2_000, 100, 60_000),
+    forwarding: {
+      perEndpoint: e.int("SERVER_SESSIONS_PER_ENDPOINT", 2, 1, 64),
+      maxStreamsPerSession: 2 ** 29, // a quarter of the ids a client session has
+      maxCallMs: e.int("MAX_CALL_MS", 60_000, 100, 3_600_000),
+      maxStreamMs: e.int("MAX_STREAM_MS", 3_600_000, 1_000, 86_400_000),
+      stalledReaderMs: e.int("STALLED_READER_MS", 10_000, 100, 600_000),
+      maxOpenCalls: e.int("MAX_CALLS_PER_TENANT", 200, 1, 1_000_000),
+      maxWaitingBytes: e.int("MAX_WAITING_BYTES_PER_TENANT", 16 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
+    },
     internalToken: e.secret("INTERNAL_TOKEN"),
     corsOrigins: e.list("CORS_ORIGINS"),
     rateLimitPerSecond: e.int("RATE_LIMIT_PER_SECOND", 100, 1, 1_000_000),

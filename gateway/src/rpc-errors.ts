@@ -6,7 +6,7 @@ import { defaultReason, rpcError, type ErrorReason, type OutgoingDetail } from "
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import type { Http2ServerResponse } from "node:http2";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { normalizeGrpcMessage } from "./rpc-forwarder.ts";
+import { normalizeGrpcMessage } from "./forwarded-headers.ts";
 import { noteGrpcStatus } from "./observe.ts";
 
 /** True for gRPC and gRPC-web requests, which carry their status in grpc-status, not the HTTP status. */

@@ -1,138 +1,229 @@
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import * as http2 from "node:http2";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { Code } from "@connectrpc/connect";
-import { internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
 import type { Logger } from "@invoicer/platform/logger";
+import type { Endpoint, ServerEndpoints } from "@invoicer/platform/server-endpoints";
+import { deadlineMs, normalizeGrpcMessage, upstreamHeaders, withDeadline } from "./forwarded-headers.ts";
 import { noteGrpcStatus, noteResponseCode, type Exchange } from "./observe.ts";
+import { resendableBody, type ResendableBody } from "./resendable-body.ts";
+import { serverSessions, type ServerSessionOptions } from "./server-sessions.ts";
+import type { TenantCapacity } from "./tenant-capacity.ts";
 
-const { HTTP2_HEADER_STATUS, NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR } = http2.constants;
+const { HTTP2_HEADER_STATUS, NGHTTP2_CANCEL, NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_INTERNAL_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
-/**
- * Request headers that do not go on: pseudo-headers (made anew), the caller's key and any trust
- * headers it sent (the gateway's replace them), and HTTP/1.1's connection-specific headers, which
- * HTTP/2 forbids (RFC 9113 §8.2.2).
- */
-const dropped = new Set([
-  ...[":method", ":path", ":authority", ":scheme", "authorization", tenantHeader, internalTokenHeader, "tracestate"],
-  ...["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "host", "expect", "http2-settings"],
-]);
-
-type CallerRequest = IncomingMessage | Http2ServerRequest;
+export type CallerRequest = IncomingMessage | Http2ServerRequest;
 type CallerResponse = ServerResponse | Http2ServerResponse;
+
+export interface ForwardingLimits extends ServerSessionOptions {
+  /** The longest deadline a unary call gets: the caller's, capped at this (and this when it sends none). */
+  maxCallMs: number;
+  /** The same for streaming calls (WatchInvoices), which hold a stream to the server as long. */
+  maxStreamMs: number;
+  /** A caller that takes none of the answer bytes held for it for this long has its call cut. */
+  stalledReaderMs: number;
+  /** Request bytes kept to send a call again to another endpoint (the gateway's body limit). */
+  maxBodyBytes: number;
+}
+
+/** How the gateway may treat one method of the service. */
+export interface MethodPolicy {
+  /** Safe to send again after a failure: it has no side effects, or its request carries an idempotency key. */
+  retryable: boolean;
+  streaming: boolean;
+}
 
 /** Who answers the caller: the forwarder once the server's response begins, the caller of `forward` when it never does. */
 export interface ForwardedAnswer {
   /** The server's response headers came: the forwarder writes the caller's response from now on, with these headers of the gateway's (CORS, limits). */
   answering(): Record<string, number | string | string[] | undefined>;
-  /** The server failed before its response headers: answer the caller in its protocol. */
-  unreachable(err: Error): void;
+  /** The call ends before the server's answer began: answer the caller in its protocol. */
+  fail(code: Code, message: string): void;
 }
 
-/**
- * Forwards calls of either HTTP version to the server over one shared HTTP/2 session, streaming
- * both ways. HTTP/2 callers (gRPC above all) get the response trailers, which carry gRPC's status;
- * HTTP/1.1 callers (Connect, gRPC-web) have theirs in the body. @fastify/reply-from drops trailers
- * and cost a gRPC-web call twice the CPU of this (README: Performance).
- */
-export function rpcForwarder(serverUrl: string, log: Pick<Logger, "warn">) {
-  let session: http2.ClientHttp2Session | undefined;
-  const connect = () => {
-    if (!session || session.closed || session.destroyed) {
-      const fresh = http2.connect(serverUrl);
-      // Every forwarded call of this gateway rides on this session: its end is worth a line.
-      fresh.on("goaway", (code) => code !== NGHTTP2_NO_ERROR && log.warn({ http2Code: code }, "the server ended the session (GOAWAY)"));
-      fresh.on("error", (err) => {
-        log.warn({ err }, "the session to the server failed");
-        fresh.destroy();
-      });
-      fresh.on("close", () => session === fresh && (session = undefined));
-      fresh.unref();
-      session = fresh;
-    }
-    return session;
-  };
+export interface ForwardedCall {
+  tenant: string;
+  policy: MethodPolicy;
+  exchange: Exchange | undefined;
+  answer: ForwardedAnswer;
+}
 
-  function forward(
-    req: CallerRequest,
-    res: CallerResponse,
-    extraHeaders: Record<string, string>,
-    exchange: Exchange | undefined,
-    answer: ForwardedAnswer,
-  ) {
+/** One call on its way: which attempt, what the caller has been sent, what still waits for it. */
+interface Flight extends ForwardedCall {
+  req: CallerRequest;
+  res: CallerResponse;
+  headers: http2.OutgoingHttpHeaders;
+  body: ResendableBody;
+  upstream?: http2.ClientHttp2Stream;
+  tried?: Endpoint;
+  attempts: number;
+  responded: boolean;
+  /** The call is over for the gateway (answered, cut or expired): late upstream events change nothing. */
+  settled: boolean;
+  /** The caller's response has closed and what it held was given back. */
+  closed: boolean;
+  waiting: number;
+  stall?: NodeJS.Timeout;
+  deadline?: NodeJS.Timeout;
+}
+
+/** How much later than the deadline it passed on the gateway cuts a call the server did not end. */
+const deadlineGraceMs = 1_000;
+
+/**
+ * Forwards calls of either HTTP version to the server's endpoints over HTTP/2, streaming both ways,
+ * one endpoint picked per call. Each call has a deadline, takes a slot of its tenant's capacity, and
+ * is read from the server as fast as it answers: what the caller has not taken yet waits here,
+ * counted against its tenant, so no session to the server ever fills with one tenant's unread bytes.
+ * HTTP/2 callers (gRPC above all) get the response trailers, which carry gRPC's status; HTTP/1.1
+ * callers (Connect, gRPC-web) have theirs in the body.
+ */
+export function rpcForwarder(endpoints: ServerEndpoints, capacity: TenantCapacity, limits: ForwardingLimits, log: Pick<Logger, "warn">) {
+  const sessions = serverSessions(endpoints, limits, log);
+
+  function forward(req: CallerRequest, res: CallerResponse, extraHeaders: Record<string, string>, call: ForwardedCall) {
     // The caller left while the gateway checked its key: nothing to forward, nobody to answer.
     if (callerGone(req, res)) return;
+    if (!capacity.openCall(call.tenant)) {
+      return call.answer.fail(Code.ResourceExhausted, `too many calls in flight for this tenant (at most ${capacity.limits.maxOpenCalls})`);
+    }
+    const timeoutMs = deadlineMs(req, call.policy.streaming ? limits.maxStreamMs : limits.maxCallMs);
+    const headers = withDeadline(upstreamHeaders(req, extraHeaders), req, timeoutMs);
+    const body = resendableBody(req, call.policy.retryable ? limits.maxBodyBytes : 0);
+    const f: Flight = { ...call, req, res, headers, body, attempts: 0, responded: false, settled: false, closed: false, waiting: 0 };
+    f.deadline = setTimeout(() => expire(f), timeoutMs + deadlineGraceMs);
+    res.once("close", () => finish(f));
+    attempt(f);
+  }
+
+  function attempt(f: Flight): void {
+    const endpoint = endpoints.pick(f.tried);
+    if (!endpoint) return fail(f, undefined);
+    f.attempts++;
     let upstream: http2.ClientHttp2Stream;
     try {
-      upstream = connect().request(upstreamHeaders(req, extraHeaders));
+      upstream = sessions.request(endpoint, f.headers);
     } catch (err) {
-      return answer.unreachable(err as Error); // the session is going away, or a header HTTP/2 cannot carry
+      return settle(f, endpoint, undefined, err as Error); // the session is going away, or a header HTTP/2 cannot carry
     }
-    req.pipe(upstream);
-    // The server answered without reading the whole body: the rest is read and dropped, or the caller's
-    // HTTP/1.1 connection stalls behind it (pipe pauses the request when the upstream closes).
-    upstream.once("close", () => req.complete || req.unpipe(upstream).resume());
-    // The caller went away before the answer was through: the server's work stops too.
-    res.once("close", () => !upstream.closed && !upstream.readableEnded && upstream.close(NGHTTP2_CANCEL));
-    upstream.on("response", (responseHeaders) => {
-      const { [HTTP2_HEADER_STATUS]: status, ...rest } = responseHeaders;
-      for (const name of Object.keys(rest)) if (name.startsWith(":")) delete rest[name];
-      noteResponseCode(exchange, rest);
-      (res as ServerResponse).writeHead(Number(status), { ...normalizeGrpcMessage(rest), ...answer.answering() });
-      upstream.pipe(res as NodeJS.WritableStream);
+    f.upstream = upstream;
+    endpoint.outstanding++;
+    let failure: Error | undefined;
+    upstream.on("error", (err) => (failure = err));
+    upstream.once("close", () => {
+      endpoint.outstanding--;
+      settle(f, endpoint, upstream, failure);
     });
+    f.body.sendTo(upstream);
+    upstream.on("response", (responseHeaders) => respond(f, responseHeaders));
+    upstream.on("data", (chunk: Buffer) => deliver(f, chunk));
     upstream.on("trailers", (trailers) => {
-      noteGrpcStatus(exchange, trailers["grpc-status"]);
-      if (req.httpVersionMajor === 2) (res as Http2ServerResponse).addTrailers(normalizeGrpcMessage(trailers));
+      noteGrpcStatus(f.exchange, trailers["grpc-status"]);
+      if (f.req.httpVersionMajor === 2) (f.res as Http2ServerResponse).addTrailers(normalizeGrpcMessage(trailers));
     });
-    upstream.on("error", (err) => {
-      if (callerGone(req, res)) return;
-      noteGrpcStatus(exchange, Code.Unavailable);
-      if (!res.headersSent) return answer.unreachable(err);
-      if (req.httpVersionMajor === 2) (res as Http2ServerResponse).stream.close(NGHTTP2_INTERNAL_ERROR);
-      else res.destroy();
+    upstream.on("end", () => f.settled || f.res.end());
+  }
+
+  function respond(f: Flight, responseHeaders: http2.IncomingHttpHeaders) {
+    if (f.settled) return;
+    f.responded = true;
+    const { [HTTP2_HEADER_STATUS]: status, ...rest } = responseHeaders;
+    for (const name of Object.keys(rest)) if (name.startsWith(":")) delete rest[name];
+    noteResponseCode(f.exchange, rest);
+    (f.res as ServerResponse).writeHead(Number(status), { ...normalizeGrpcMessage(rest), ...f.answer.answering() });
+  }
+
+  /** An answer chunk goes to the caller at once; what the caller has not taken yet counts against its tenant. */
+  function deliver(f: Flight, chunk: Buffer) {
+    if (f.settled) return;
+    if (!capacity.hold(f.tenant, chunk.length)) return cut(f, "answers held for this tenant's slow callers reached their bound");
+    f.waiting += chunk.length;
+    f.stall ??= setTimeout(() => cut(f, "the caller stopped reading its answer"), limits.stalledReaderMs);
+    (f.res as ServerResponse).write(chunk, () => {
+      if (f.closed) return;
+      capacity.release(f.tenant, chunk.length);
+      f.waiting -= chunk.length;
+      if (f.waiting > 0) return void f.stall?.refresh();
+      clearTimeout(f.stall);
+      f.stall = undefined;
     });
   }
-  forward.close = () => session?.close();
+
+  /** The upstream stream closed: the answer is through, it broke mid-way, or it never began (then another try, or Unavailable). */
+  function settle(f: Flight, endpoint: Endpoint, upstream: http2.ClientHttp2Stream | undefined, failure: Error | undefined): void {
+    if (f.settled || callerGone(f.req, f.res)) return;
+    if (f.responded) {
+      // The server failed mid-answer: the caller must not take a cut-short answer for a whole one.
+      if (upstream?.readableEnded) return;
+      noteGrpcStatus(f.exchange, Code.Unavailable);
+      return resetCaller(f, NGHTTP2_INTERNAL_ERROR);
+    }
+    const notConnected = neverConnected(failure);
+    if (notConnected) endpoints.unreachable(endpoint);
+    const refused = notConnected || upstream?.rstCode === NGHTTP2_REFUSED_STREAM || upstream?.rstCode === NGHTTP2_ENHANCE_YOUR_CALM;
+    if (f.attempts < 2 && (refused || f.policy.retryable) && f.body.resendable()) {
+      f.tried = endpoint;
+      return attempt(f);
+    }
+    fail(f, failure);
+  }
+
+  function fail(f: Flight, failure: Error | undefined) {
+    f.settled = true;
+    log.warn({ err: failure }, "server unreachable");
+    noteGrpcStatus(f.exchange, Code.Unavailable);
+    f.answer.fail(Code.Unavailable, "server unavailable");
+  }
+
+  /** Past the deadline and its grace, and the server has not ended the call: the gateway does. */
+  function expire(f: Flight) {
+    if (f.settled) return;
+    f.settled = true;
+    f.upstream?.close(NGHTTP2_CANCEL);
+    noteGrpcStatus(f.exchange, Code.DeadlineExceeded);
+    if (f.responded) resetCaller(f, NGHTTP2_CANCEL);
+    else f.answer.fail(Code.DeadlineExceeded, "deadline exceeded");
+  }
+
+  /** One tenant's caller holds too much, or too long: only its call ends (gRPC reads ENHANCE_YOUR_CALM as ResourceExhausted). */
+  function cut(f: Flight, why: string) {
+    if (f.settled) return;
+    f.settled = true;
+    log.warn({ tenant: f.tenant, waitingBytes: f.waiting }, why);
+    noteGrpcStatus(f.exchange, Code.ResourceExhausted);
+    f.upstream?.close(NGHTTP2_CANCEL);
+    resetCaller(f, NGHTTP2_ENHANCE_YOUR_CALM);
+  }
+
+  /** The caller's response closed: its slot and held bytes go back, and the server's work stops if still going. */
+  function finish(f: Flight) {
+    f.closed = true;
+    f.settled = true;
+    clearTimeout(f.deadline);
+    clearTimeout(f.stall);
+    capacity.closeCall(f.tenant);
+    capacity.release(f.tenant, f.waiting);
+    if (f.upstream && !f.upstream.closed && !f.upstream.readableEnded) f.upstream.close(NGHTTP2_CANCEL);
+  }
+
+  forward.close = () => sessions.close();
   return forward;
+}
+
+function resetCaller(f: Flight, code: number) {
+  if (f.req.httpVersionMajor === 2) (f.res as Http2ServerResponse).stream.close(code);
+  else f.res.destroy();
+}
+
+/** No connection was made: nothing reached the server, so the call may go to another endpoint whatever its method. */
+function neverConnected(err: Error | undefined): boolean {
+  const codes = [(err as NodeJS.ErrnoException | undefined)?.code, ((err?.cause ?? undefined) as NodeJS.ErrnoException | undefined)?.code];
+  return codes.some(
+    (c) => c !== undefined && ["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "ERR_HTTP2_GOAWAY_SESSION"].includes(c),
+  );
 }
 
 const callerGone = (req: CallerRequest, res: CallerResponse) =>
   req.httpVersionMajor === 2
     ? (res as Http2ServerResponse).stream.destroyed || (res as Http2ServerResponse).stream.closed
     : (res as ServerResponse).destroyed;
-
-function upstreamHeaders(req: CallerRequest, extraHeaders: Record<string, string>): http2.OutgoingHttpHeaders {
-  const headers: http2.OutgoingHttpHeaders = { ":method": req.method, ":path": req.url };
-  const incoming = req.headers as IncomingHttpHeaders;
-  // Headers an HTTP/1.1 caller names in `Connection` are for this hop only (RFC 9110 §7.6.1).
-  const hopOnly = incoming.connection ? new Set(incoming.connection.toLowerCase().split(/\s*,\s*/)) : undefined;
-  for (const [name, value] of Object.entries(incoming)) if (!dropped.has(name) && !hopOnly?.has(name)) headers[name] = value;
-  // HTTP/2 allows `te` only as "trailers" (gRPC sends it; an HTTP/1.1 caller may send others).
-  if (headers.te !== undefined) {
-    if (/(?:^|,)\s*trailers\s*(?:$|[,;])/i.test(String(headers.te))) headers.te = "trailers";
-    else delete headers.te;
-  }
-  // Node ends a GET's stream at once: a length for a body that never goes would break the call.
-  if (req.method === "GET") delete headers["content-length"];
-  return Object.assign(headers, extraHeaders);
-}
-
-/**
- * connect-es percent-encodes grpc-message like a URI component (":" as %3A); the gRPC spec
- * encodes only bytes outside printable ASCII and "%", and grpc-js decodes no more than that.
- */
-export function normalizeGrpcMessage<T extends Record<string, unknown>>(headers: T): T {
-  const message = headers["grpc-message"];
-  if (typeof message !== "string") return headers;
-  let text = message;
-  try {
-    text = decodeURIComponent(message);
-  } catch {
-    // Not percent-encoded by connect's rules: pass it on as it is.
-  }
-  const encoded = Array.from(Buffer.from(text, "utf8"), (b) =>
-    b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`,
-  ).join("");
-  return { ...headers, "grpc-message": encoded };
-}

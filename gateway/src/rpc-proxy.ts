@@ -1,20 +1,25 @@
-import type { DescService } from "@bufbuild/protobuf";
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import { MethodOptions_IdempotencyLevel as Idempotency } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
+import { ErrorReason } from "@invoicer/platform/error-details";
+import type { ServerEndpoints } from "@invoicer/platform/server-endpoints";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { AuthenticateHook } from "./authenticate.ts";
 import type { ForwardedService } from "./config.ts";
-import { rpcForwarder } from "./rpc-forwarder.ts";
+import { rpcForwarder, type ForwardingLimits, type MethodPolicy } from "./rpc-forwarder.ts";
+import { tenantCapacity, type TenantCapacityLimits } from "./tenant-capacity.ts";
 import { isGrpc, sendRpcError } from "./rpc-errors.ts";
 
 export interface RpcForwardingOptions {
-  serverUrl: string;
+  endpoints: ServerEndpoints;
+  limits: ForwardingLimits & TenantCapacityLimits;
   services: ForwardedService[];
   trustedHeaders: RpcProxyOptions["trustedHeaders"];
 }
 
-/** The forwarded services' RPCs, over one HTTP/2 session to the server; those that need a key use `app.authenticate`. */
-export async function rpcForwarding(app: FastifyInstance, { serverUrl, services, trustedHeaders }: RpcForwardingOptions) {
-  const forward = rpcForwarder(serverUrl, app.log);
+/** The forwarded services' RPCs, balanced per call over the server's endpoints; those that need a key use `app.authenticate`. */
+export async function rpcForwarding(app: FastifyInstance, { endpoints, limits, services, trustedHeaders }: RpcForwardingOptions) {
+  const forward = rpcForwarder(endpoints, tenantCapacity(limits), limits, app.log);
   app.addHook("onClose", async () => forward.close());
   for (const { service, authenticate } of services) {
     await app.register(rpcProxy, { service, authenticate: authenticate ? app.authenticate : undefined, forward, trustedHeaders });
@@ -34,6 +39,12 @@ export interface RpcProxyOptions {
 /** A service's procedures as request paths: /package.Service/Method. */
 export const procedurePaths = (service: DescService) => service.methods.map((m) => `/${service.typeName}/${m.name}`);
 
+/** What the forwarder may do with a method, read from its descriptor: no side effects, or an idempotency key, make it safe to send again. */
+const methodPolicy = (method: DescMethod): MethodPolicy => ({
+  retryable: method.idempotency === Idempotency.NO_SIDE_EFFECTS || method.input.fields.some((f) => f.name === "idempotency_key"),
+  streaming: method.methodKind !== "unary",
+});
+
 /**
  * Forwards one service's RPCs to the server, Connect, gRPC-web and gRPC alike, bodies unread:
  * each streams to the server as it arrives and the answer streams back.
@@ -41,7 +52,7 @@ export const procedurePaths = (service: DescService) => service.methods.map((m) 
 export async function rpcProxy(app: FastifyInstance, { service, authenticate, forward, trustedHeaders }: RpcProxyOptions) {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", (_request, _body, done) => done(null));
-  const procedures = new Set(procedurePaths(service));
+  const procedures = new Map(service.methods.map((m) => [`/${service.typeName}/${m.name}`, methodPolicy(m)]));
   app.route({
     method: ["GET", "POST"],
     url: `/${service.typeName}/*`,
@@ -56,11 +67,16 @@ export async function rpcProxy(app: FastifyInstance, { service, authenticate, fo
       if (!reply.sent && !procedures.has(request.url.split("?", 1)[0]!)) return reply.callNotFound();
     },
     handler: (request, reply) => {
-      forward(request.raw, reply.raw, trustedHeaders(request), request.exchange, {
-        answering: () => reply.hijack().getHeaders(),
-        unreachable: (err) => {
-          request.log.warn({ err }, "server unreachable");
-          sendRpcError(request, reply, Code.Unavailable, "server unavailable");
+      forward(request.raw, reply.raw, trustedHeaders(request), {
+        tenant: request.tenantId,
+        policy: procedures.get(request.url.split("?", 1)[0]!)!,
+        exchange: request.exchange,
+        answer: {
+          answering: () => reply.hijack().getHeaders(),
+          fail: (code, message) =>
+            void sendRpcError(request, reply, code, message, {
+              reason: code === Code.ResourceExhausted ? ErrorReason.TOO_MANY_CALLS_IN_FLIGHT : undefined,
+            }),
         },
       });
       return reply;

@@ -49,6 +49,18 @@ export function envReader(env: Env) {
       }
       return value;
     },
+    /** One or more http:// URLs, comma-separated (the server's: each host may resolve to several addresses). */
+    urls(name: string, fallback: string): string[] {
+      const value = raw(name) ?? fallback;
+      const urls = value
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
+      const bad = urls.find((u) => !URL.canParse(u) || new URL(u).protocol !== "http:");
+      if (urls.length === 0 || bad !== undefined)
+        throw new ConfigError(`${name} must be http://host:port[,http://host:port...], got "${value}"`);
+      return urls;
+    },
     /** A comma-separated list of host:port Kafka bootstrap addresses. */
     brokers(name: string): string[] {
       const value = raw(name);

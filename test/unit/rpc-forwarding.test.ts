@@ -14,6 +14,8 @@ import { internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-a
 import { createLogger } from "@invoicer/platform/logger";
 import { startObservability } from "@invoicer/platform/observability";
 import Fastify from "fastify";
+import { serverEndpoints } from "@invoicer/platform/server-endpoints";
+import { loadGatewayConfig, type GatewayConfig } from "../../gateway/src/config.ts";
 import { errorAnswers } from "../../gateway/src/error-answers.ts";
 import { exchangeOf, observeRequests, requestObservation } from "../../gateway/src/observe.ts";
 import { procedurePaths, rpcForwarding } from "../../gateway/src/rpc-proxy.ts";
@@ -54,7 +56,7 @@ async function upstream() {
 }
 
 /** A gateway of the forwarding alone, on a real port, every caller authenticated as `tenant` once its key check is let through. */
-async function forwardingGateway(serverUrl: string) {
+async function forwardingGateway(serverUrl: string, limits: Partial<GatewayConfig["forwarding"]> = {}) {
   const lines: Record<string, unknown>[] = [];
   const awaited: { path: string; done: (line: Record<string, unknown>) => void }[] = [];
   const log = createLogger("unit", "info", {
@@ -80,8 +82,11 @@ async function forwardingGateway(serverUrl: string) {
     await keyChecked;
     request.tenantId = tenant;
   });
+  const endpoints = serverEndpoints([serverUrl], { refreshMs: 60_000, checkHealth: async () => true });
+  app.addHook("onClose", async () => endpoints.close());
   await app.register(rpcForwarding, {
-    serverUrl,
+    endpoints,
+    limits: { ...loadGatewayConfig({ INTERNAL_TOKEN: internalToken }).forwarding, maxBodyBytes: 1024 * 1024, ...limits },
     services: [{ service: InvoiceService, authenticate: true }],
     trustedHeaders: trustedHeaders(internalToken),
   });

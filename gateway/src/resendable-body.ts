@@ -1,0 +1,42 @@
+// A caller's request body on its way to the server, kept while it is small enough to be sent
+// again, whole, to another endpoint when the first one refused or failed the call.
+import type { IncomingMessage } from "node:http";
+import type { ClientHttp2Stream, Http2ServerRequest } from "node:http2";
+
+export interface ResendableBody {
+  /** Streams the body to `upstream`: what was kept first, then the rest as it arrives. */
+  sendTo(upstream: ClientHttp2Stream): void;
+  /** The whole body so far is kept, so it can go again. */
+  resendable(): boolean;
+}
+
+/** Reads `req`'s body for whichever stream it is sent to, keeping up to `keepBytes` of it (0: none). */
+export function resendableBody(req: IncomingMessage | Http2ServerRequest, keepBytes: number): ResendableBody {
+  const kept: Buffer[] = [];
+  let seen = 0;
+  let target: ClientHttp2Stream | undefined;
+  req.on("data", (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen <= keepBytes) kept.push(chunk);
+    else kept.length = 0;
+    // Back-pressure from the server reaches the caller; a closed upstream drops what comes.
+    if (target?.writable && !target.write(chunk)) {
+      req.pause();
+      target.once("drain", () => req.resume());
+    }
+  });
+  req.on("end", () => target?.writable && target.end());
+  return {
+    sendTo(upstream) {
+      target = upstream;
+      // Once the server has answered or failed, the rest is read and dropped, or an HTTP/1.1 caller's connection stalls.
+      upstream.once("close", () => req.resume());
+      if (upstream.writable) {
+        for (const chunk of kept) upstream.write(chunk);
+        if (req.readableEnded) upstream.end();
+      }
+      req.resume();
+    },
+    resendable: () => seen <= keepBytes,
+  };
+}

@@ -1,0 +1,77 @@
+// The gateway's HTTP/2 sessions to the server: a few per endpoint, never one for every tenant, and
+// each replaced as soon as it stops taking streams (GOAWAY, an error, a refused stream, or its
+// stream ids running out), while the streams it still carries finish on it.
+import * as http2 from "node:http2";
+import type { Logger } from "@invoicer/platform/logger";
+import type { Endpoint, ServerEndpoints } from "@invoicer/platform/server-endpoints";
+
+const { NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM, NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
+
+export interface ServerSessionOptions {
+  /** Sessions kept to each endpoint; a call takes the one with the fewest open streams. */
+  perEndpoint: number;
+  /** Streams one session starts before it is replaced: client stream ids end at 2^31 (Node then fails every new one). */
+  maxStreamsPerSession: number;
+}
+
+interface Session {
+  http2: http2.ClientHttp2Session;
+  open: number;
+  started: number;
+  retired: boolean;
+}
+
+/** Sessions to every endpoint of `endpoints`; `request` opens a stream on the least busy one of the endpoint given. */
+export function serverSessions(
+  endpoints: ServerEndpoints,
+  { perEndpoint, maxStreamsPerSession }: ServerSessionOptions,
+  log: Pick<Logger, "warn">,
+) {
+  const pools = new Map<string, Session[]>();
+  const retire = (url: string, session: Session, why: string) => {
+    if (session.retired) return;
+    session.retired = true;
+    const pool = pools.get(url);
+    pool?.splice(pool.indexOf(session), 1);
+    if (why) log.warn({ endpoint: url, why }, "replacing a session to the server");
+    session.http2.close(); // its open streams finish first
+  };
+  const connect = (url: string): Session => {
+    const session: Session = { http2: http2.connect(url), open: 0, started: 0, retired: false };
+    session.http2.on("goaway", (code) => retire(url, session, code === NGHTTP2_NO_ERROR ? "" : `GOAWAY ${code}`));
+    session.http2.on("error", (err: NodeJS.ErrnoException) => {
+      retire(url, session, err.code ?? "error");
+      session.http2.destroy();
+    });
+    session.http2.on("close", () => retire(url, session, ""));
+    session.http2.unref();
+    return session;
+  };
+  const leastBusy = (url: string): Session => {
+    const pool = pools.get(url) ?? pools.set(url, []).get(url)!;
+    if (pool.length < perEndpoint) pool.push(connect(url));
+    return pool.reduce((a, b) => (b.open < a.open ? b : a));
+  };
+  endpoints.onRemoved((gone) => gone.forEach((e) => [...(pools.get(e.url) ?? [])].forEach((s) => retire(e.url, s, "endpoint removed"))));
+
+  return {
+    /** A stream to `endpoint` (it throws when the session is already going away: the caller tries again or answers). */
+    request(endpoint: Endpoint, headers: http2.OutgoingHttpHeaders): http2.ClientHttp2Stream {
+      const session = leastBusy(endpoint.url);
+      const stream = session.http2.request(headers);
+      session.open++;
+      if (++session.started >= maxStreamsPerSession) retire(endpoint.url, session, "stream ids used up");
+      stream.once("close", () => {
+        session.open--;
+        // The server took no more streams on this session (memory, or its stream limit): the next call gets a fresh one.
+        if (stream.rstCode === NGHTTP2_REFUSED_STREAM || stream.rstCode === NGHTTP2_ENHANCE_YOUR_CALM) {
+          retire(endpoint.url, session, `stream refused (${stream.rstCode})`);
+        }
+      });
+      return stream;
+    },
+    close() {
+      for (const [url, pool] of pools) [...pool].forEach((s) => retire(url, s, ""));
+    },
+  };
+}

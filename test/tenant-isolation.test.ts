@@ -1,0 +1,117 @@
+// One tenant against the others through one gateway (issue 30): answers it never reads, calls it
+// never finishes, and more calls than its share; tenant B's ordinary calls must not notice.
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import * as http2 from "node:http2";
+import { after, before, describe, it } from "node:test";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
+import { ListInvoicesRequestSchema } from "@invoicer/sdk";
+import { sampleInvoice, startStack, type Stack, type Tenant } from "./support/stack.ts";
+
+const listInvoices = "/invoicer.v1.InvoiceService/ListInvoices";
+
+/** A gRPC call over `session`, its request sent whole (`end`) or left open. */
+function grpcCall(session: http2.ClientHttp2Session, tenant: Tenant, path: string, message: Uint8Array, end = true) {
+  const frame = Buffer.alloc(5 + message.length);
+  frame.writeUInt32BE(message.length, 1);
+  frame.set(message, 5);
+  const call = session.request({
+    ":method": "POST",
+    ":path": path,
+    "content-type": "application/grpc",
+    te: "trailers",
+    authorization: `Bearer ${tenant.apiKey}`,
+  });
+  call.on("error", () => undefined); // cut calls are the point here
+  if (end) call.end(frame);
+  else call.write(frame);
+  return call;
+}
+
+/** Tenant B's ordinary calls, each over Connect/HTTP/1.1: every one must succeed. */
+async function ordinaryCalls(stack: Stack, count: number) {
+  const client = stack.client(stack.tenantB);
+  for (let i = 0; i < count; i++) await client.listInvoices({ pageSize: 1 }, { timeoutMs: 5_000 });
+}
+
+describe("one tenant cannot take the gateway from the others", () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({ forwarding: { ...(await defaults()), stalledReaderMs: 60_000, maxOpenCalls: 8 } });
+    // Tenant A: invoices of 100 lines of 500 characters, so one page of them is megabytes.
+    const lines = Array.from({ length: 100 }, (_, i) => ({
+      description: `${i} ${"x".repeat(495)}`,
+      quantity: 1n,
+      unitPriceMinor: 100n,
+      vatRateBp: 1900,
+    }));
+    const client = stack.client(stack.tenantA);
+    for (let i = 0; i < 45; i++) await client.createInvoice(sampleInvoice({ lines }));
+    await stack.client(stack.tenantB).createInvoice(sampleInvoice());
+  });
+  after(() => stack.close());
+
+  it("serves tenant B while tenant A leaves megabytes of answers unread (case 1)", { timeout: 30_000 }, async () => {
+    // Two connections that never open their flow-control window: the answers cannot reach them.
+    const attackers = [0, 1].map(() => http2.connect(stack.gatewayUrl, { settings: { initialWindowSize: 0 } }));
+    const page = toBinary(ListInvoicesRequestSchema, create(ListInvoicesRequestSchema, { pageSize: 100 }));
+    const calls = attackers.flatMap((session) => [0, 1, 2].map(() => grpcCall(session, stack.tenantA, listInvoices, page)));
+    // Each answer has begun: the server has its megabytes on the way.
+    await Promise.all(calls.map((call) => once(call, "response")));
+    await ordinaryCalls(stack, 10);
+    for (const session of attackers) session.destroy();
+  });
+
+  it("refuses tenant A's calls past its share with ResourceExhausted, and serves tenant B (case 2)", { timeout: 30_000 }, async () => {
+    // Calls whose request never ends, held open as long as the connection lives.
+    const session = http2.connect(stack.gatewayUrl);
+    const page = toBinary(ListInvoicesRequestSchema, create(ListInvoicesRequestSchema, { pageSize: 1 }));
+    const held = Array.from({ length: 8 }, () => grpcCall(session, stack.tenantA, listInvoices, page, false));
+    const refused = grpcCall(session, stack.tenantA, listInvoices, page);
+    const [headers] = (await once(refused, "response")) as [http2.IncomingHttpHeaders];
+    assert.equal(headers["grpc-status"], String(Code.ResourceExhausted));
+    assert.match(String(headers["grpc-message"]), /too many calls in flight for this tenant \(at most 8\)/);
+    await ordinaryCalls(stack, 10);
+    for (const call of held) call.close();
+    session.destroy();
+  });
+});
+
+describe("every forwarded call has a deadline", () => {
+  let stack: Stack;
+  before(async () => (stack = await startStack({ forwarding: { ...(await defaults()), maxCallMs: 300 } })));
+  after(() => stack.close());
+
+  it(
+    "ends a call whose request never finishes at the gateway's cap, though the caller set none (case 2)",
+    { timeout: 10_000 },
+    async () => {
+      const session = http2.connect(stack.gatewayUrl);
+      const page = toBinary(ListInvoicesRequestSchema, create(ListInvoicesRequestSchema, { pageSize: 1 }));
+      const call = grpcCall(session, stack.tenantA, listInvoices, page, false);
+      const status = await new Promise<string>((done) => {
+        call.on("response", (h: http2.IncomingHttpHeaders) => h["grpc-status"] && done(String(h["grpc-status"])));
+        call.on("trailers", (t: http2.IncomingHttpHeaders) => done(String(t["grpc-status"])));
+      });
+      assert.equal(status, String(Code.DeadlineExceeded));
+      session.destroy();
+    },
+  );
+
+  it("caps a caller's longer deadline: a Connect call asking for an hour ends with DeadlineExceeded", { timeout: 10_000 }, async () => {
+    const slowUpload = fetch(`${stack.gatewayUrl}${listInvoices}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "connect-timeout-ms": "3600000", authorization: `Bearer ${stack.tenantA.apiKey}` },
+      body: new ReadableStream({ start: (c) => c.enqueue(new TextEncoder().encode("{")) }), // never closes
+      duplex: "half",
+    } as RequestInit);
+    const answer = (await (await slowUpload).json()) as { code: string };
+    assert.equal(answer.code, "deadline_exceeded");
+  });
+});
+
+async function defaults() {
+  const { loadGatewayConfig } = await import("../gateway/src/config.ts");
+  return loadGatewayConfig({ INTERNAL_TOKEN: "x".repeat(24) }).forwarding;
+}
