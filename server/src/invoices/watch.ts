@@ -8,8 +8,6 @@ import type { OutboxNotifications } from "../outbox/notifications.ts";
 
 /** Events a watcher may fall behind by before its stream is ended; it can reconnect and re-list. */
 const maxQueuedEvents = 1_000;
-/** Notifications waiting to be read from the outbox; past this, watchers are told they missed some. */
-const maxPendingNotifications = 10_000;
 /** Events read from the outbox in one query. */
 const deliveryBatch = 500;
 
@@ -18,6 +16,8 @@ export interface WatchOptions {
   keepAliveMs?: number;
   /** Open streams one tenant may have in this process; more are ResourceExhausted. */
   maxPerTenant?: number;
+  /** Notifications waiting to be read from the outbox; past this, the streams of the tenant with most of them end. */
+  maxPendingNotifications?: number;
 }
 
 export interface InvoiceWatch {
@@ -25,7 +25,8 @@ export interface InvoiceWatch {
    * The tenant's committed invoice events from now on, until the signal aborts. `undefined` is a
    * keep-alive: one comes first, once the subscription is live, then one every `keepAliveMs` of silence.
    * The stream ends with Unavailable when events may have been missed (the database connection
-   * dropped), so a client never believes it is live while it is not: it reconnects and re-lists.
+   * dropped, or the tenant's notifications piled up past what may wait), so a client never believes
+   * it is live while it is not: it reconnects and re-lists.
    */
   subscribe(tenantId: string, signal: AbortSignal): AsyncIterable<InvoiceEvent | undefined>;
   /** Open subscriptions in this process. */
@@ -50,27 +51,28 @@ interface Watcher {
  * read from the outbox in batches, in commit order, and only for tenants someone watches.
  */
 export function createInvoiceWatch(sql: Sql, notifications: OutboxNotifications, log: Logger, options: WatchOptions = {}): InvoiceWatch {
-  const { keepAliveMs = 15_000, maxPerTenant = 100 } = options;
+  const { keepAliveMs = 15_000, maxPerTenant = 100, maxPendingNotifications = 10_000 } = options;
   const watchers = new Map<string, Set<Watcher>>();
-  const pending: { tenantId: string; eventId: string }[] = [];
+  const pending = pendingNotifications();
   let draining: Promise<void> | undefined;
   let closed = false;
 
   const endAll = (why: ConnectError) => {
-    pending.length = 0;
-    for (const audience of watchers.values()) {
-      for (const w of audience) {
-        w.ended ??= why;
-        w.wake?.();
-      }
-    }
+    pending.clear();
+    for (const audience of watchers.values()) end(audience, why);
   };
-  const missed = () =>
-    endAll(rpcError("live updates were interrupted; reconnect and list again", Code.Unavailable, ErrorReason.WATCH_INTERRUPTED));
+  const missed = () => endAll(interrupted());
+  // The tenant with the most notifications waiting loses its streams, so one tenant's burst does not end every tenant's.
+  const shed = () => {
+    const tenantId = pending.busiest();
+    pending.drop(tenantId);
+    end(watchers.get(tenantId), interrupted());
+    return tenantId;
+  };
 
   const drain = async () => {
-    while (pending.length > 0) {
-      const batch = pending.splice(0, deliveryBatch);
+    while (pending.size() > 0) {
+      const batch = pending.take(deliveryBatch);
       const ids = batch.map((n) => n.eventId);
       const rows = await sql<{ id: string; payload: Buffer }[]>`select id, payload from outbox where id = any(${ids}::uuid[])`;
       const byId = new Map(rows.map((r) => [r.id, r.payload]));
@@ -84,8 +86,8 @@ export function createInvoiceWatch(sql: Sql, notifications: OutboxNotifications,
     onNotify(payload) {
       const [tenantId = "", eventId = ""] = payload.split("/");
       if (!watchers.has(tenantId) || !/^[0-9a-f-]{36}$/.test(eventId)) return;
-      if (pending.length >= maxPendingNotifications) return missed();
-      pending.push({ tenantId, eventId });
+      if (pending.size() >= maxPendingNotifications && shed() === tenantId) return;
+      pending.add({ tenantId, eventId });
       draining ??= drain()
         .catch((err: unknown) => {
           log.warn({ err }, "watch delivery failed; ending the streams that may have missed events");
@@ -143,6 +145,55 @@ export function createInvoiceWatch(sql: Sql, notifications: OutboxNotifications,
       if (audience.size === 0) watchers.delete(tenantId);
     }
   }
+}
+
+const interrupted = () =>
+  rpcError("live updates were interrupted; reconnect and list again", Code.Unavailable, ErrorReason.WATCH_INTERRUPTED);
+
+/** Ends each of the watchers (once they have had what is already queued for them). */
+function end(audience: Iterable<Watcher> | undefined, why: ConnectError) {
+  for (const w of audience ?? []) {
+    w.ended ??= why;
+    w.wake?.();
+  }
+}
+
+interface Notification {
+  tenantId: string;
+  eventId: string;
+}
+
+/** Notifications waiting to be read from the outbox, in commit order, counted per tenant. */
+function pendingNotifications() {
+  let queue: Notification[] = [];
+  const perTenant = new Map<string, number>();
+  const count = (tenantId: string, by: number) => {
+    const n = (perTenant.get(tenantId) ?? 0) + by;
+    if (n > 0) perTenant.set(tenantId, n);
+    else perTenant.delete(tenantId);
+  };
+  return {
+    size: () => queue.length,
+    add(n: Notification) {
+      queue.push(n);
+      count(n.tenantId, 1);
+    },
+    take(max: number) {
+      const batch = queue.splice(0, max);
+      for (const n of batch) count(n.tenantId, -1);
+      return batch;
+    },
+    /** The tenant with the most notifications waiting. */
+    busiest: () => [...perTenant].reduce((top, entry) => (entry[1] > top[1] ? entry : top), ["", 0])[0],
+    drop(tenantId: string) {
+      queue = queue.filter((n) => n.tenantId !== tenantId);
+      perTenant.delete(tenantId);
+    },
+    clear() {
+      queue = [];
+      perTenant.clear();
+    },
+  };
 }
 
 /** Queues an event for each of the tenant's watchers; one too far behind is ended. */
