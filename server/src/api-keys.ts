@@ -1,19 +1,16 @@
-import { createHash } from "node:crypto";
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, sql, type SQL } from "drizzle-orm";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { ApiKeyService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
-import { newApiKey } from "@invoicer/platform/api-key-format";
+import { hashApiKey, newApiKey } from "@invoicer/platform/api-key-format";
 import { unknownApiKey } from "@invoicer/platform/error-details";
 import type { Db } from "./db/client.ts";
 import { apiKeys, tenants } from "./db/schema.ts";
+import { revokedKeyChannel } from "./outbox/notifications.ts";
 import { leaseRateTokens } from "./rate-buckets.ts";
 import { invalidArgument } from "./rpc/errors.ts";
 import { Violations } from "./shared/violations.ts";
 
-/** Keys are random, so a plain SHA-256 is enough to make the stored value useless to a thief. */
-export function hashApiKey(key: string): string {
-  return createHash("sha256").update(key).digest("hex");
-}
+export { hashApiKey };
 
 /** Creates the tenant when it is new, then a fresh key for it; the key is returned once and never stored. */
 export async function createApiKey(db: Db, tenantName: string): Promise<{ tenantId: string; apiKey: string }> {
@@ -26,14 +23,25 @@ export async function createApiKey(db: Db, tenantName: string): Promise<{ tenant
   });
 }
 
-/** Revokes a key; every gateway refuses it at its next lease of the key's tokens, within RATE_LIMIT_LEASE_TTL_MS. */
+/** Revokes a key by its secret; false when no such key is active. */
 export async function revokeApiKey(db: Db, apiKey: string): Promise<boolean> {
-  const revoked = await db
-    .update(apiKeys)
-    .set({ revokedAt: new Date() })
-    .where(and(eq(apiKeys.keyHash, hashApiKey(apiKey)), isNull(apiKeys.revokedAt)))
-    .returning({ id: apiKeys.id });
-  return revoked.length > 0;
+  return revokeWhere(db, eq(apiKeys.keyHash, hashApiKey(apiKey)));
+}
+
+/**
+ * Every gateway refuses a revoked key at its next lease of the key's tokens, within
+ * RATE_LIMIT_LEASE_TTL_MS; the NOTIFY, sent on commit, ends the key's open streams on every server.
+ */
+async function revokeWhere(db: Db, which: SQL | undefined): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const revoked = await tx
+      .update(apiKeys)
+      .set({ revokedAt: new Date() })
+      .where(and(which, isNull(apiKeys.revokedAt)))
+      .returning({ keyHash: apiKeys.keyHash });
+    for (const { keyHash } of revoked) await tx.execute(sql`select pg_notify(${revokedKeyChannel}, ${keyHash})`);
+    return revoked.length > 0;
+  });
 }
 
 /** The gateways' fleet-wide buckets hold at most this many tokens (their RATE_LIMIT_* settings' ceiling). */

@@ -1,7 +1,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { InvoiceEventSchema, type InvoiceEvent } from "@invoicer/sdk";
-import { ErrorReason, rpcError } from "@invoicer/platform/error-details";
+import { ErrorReason, rpcError, unknownApiKey } from "@invoicer/platform/error-details";
 import type { Logger } from "@invoicer/platform/logger";
 import type { Sql } from "postgres";
 import type { OutboxNotifications } from "../outbox/notifications.ts";
@@ -26,9 +26,10 @@ export interface InvoiceWatch {
    * keep-alive: one comes first, once the subscription is live, then one every `keepAliveMs` of silence.
    * The stream ends with Unavailable when events may have been missed (the database connection
    * dropped, or the tenant's notifications piled up past what may wait), so a client never believes
-   * it is live while it is not: it reconnects and re-lists.
+   * it is live while it is not: it reconnects and re-lists. With the caller's `apiKeyHash`, the stream
+   * ends with Unauthenticated as soon as that key is revoked (or at once, when it already is).
    */
-  subscribe(tenantId: string, signal: AbortSignal): AsyncIterable<InvoiceEvent | undefined>;
+  subscribe(tenantId: string, signal: AbortSignal, apiKeyHash?: string): AsyncIterable<InvoiceEvent | undefined>;
   /** Open subscriptions in this process. */
   watching(): number;
   /** Resolves once notifications are being received. */
@@ -39,6 +40,8 @@ export interface InvoiceWatch {
 }
 
 interface Watcher {
+  /** The hash of the API key the stream was opened with, when the gateway said. */
+  apiKeyHash?: string;
   queue: InvoiceEvent[];
   wake?: () => void;
   /** Why the stream must end, when it must. */
@@ -96,12 +99,15 @@ export function createInvoiceWatch(sql: Sql, notifications: OutboxNotifications,
         .finally(() => (draining = undefined));
     },
     onGap: missed,
+    onKeyRevoked(keyHash) {
+      for (const audience of watchers.values()) for (const w of audience) if (w.apiKeyHash === keyHash) revoke(w);
+    },
   });
 
   return {
     ready: notifications.ready,
     watching: () => [...watchers.values()].reduce((n, set) => n + set.size, 0),
-    subscribe: (tenantId, signal) => stream(tenantId, signal),
+    subscribe: (tenantId, signal, apiKeyHash) => stream(tenantId, signal, apiKeyHash),
     close() {
       closed = true;
       endAll(rpcError("the server is shutting down; reconnect", Code.Unavailable, ErrorReason.SHUTTING_DOWN));
@@ -112,17 +118,19 @@ export function createInvoiceWatch(sql: Sql, notifications: OutboxNotifications,
     },
   };
 
-  async function* stream(tenantId: string, signal: AbortSignal): AsyncIterable<InvoiceEvent | undefined> {
+  async function* stream(tenantId: string, signal: AbortSignal, apiKeyHash?: string): AsyncIterable<InvoiceEvent | undefined> {
     if (closed) throw rpcError("the server is shutting down; reconnect", Code.Unavailable, ErrorReason.SHUTTING_DOWN);
     const audience = watchers.get(tenantId) ?? new Set<Watcher>();
     if (audience.size >= maxPerTenant) {
       throw rpcError(`at most ${maxPerTenant} open WatchInvoices streams per tenant`, Code.ResourceExhausted, ErrorReason.TOO_MANY_WATCHES);
     }
-    const watcher: Watcher = { queue: [] };
+    const watcher: Watcher = { apiKeyHash, queue: [] };
     watchers.set(tenantId, audience.add(watcher));
     const onAbort = () => watcher.wake?.();
     signal.addEventListener("abort", onAbort);
     try {
+      // Checked once the watcher is registered: a revocation after this check reaches it as a notification.
+      if (apiKeyHash && !(await isActiveKey(sql, apiKeyHash))) throw unknownApiKey();
       yield undefined;
       while (!signal.aborted) {
         const event = watcher.queue.shift();
@@ -147,8 +155,20 @@ export function createInvoiceWatch(sql: Sql, notifications: OutboxNotifications,
   }
 }
 
+async function isActiveKey(sql: Sql, apiKeyHash: string): Promise<boolean> {
+  const rows = await sql`select 1 from api_keys where key_hash = ${apiKeyHash} and revoked_at is null`;
+  return rows.length > 0;
+}
+
 const interrupted = () =>
   rpcError("live updates were interrupted; reconnect and list again", Code.Unavailable, ErrorReason.WATCH_INTERRUPTED);
+
+/** Ends a revoked key's stream with what a call with it gets, and drops what is queued: nothing reaches it after revocation. */
+function revoke(w: Watcher) {
+  w.queue.length = 0;
+  w.ended = unknownApiKey();
+  w.wake?.();
+}
 
 /** Ends each of the watchers (once they have had what is already queued for them). */
 function end(audience: Iterable<Watcher> | undefined, why: ConnectError) {
@@ -196,9 +216,10 @@ function pendingNotifications() {
   };
 }
 
-/** Queues an event for each of the tenant's watchers; one too far behind is ended. */
+/** Queues an event for each of the tenant's watchers still open; one too far behind is ended. */
 function deliver(audience: Set<Watcher> | undefined, event: InvoiceEvent) {
   for (const w of audience ?? []) {
+    if (w.ended) continue;
     if (w.queue.length >= maxQueuedEvents)
       w.ended ??= rpcError("watcher fell too far behind; reconnect", Code.ResourceExhausted, ErrorReason.WATCH_TOO_SLOW);
     else w.queue.push(event);
