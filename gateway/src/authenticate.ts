@@ -1,5 +1,6 @@
 import { Code, type Client } from "@connectrpc/connect";
 import type { ApiKeyService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
+import { hashApiKey } from "@invoicer/platform/api-key-format";
 import { ErrorReason, retryInfo } from "@invoicer/platform/error-details";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
@@ -14,6 +15,8 @@ declare module "fastify" {
   interface FastifyRequest {
     /** The tenant of the request's API key, set by `authenticate`; empty before (and without) a key. */
     tenantId: string;
+    /** The stored hash of the request's API key, set with `tenantId`: the server ends the key's streams when it is revoked. */
+    apiKeyHash: string;
   }
   interface FastifyInstance {
     /** The API-key check for RPCs: an oversize body is answered in the RPC's protocol. */
@@ -59,6 +62,7 @@ export const apiKeyAuthentication = fp(
       maxBodyBytes: options.maxBodyBytes,
     };
     app.decorateRequest("tenantId", "");
+    app.decorateRequest("apiKeyHash", "");
     app.decorate("authenticate", authenticator(shared));
     app.decorate("authenticateRest", authenticator({ ...shared, oversizeHttpStatus: 413 }));
   },
@@ -122,6 +126,7 @@ function authenticator({ keys, mayCheckKey, allowKey, maxBodyBytes, oversizeHttp
       return refuse(request, reply, allowance);
     }
     request.tenantId = tenantId;
+    request.apiKeyHash = hashApiKey(token);
   };
 }
 

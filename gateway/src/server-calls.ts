@@ -1,7 +1,7 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { http2SessionManager } from "@invoicer/platform/http2-sessions";
-import { internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
+import { apiKeyHashHeader, internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
 import type { FastifyRequest } from "fastify";
 import { upstreamHeaders } from "./observe.ts";
 
@@ -23,11 +23,17 @@ export function serverTransport(serverUrl: string, internalToken: string) {
   });
 }
 
-/** Client-supplied trust headers never reach the server; ours replace them, with the trace and request id. */
+/**
+ * Client-supplied trust headers never reach the server; ours replace them, with the trace and request id.
+ * The key's hash is optional in the type only so the forwarder's options still accept this function.
+ */
 export function trustedHeaders(internalToken: string) {
-  return (request: Pick<FastifyRequest, "exchange" | "tenantId">): Record<string, string> => ({
+  return (
+    request: Pick<FastifyRequest, "exchange" | "tenantId"> & Partial<Pick<FastifyRequest, "apiKeyHash">>,
+  ): Record<string, string> => ({
     ...upstreamHeaders(request.exchange),
     ...(request.tenantId ? { [tenantHeader]: request.tenantId } : {}),
+    ...(request.apiKeyHash ? { [apiKeyHashHeader]: request.apiKeyHash } : {}),
     [internalTokenHeader]: internalToken,
   });
 }

@@ -4,6 +4,8 @@ import { timingSafeEqual } from "node:crypto";
 export const internalTokenHeader = "invoicer-internal-token";
 /** Header carrying the tenant the gateway authenticated; trusted only with a valid internal token. */
 export const tenantHeader = "invoicer-tenant-id";
+/** Header carrying the hash of the API key the gateway authenticated, so the server can end its streams on revocation. */
+export const apiKeyHashHeader = "invoicer-api-key-hash";
 
 /** Compares a presented token with the expected one in constant time. */
 export function isInternalToken(presented: string | null | undefined, expected: string): boolean {

@@ -15,8 +15,9 @@ await runMain(async () => {
   await applyMigrations(url);
   const database = openDatabase(url, 1);
   try {
-    const { tenantId, apiKey } = await createApiKey(database.db, tenantName);
-    process.stdout.write(`tenant ${tenantName} (${tenantId})\napi key ${apiKey}\n`);
+    const { tenantId, apiKey, keyId } = await createApiKey(database.db, tenantName);
+    // The id (or the prefix) is what revoke-api-key takes later, so the secret need not be kept for it.
+    process.stdout.write(`tenant ${tenantName} (${tenantId})\napi key ${apiKey}\nkey id ${keyId}\n`);
   } finally {
     await database.close();
   }

@@ -9,7 +9,7 @@ import { dbSpan } from "../db/spans.ts";
 import type { PartyRecord } from "../db/schema.ts";
 import { AmountOverflowError, priceInvoice } from "../domain/pricing.ts";
 import { addDays, defaultPaymentTermDays, limits, validateCreateInvoice } from "../domain/validate-invoice.ts";
-import { tenantOf } from "../rpc/callers.ts";
+import { apiKeyHashOf, tenantOf } from "../rpc/callers.ts";
 import { assertStillWanted, invalidArgument } from "../rpc/errors.ts";
 import { uuidPattern } from "../shared/ids.ts";
 import { Violations } from "../shared/violations.ts";
@@ -93,7 +93,7 @@ export function invoiceService(
     },
 
     async *watchInvoices(_req, ctx) {
-      for await (const event of watch.subscribe(tenantOf(ctx), ctx.signal)) yield { event };
+      for await (const event of watch.subscribe(tenantOf(ctx), ctx.signal, apiKeyHashOf(ctx))) yield { event };
     },
   };
 }

@@ -1,15 +1,13 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { InvoiceEventSchema, type InvoiceEvent } from "@invoicer/sdk";
-import { ErrorReason, rpcError } from "@invoicer/platform/error-details";
+import { ErrorReason, rpcError, unknownApiKey } from "@invoicer/platform/error-details";
 import type { Logger } from "@invoicer/platform/logger";
 import type { Sql } from "postgres";
 import type { OutboxNotifications } from "../outbox/notifications.ts";
 
 /** Events a watcher may fall behind by before its stream is ended; it can reconnect and re-list. */
 const maxQueuedEvents = 1_000;
-/** Notifications waiting to be read from the outbox; past this, watchers are told they missed some. */
-const maxPendingNotifications = 10_000;
 /** Events read from the outbox in one query. */
 const deliveryBatch = 500;
 
@@ -18,6 +16,8 @@ export interface WatchOptions {
   keepAliveMs?: number;
   /** Open streams one tenant may have in this process; more are ResourceExhausted. */
   maxPerTenant?: number;
+  /** Notifications waiting to be read from the outbox; past this, the streams of the tenant with most of them end. */
+  maxPendingNotifications?: number;
 }
 
 export interface InvoiceWatch {
@@ -25,9 +25,11 @@ export interface InvoiceWatch {
    * The tenant's committed invoice events from now on, until the signal aborts. `undefined` is a
    * keep-alive: one comes first, once the subscription is live, then one every `keepAliveMs` of silence.
    * The stream ends with Unavailable when events may have been missed (the database connection
-   * dropped), so a client never believes it is live while it is not: it reconnects and re-lists.
+   * dropped, or the tenant's notifications piled up past what may wait), so a client never believes
+   * it is live while it is not: it reconnects and re-lists. With the caller's `apiKeyHash`, the stream
+   * ends with Unauthenticated as soon as that key is revoked (or at once, when it already is).
    */
-  subscribe(tenantId: string, signal: AbortSignal): AsyncIterable<InvoiceEvent | undefined>;
+  subscribe(tenantId: string, signal: AbortSignal, apiKeyHash?: string): AsyncIterable<InvoiceEvent | undefined>;
   /** Open subscriptions in this process. */
   watching(): number;
   /** Resolves once notifications are being received. */
@@ -38,6 +40,8 @@ export interface InvoiceWatch {
 }
 
 interface Watcher {
+  /** The hash of the API key the stream was opened with, when the gateway said. */
+  apiKeyHash?: string;
   queue: InvoiceEvent[];
   wake?: () => void;
   /** Why the stream must end, when it must. */
@@ -50,27 +54,28 @@ interface Watcher {
  * read from the outbox in batches, in commit order, and only for tenants someone watches.
  */
 export function createInvoiceWatch(sql: Sql, notifications: OutboxNotifications, log: Logger, options: WatchOptions = {}): InvoiceWatch {
-  const { keepAliveMs = 15_000, maxPerTenant = 100 } = options;
+  const { keepAliveMs = 15_000, maxPerTenant = 100, maxPendingNotifications = 10_000 } = options;
   const watchers = new Map<string, Set<Watcher>>();
-  const pending: { tenantId: string; eventId: string }[] = [];
+  const pending = pendingNotifications();
   let draining: Promise<void> | undefined;
   let closed = false;
 
   const endAll = (why: ConnectError) => {
-    pending.length = 0;
-    for (const audience of watchers.values()) {
-      for (const w of audience) {
-        w.ended ??= why;
-        w.wake?.();
-      }
-    }
+    pending.clear();
+    for (const audience of watchers.values()) end(audience, why);
   };
-  const missed = () =>
-    endAll(rpcError("live updates were interrupted; reconnect and list again", Code.Unavailable, ErrorReason.WATCH_INTERRUPTED));
+  const missed = () => endAll(interrupted());
+  // The tenant with the most notifications waiting loses its streams, so one tenant's burst does not end every tenant's.
+  const shed = () => {
+    const tenantId = pending.busiest();
+    pending.drop(tenantId);
+    end(watchers.get(tenantId), interrupted());
+    return tenantId;
+  };
 
   const drain = async () => {
-    while (pending.length > 0) {
-      const batch = pending.splice(0, deliveryBatch);
+    while (pending.size() > 0) {
+      const batch = pending.take(deliveryBatch);
       const ids = batch.map((n) => n.eventId);
       const rows = await sql<{ id: string; payload: Buffer }[]>`select id, payload from outbox where id = any(${ids}::uuid[])`;
       const byId = new Map(rows.map((r) => [r.id, r.payload]));
@@ -84,8 +89,8 @@ export function createInvoiceWatch(sql: Sql, notifications: OutboxNotifications,
     onNotify(payload) {
       const [tenantId = "", eventId = ""] = payload.split("/");
       if (!watchers.has(tenantId) || !/^[0-9a-f-]{36}$/.test(eventId)) return;
-      if (pending.length >= maxPendingNotifications) return missed();
-      pending.push({ tenantId, eventId });
+      if (pending.size() >= maxPendingNotifications && shed() === tenantId) return;
+      pending.add({ tenantId, eventId });
       draining ??= drain()
         .catch((err: unknown) => {
           log.warn({ err }, "watch delivery failed; ending the streams that may have missed events");
@@ -94,12 +99,15 @@ export function createInvoiceWatch(sql: Sql, notifications: OutboxNotifications,
         .finally(() => (draining = undefined));
     },
     onGap: missed,
+    onKeyRevoked(keyHash) {
+      for (const audience of watchers.values()) for (const w of audience) if (w.apiKeyHash === keyHash) revoke(w);
+    },
   });
 
   return {
     ready: notifications.ready,
     watching: () => [...watchers.values()].reduce((n, set) => n + set.size, 0),
-    subscribe: (tenantId, signal) => stream(tenantId, signal),
+    subscribe: (tenantId, signal, apiKeyHash) => stream(tenantId, signal, apiKeyHash),
     close() {
       closed = true;
       endAll(rpcError("the server is shutting down; reconnect", Code.Unavailable, ErrorReason.SHUTTING_DOWN));
@@ -110,17 +118,19 @@ export function createInvoiceWatch(sql: Sql, notifications: OutboxNotifications,
     },
   };
 
-  async function* stream(tenantId: string, signal: AbortSignal): AsyncIterable<InvoiceEvent | undefined> {
+  async function* stream(tenantId: string, signal: AbortSignal, apiKeyHash?: string): AsyncIterable<InvoiceEvent | undefined> {
     if (closed) throw rpcError("the server is shutting down; reconnect", Code.Unavailable, ErrorReason.SHUTTING_DOWN);
     const audience = watchers.get(tenantId) ?? new Set<Watcher>();
     if (audience.size >= maxPerTenant) {
       throw rpcError(`at most ${maxPerTenant} open WatchInvoices streams per tenant`, Code.ResourceExhausted, ErrorReason.TOO_MANY_WATCHES);
     }
-    const watcher: Watcher = { queue: [] };
+    const watcher: Watcher = { apiKeyHash, queue: [] };
     watchers.set(tenantId, audience.add(watcher));
     const onAbort = () => watcher.wake?.();
     signal.addEventListener("abort", onAbort);
     try {
+      // Checked once the watcher is registered: a revocation after this check reaches it as a notification.
+      if (apiKeyHash && !(await isActiveKey(sql, apiKeyHash))) throw unknownApiKey();
       yield undefined;
       while (!signal.aborted) {
         const event = watcher.queue.shift();
@@ -145,9 +155,71 @@ export function createInvoiceWatch(sql: Sql, notifications: OutboxNotifications,
   }
 }
 
-/** Queues an event for each of the tenant's watchers; one too far behind is ended. */
+async function isActiveKey(sql: Sql, apiKeyHash: string): Promise<boolean> {
+  const rows = await sql`select 1 from api_keys where key_hash = ${apiKeyHash} and revoked_at is null`;
+  return rows.length > 0;
+}
+
+const interrupted = () =>
+  rpcError("live updates were interrupted; reconnect and list again", Code.Unavailable, ErrorReason.WATCH_INTERRUPTED);
+
+/** Ends a revoked key's stream with what a call with it gets, and drops what is queued: nothing reaches it after revocation. */
+function revoke(w: Watcher) {
+  w.queue.length = 0;
+  w.ended = unknownApiKey();
+  w.wake?.();
+}
+
+/** Ends each of the watchers (once they have had what is already queued for them). */
+function end(audience: Iterable<Watcher> | undefined, why: ConnectError) {
+  for (const w of audience ?? []) {
+    w.ended ??= why;
+    w.wake?.();
+  }
+}
+
+interface Notification {
+  tenantId: string;
+  eventId: string;
+}
+
+/** Notifications waiting to be read from the outbox, in commit order, counted per tenant. */
+function pendingNotifications() {
+  let queue: Notification[] = [];
+  const perTenant = new Map<string, number>();
+  const count = (tenantId: string, by: number) => {
+    const n = (perTenant.get(tenantId) ?? 0) + by;
+    if (n > 0) perTenant.set(tenantId, n);
+    else perTenant.delete(tenantId);
+  };
+  return {
+    size: () => queue.length,
+    add(n: Notification) {
+      queue.push(n);
+      count(n.tenantId, 1);
+    },
+    take(max: number) {
+      const batch = queue.splice(0, max);
+      for (const n of batch) count(n.tenantId, -1);
+      return batch;
+    },
+    /** The tenant with the most notifications waiting. */
+    busiest: () => [...perTenant].reduce((top, entry) => (entry[1] > top[1] ? entry : top), ["", 0])[0],
+    drop(tenantId: string) {
+      queue = queue.filter((n) => n.tenantId !== tenantId);
+      perTenant.delete(tenantId);
+    },
+    clear() {
+      queue = [];
+      perTenant.clear();
+    },
+  };
+}
+
+/** Queues an event for each of the tenant's watchers still open; one too far behind is ended. */
 function deliver(audience: Set<Watcher> | undefined, event: InvoiceEvent) {
   for (const w of audience ?? []) {
+    if (w.ended) continue;
     if (w.queue.length >= maxQueuedEvents)
       w.ended ??= rpcError("watcher fell too far behind; reconnect", Code.ResourceExhausted, ErrorReason.WATCH_TOO_SLOW);
     else w.queue.push(event);

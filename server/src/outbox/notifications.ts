@@ -2,9 +2,14 @@ import type { Logger } from "@invoicer/platform/logger";
 import postgres from "postgres";
 import { outboxChannel } from "./outbox-writer.ts";
 
+/** The channel a revocation notifies with the revoked key's hash (`revokeApiKeys`), so open streams can end. */
+export const revokedKeyChannel = "invoicer_api_key_revoked";
+
 export interface NotificationListener {
-  /** Each notification's payload, in commit order. */
+  /** Each outbox notification's payload, in commit order. */
   onNotify(payload: string): void;
+  /** The hash of a key just revoked. */
+  onKeyRevoked?(keyHash: string): void;
   /** Notifications may have been missed: the listening connection dropped (it is being re-established). */
   onGap?(): void;
 }
@@ -22,7 +27,7 @@ export interface OutboxNotifications {
 const maxRetryMs = 5_000;
 
 /**
- * LISTENs on the outbox channel over one connection of its own. When that connection drops,
+ * LISTENs on the outbox channel (and for revoked keys) over one connection of its own. When that connection drops,
  * every listener hears of the gap at once, and LISTEN is re-established with backoff for as long
  * as it takes (postgres.js's own `listen` tries again only once, and then goes silent for good).
  */
@@ -41,8 +46,11 @@ export function listenForOutbox(databaseUrl: string, log: Logger): OutboxNotific
     onnotice: () => {},
     connection: { application_name: "invoicer-outbox-listener" },
     // postgres.js hands NOTIFYs to this option (what its own `listen` uses); its types do not name it.
-    onnotify: (_channel: string, payload: string) => {
-      for (const l of listeners) l.onNotify(payload);
+    onnotify: (channel: string, payload: string) => {
+      for (const l of listeners) {
+        if (channel === revokedKeyChannel) l.onKeyRevoked?.(payload);
+        else l.onNotify(payload);
+      }
     },
     onclose: () => {
       if (stopped || !live) return;
@@ -57,6 +65,7 @@ export function listenForOutbox(databaseUrl: string, log: Logger): OutboxNotific
     for (let failures = 0; !stopped && !live; failures++) {
       try {
         await sql.unsafe(`listen "${outboxChannel}"`);
+        await sql.unsafe(`listen "${revokedKeyChannel}"`);
         live = true;
         if (failures > 0) log.info({ failures }, "outbox notifications resumed");
         markReady();

@@ -1,10 +1,12 @@
 import { Code, ConnectError, createContextKey, type HandlerContext, type Interceptor } from "@connectrpc/connect";
 import { InvoiceService } from "@invoicer/sdk";
-import { internalTokenHeader, isInternalToken, tenantHeader } from "@invoicer/platform/internal-auth";
+import { apiKeyHashHeader, internalTokenHeader, isInternalToken, tenantHeader } from "@invoicer/platform/internal-auth";
 import { uuidPattern } from "../shared/ids.ts";
 
 /** The tenant the gateway authenticated for this request. */
 export const tenantKey = createContextKey<string | undefined>(undefined, { description: "tenant id" });
+/** The hash of the API key the gateway authenticated for this request, when it says. */
+const apiKeyHashKey = createContextKey<string | undefined>(undefined, { description: "api key hash" });
 
 const openServices = new Set(["grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"]);
 
@@ -22,6 +24,8 @@ export function trustedCallers(internalToken: string): Interceptor {
       const tenant = req.header.get(tenantHeader);
       if (!tenant || !uuidPattern.test(tenant)) throw new ConnectError("missing tenant", Code.Unauthenticated);
       req.contextValues.set(tenantKey, tenant);
+      const keyHash = req.header.get(apiKeyHashHeader);
+      if (keyHash && /^[0-9a-f]{64}$/.test(keyHash)) req.contextValues.set(apiKeyHashKey, keyHash);
     }
     return next(req);
   };
@@ -33,3 +37,6 @@ export function tenantOf(ctx: HandlerContext): string {
   if (!tenant) throw new ConnectError("missing tenant", Code.Unauthenticated);
   return tenant;
 }
+
+/** The hash of the caller's API key: absent when the caller did not say (the consumer, an older gateway). */
+export const apiKeyHashOf = (ctx: HandlerContext): string | undefined => ctx.values.get(apiKeyHashKey);
