@@ -57,7 +57,7 @@ export function apiKeyService(db: Db): ServiceImpl<typeof ApiKeyService> {
       const { tokens, ratePerSecond, burst } = req;
       const lease = await leaseRateTokens(db, { keyHash: hashApiKey(req.apiKey), tokens, ratePerSecond, burst });
       if (lease.kind === "unknown-key") throw unknownApiKey();
-      return { granted: lease.granted, retryAfterMs: lease.retryAfterMs };
+      return { granted: lease.granted, retryAfterMs: lease.retryAfterMs, nextLeaseAfterMs: lease.nextLeaseAfterMs };
     },
     async authenticateApiKey(req) {
       const [key] = await db

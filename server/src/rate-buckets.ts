@@ -12,8 +12,11 @@ export interface LeaseRequest {
   burst: number;
 }
 
-/** What a lease got: some tokens (maybe none, with the wait for the next one), or nothing for an unknown or revoked key. */
-export type LeaseResult = { kind: "leased"; granted: number; retryAfterMs: number } | { kind: "unknown-key" };
+/**
+ * What a lease got: some tokens (maybe none, with the wait for the next one) and the wait until the
+ * bucket holds a whole lease again, or nothing for an unknown or revoked key.
+ */
+export type LeaseResult = { kind: "leased"; granted: number; retryAfterMs: number; nextLeaseAfterMs: number } | { kind: "unknown-key" };
 
 const b = sqlNames(apiKeyRateBuckets);
 const k = sqlNames(apiKeys);
@@ -47,6 +50,7 @@ export async function leaseRateTokens(db: Db, request: LeaseRequest): Promise<Le
     },
   );
   if (!row) return { kind: "unknown-key" };
-  const retryAfterMs = row.granted > 0 ? 0 : Math.max(1, Math.ceil(((1 - row.tokens) / ratePerSecond) * 1000));
-  return { kind: "leased", granted: row.granted, retryAfterMs };
+  const msUntil = (held: number) => Math.max(0, Math.ceil(((held - row.tokens) / ratePerSecond) * 1000));
+  const retryAfterMs = row.granted > 0 ? 0 : Math.max(1, msUntil(1));
+  return { kind: "leased", granted: row.granted, retryAfterMs, nextLeaseAfterMs: msUntil(tokens) };
 }

@@ -31,7 +31,8 @@ function bucketService() {
           bucket.tokens -= granted;
           buckets.set(apiKey, bucket);
           leases.push(granted);
-          return { granted, retryAfterMs: granted > 0 ? 0 : Math.ceil(((1 - bucket.tokens) / ratePerSecond) * 1000) };
+          const msUntil = (held: number) => Math.max(0, Math.ceil(((held - bucket.tokens) / ratePerSecond) * 1000));
+          return { granted, retryAfterMs: granted > 0 ? 0 : msUntil(1), nextLeaseAfterMs: msUntil(tokens) };
         },
       }),
     ),
@@ -89,6 +90,23 @@ describe("keyRateLimit", () => {
     assert.equal(service.leases.length, asked, "the refusal was answered here");
     t.mock.timers.tick(300);
     assert.deepEqual(await allow(key), { kind: "allowed" });
+  });
+
+  it("asks an empty bucket at most once per lease's refill (leaseMs), not once per token, however hard the key floods", async (t) => {
+    mockClock(t);
+    const service = bucketService();
+    const allow = keyRateLimit(service.client, options());
+    await allowedOf(allow, 30);
+    const before = service.leases.length;
+    let allowed = 0;
+    // One second of a flood: ten calls every millisecond at one gateway, against 100 per second.
+    for (let ms = 0; ms < 1_000; ms++) {
+      t.mock.timers.tick(1);
+      allowed += await allowedOf(allow, 10);
+    }
+    const asked = service.leases.length - before;
+    assert.ok(asked <= 11, `the bucket was asked ${asked} times in one second; a lease of 10 refills every 100 ms`);
+    assert.ok(allowed >= 90 && allowed <= 100, `the key got its rate: ${allowed} calls in one second`);
   });
 
   it("drops leased tokens unspent after the lease's lifetime", async (t) => {
