@@ -11,7 +11,7 @@ export interface KeyRateLimitOptions {
   burst: number;
   /** One lease takes at most this many milliseconds' worth of the rate (at least one token, at most `burst`). */
   leaseMs: number;
-  /** Leased tokens not spent within this are dropped; it also bounds how long a revoked key keeps working. */
+  /** Leased tokens not spent within this lapse (given back with the next lease); it bounds how long a revoked key keeps working. */
   leaseTtlMs: number;
   /** Keys whose leases are remembered; the least recently seen are forgotten first. */
   maxKeys?: number;
@@ -53,8 +53,11 @@ export function keyRateLimit(client: Client<typeof ApiKeyService>, options: KeyR
     (lease.leasing ??= (async () => {
       // Lapses counted from the asking: no token outlives the server's revocation check by more than leaseTtlMs.
       const askedAt = Date.now();
+      // Tokens of a lapsed lease go back to the bucket with this lease, so other gateways may spend them.
+      const returnedTokens = Math.min(burst, Math.floor(lease.tokens));
+      lease.tokens = 0;
       const { granted, retryAfterMs, nextLeaseAfterMs } = await client.leaseRateTokens(
-        { apiKey, tokens: leaseSize, ratePerSecond: perSecond, burst },
+        { apiKey, tokens: leaseSize, returnedTokens, ratePerSecond: perSecond, burst },
         // Tokens arriving after their lease lapsed would be charged and never spent: a slower answer is Unavailable.
         { timeoutMs: Math.min(callTimeoutMs, leaseTtlMs) },
       );

@@ -8,6 +8,8 @@ export interface LeaseRequest {
   keyHash: string;
   /** Tokens wanted, 1 to `burst`. */
   tokens: number;
+  /** Unspent tokens of the gateway's lapsed lease, 0 to `burst`: put back before taking. */
+  returnedTokens: number;
   ratePerSecond: number;
   burst: number;
 }
@@ -20,14 +22,15 @@ export type LeaseResult = { kind: "leased"; granted: number; retryAfterMs: numbe
 
 const b = sqlNames(apiKeyRateBuckets);
 const k = sqlNames(apiKeys);
-// $1 key hash, $2 tokens wanted, $3 rate per second, $4 burst. Time never runs backwards for a
-// bucket: a lease that waited for the row lock may have an older now() than the one before it.
-const refilled = `least($4::float8, b.${b.tokens} + greatest(0, extract(epoch from now() - b.${b.refilledAt})) * $3::float8)`;
+// $1 key hash, $2 tokens wanted, $3 rate per second, $4 burst, $5 tokens returned. Time never runs backwards
+// for a bucket: a lease that waited for the row lock may have an older now() than the one before it.
+const refilled = `least($4::float8, b.${b.tokens} + $5::int + greatest(0, extract(epoch from now() - b.${b.refilledAt})) * $3::float8)`;
 const granted = `least($2::int, floor(${refilled}))::int`;
 
 /**
- * Refills and takes in one atomic statement (the row lock orders concurrent leases); a key seen
- * for the first time starts with a full bucket. Revoked and unknown keys match no row: no answer.
+ * Takes back a lapsed lease's unspent tokens, refills and takes in one atomic statement (the row
+ * lock orders concurrent leases); a key seen for the first time starts with a full bucket.
+ * Revoked and unknown keys match no row: no answer.
  */
 export const leaseSql = `with key as (
   select ${k.id} as id from ${k.$table} where ${k.keyHash} = $1 and ${k.revokedAt} is null)
@@ -41,10 +44,10 @@ returning ${b.lastGranted} as granted, ${b.tokens} as tokens`;
 
 /** Takes up to `tokens` tokens from the key's bucket: one prepared statement, one round trip. */
 export async function leaseRateTokens(db: Db, request: LeaseRequest): Promise<LeaseResult> {
-  const { keyHash, tokens, ratePerSecond, burst } = request;
+  const { keyHash, tokens, returnedTokens, ratePerSecond, burst } = request;
   const [row] = await postgresClientOf(db).unsafe<{ granted: number; tokens: number }[]>(
     leaseSql,
-    [keyHash, tokens, ratePerSecond, burst],
+    [keyHash, tokens, ratePerSecond, burst, returnedTokens],
     {
       prepare: true,
     },

@@ -13,19 +13,21 @@ const key = `inv_${"a".repeat(32)}`;
 function bucketService() {
   const buckets = new Map<string, { tokens: number; at: number }>();
   const leases: number[] = [];
+  const returned: number[] = [];
   const state = { revoked: false, down: false, wrongToken: false, held: Promise.resolve() };
   const client = createClient(
     ApiKeyService,
     createRouterTransport((router) =>
       router.service(ApiKeyService, {
-        async leaseRateTokens({ apiKey, tokens, ratePerSecond, burst }) {
+        async leaseRateTokens({ apiKey, tokens, returnedTokens, ratePerSecond, burst }) {
           await state.held;
           if (state.down) throw new ConnectError("the database is unavailable; retry later", Code.Unavailable);
           if (state.revoked) throw unknownApiKey();
           if (state.wrongToken) throw new ConnectError("missing or invalid internal token", Code.Unauthenticated);
           const now = Date.now();
           const bucket = buckets.get(apiKey) ?? { tokens: burst, at: now };
-          bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * ratePerSecond);
+          bucket.tokens = Math.min(burst, bucket.tokens + returnedTokens + ((now - bucket.at) / 1000) * ratePerSecond);
+          returned.push(returnedTokens);
           bucket.at = now;
           const granted = Math.min(tokens, Math.floor(bucket.tokens));
           bucket.tokens -= granted;
@@ -37,7 +39,7 @@ function bucketService() {
       }),
     ),
   );
-  return { client, leases, state };
+  return { client, leases, returned, state };
 }
 
 const options = (o: Partial<KeyRateLimitOptions> = {}): KeyRateLimitOptions => ({
@@ -109,14 +111,19 @@ describe("keyRateLimit", () => {
     assert.ok(allowed >= 90 && allowed <= 100, `the key got its rate: ${allowed} calls in one second`);
   });
 
-  it("drops leased tokens unspent after the lease's lifetime", async (t) => {
+  it("gives tokens unspent within the lease's lifetime back to the bucket with its next lease", async (t) => {
     mockClock(t);
     const service = bucketService();
     const allow = keyRateLimit(service.client, options({ leaseTtlMs: 50 }));
+    const other = keyRateLimit(service.client, options());
     await allow(key);
+    assert.equal(await allowedOf(other, 20), 20, "the rest of the bucket, on another gateway");
     t.mock.timers.tick(50);
     await allow(key);
-    assert.deepEqual(service.leases, [10, 10], "nine tokens lapsed; the second call needed a new lease");
+    assert.deepEqual(service.leases, [10, 10, 10, 10], "nine tokens lapsed; the second call needed a new lease");
+    assert.deepEqual(service.returned, [0, 0, 0, 9], "and the nine went back");
+    const third = keyRateLimit(service.client, options());
+    assert.equal(await allowedOf(third, 10), 4, "a third gateway gets what is left: 5 refilled in 50 ms + 9 given back - 10 taken");
   });
 
   it("shares one lease among the calls waiting for it", async () => {
