@@ -7,12 +7,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { setTimeout } from "node:timers/promises";
+import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { InvoiceService } from "@invoicer/sdk";
 import { ApiKeyService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
 import { freePort } from "@invoicer/devstack/ports";
 import { buildGateway } from "../gateway/src/app.ts";
 import { loadGatewayConfig } from "../gateway/src/config.ts";
+import { keyRateLimit, type KeyRateLimitOptions } from "../gateway/src/key-rate-limit.ts";
 import { serverTransport } from "../gateway/src/server-calls.ts";
 import { createLogger } from "@invoicer/platform/logger";
 import { startObservability } from "@invoicer/platform/observability";
@@ -122,11 +124,91 @@ describe("the per-key rate limit across gateways", () => {
     const refused = (call: Promise<unknown>) => codeOf(call);
     assert.equal(await refused(keys.leaseRateTokens({ apiKey, tokens: 11, ratePerSecond: 1, burst: 10 })), Code.InvalidArgument);
     assert.equal(
+      await refused(keys.leaseRateTokens({ apiKey, tokens: 1, returnedTokens: 11, ratePerSecond: 1, burst: 10 })),
+      Code.InvalidArgument,
+      "no more given back than the bucket holds",
+    );
+    assert.equal(
       await refused(keys.leaseRateTokens({ apiKey: `inv_${"0".repeat(32)}`, tokens: 1, ratePerSecond: 1, burst: 10 })),
       Code.Unauthenticated,
     );
     const outsider = createClient(ApiKeyService, serverTransport(stack.serverUrl, "not-the-internal-token"));
     assert.equal(await refused(outsider.leaseRateTokens({ apiKey, tokens: 1, ratePerSecond: 1, burst: 10 })), Code.Unauthenticated);
+  });
+});
+
+/** `n` gateways' per-key limits (key-rate-limit.ts) leasing from the stack server's real buckets, each counting its leases. */
+function simulatedGateways(n: number, options: KeyRateLimitOptions) {
+  return Array.from({ length: n }, () => {
+    const transport = serverTransport(stack.serverUrl, stack.internalToken);
+    const counted = { leases: 0 };
+    const counting: Transport = {
+      unary: (...args) => (counted.leases++, transport.unary(...args)),
+      stream: (...args) => transport.stream(...args),
+    };
+    return Object.assign(counted, { allow: keyRateLimit(createClient(ApiKeyService, counting), options) });
+  });
+}
+
+/**
+ * Calls the key through each gateway at its rate per second (evenly spaced, staggered) for `ms`:
+ * the calls offered and accepted from `countFromMs` on.
+ */
+async function offer(gateways: ReturnType<typeof simulatedGateways>, apiKey: string, perSecond: number[], ms: number, countFromMs = 0) {
+  const started = performance.now();
+  const counted = { offered: 0, accepted: 0 };
+  await Promise.all(
+    gateways.map(async (gateway, i) => {
+      const period = 1000 / perSecond[i]!;
+      for (let at = (period * i) / gateways.length; at < ms; at += period) {
+        await setTimeout(Math.max(0, started + at - performance.now()));
+        const allowed = (await gateway.allow(apiKey)).kind === "allowed";
+        if (at < countFromMs) continue;
+        counted.offered++;
+        if (allowed) counted.accepted++;
+      }
+    }),
+  );
+  return { ...counted, seconds: (performance.now() - started - countFromMs) / 1000, leases: gateways.map((g) => g.leases) };
+}
+
+describe("one key spread over twelve gateways", () => {
+  // The README's defaults.
+  const fleet = { perSecond: 100, burst: 200, leaseMs: 100, leaseTtlMs: 1_000 };
+  const gateways = 12;
+  /** A key whose burst is spent: it lives on its rate from the start. */
+  const spentKey = async (name: string) => {
+    const { apiKey } = await createApiKey(stack.database.db, name);
+    const keys = createClient(ApiKeyService, serverTransport(stack.serverUrl, stack.internalToken));
+    await keys.leaseRateTokens({ apiKey, tokens: fleet.burst, ratePerSecond: fleet.perSecond, burst: fleet.burst });
+    return apiKey;
+  };
+
+  it("gets what it asks for below its limit: tokens a gateway leased and did not spend are not lost", async (t) => {
+    const apiKey = await spentKey("fleet-spread-below");
+    // 82 calls per second in all: 60 through one gateway, 2 through each of the others, whose leases of 10 lapse mostly unspent.
+    // Counted from the first lease lifetime on: at the start each gateway takes a whole lease it spends over a second.
+    const perGateway = [60, ...Array<number>(gateways - 1).fill(2)];
+    const run = await offer(simulatedGateways(gateways, fleet), apiKey, perGateway, 5_000, fleet.leaseTtlMs);
+    t.diagnostic(`accepted ${run.accepted} of ${run.offered} in ${run.seconds.toFixed(2)} s; leases per gateway ${run.leases.join(" ")}`);
+    // Within 10 %: a gateway that spent its lease waits until the bucket holds a whole one, though it may hold part of one.
+    assert.ok(run.accepted >= 0.9 * run.offered, `accepted ${run.accepted} of ${run.offered} calls, all within the key's limit`);
+  });
+
+  it("gets close to its limit above it, and each gateway asks the bucket about once per lease's refill", async (t) => {
+    const apiKey = await spentKey("fleet-spread-above");
+    // 180 calls per second in all, 15 at each gateway, against 100.
+    const run = await offer(simulatedGateways(gateways, fleet), apiKey, Array<number>(gateways).fill(15), 3_000);
+    const limit = fleet.perSecond * run.seconds;
+    const bound = limit + gateways * 10;
+    t.diagnostic(
+      `accepted ${run.accepted} of ${run.offered} in ${run.seconds.toFixed(2)} s (limit ${limit.toFixed(0)}); leases ${run.leases.join(" ")}`,
+    );
+    assert.ok(run.accepted <= bound, `accepted ${run.accepted} > ${bound.toFixed(0)}`);
+    assert.ok(run.accepted >= 0.9 * limit, `accepted ${run.accepted}, under 90 % of the limit ${limit.toFixed(0)}`);
+    // A lease of 10 refills in 100 ms; one more per lease lifetime lapses, and one to start.
+    const most = Math.ceil(run.seconds * (1000 / fleet.leaseMs + 1000 / fleet.leaseTtlMs)) + 1;
+    for (const leases of run.leases) assert.ok(leases <= most, `a gateway asked ${leases} times, more than ${most}`);
   });
 });
 

@@ -11,7 +11,7 @@ export interface KeyRateLimitOptions {
   burst: number;
   /** One lease takes at most this many milliseconds' worth of the rate (at least one token, at most `burst`). */
   leaseMs: number;
-  /** Leased tokens not spent within this are dropped; it also bounds how long a revoked key keeps working. */
+  /** Leased tokens not spent within this lapse (given back with the next lease); it bounds how long a revoked key keeps working. */
   leaseTtlMs: number;
   /** Keys whose leases are remembered; the least recently seen are forgotten first. */
   maxKeys?: number;
@@ -27,8 +27,8 @@ export type KeyAllowance =
 interface KeyLease {
   tokens: number;
   expiresAt: number;
-  /** The server had no token for the key: calls are refused here, without asking, until then. */
-  refusedUntil: number;
+  /** Once these tokens are spent, calls are refused here, without asking, until the server's bucket holds a whole lease again. */
+  nextLeaseAt: number;
   leasing?: Promise<void>;
 }
 
@@ -39,7 +39,9 @@ const maxLeasesPerCall = 2;
  * The per-key rate limit for the whole fleet: the bucket lives in PostgreSQL, behind the server's
  * LeaseRateTokens; this gateway leases a few tokens at a time, spends them locally and leases
  * again when they run out or lapse, so the server is asked once per lease, not per call. One lease
- * per key is in flight at a time. Answers "revoked" when the server no longer knows the key, and
+ * per key is in flight at a time. Spent before the bucket holds a whole lease again, the key is
+ * refused here until it does: a flooding key costs the bucket one lease per lease's refill
+ * (leaseMs of the rate), not one per token. Answers "revoked" when the server no longer knows the key, and
  * "unavailable" when it cannot be asked (the call is refused: the limit never fails open).
  */
 export function keyRateLimit(client: Client<typeof ApiKeyService>, options: KeyRateLimitOptions) {
@@ -51,26 +53,30 @@ export function keyRateLimit(client: Client<typeof ApiKeyService>, options: KeyR
     (lease.leasing ??= (async () => {
       // Lapses counted from the asking: no token outlives the server's revocation check by more than leaseTtlMs.
       const askedAt = Date.now();
-      const { granted, retryAfterMs } = await client.leaseRateTokens(
-        { apiKey, tokens: leaseSize, ratePerSecond: perSecond, burst },
+      // Tokens of a lapsed lease go back to the bucket with this lease, so other gateways may spend them.
+      const returnedTokens = Math.min(burst, Math.floor(lease.tokens));
+      lease.tokens = 0;
+      const { granted, retryAfterMs, nextLeaseAfterMs } = await client.leaseRateTokens(
+        { apiKey, tokens: leaseSize, returnedTokens, ratePerSecond: perSecond, burst },
         // Tokens arriving after their lease lapsed would be charged and never spent: a slower answer is Unavailable.
         { timeoutMs: Math.min(callTimeoutMs, leaseTtlMs) },
       );
       lease.tokens = granted;
       lease.expiresAt = askedAt + leaseTtlMs;
-      lease.refusedUntil = granted > 0 ? 0 : Date.now() + Math.max(1, retryAfterMs);
+      // A server without next_lease_after_ms (older) says only when its next token is due.
+      lease.nextLeaseAt = Date.now() + Math.max(granted > 0 ? 0 : Math.max(1, retryAfterMs), nextLeaseAfterMs);
     })().finally(() => (lease.leasing = undefined)));
 
   return async function allow(apiKey: string): Promise<KeyAllowance> {
     let lease = leases.get(apiKey);
-    if (!lease) leases.set(apiKey, (lease = { tokens: 0, expiresAt: 0, refusedUntil: 0 }));
+    if (!lease) leases.set(apiKey, (lease = { tokens: 0, expiresAt: 0, nextLeaseAt: 0 }));
     for (let leased = 0; ; leased++) {
       const now = Date.now();
       if (lease.tokens >= 1 && now < lease.expiresAt) {
         lease.tokens -= 1;
         return { kind: "allowed" };
       }
-      if (now < lease.refusedUntil) return { kind: "limited", waitMs: lease.refusedUntil - now };
+      if (lease.tokens < 1 && now < lease.nextLeaseAt) return { kind: "limited", waitMs: lease.nextLeaseAt - now };
       if (leased === maxLeasesPerCall) return { kind: "limited", waitMs: Math.max(1, Math.ceil(1000 / perSecond)) };
       try {
         await renew(apiKey, lease);

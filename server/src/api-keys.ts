@@ -69,25 +69,26 @@ const keyMatching = (which: KeyToRevoke) =>
 /** The gateways' fleet-wide buckets hold at most this many tokens (their RATE_LIMIT_* settings' ceiling). */
 const maxBucket = 1_000_000;
 
-/** A lease's violations: a rate and burst within the gateways' bounds, and 1 to `burst` tokens. */
-function leaseViolations(req: { tokens: number; ratePerSecond: number; burst: number }) {
+/** A lease's violations: a rate and burst within the gateways' bounds, 1 to `burst` tokens, at most `burst` returned. */
+function leaseViolations(req: { tokens: number; returnedTokens: number; ratePerSecond: number; burst: number }) {
   const v = new Violations();
   if (req.ratePerSecond < 1 || req.ratePerSecond > maxBucket) v.add("rate_per_second", `must be 1 to ${maxBucket}`);
   if (req.burst < 1 || req.burst > maxBucket) v.add("burst", `must be 1 to ${maxBucket}`);
   if (req.tokens < 1 || req.tokens > req.burst) v.add("tokens", "must be 1 to burst");
+  if (req.returnedTokens > req.burst) v.add("returned_tokens", "must be 0 to burst");
   return v.list;
 }
 
-/** invoicer.v1.ApiKeyService: the gateway's way to turn a key into its tenant, and to lease its rate-limit tokens. */
+/** invoicer.v1.ApiKeyService: the gateway's way to turn a key into its tenant, and to lease (and give back) its rate-limit tokens. */
 export function apiKeyService(db: Db): ServiceImpl<typeof ApiKeyService> {
   return {
     async leaseRateTokens(req) {
       const violations = leaseViolations(req);
       if (violations.length > 0) throw invalidArgument(violations);
-      const { tokens, ratePerSecond, burst } = req;
-      const lease = await leaseRateTokens(db, { keyHash: hashApiKey(req.apiKey), tokens, ratePerSecond, burst });
+      const { tokens, returnedTokens, ratePerSecond, burst } = req;
+      const lease = await leaseRateTokens(db, { keyHash: hashApiKey(req.apiKey), tokens, returnedTokens, ratePerSecond, burst });
       if (lease.kind === "unknown-key") throw unknownApiKey();
-      return { granted: lease.granted, retryAfterMs: lease.retryAfterMs };
+      return { granted: lease.granted, retryAfterMs: lease.retryAfterMs, nextLeaseAfterMs: lease.nextLeaseAfterMs };
     },
     async authenticateApiKey(req) {
       const [key] = await db

@@ -20,11 +20,12 @@ import type { InvoiceWatch } from "./invoices/watch.ts";
 import { healthService } from "./rpc/health.ts";
 import { trustedCallers } from "./rpc/callers.ts";
 import { createRpcRouter } from "./rpc/router.ts";
+import { callsPerTenant } from "./rpc/tenant-calls.ts";
 import { outboxMetrics } from "./outbox/metrics.ts";
 import type { ServerConfig } from "./config.ts";
 
 export interface ServerDeps {
-  config: Pick<ServerConfig, "internalToken" | "maxMessageBytes">;
+  config: Pick<ServerConfig, "internalToken" | "maxMessageBytes" | "maxCallsPerTenant">;
   database: Database;
   log: Logger;
   observability: Observability;
@@ -78,7 +79,7 @@ export function createServerHandler({ config, database, watch, log, observabilit
     observability,
     maxMessageBytes: config.maxMessageBytes,
     cutSignal: lifecycle.cut.signal,
-    interceptors: [trustedCallers(config.internalToken)],
+    interceptors: [trustedCallers(config.internalToken), callsPerTenant(config.maxCallsPerTenant)],
   });
   routes(router);
   const serve = connectRoutes(router, log);

@@ -18,6 +18,7 @@ export interface ServerConfig {
   outboxMaxBatchBytes: number;
   watchKeepAliveMs: number;
   watchMaxPerTenant: number;
+  maxCallsPerTenant: number;
   documentsStaleAfterMs: number;
 }
 
@@ -41,6 +42,8 @@ export function loadServerConfig(env: Record<string, string | undefined>): Serve
     outboxMaxBatchBytes: e.int("OUTBOX_MAX_BATCH_BYTES", 512 * 1024, 16 * 1024, 64 * 1024 * 1024),
     watchKeepAliveMs: e.int("WATCH_KEEPALIVE_MS", 15_000, 100, 600_000),
     watchMaxPerTenant: e.int("WATCH_MAX_PER_TENANT", 100, 1, 100_000),
+    // Half of DATABASE_POOL_SIZE's default: one tenant's calls leave the others half the server's connections.
+    maxCallsPerTenant: e.int("MAX_CALLS_PER_TENANT", 10, 1, 100_000),
     documentsStaleAfterMs: e.int("DOCUMENTS_STALE_AFTER_MS", 600_000, 1_000, 7 * 24 * 3_600_000),
   };
 }

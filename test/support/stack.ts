@@ -81,13 +81,20 @@ export interface StackOptions {
   cuttableDatabase?: boolean;
   /** WATCH_MAX_PER_TENANT of the server. */
   watchMaxPerTenant?: number;
+  /** MAX_CALLS_PER_TENANT of the server. */
+  maxCallsPerTenant?: number;
 }
 
 /** A fresh database on the test PostgreSQL, migrated, with a real server and gateway on free ports. */
 export async function startStack(
   gatewayOverrides: Partial<GatewayConfig> = {},
   eventOptions?: EventOptions,
-  { log = createLogger("test", process.env.TEST_LOG_LEVEL ?? "silent"), watchMaxPerTenant, cuttableDatabase }: StackOptions = {},
+  {
+    log = createLogger("test", process.env.TEST_LOG_LEVEL ?? "silent"),
+    watchMaxPerTenant,
+    maxCallsPerTenant = 100_000,
+    cuttableDatabase,
+  }: StackOptions = {},
 ): Promise<Stack> {
   const adminUrl = process.env.TEST_DATABASE_URL;
   if (!adminUrl) throw new Error("TEST_DATABASE_URL is not set: run the tests with `npm test`");
@@ -116,7 +123,7 @@ export async function startStack(
   const lifecycle = serverLifecycle();
   const server = createDualServer(
     createServerHandler({
-      config: { internalToken, maxMessageBytes: 1024 * 1024 },
+      config: { internalToken, maxMessageBytes: 1024 * 1024, maxCallsPerTenant },
       database: serverDatabase,
       watch,
       log,

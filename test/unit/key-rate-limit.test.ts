@@ -13,30 +13,33 @@ const key = `inv_${"a".repeat(32)}`;
 function bucketService() {
   const buckets = new Map<string, { tokens: number; at: number }>();
   const leases: number[] = [];
+  const returned: number[] = [];
   const state = { revoked: false, down: false, wrongToken: false, held: Promise.resolve() };
   const client = createClient(
     ApiKeyService,
     createRouterTransport((router) =>
       router.service(ApiKeyService, {
-        async leaseRateTokens({ apiKey, tokens, ratePerSecond, burst }) {
+        async leaseRateTokens({ apiKey, tokens, returnedTokens, ratePerSecond, burst }) {
           await state.held;
           if (state.down) throw new ConnectError("the database is unavailable; retry later", Code.Unavailable);
           if (state.revoked) throw unknownApiKey();
           if (state.wrongToken) throw new ConnectError("missing or invalid internal token", Code.Unauthenticated);
           const now = Date.now();
           const bucket = buckets.get(apiKey) ?? { tokens: burst, at: now };
-          bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * ratePerSecond);
+          bucket.tokens = Math.min(burst, bucket.tokens + returnedTokens + ((now - bucket.at) / 1000) * ratePerSecond);
+          returned.push(returnedTokens);
           bucket.at = now;
           const granted = Math.min(tokens, Math.floor(bucket.tokens));
           bucket.tokens -= granted;
           buckets.set(apiKey, bucket);
           leases.push(granted);
-          return { granted, retryAfterMs: granted > 0 ? 0 : Math.ceil(((1 - bucket.tokens) / ratePerSecond) * 1000) };
+          const msUntil = (held: number) => Math.max(0, Math.ceil(((held - bucket.tokens) / ratePerSecond) * 1000));
+          return { granted, retryAfterMs: granted > 0 ? 0 : msUntil(1), nextLeaseAfterMs: msUntil(tokens) };
         },
       }),
     ),
   );
-  return { client, leases, state };
+  return { client, leases, returned, state };
 }
 
 const options = (o: Partial<KeyRateLimitOptions> = {}): KeyRateLimitOptions => ({
@@ -91,14 +94,36 @@ describe("keyRateLimit", () => {
     assert.deepEqual(await allow(key), { kind: "allowed" });
   });
 
-  it("drops leased tokens unspent after the lease's lifetime", async (t) => {
+  it("asks an empty bucket at most once per lease's refill (leaseMs), not once per token, however hard the key floods", async (t) => {
+    mockClock(t);
+    const service = bucketService();
+    const allow = keyRateLimit(service.client, options());
+    await allowedOf(allow, 30);
+    const before = service.leases.length;
+    let allowed = 0;
+    // One second of a flood: ten calls every millisecond at one gateway, against 100 per second.
+    for (let ms = 0; ms < 1_000; ms++) {
+      t.mock.timers.tick(1);
+      allowed += await allowedOf(allow, 10);
+    }
+    const asked = service.leases.length - before;
+    assert.ok(asked <= 11, `the bucket was asked ${asked} times in one second; a lease of 10 refills every 100 ms`);
+    assert.ok(allowed >= 90 && allowed <= 100, `the key got its rate: ${allowed} calls in one second`);
+  });
+
+  it("gives tokens unspent within the lease's lifetime back to the bucket with its next lease", async (t) => {
     mockClock(t);
     const service = bucketService();
     const allow = keyRateLimit(service.client, options({ leaseTtlMs: 50 }));
+    const other = keyRateLimit(service.client, options());
     await allow(key);
+    assert.equal(await allowedOf(other, 20), 20, "the rest of the bucket, on another gateway");
     t.mock.timers.tick(50);
     await allow(key);
-    assert.deepEqual(service.leases, [10, 10], "nine tokens lapsed; the second call needed a new lease");
+    assert.deepEqual(service.leases, [10, 10, 10, 10], "nine tokens lapsed; the second call needed a new lease");
+    assert.deepEqual(service.returned, [0, 0, 0, 9], "and the nine went back");
+    const third = keyRateLimit(service.client, options());
+    assert.equal(await allowedOf(third, 10), 4, "a third gateway gets what is left: 5 refilled in 50 ms + 9 given back - 10 taken");
   });
 
   it("shares one lease among the calls waiting for it", async () => {

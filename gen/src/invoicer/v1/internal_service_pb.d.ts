@@ -142,6 +142,14 @@ export declare type LeaseRateTokensRequest = Message<"invoicer.v1.LeaseRateToken
    * @generated from field: uint32 burst = 4;
    */
   burst: number;
+
+  /**
+   * Tokens of this gateway's previous lease of the key that lapsed unspent, 0 to `burst`: they go
+   * back into the bucket (which never holds more than `burst`) before `tokens` are taken.
+   *
+   * @generated from field: uint32 returned_tokens = 5;
+   */
+  returnedTokens: number;
 };
 
 /**
@@ -167,6 +175,14 @@ export declare type LeaseRateTokensResponse = Message<"invoicer.v1.LeaseRateToke
    * @generated from field: uint32 retry_after_ms = 2;
    */
   retryAfterMs: number;
+
+  /**
+   * Milliseconds until the bucket, as this call left it, holds `tokens` again (0 when it does now):
+   * a gateway that has spent what it was granted need not ask before then.
+   *
+   * @generated from field: uint32 next_lease_after_ms = 3;
+   */
+  nextLeaseAfterMs: number;
 };
 
 /**
