@@ -3,7 +3,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import type * as http2 from "node:http2";
 import type { Http2ServerRequest } from "node:http2";
-import { internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
+import { apiKeyHashHeader, internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
 
 type CallerRequest = IncomingMessage | Http2ServerRequest;
 
@@ -13,7 +13,7 @@ type CallerRequest = IncomingMessage | Http2ServerRequest;
  * HTTP/2 forbids (RFC 9113 §8.2.2).
  */
 const dropped = new Set([
-  ...[":method", ":path", ":authority", ":scheme", "authorization", tenantHeader, internalTokenHeader, "tracestate"],
+  ...[":method", ":path", ":authority", ":scheme", "authorization", tenantHeader, internalTokenHeader, apiKeyHashHeader, "tracestate"],
   ...["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "host", "expect", "http2-settings"],
 ]);
 

@@ -8,16 +8,19 @@ export interface ResendableBody {
   sendTo(upstream: ClientHttp2Stream): void;
   /** The whole body so far is kept, so it can go again. */
   resendable(): boolean;
+  /** The server's answer has begun: the call will not go again, so nothing more is kept. */
+  forget(): void;
 }
 
-/** Reads `req`'s body for whichever stream it is sent to, keeping up to `keepBytes` of it (0: none). */
+/** Reads `req`'s body for whichever stream it is sent to, keeping up to `keepBytes` of it until `forget`. */
 export function resendableBody(req: IncomingMessage | Http2ServerRequest, keepBytes: number): ResendableBody {
   const kept: Buffer[] = [];
   let seen = 0;
   let target: ClientHttp2Stream | undefined;
+  let forgotten = false;
   req.on("data", (chunk: Buffer) => {
     seen += chunk.length;
-    if (seen <= keepBytes) kept.push(chunk);
+    if (seen <= keepBytes && !forgotten) kept.push(chunk);
     else kept.length = 0;
     // Back-pressure from the server reaches the caller; a closed upstream drops what comes.
     if (target?.writable && !target.write(chunk)) {
@@ -37,6 +40,10 @@ export function resendableBody(req: IncomingMessage | Http2ServerRequest, keepBy
       }
       req.resume();
     },
-    resendable: () => seen <= keepBytes,
+    resendable: () => seen <= keepBytes && !forgotten,
+    forget() {
+      forgotten = true;
+      kept.length = 0;
+    },
   };
 }

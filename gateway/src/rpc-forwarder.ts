@@ -89,7 +89,8 @@ export function rpcForwarder(endpoints: ServerEndpoints, capacity: TenantCapacit
     }
     const timeoutMs = deadlineMs(req, call.policy.streaming ? limits.maxStreamMs : limits.maxCallMs);
     const headers = withDeadline(upstreamHeaders(req, extraHeaders), req, timeoutMs);
-    const body = resendableBody(req, call.policy.retryable ? limits.maxBodyBytes : 0);
+    // Kept for any call, until its answer begins: a stream the server refused may go anywhere again.
+    const body = resendableBody(req, limits.maxBodyBytes);
     const f: Flight = { ...call, req, res, headers, body, attempts: 0, responded: false, settled: false, closed: false, waiting: 0 };
     f.deadline = setTimeout(() => expire(f), timeoutMs + deadlineGraceMs);
     res.once("close", () => finish(f));
@@ -127,6 +128,7 @@ export function rpcForwarder(endpoints: ServerEndpoints, capacity: TenantCapacit
   function respond(f: Flight, responseHeaders: http2.IncomingHttpHeaders) {
     if (f.settled) return;
     f.responded = true;
+    f.body.forget();
     const { [HTTP2_HEADER_STATUS]: status, ...rest } = responseHeaders;
     for (const name of Object.keys(rest)) if (name.startsWith(":")) delete rest[name];
     noteResponseCode(f.exchange, rest);

@@ -34,7 +34,7 @@ export function serverSessions(
     const pool = pools.get(url);
     pool?.splice(pool.indexOf(session), 1);
     if (why) log.warn({ endpoint: url, why }, "replacing a session to the server");
-    session.http2.close(); // its open streams finish first
+    if (session.open === 0) session.http2.close(); // else its last stream closes it
   };
   const connect = (url: string): Session => {
     const session: Session = { http2: http2.connect(url), open: 0, started: 0, retired: false };
@@ -62,7 +62,7 @@ export function serverSessions(
       session.open++;
       if (++session.started >= maxStreamsPerSession) retire(endpoint.url, session, "stream ids used up");
       stream.once("close", () => {
-        session.open--;
+        if (--session.open === 0 && session.retired) session.http2.close();
         // The server took no more streams on this session (memory, or its stream limit): the next call gets a fresh one.
         if (stream.rstCode === NGHTTP2_REFUSED_STREAM || stream.rstCode === NGHTTP2_ENHANCE_YOUR_CALM) {
           retire(endpoint.url, session, `stream refused (${stream.rstCode})`);

@@ -10,7 +10,7 @@ import { describe, it } from "node:test";
 import { Code } from "@connectrpc/connect";
 import { InvoiceService } from "@invoicer/sdk";
 import { createDualServer } from "@invoicer/platform/http-server";
-import { internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
+import { apiKeyHashHeader, internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
 import { createLogger } from "@invoicer/platform/logger";
 import { startObservability } from "@invoicer/platform/observability";
 import Fastify from "fastify";
@@ -31,12 +31,17 @@ const json = { "content-type": "application/json" };
  * open (`open` counts such streams), GetInvoice fails after its first bytes, the rest answer at
  * once without reading the body (the real server then resets the stream's upload, as this one does).
  */
-async function upstream() {
+async function upstream({ reset }: { reset?: number } = {}) {
   const seen: IncomingHttpHeaders[] = [];
+  const sessions = new Set<unknown>();
   let open = 0;
   const closed: (() => void)[] = [];
   const server = createDualServer((req, res) => {
     seen.push(req.headers);
+    const stream = (res as unknown as http2.Http2ServerResponse).stream;
+    sessions.add(stream?.session);
+    // An endpoint that refuses or fails every stream before answering (RST_STREAM with this code).
+    if (reset !== undefined) return void stream.close(reset);
     res.writeHead(200, json);
     if (req.url === `${service}/WatchInvoices`) {
       open++;
@@ -44,7 +49,6 @@ async function upstream() {
       return void res.once("close", () => (open--, closed.shift()?.()));
     }
     // As when the server dies mid-answer: the stream is reset with an error.
-    const stream = (res as unknown as http2.Http2ServerResponse).stream;
     if (req.url === `${service}/GetInvoice`) return void res.write("{", () => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR));
     res.end("{}");
   });
@@ -52,11 +56,21 @@ async function upstream() {
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   /** Resolves when the next held-open stream closes. */
   const nextClose = () => new Promise<void>((done) => closed.push(done));
-  return { url, seen, open: () => open, nextClose, close: () => server.close() };
+  return {
+    url,
+    seen,
+    sessions,
+    open: () => open,
+    nextClose,
+    close: () => {
+      server.close();
+      server.closeAllConnections();
+    },
+  };
 }
 
 /** A gateway of the forwarding alone, on a real port, every caller authenticated as `tenant` once its key check is let through. */
-async function forwardingGateway(serverUrl: string, limits: Partial<GatewayConfig["forwarding"]> = {}) {
+async function forwardingGateway(serverUrl: string | string[], limits: Partial<GatewayConfig["forwarding"]> = {}) {
   const lines: Record<string, unknown>[] = [];
   const awaited: { path: string; done: (line: Record<string, unknown>) => void }[] = [];
   const log = createLogger("unit", "info", {
@@ -82,7 +96,7 @@ async function forwardingGateway(serverUrl: string, limits: Partial<GatewayConfi
     await keyChecked;
     request.tenantId = tenant;
   });
-  const endpoints = serverEndpoints([serverUrl], { refreshMs: 60_000, checkHealth: async () => true });
+  const endpoints = serverEndpoints([serverUrl].flat(), { refreshMs: 60_000, checkHealth: async () => true });
   app.addHook("onClose", async () => endpoints.close());
   await app.register(rpcForwarding, {
     endpoints,
@@ -125,13 +139,20 @@ describe("forwarding RPCs to the server", () => {
   it("replaces the trust headers a client sends, and keeps gRPC off HTTP/1.1", async () => {
     const server = await upstream();
     const { app } = await forwardingGateway(server.url);
-    const forged = { authorization: "Bearer inv_x", [tenantHeader]: "someone-else", [internalTokenHeader]: "forged", ...json };
+    const forged = {
+      authorization: "Bearer inv_x",
+      [tenantHeader]: "someone-else",
+      [internalTokenHeader]: "forged",
+      [apiKeyHashHeader]: "forged",
+      ...json,
+    };
     const call = await app.inject({ method: "POST", url: `${service}/ListInvoices`, headers: forged, payload: "{}" });
     assert.equal(call.statusCode, 200);
     assert.equal(server.seen.length, 1);
     assert.equal(server.seen[0]![tenantHeader], tenant);
     assert.equal(server.seen[0]![internalTokenHeader], internalToken);
     assert.equal(server.seen[0]!.authorization, undefined);
+    assert.equal(server.seen[0]![apiKeyHashHeader], undefined);
     const grpc = await app.inject({ method: "POST", url: `${service}/ListInvoices`, headers: { "content-type": "application/grpc" } });
     assert.equal(grpc.headers["grpc-status"], String(Code.Unimplemented));
     assert.equal(server.seen.length, 1, "gRPC over HTTP/1.1 is not forwarded");
@@ -288,4 +309,75 @@ describe("forwarding RPCs to the server", () => {
       server.close();
     },
   );
+});
+
+describe("balancing forwarded calls over the server's endpoints", () => {
+  /** `count` Connect calls of `method` through the gateway, `concurrency` at a time; their HTTP statuses. */
+  async function calls(gatewayUrl: string, method: string, count: number, concurrency = 1) {
+    const statuses: number[] = [];
+    const next = async (): Promise<void> => {
+      if (statuses.length >= count) return;
+      statuses.push(0);
+      const answer = await fetch(`${gatewayUrl}${service}/${method}`, { method: "POST", headers: json, body: "{}" });
+      await answer.arrayBuffer();
+      statuses[statuses.indexOf(0)] = answer.status;
+      return next();
+    };
+    await Promise.all(Array.from({ length: concurrency }, next));
+    return statuses;
+  }
+
+  it("spreads calls per call, not per connection: each of three endpoints within 25 % of an even share", async () => {
+    const servers = await Promise.all([upstream(), upstream(), upstream()]);
+    const { app, url } = await forwardingGateway(servers.map((s) => s.url));
+    const statuses = await calls(url, "ListInvoices", 300, 8);
+    assert.deepEqual(new Set(statuses), new Set([200]));
+    for (const s of servers) assert.ok(Math.abs(s.seen.length - 100) <= 25, `shares: ${servers.map((x) => x.seen.length)}`);
+    await app.close();
+    servers.forEach((s) => s.close());
+  });
+
+  it("takes out an endpoint it cannot reach and sends the call, even one not safe to repeat, to another", async () => {
+    const [up, down] = await Promise.all([upstream(), upstream()]);
+    down.close();
+    const { app, url } = await forwardingGateway([up.url, down.url]);
+    assert.deepEqual(await calls(url, "PayInvoice", 20), Array<number>(20).fill(200));
+    assert.equal(up.seen.length, 20);
+    await app.close();
+    up.close();
+  });
+
+  it("sends a refused stream (REFUSED_STREAM, ENHANCE_YOUR_CALM) to another endpoint, and replaces the refusing session", async () => {
+    for (const code of [http2.constants.NGHTTP2_REFUSED_STREAM, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM]) {
+      const [good, refusing] = await Promise.all([upstream(), upstream({ reset: code })]);
+      const { app, url } = await forwardingGateway([good.url, refusing.url], { perEndpoint: 1 });
+      assert.deepEqual(await calls(url, "PayInvoice", 10), Array<number>(10).fill(200));
+      assert.equal(good.seen.length, 10);
+      assert.equal(refusing.sessions.size, refusing.seen.length, "a new session after each refusal");
+      await app.close();
+      [good, refusing].forEach((s) => s.close());
+    }
+  });
+
+  it("sends a call that failed on the server again only when it is safe to repeat", async () => {
+    const [first, second] = await Promise.all([upstream({ reset: http2.constants.NGHTTP2_INTERNAL_ERROR }), upstream()]);
+    const { app, url } = await forwardingGateway(first.url);
+    assert.deepEqual(await calls(url, "PayInvoice", 1), [503]);
+    assert.equal(first.seen.length, 1, "PayInvoice is not repeated");
+    await app.close();
+    const both = await forwardingGateway([first.url, second.url]);
+    assert.deepEqual(await calls(both.url, "ListInvoices", 10), Array<number>(10).fill(200), "ListInvoices has no side effects");
+    assert.deepEqual(await calls(both.url, "CreateInvoice", 10), Array<number>(10).fill(200), "CreateInvoice has an idempotency key");
+    await both.app.close();
+    [first, second].forEach((s) => s.close());
+  });
+
+  it("replaces a session before its stream ids run out (case 8), and every call still goes through", async () => {
+    const server = await upstream();
+    const { app, url } = await forwardingGateway(server.url, { perEndpoint: 1, maxStreamsPerSession: 3 });
+    assert.deepEqual(await calls(url, "ListInvoices", 10), Array<number>(10).fill(200));
+    assert.ok(server.sessions.size >= 4, `sessions: ${server.sessions.size}`);
+    await app.close();
+    server.close();
+  });
 });
