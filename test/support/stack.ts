@@ -81,13 +81,20 @@ export interface StackOptions {
   cuttableDatabase?: boolean;
   /** WATCH_MAX_PER_TENANT of the server. */
   watchMaxPerTenant?: number;
+  /** MAX_MESSAGE_BYTES of the server (1 MiB by default). */
+  maxMessageBytes?: number;
 }
 
 /** A fresh database on the test PostgreSQL, migrated, with a real server and gateway on free ports. */
 export async function startStack(
   gatewayOverrides: Partial<GatewayConfig> = {},
   eventOptions?: EventOptions,
-  { log = createLogger("test", process.env.TEST_LOG_LEVEL ?? "silent"), watchMaxPerTenant, cuttableDatabase }: StackOptions = {},
+  {
+    log = createLogger("test", process.env.TEST_LOG_LEVEL ?? "silent"),
+    watchMaxPerTenant,
+    cuttableDatabase,
+    maxMessageBytes = 1024 * 1024,
+  }: StackOptions = {},
 ): Promise<Stack> {
   const adminUrl = process.env.TEST_DATABASE_URL;
   if (!adminUrl) throw new Error("TEST_DATABASE_URL is not set: run the tests with `npm test`");
@@ -116,7 +123,7 @@ export async function startStack(
   const lifecycle = serverLifecycle();
   const server = createDualServer(
     createServerHandler({
-      config: { internalToken, maxMessageBytes: 1024 * 1024 },
+      config: { internalToken, maxMessageBytes },
       database: serverDatabase,
       watch,
       log,
