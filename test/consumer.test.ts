@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -68,7 +70,7 @@ it("re-drives invoices whose documents failed for good, once the cause is fixed,
       "the other invoice's documents",
     );
     assert.deepEqual(
-      await redriveDocuments(stack.database.sql, { pendingForMs: 0 }),
+      (await redriveDocuments(stack.database.sql, { pendingForMs: 0 })).redriven,
       [broken!.id],
       "only the PENDING invoice is re-driven",
     );
@@ -78,12 +80,12 @@ it("re-drives invoices whose documents failed for good, once the cause is fixed,
     await letters.close();
   }
   brokenRendererFixed = true; // what a fix and a redeploy of the consumer would do; then the command again
-  assert.deepEqual(await redriveDocuments(stack.database.sql, { pendingForMs: 0 }), [broken!.id]);
+  assert.deepEqual((await redriveDocuments(stack.database.sql, { pendingForMs: 0 })).redriven, [broken!.id]);
   await eventually(
     async () => (await client.getInvoice({ id: broken!.id })).invoice!.documentStatus === DocumentStatus.READY,
     "the re-driven invoice's documents",
   );
-  assert.deepEqual(await redriveDocuments(stack.database.sql, { pendingForMs: 0 }), [], "nothing left to re-drive");
+  assert.deepEqual((await redriveDocuments(stack.database.sql, { pendingForMs: 0 })).redriven, [], "nothing left to re-drive");
 });
 
 it("sets aside an invoice whose documents the server refuses as too large, and its partition moves on", async () => {
@@ -138,6 +140,58 @@ it("finishes the message in hand when stopped, so no work is lost", async () => 
   } finally {
     await events.close();
   }
+});
+
+// After the test above stopped the consumer: new invoices keep their documents PENDING while the relay publishes their events.
+describe("outbox redrive-documents", () => {
+  const sql = () => stack.database.sql;
+  const issue = async (n: number) =>
+    Promise.all(Array.from({ length: n }, async () => (await stack.client(stack.tenantA).createInvoice(sampleInvoice())).invoice!.id));
+  const published = (ids: string[]) =>
+    eventually(async () => {
+      const [row] = await sql()<{ n: number }[]>`
+        select count(*)::int as n from outbox where invoice_id = any(${ids}::uuid[]) and published_at is null`;
+      return row!.n === 0;
+    }, "the relay to publish their events");
+
+  it("re-drives no invoice paid or voided since: its issued event would follow the newer state on the topic", async () => {
+    const client = stack.client(stack.tenantA);
+    const [paid, voided, issued] = await issue(3);
+    await client.payInvoice({ id: paid! });
+    await client.voidInvoice({ id: voided!, reason: "entered twice" });
+    await published([paid!, voided!, issued!]);
+    const result = await redriveDocuments(sql(), { pendingForMs: 0, invoiceIds: [paid!, voided!, issued!] });
+    assert.deepEqual(result, { redriven: [issued!], movedOn: [paid!, voided!].sort() });
+    const [row] = await sql()<{ n: number }[]>`
+      select count(*)::int as n from outbox where invoice_id = any(${[paid!, voided!]}::uuid[]) and published_at is null`;
+    assert.equal(row!.n, 0, "nothing of theirs goes out again");
+  });
+
+  it("counts a document's wait from its event's publication, not the invoice's creation (an outbox backlog)", async () => {
+    const [late] = await issue(1);
+    await published([late!]);
+    await sql()`update invoices set created_at = now() - interval '1 hour' where id = ${late!}`;
+    const tenMinutes = 10 * 60_000;
+    assert.deepEqual(await redriveDocuments(sql(), { pendingForMs: tenMinutes, invoiceIds: [late!] }), { redriven: [], movedOn: [] });
+    await sql()`update outbox set published_at = now() - interval '11 minutes' where invoice_id = ${late!}`;
+    assert.deepEqual(await redriveDocuments(sql(), { pendingForMs: tenMinutes, invoiceIds: [late!] }), { redriven: [late!], movedOn: [] });
+  });
+
+  it("refuses a --pending-minutes shorter than DOCUMENTS_STALE_AFTER_MS: those documents may still be in flight", async () => {
+    const outbox = (args: string[], env: Record<string, string> = {}) =>
+      promisify(execFile)(process.execPath, ["--import", "tsx", "server/src/cli/outbox.ts", "redrive-documents", ...args], {
+        env: { ...process.env, DATABASE_URL: stack.databaseUrl, ...env },
+      });
+    await assert.rejects(
+      outbox(["--pending-minutes", "0"]),
+      (err: { code: number; stderr: string }) => err.code === 2 && /--pending-minutes must be at least 10/.test(err.stderr),
+    );
+    await assert.rejects(
+      outbox(["--pending-minutes", "2"], { DOCUMENTS_STALE_AFTER_MS: "180000" }),
+      (err: { code: number; stderr: string }) => err.code === 2 && /at least 3 /.test(err.stderr),
+    );
+    assert.match((await outbox(["--pending-minutes", "10"])).stdout, /^0 invoices re-driven/);
+  });
 });
 
 describe("retry policy", () => {

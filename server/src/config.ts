@@ -41,6 +41,11 @@ export function loadServerConfig(env: Record<string, string | undefined>): Serve
     outboxMaxBatchBytes: e.int("OUTBOX_MAX_BATCH_BYTES", 512 * 1024, 16 * 1024, 64 * 1024 * 1024),
     watchKeepAliveMs: e.int("WATCH_KEEPALIVE_MS", 15_000, 100, 600_000),
     watchMaxPerTenant: e.int("WATCH_MAX_PER_TENANT", 100, 1, 100_000),
-    documentsStaleAfterMs: e.int("DOCUMENTS_STALE_AFTER_MS", 600_000, 1_000, 7 * 24 * 3_600_000),
+    documentsStaleAfterMs: documentsStaleAfterMs(e),
   };
+}
+
+/** DOCUMENTS_STALE_AFTER_MS: how long documents may take before they are overdue (the outbox CLI reads it too). */
+export function documentsStaleAfterMs(e: ReturnType<typeof envReader>): number {
+  return e.int("DOCUMENTS_STALE_AFTER_MS", 600_000, 1_000, 7 * 24 * 3_600_000);
 }
