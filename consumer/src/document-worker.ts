@@ -36,16 +36,20 @@ export interface DocumentWorkerDeps {
 export class StoppedError extends Error {}
 
 /**
- * The server (or its database) is down, busy, draining for a deploy, or refuses our token during a
- * rotation: worth waiting for however long it takes, never a failure of the event.
+ * The server cannot answer anyone now: it is down or draining, its database is down (the error
+ * boundary's Unavailable), or it refuses our token during a rotation. Nothing is wrong with the
+ * event, and no other partition could do better: wait however long it takes. Every other failure,
+ * a refusal of the documents (ResourceExhausted for a message over the server's limit,
+ * InvalidArgument) or a failure of this one call (DeadlineExceeded, Aborted), counts toward
+ * `attempts`: kafkajs fetches nothing more from a broker while one of its batches is in hand.
  */
-const transientCodes = new Set([Code.Unavailable, Code.DeadlineExceeded, Code.ResourceExhausted, Code.Aborted, Code.Unauthenticated]);
+const outageCodes = new Set([Code.Unavailable, Code.Unauthenticated]);
 const maxBackoffMs = 30_000;
 
 /**
- * Handles one event: an issued invoice is rendered and attached; other kinds need no document.
- * Transient server errors are retried until the server answers; other failures are retried with
- * exponential backoff `attempts` times, then the message goes to the dead-letter topic.
+ * Handles one event: an issued invoice is rendered (once) and attached; other kinds need no document.
+ * While the server is out of service the attach is retried until it answers; other failures are
+ * retried with exponential backoff `attempts` times, then the message goes to the dead-letter topic.
  */
 export function documentWorker(deps: DocumentWorkerDeps) {
   const { tracer, metrics } = deps;
@@ -95,9 +99,10 @@ export function documentWorker(deps: DocumentWorkerDeps) {
     }
     if (event.kind.case !== "issued" || !event.kind.value.invoice) return void metrics.processed.inc({ outcome: "skipped" });
     const invoice = event.kind.value.invoice;
+    let documents: Awaited<ReturnType<DocumentWorkerDeps["render"]>> | undefined; // kept: a retried upload is not rendered again
     for (let attempt = 1, waits = 0; ; waits++) {
       try {
-        const documents = await render(invoice);
+        documents ??= await render(invoice);
         const { attached } = await deps.attach({ eventId: event.eventId, tenantId: event.tenantId, invoiceId: event.invoiceId, documents });
         metrics.processed.inc({ outcome: attached ? "attached" : "already_attached" });
         deps.log.info(
@@ -106,14 +111,14 @@ export function documentWorker(deps: DocumentWorkerDeps) {
         );
         return;
       } catch (err) {
-        const transient = err instanceof ConnectError && transientCodes.has(err.code);
-        metrics.failed.inc({ transient: String(transient) });
+        const outage = err instanceof ConnectError && outageCodes.has(err.code);
+        metrics.failed.inc({ transient: String(outage) });
         // A render past its time bound would take as long again: set the event aside at once.
         if (err instanceof RenderTimeoutError) return deadLetter(deps, message, err, attempt);
-        if (!transient && attempt >= deps.attempts) return deadLetter(deps, message, err, attempt);
-        if (!transient) attempt++;
+        if (!outage && attempt >= deps.attempts) return deadLetter(deps, message, err, attempt);
+        if (!outage) attempt++;
         const waitMs = Math.min(maxBackoffMs, deps.retryBackoffMs * 2 ** Math.min(waits, 16));
-        deps.log.warn({ err, eventId: event.eventId, attempt, transient, retryInMs: waitMs }, "rendering or attaching failed; retrying");
+        deps.log.warn({ err, eventId: event.eventId, attempt, outage, retryInMs: waitMs }, "rendering or attaching failed; retrying");
         await pause(waitMs, deps.stopSignal);
       }
     }

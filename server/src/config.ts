@@ -44,6 +44,11 @@ export function loadServerConfig(env: Record<string, string | undefined>): Serve
     watchMaxPerTenant: e.int("WATCH_MAX_PER_TENANT", 100, 1, 100_000),
     // Half of DATABASE_POOL_SIZE's default: one tenant's calls leave the others half the server's connections.
     maxCallsPerTenant: e.int("MAX_CALLS_PER_TENANT", 10, 1, 100_000),
-    documentsStaleAfterMs: e.int("DOCUMENTS_STALE_AFTER_MS", 600_000, 1_000, 7 * 24 * 3_600_000),
+    documentsStaleAfterMs: documentsStaleAfterMs(e),
   };
+}
+
+/** DOCUMENTS_STALE_AFTER_MS: how long documents may take before they are overdue (the outbox CLI reads it too). */
+export function documentsStaleAfterMs(e: ReturnType<typeof envReader>): number {
+  return e.int("DOCUMENTS_STALE_AFTER_MS", 600_000, 1_000, 7 * 24 * 3_600_000);
 }

@@ -83,6 +83,8 @@ export interface StackOptions {
   watchMaxPerTenant?: number;
   /** MAX_CALLS_PER_TENANT of the server. */
   maxCallsPerTenant?: number;
+  /** MAX_MESSAGE_BYTES of the server (1 MiB by default). */
+  maxMessageBytes?: number;
 }
 
 /** A fresh database on the test PostgreSQL, migrated, with a real server and gateway on free ports. */
@@ -94,6 +96,7 @@ export async function startStack(
     watchMaxPerTenant,
     maxCallsPerTenant = 100_000,
     cuttableDatabase,
+    maxMessageBytes = 1024 * 1024,
   }: StackOptions = {},
 ): Promise<Stack> {
   const adminUrl = process.env.TEST_DATABASE_URL;
@@ -123,7 +126,7 @@ export async function startStack(
   const lifecycle = serverLifecycle();
   const server = createDualServer(
     createServerHandler({
-      config: { internalToken, maxMessageBytes: 1024 * 1024, maxCallsPerTenant },
+      config: { internalToken, maxMessageBytes, maxCallsPerTenant },
       database: serverDatabase,
       watch,
       log,
