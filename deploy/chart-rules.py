@@ -156,6 +156,8 @@ def main() -> None:
         check(any(h["metadata"]["name"].endswith(f"-{component}") for h in find(default, "HorizontalPodAutoscaler")), f"[default] an HPA for {component}")
         check(any(p["metadata"]["name"].endswith(f"-{component}") for p in find(default, "PodDisruptionBudget")), f"[default] a PDB for {component}")
     check(len(find(default, "Job")) == 1, "[default] one migration Job")
+    gateway_env = [env_of(d["spec"]["template"]["spec"]["containers"][0]) for d in find(default, "Deployment", "-gateway")]
+    check(bool(gateway_env and gateway_env[0].get("TRUST_PROXY", {}).get("value")), "[default] the gateway trusts an ingress on the pod network (TRUST_PROXY): behind it every client would be one address")
     check(not find(default, "ServiceMonitor"), "[default] ServiceMonitor is off by default")
     check(len(find(everything, "ServiceMonitor")) == 3, "[everything-on] a ServiceMonitor each for gateway, server and consumer")
     check(not find(fixed, "HorizontalPodAutoscaler") and not find(fixed, "Job"), "[fixed-replicas] no HPA and no Job when disabled")
