@@ -7,6 +7,7 @@ import { file_grpc_health_v1_health, Health } from "@invoicer/sdk/grpc/health/v1
 import { file_invoicer_v1_invoice_service } from "@invoicer/sdk/invoicer/v1/invoice_service_pb";
 import { ApiKeyService, file_invoicer_v1_internal_service, InvoiceDocumentService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
 import { connectRoutes } from "@invoicer/platform/connect-routes";
+import { internalTokenHeader, isInternalToken } from "@invoicer/platform/internal-auth";
 import { closeGracefully } from "@invoicer/platform/http-server";
 import type { Logger } from "@invoicer/platform/logger";
 import { isMetricsScrape, sendMetrics } from "@invoicer/platform/metrics";
@@ -47,6 +48,7 @@ export function serverLifecycle(): ServerLifecycle {
 }
 
 const servedServices = [InvoiceService, InvoiceDocumentService, ApiKeyService, Health].map((s) => s.typeName);
+const publicServices = [InvoiceService, Health].map((s) => s.typeName);
 
 /** The server's routes on one Node request handler speaking Connect, gRPC and gRPC-web. */
 export function createServerHandler({ config, database, watch, log, observability, lifecycle = serverLifecycle() }: ServerDeps) {
@@ -70,7 +72,8 @@ export function createServerHandler({ config, database, watch, log, observabilit
     registerReflection(
       router,
       [file_invoicer_v1_invoice_service, file_invoicer_v1_internal_service, file_grpc_health_v1_health],
-      servedServices,
+      // Reflection needs no token; the internal services are shown only to the gateway, who may call them.
+      (header) => (isInternalToken(header.get(internalTokenHeader), config.internalToken) ? servedServices : publicServices),
     );
   };
   const router = createRpcRouter({
