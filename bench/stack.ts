@@ -109,6 +109,7 @@ async function startServices(
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   const common = {
     INTERNAL_TOKEN: internalToken,
+    CONSUMER_TOKEN: randomBytes(24).toString("hex"),
     KAFKA_BROKERS: brokers,
     KAFKA_TOPIC: topic,
     SERVER_URL: serverUrl,

@@ -14,7 +14,9 @@ import yaml
 # Requests cover idle, limits the peak.
 MEASURED = {"gateway": (124, 152), "server": (153, 166), "consumer": (161, 251)}
 COMPONENTS = ("gateway", "server", "consumer")
-SECRET_VARS = {"INTERNAL_TOKEN", "DATABASE_URL", "METRICS_TOKEN"}
+SECRET_VARS = {"INTERNAL_TOKEN", "CONSUMER_TOKEN", "DATABASE_URL", "METRICS_TOKEN"}
+# Who holds which credential: the consumer only its own, which may attach documents and nothing else.
+TOKENS = {"gateway": {"INTERNAL_TOKEN"}, "server": {"INTERNAL_TOKEN", "CONSUMER_TOKEN"}, "consumer": {"CONSUMER_TOKEN"}}
 errors: list[str] = []
 
 
@@ -78,7 +80,8 @@ def rules(render: str, docs: list[dict]) -> None:
         env = env_of(container)
         for name in SECRET_VARS & set(env):
             check("valueFrom" in env[name] and "secretKeyRef" in env[name]["valueFrom"], f"{cwhere} {name} must come from a Secret")
-        check("INTERNAL_TOKEN" in env, f"{cwhere} needs INTERNAL_TOKEN")
+        held = {"INTERNAL_TOKEN", "CONSUMER_TOKEN"} & set(env)
+        check(held == TOKENS[component], f"{cwhere} holds {sorted(held)}, expected {sorted(TOKENS[component])}")
         if component == "server":
             check("DATABASE_URL" in env, f"{cwhere} needs DATABASE_URL")
         if "KAFKA_TOPIC_PARTITIONS" in env:

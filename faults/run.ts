@@ -325,7 +325,14 @@ async function runServices(
 ): Promise<Result> {
   const internalToken = randomBytes(24).toString("hex");
   const brokers = cluster?.brokers ?? kafka!.brokers;
-  const common = { INTERNAL_TOKEN: internalToken, KAFKA_BROKERS: brokers, KAFKA_TOPIC: topic, LOG_LEVEL: "info" };
+  const consumerToken = randomBytes(24).toString("hex");
+  const common = {
+    INTERNAL_TOKEN: internalToken,
+    CONSUMER_TOKEN: consumerToken,
+    KAFKA_BROKERS: brokers,
+    KAFKA_TOPIC: topic,
+    LOG_LEVEL: "info",
+  };
   const log = (name: string) => join(workDir, "logs", `${scenario.name}-${name}.log`);
   const consumerGroup = `documents-${scenario.name}`;
   const serverPorts = [await freePort(), await freePort()];

@@ -59,6 +59,7 @@ async function startServices(pg: LocalPostgres, broker: LocalKafka) {
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   const common = {
     INTERNAL_TOKEN: randomBytes(24).toString("hex"),
+    CONSUMER_TOKEN: randomBytes(24).toString("hex"),
     KAFKA_BROKERS: broker.brokers,
     SERVER_URL: serverUrl,
     LOG_LEVEL: "info",

@@ -45,7 +45,7 @@ it(
         deadLetterTopic: events.deadLetterTopic,
         groupId: events.groupId,
         serverUrl: stack.serverUrl,
-        internalToken: stack.internalToken,
+        consumerToken: stack.consumerToken,
         attempts: 2,
         retryBackoffMs: 20,
         sessionTimeoutMs: 10_000,

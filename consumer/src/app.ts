@@ -38,7 +38,7 @@ export async function startDocumentConsumer(
     createGrpcTransport({
       baseUrl: config.serverUrl,
       sessionManager: http2SessionManager(config.serverUrl),
-      interceptors: [traceCalls(tracer), (next) => (req) => (req.header.set(internalTokenHeader, config.internalToken), next(req))],
+      interceptors: [traceCalls(tracer), (next) => (req) => (req.header.set(internalTokenHeader, config.consumerToken), next(req))],
     }),
   );
   const producer = bus.producer();

@@ -10,7 +10,8 @@ export interface ConsumerConfig {
   deadLetterTopic: string;
   groupId: string;
   serverUrl: string;
-  internalToken: string;
+  /** The consumer's own credential at the server (CONSUMER_TOKEN): it may attach documents, nothing else. */
+  consumerToken: string;
   attempts: number;
   retryBackoffMs: number;
   /** Worker threads rendering documents, so renders at once. */
@@ -37,7 +38,7 @@ export function loadConsumerConfig(env: Record<string, string | undefined>): Con
     deadLetterTopic: e.string("KAFKA_DEAD_LETTER_TOPIC", `${kafkaTopic}.dead-letter`),
     groupId: e.string("CONSUMER_GROUP", "invoice-documents"),
     serverUrl: e.url("SERVER_URL", "http://127.0.0.1:8081"),
-    internalToken: e.secret("INTERNAL_TOKEN"),
+    consumerToken: e.secret("CONSUMER_TOKEN"),
     attempts: e.int("RENDER_ATTEMPTS", 5, 1, 100),
     retryBackoffMs: e.int("RENDER_RETRY_BACKOFF_MS", 500, 0, 60_000),
     renderWorkers: e.int("RENDER_WORKERS", 1, 1, 64),

@@ -25,7 +25,8 @@ import { outboxMetrics } from "./outbox/metrics.ts";
 import type { ServerConfig } from "./config.ts";
 
 export interface ServerDeps {
-  config: Pick<ServerConfig, "internalToken" | "maxMessageBytes">;
+  /** Without `consumerToken` no caller but the gateway is let in. */
+  config: Pick<ServerConfig, "internalToken" | "maxMessageBytes"> & Partial<Pick<ServerConfig, "consumerToken">>;
   database: Database;
   log: Logger;
   observability: Observability;
@@ -81,7 +82,7 @@ export function createServerHandler({ config, database, watch, log, observabilit
     observability,
     maxMessageBytes: config.maxMessageBytes,
     cutSignal: lifecycle.cut.signal,
-    interceptors: [trustedCallers(config.internalToken)],
+    interceptors: [trustedCallers(config)],
   });
   routes(router);
   const serve = connectRoutes(router, log);

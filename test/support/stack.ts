@@ -33,6 +33,8 @@ export interface Stack {
   gatewayUrl: string;
   serverUrl: string;
   internalToken: string;
+  /** The document consumer's credential (CONSUMER_TOKEN). */
+  consumerToken: string;
   database: Database;
   databaseUrl: string;
   tenantA: Tenant;
@@ -99,6 +101,7 @@ export async function startStack(
   const serverDatabaseUrl = databaseLink ? Object.assign(new URL(databaseUrl), { host: databaseLink.address }).toString() : databaseUrl;
   const serverDatabase = databaseLink ? openDatabase(serverDatabaseUrl, 20) : database;
   const internalToken = randomBytes(24).toString("hex");
+  const consumerToken = randomBytes(24).toString("hex");
   const metricsToken = randomBytes(24).toString("hex");
   const exporter = new InMemorySpanExporter();
   const observe = (service: string) =>
@@ -116,7 +119,7 @@ export async function startStack(
   const lifecycle = serverLifecycle();
   const server = createDualServer(
     createServerHandler({
-      config: { internalToken, maxMessageBytes: 1024 * 1024 },
+      config: { internalToken, consumerToken, maxMessageBytes: 1024 * 1024 },
       database: serverDatabase,
       watch,
       log,
@@ -127,7 +130,7 @@ export async function startStack(
   const serverPort = await listen(server, 0, "127.0.0.1", "SERVER_PORT");
   const serverUrl = `http://127.0.0.1:${serverPort}`;
   const events =
-    eventOptions && (await startEvents(name, eventOptions, serverDatabase, notifications, serverUrl, internalToken, log, observability));
+    eventOptions && (await startEvents(name, eventOptions, serverDatabase, notifications, serverUrl, consumerToken, log, observability));
   const config = {
     ...loadGatewayConfig({ INTERNAL_TOKEN: internalToken, SERVER_URL: serverUrl }),
     corsOrigins: ["http://allowed.example"],
@@ -150,6 +153,7 @@ export async function startStack(
     gatewayUrl,
     serverUrl,
     internalToken,
+    consumerToken,
     database,
     databaseUrl,
     tenantA,
@@ -187,7 +191,7 @@ async function startEvents(
   database: Database,
   notifications: OutboxNotifications,
   serverUrl: string,
-  internalToken: string,
+  consumerToken: string,
   log: Logger,
   observability: Stack["observability"],
 ) {
@@ -218,7 +222,7 @@ async function startEvents(
             deadLetterTopic,
             groupId,
             serverUrl,
-            internalToken,
+            consumerToken,
             attempts: 3,
             retryBackoffMs: 50,
             sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
