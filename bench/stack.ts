@@ -126,7 +126,7 @@ async function startServices(
   const server = service(
     "server",
     "server/src/main.ts",
-    { DATABASE_URL: databaseUrl, SERVER_PORT: String(serverPort) },
+    { DATABASE_URL: databaseUrl, SERVER_PORT: String(serverPort), SERVER_METRICS_PORT: String(await freePort()) },
     serverServing(serverUrl),
   );
   await server.start();

@@ -126,6 +126,14 @@ def rules(render: str, docs: list[dict]) -> None:
         check(pod_peers == {"gateway", "consumer"}, f"{where} server reachable from pods {pod_peers}, expected gateway and consumer")
         check(all(rule.get("from") for rule in policies["server"]["spec"]["ingress"]), f"{where} server ingress rule without 'from' opens it to all")
         check(all(rule.get("from") for rule in policies["consumer"]["spec"].get("ingress", [])), f"{where} consumer ingress rule without 'from' opens it to all")
+        # Scrapers (metricsFrom) reach the server's metrics port only, never its RPC port.
+        (server,) = deployments["server"]
+        server_ports = {p["name"]: p["containerPort"] for p in server["spec"]["template"]["spec"]["containers"][0]["ports"]}
+        for rule in policies["server"]["spec"]["ingress"]:
+            others = [p for p in rule.get("from", []) if p.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/component") not in ("gateway", "consumer")]
+            ports = {p["port"] for p in rule.get("ports", [])}
+            if others:
+                check(ports == {server_ports.get("metrics")}, f"{where} the server's metrics rule opens ports {ports}, expected only its metrics port {server_ports.get('metrics')}")
     # ServiceMonitor is a CRD the schema validator skips: check that each one finds a Service and its port.
     services = find(docs, "Service")
     for monitor in find(docs, "ServiceMonitor"):

@@ -69,7 +69,7 @@ async function startServices(pg: LocalPostgres, broker: LocalKafka) {
     serviceProcess(
       "server",
       "server/src/main.ts",
-      { ...common, DATABASE_URL: databaseUrl, SERVER_PORT: String(serverPort) },
+      { ...common, DATABASE_URL: databaseUrl, SERVER_PORT: String(serverPort), SERVER_METRICS_PORT: String(await freePort()) },
       serverServing(serverUrl),
       log("server"),
     ),

@@ -29,6 +29,8 @@ await runMain(async () => {
   const serverPort = env.port("SERVER_PORT", 8081);
   await assertPortFree(gatewayPort, "GATEWAY_PORT", "the gateway");
   await assertPortFree(serverPort, "SERVER_PORT", "the server");
+  const serverMetricsPort = env.port("SERVER_METRICS_PORT", 8083);
+  await assertPortFree(serverMetricsPort, "SERVER_METRICS_PORT", "the server's metrics");
   const consumerHealthPort = env.port("CONSUMER_HEALTH_PORT", 8082);
   await assertPortFree(consumerHealthPort, "CONSUMER_HEALTH_PORT", "the consumer's health endpoint");
   mkdirSync(dataDir, { recursive: true });
@@ -104,7 +106,14 @@ await runMain(async () => {
     })());
   running.stopAll = stopAll;
 
-  children.push(run("server", "server/src/main.ts", { ...shared, ...tokens, SERVER_PORT: String(serverPort) }, stopAll));
+  children.push(
+    run(
+      "server",
+      "server/src/main.ts",
+      { ...shared, ...tokens, SERVER_PORT: String(serverPort), SERVER_METRICS_PORT: String(serverMetricsPort) },
+      stopAll,
+    ),
+  );
   children.push(
     run(
       "consumer",

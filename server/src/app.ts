@@ -10,7 +10,6 @@ import { connectRoutes } from "@invoicer/platform/connect-routes";
 import { internalTokenHeader, isInternalToken } from "@invoicer/platform/internal-auth";
 import { closeGracefully } from "@invoicer/platform/http-server";
 import type { Logger } from "@invoicer/platform/logger";
-import { isMetricsScrape, sendMetrics } from "@invoicer/platform/metrics";
 import type { Observability } from "@invoicer/platform/observability";
 import { registerReflection } from "@invoicer/platform/reflection";
 import { apiKeyService } from "./api-keys.ts";
@@ -87,7 +86,6 @@ export function createServerHandler({ config, database, watch, log, observabilit
   routes(router);
   const serve = connectRoutes(router, log);
   return (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
-    if (isMetricsScrape(req as IncomingMessage)) return void sendMetrics(metrics, res as ServerResponse);
     if (!serve(req, res)) (res as ServerResponse).writeHead(404).end();
   };
 }

@@ -6,6 +6,8 @@ export interface ServerConfig {
   tracing: TracingConfig;
   host: string;
   port: number;
+  /** Where GET /metrics is answered, apart from the RPC port, so scrapers need not reach the RPCs. */
+  metricsPort: number;
   databaseUrl: string;
   databasePoolSize: number;
   internalToken: string;
@@ -31,6 +33,7 @@ export function loadServerConfig(env: Record<string, string | undefined>): Serve
     tracing: tracingConfig(e, "server"),
     host: e.string("SERVER_HOST", "127.0.0.1"),
     port: e.port("SERVER_PORT", 8081),
+    metricsPort: e.port("SERVER_METRICS_PORT", 8083),
     databaseUrl: e.url("DATABASE_URL"),
     databasePoolSize: e.int("DATABASE_POOL_SIZE", 20, 1, 500),
     internalToken: e.secret("INTERNAL_TOKEN"),

@@ -5,6 +5,7 @@ import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/conn
 import { InvoiceService } from "@invoicer/sdk";
 import { createDualServer, listen } from "@invoicer/platform/http-server";
 import { connectEventBus, type EventBus } from "@invoicer/platform/kafka";
+import { createMetricsServer } from "@invoicer/platform/metrics";
 import { createLogger, type Logger } from "@invoicer/platform/logger";
 import { startObservability, type Observability } from "@invoicer/platform/observability";
 import { tracedProducer } from "@invoicer/platform/traced-producer";
@@ -32,6 +33,8 @@ export interface Tenant {
 export interface Stack {
   gatewayUrl: string;
   serverUrl: string;
+  /** Where the server answers Prometheus scrapes (SERVER_METRICS_PORT). */
+  serverMetricsUrl: string;
   internalToken: string;
   /** The document consumer's credential (CONSUMER_TOKEN). */
   consumerToken: string;
@@ -129,6 +132,8 @@ export async function startStack(
   );
   const serverPort = await listen(server, 0, "127.0.0.1", "SERVER_PORT");
   const serverUrl = `http://127.0.0.1:${serverPort}`;
+  const metricsServer = createMetricsServer(observability.server.metrics);
+  const serverMetricsUrl = `http://127.0.0.1:${await listen(metricsServer, 0, "127.0.0.1", "SERVER_METRICS_PORT")}`;
   const events =
     eventOptions && (await startEvents(name, eventOptions, serverDatabase, notifications, serverUrl, consumerToken, log, observability));
   const config = {
@@ -152,6 +157,7 @@ export async function startStack(
   return {
     gatewayUrl,
     serverUrl,
+    serverMetricsUrl,
     internalToken,
     consumerToken,
     database,
@@ -177,6 +183,8 @@ export async function startStack(
       await notifications.stop();
       server.closeAllConnections();
       await new Promise((done) => server.close(done));
+      metricsServer.closeAllConnections();
+      await new Promise((done) => metricsServer.close(done));
       if (serverDatabase !== database) await serverDatabase.close();
       await databaseLink?.close();
       await database.close();
