@@ -255,7 +255,7 @@ describe("connections", () => {
       TRUST_PROXY: "loopback",
       MAX_CONNECTIONS_PER_ADDRESS: "3",
     });
-    const proxied = await startStack({ connections, trustProxy, rateLimitPerAddress: 5 });
+    const proxied = await startStack({ connections, trustProxy, rateLimitPerAddress: 5, keyChecksPerAddress: 2 });
     const { hostname, port } = new URL(proxied.gatewayUrl);
     const held = await Promise.all(
       [1, 2, 3].map(
@@ -274,6 +274,17 @@ describe("connections", () => {
       for (let i = 0; i < 4; i++) assert.equal(await statusFor("203.0.113.1"), 200);
       assert.equal(await statusFor("203.0.113.1"), 429, "the sixth request of one client is over its limit");
       assert.equal(await statusFor("198.51.100.2"), 200, "another client behind the same proxy is not limited");
+      const keyCheckFor = async (client: string) =>
+        (
+          await fetch(`${proxied.gatewayUrl}/v1/invoices`, {
+            headers: { "x-forwarded-for": client, authorization: `Bearer ${randomKey()}` },
+          })
+        ).status;
+      assert.deepEqual(
+        [await keyCheckFor("203.0.113.3"), await keyCheckFor("203.0.113.3"), await keyCheckFor("203.0.113.3")],
+        [401, 401, 429],
+      );
+      assert.equal(await keyCheckFor("198.51.100.4"), 401, "another client's keys are still checked");
       assert.ok(
         held.every((s) => !s.destroyed),
         "the proxy's connections stay open",
