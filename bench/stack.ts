@@ -109,6 +109,7 @@ async function startServices(
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   const common = {
     INTERNAL_TOKEN: internalToken,
+    CONSUMER_TOKEN: randomBytes(24).toString("hex"),
     KAFKA_BROKERS: brokers,
     KAFKA_TOPIC: topic,
     SERVER_URL: serverUrl,
@@ -126,7 +127,12 @@ async function startServices(
     "server",
     "server/src/main.ts",
     // The bench's one tenant calls --concurrency at once: it measures throughput, not the tenant's bound.
-    { DATABASE_URL: databaseUrl, SERVER_PORT: String(serverPort), MAX_CALLS_PER_TENANT: "100000" },
+    {
+      DATABASE_URL: databaseUrl,
+      SERVER_PORT: String(serverPort),
+      SERVER_METRICS_PORT: String(await freePort()),
+      MAX_CALLS_PER_TENANT: "100000",
+    },
     serverServing(serverUrl),
   );
   await server.start();

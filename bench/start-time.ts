@@ -67,7 +67,8 @@ export async function startSection(workDir: string, say: (line: string) => void)
   rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(workDir, { recursive: true });
   const env: Record<string, string> = { INVOICER_DATA_DIR: dataDir };
-  for (const name of ["GATEWAY_PORT", "SERVER_PORT", "CONSUMER_HEALTH_PORT", "PGPORT", "KAFKA_PORT"]) env[name] = String(await freePort());
+  for (const name of ["GATEWAY_PORT", "SERVER_PORT", "SERVER_METRICS_PORT", "CONSUMER_HEALTH_PORT", "PGPORT", "KAFKA_PORT"])
+    env[name] = String(await freePort());
   const figures: { run: string; startMs: number; steps: string[]; stopMs: number; leftBehind: boolean }[] = [];
   try {
     for (const [i, run] of ["first start (fresh data dir)", "second start, right after Ctrl-C (data kept)"].entries()) {

@@ -24,6 +24,7 @@ interface Manifest {
 /** What the Secret holds in a real install (METRICS_TOKEN is optional and left out). */
 const secretValues: Record<string, string> = {
   INTERNAL_TOKEN: "a-secret-from-the-secret-0123456789",
+  CONSUMER_TOKEN: "another-secret-from-the-secret-0123",
   DATABASE_URL: "postgres://invoicer:pw@postgres.databases:5432/invoicer",
 };
 

@@ -14,7 +14,9 @@ import yaml
 # Requests cover idle, limits the peak.
 MEASURED = {"gateway": (124, 152), "server": (153, 166), "consumer": (161, 251)}
 COMPONENTS = ("gateway", "server", "consumer")
-SECRET_VARS = {"INTERNAL_TOKEN", "DATABASE_URL", "METRICS_TOKEN"}
+SECRET_VARS = {"INTERNAL_TOKEN", "CONSUMER_TOKEN", "DATABASE_URL", "METRICS_TOKEN"}
+# Who holds which credential: the consumer only its own, which may attach documents and nothing else.
+TOKENS = {"gateway": {"INTERNAL_TOKEN"}, "server": {"INTERNAL_TOKEN", "CONSUMER_TOKEN"}, "consumer": {"CONSUMER_TOKEN"}}
 errors: list[str] = []
 
 
@@ -78,7 +80,8 @@ def rules(render: str, docs: list[dict]) -> None:
         env = env_of(container)
         for name in SECRET_VARS & set(env):
             check("valueFrom" in env[name] and "secretKeyRef" in env[name]["valueFrom"], f"{cwhere} {name} must come from a Secret")
-        check("INTERNAL_TOKEN" in env, f"{cwhere} needs INTERNAL_TOKEN")
+        held = {"INTERNAL_TOKEN", "CONSUMER_TOKEN"} & set(env)
+        check(held == TOKENS[component], f"{cwhere} holds {sorted(held)}, expected {sorted(TOKENS[component])}")
         if component == "server":
             check("DATABASE_URL" in env, f"{cwhere} needs DATABASE_URL")
         if "KAFKA_TOPIC_PARTITIONS" in env:
@@ -123,6 +126,14 @@ def rules(render: str, docs: list[dict]) -> None:
         check(pod_peers == {"gateway", "consumer"}, f"{where} server reachable from pods {pod_peers}, expected gateway and consumer")
         check(all(rule.get("from") for rule in policies["server"]["spec"]["ingress"]), f"{where} server ingress rule without 'from' opens it to all")
         check(all(rule.get("from") for rule in policies["consumer"]["spec"].get("ingress", [])), f"{where} consumer ingress rule without 'from' opens it to all")
+        # Scrapers (metricsFrom) reach the server's metrics port only, never its RPC port.
+        (server,) = deployments["server"]
+        server_ports = {p["name"]: p["containerPort"] for p in server["spec"]["template"]["spec"]["containers"][0]["ports"]}
+        for rule in policies["server"]["spec"]["ingress"]:
+            others = [p for p in rule.get("from", []) if p.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/component") not in ("gateway", "consumer")]
+            ports = {p["port"] for p in rule.get("ports", [])}
+            if others:
+                check(ports == {server_ports.get("metrics")}, f"{where} the server's metrics rule opens ports {ports}, expected only its metrics port {server_ports.get('metrics')}")
     # ServiceMonitor is a CRD the schema validator skips: check that each one finds a Service and its port.
     services = find(docs, "Service")
     for monitor in find(docs, "ServiceMonitor"):
@@ -156,6 +167,8 @@ def main() -> None:
         check(any(h["metadata"]["name"].endswith(f"-{component}") for h in find(default, "HorizontalPodAutoscaler")), f"[default] an HPA for {component}")
         check(any(p["metadata"]["name"].endswith(f"-{component}") for p in find(default, "PodDisruptionBudget")), f"[default] a PDB for {component}")
     check(len(find(default, "Job")) == 1, "[default] one migration Job")
+    gateway_env = [env_of(d["spec"]["template"]["spec"]["containers"][0]) for d in find(default, "Deployment", "-gateway")]
+    check(bool(gateway_env and gateway_env[0].get("TRUST_PROXY", {}).get("value")), "[default] the gateway trusts an ingress on the pod network (TRUST_PROXY): behind it every client would be one address")
     check(not find(default, "ServiceMonitor"), "[default] ServiceMonitor is off by default")
     check(len(find(everything, "ServiceMonitor")) == 3, "[everything-on] a ServiceMonitor each for gateway, server and consumer")
     check(not find(fixed, "HorizontalPodAutoscaler") and not find(fixed, "Job"), "[fixed-replicas] no HPA and no Job when disabled")

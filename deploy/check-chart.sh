@@ -63,7 +63,7 @@ renders=(
   "everything-on|--set serviceMonitor.enabled=true --set serviceMonitor.gateway=true --set networkPolicy.egress.enabled=true --set-json networkPolicy.metricsFrom=[{\"namespaceSelector\":{}}]"
   "fixed-replicas|--set gateway.autoscaling.enabled=false --set server.autoscaling.enabled=false --set consumer.autoscaling.enabled=false --set consumer.replicas=9 --set migrations.enabled=false --set networkPolicy.enabled=false --set gateway.pdb.enabled=false"
   "partitions-7|--set kafka.partitions=7"
-  "created-secret|--set secrets.existingSecret= --set secrets.create.internalToken=0123456789abcdef0123 --set secrets.create.databaseUrl=postgres://u:p@db:5432/invoicer"
+  "created-secret|--set secrets.existingSecret= --set secrets.create.internalToken=0123456789abcdef0123 --set secrets.create.consumerToken=fedcba98765432100123 --set secrets.create.databaseUrl=postgres://u:p@db:5432/invoicer"
 )
 step "helm template (${#renders[@]} value sets)"
 for r in "${renders[@]}"; do
@@ -84,7 +84,8 @@ must_fail() {
   echo "  refused: $why"
 }
 must_fail "no Secret at all" "secrets.existingSecret is empty" --set secrets.existingSecret=
-must_fail "a short created token" "16+ characters" --set secrets.existingSecret= --set secrets.create.internalToken=short --set secrets.create.databaseUrl=postgres://db/x
+must_fail "a short created token" "16+ characters" --set secrets.existingSecret= --set secrets.create.internalToken=short --set secrets.create.consumerToken=fedcba98765432100123 --set secrets.create.databaseUrl=postgres://db/x
+must_fail "the consumer given the gateway's token" "must differ" --set secrets.existingSecret= --set secrets.create.internalToken=0123456789abcdef0123 --set secrets.create.consumerToken=0123456789abcdef0123 --set secrets.create.databaseUrl=postgres://db/x
 must_fail "more consumers than partitions" "above kafka.partitions" --set kafka.partitions=2 --set consumer.autoscaling.minReplicas=3
 must_fail "NODE_OPTIONS without the image's young generation" "keep a --max-semi-space-size" --set server.env.NODE_OPTIONS=--enable-source-maps
 must_fail "an extraEnv NODE_OPTIONS without it" "keep a --max-semi-space-size" --set-json 'consumer.extraEnv=[{"name":"NODE_OPTIONS","value":"--enable-source-maps"}]'

@@ -325,16 +325,25 @@ async function runServices(
 ): Promise<Result> {
   const internalToken = randomBytes(24).toString("hex");
   const brokers = cluster?.brokers ?? kafka!.brokers;
-  const common = { INTERNAL_TOKEN: internalToken, KAFKA_BROKERS: brokers, KAFKA_TOPIC: topic, LOG_LEVEL: "info" };
+  const consumerToken = randomBytes(24).toString("hex");
+  const common = {
+    INTERNAL_TOKEN: internalToken,
+    CONSUMER_TOKEN: consumerToken,
+    KAFKA_BROKERS: brokers,
+    KAFKA_TOPIC: topic,
+    LOG_LEVEL: "info",
+  };
   const log = (name: string) => join(workDir, "logs", `${scenario.name}-${name}.log`);
   const consumerGroup = `documents-${scenario.name}`;
   const serverPorts = [await freePort(), await freePort()];
+  const metricsPorts = [await freePort(), await freePort()];
   const serverUrls = serverPorts.map((port) => `http://127.0.0.1:${port}`);
   const servers = ["server-a", "server-b"].map((name, i) => {
     const env = {
       ...common,
       DATABASE_URL: databaseUrl,
       SERVER_PORT: String(serverPorts[i]),
+      SERVER_METRICS_PORT: String(metricsPorts[i]),
       DATABASE_POOL_SIZE: "10",
       OUTBOX_POLL_MS: "1000",
     };

@@ -59,6 +59,7 @@ async function startServices(pg: LocalPostgres, broker: LocalKafka) {
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   const common = {
     INTERNAL_TOKEN: randomBytes(24).toString("hex"),
+    CONSUMER_TOKEN: randomBytes(24).toString("hex"),
     KAFKA_BROKERS: broker.brokers,
     SERVER_URL: serverUrl,
     LOG_LEVEL: "info",
@@ -68,7 +69,7 @@ async function startServices(pg: LocalPostgres, broker: LocalKafka) {
     serviceProcess(
       "server",
       "server/src/main.ts",
-      { ...common, DATABASE_URL: databaseUrl, SERVER_PORT: String(serverPort) },
+      { ...common, DATABASE_URL: databaseUrl, SERVER_PORT: String(serverPort), SERVER_METRICS_PORT: String(await freePort()) },
       serverServing(serverUrl),
       log("server"),
     ),

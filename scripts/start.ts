@@ -29,6 +29,8 @@ await runMain(async () => {
   const serverPort = env.port("SERVER_PORT", 8081);
   await assertPortFree(gatewayPort, "GATEWAY_PORT", "the gateway");
   await assertPortFree(serverPort, "SERVER_PORT", "the server");
+  const serverMetricsPort = env.port("SERVER_METRICS_PORT", 8083);
+  await assertPortFree(serverMetricsPort, "SERVER_METRICS_PORT", "the server's metrics");
   const consumerHealthPort = env.port("CONSUMER_HEALTH_PORT", 8082);
   await assertPortFree(consumerHealthPort, "CONSUMER_HEALTH_PORT", "the consumer's health endpoint");
   mkdirSync(dataDir, { recursive: true });
@@ -80,15 +82,17 @@ await runMain(async () => {
   await applyMigrations(databaseUrl);
   const apiKey = await demoApiKey(databaseUrl);
   const internalToken = env.optional("INTERNAL_TOKEN") ?? kept("internal-token", () => randomBytes(24).toString("hex"));
+  const consumerToken = env.optional("CONSUMER_TOKEN") ?? kept("consumer-token", () => randomBytes(24).toString("hex"));
   const serverUrl = `http://127.0.0.1:${serverPort}`;
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   const shared = {
     ...process.env,
     DATABASE_URL: databaseUrl,
     KAFKA_BROKERS: kafkaBrokers,
-    INTERNAL_TOKEN: internalToken,
     SERVER_URL: serverUrl,
   };
+  // The consumer gets its own token only: it may attach documents, not act as the gateway.
+  const tokens = { INTERNAL_TOKEN: internalToken, CONSUMER_TOKEN: consumerToken };
 
   const children: ChildProcess[] = [];
   let stopping: Promise<void> | undefined;
@@ -102,9 +106,25 @@ await runMain(async () => {
     })());
   running.stopAll = stopAll;
 
-  children.push(run("server", "server/src/main.ts", { ...shared, SERVER_PORT: String(serverPort) }, stopAll));
-  children.push(run("consumer", "consumer/src/main.ts", { ...shared, CONSUMER_HEALTH_PORT: String(consumerHealthPort) }, stopAll));
-  children.push(run("gateway", "gateway/src/main.ts", { ...shared, GATEWAY_PORT: String(gatewayPort) }, stopAll));
+  children.push(
+    run(
+      "server",
+      "server/src/main.ts",
+      { ...shared, ...tokens, SERVER_PORT: String(serverPort), SERVER_METRICS_PORT: String(serverMetricsPort) },
+      stopAll,
+    ),
+  );
+  children.push(
+    run(
+      "consumer",
+      "consumer/src/main.ts",
+      { ...shared, INTERNAL_TOKEN: undefined, CONSUMER_TOKEN: consumerToken, CONSUMER_HEALTH_PORT: String(consumerHealthPort) },
+      stopAll,
+    ),
+  );
+  children.push(
+    run("gateway", "gateway/src/main.ts", { ...shared, INTERNAL_TOKEN: internalToken, GATEWAY_PORT: String(gatewayPort) }, stopAll),
+  );
   await untilReady(`${gatewayUrl}/readyz`);
   step("server and gateway ready", t0);
   await untilReady(`http://127.0.0.1:${consumerHealthPort}/readyz`);

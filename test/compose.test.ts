@@ -27,7 +27,10 @@ const compose = parse(readFileSync("compose.yaml", "utf8"), { merge: true }) as 
 };
 const { services } = compose;
 /** What a user must set on the host (compose refuses to start without it: `${VAR:?message}`). */
-const required: Record<string, string> = { INTERNAL_TOKEN: "a-secret-the-user-set-0123456789" };
+const required: Record<string, string> = {
+  INTERNAL_TOKEN: "a-secret-the-user-set-0123456789",
+  CONSUMER_TOKEN: "another-secret-the-user-set-0123",
+};
 /** A service's environment as compose gives it when only the required variables are set: `${VAR:-default}` is the default. */
 const env = (name: string) =>
   Object.fromEntries(
@@ -134,11 +137,13 @@ describe("compose.yaml", () => {
     assert.equal(loadGatewayConfig(env("gateway")).metricsToken, undefined);
   });
 
-  it("has no default internal token: compose stops with a message until one is set", () => {
+  it("has no default internal or consumer token: compose stops with a message until both are set", () => {
     assert.match(readFileSync("compose.yaml", "utf8"), /\$\{INTERNAL_TOKEN:\?set INTERNAL_TOKEN/);
-    for (const name of Object.keys(apps)) {
+    assert.match(readFileSync("compose.yaml", "utf8"), /\$\{CONSUMER_TOKEN:\?set CONSUMER_TOKEN/);
+    for (const name of ["server", "gateway"]) {
       assert.equal((apps[name]!(env(name)) as { internalToken: string }).internalToken, required.INTERNAL_TOKEN);
     }
+    assert.equal(env("consumer").INTERNAL_TOKEN, undefined, "the consumer does not hold the gateway's token");
   });
 
   it("agrees on hosts and ports between services", () => {
@@ -151,7 +156,7 @@ describe("compose.yaml", () => {
     const pg = env("postgres");
     assert.equal(server.databaseUrl, `postgres://${pg.POSTGRES_USER}:${pg.POSTGRES_PASSWORD}@postgres:5432/${pg.POSTGRES_DB}`);
     assert.equal(server.internalToken, gateway.internalToken);
-    assert.equal(consumer.internalToken, server.internalToken);
+    assert.equal(consumer.consumerToken, server.consumerToken);
     assert.equal(consumer.kafkaTopic, server.kafkaTopic);
     assert.equal(consumer.kafkaTopicPartitions, server.kafkaTopicPartitions);
     // Health checks probe the ports the services listen on.

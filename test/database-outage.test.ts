@@ -46,7 +46,7 @@ it(
         groupId: events.groupId,
         serverUrls: [stack.serverUrl],
         serverRefreshMs: 2_000,
-        internalToken: stack.internalToken,
+        consumerToken: stack.consumerToken,
         attempts: 2,
         retryBackoffMs: 20,
         sessionTimeoutMs: 10_000,

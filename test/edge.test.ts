@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { toJsonString } from "@bufbuild/protobuf";
+import { create, toJsonString, type DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
-import { CreateInvoiceRequestSchema, InvoiceService } from "@invoicer/sdk";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { CreateInvoiceRequestSchema, DocumentFormat, InvoiceService } from "@invoicer/sdk";
 import { ErrorInfoSchema, RetryInfoSchema } from "@invoicer/sdk/google/rpc/error_details_pb";
+import { ServerReflection, ServerReflectionRequestSchema } from "@invoicer/sdk/grpc/reflection/v1/reflection_pb";
+import { ApiKeyService, InvoiceDocumentService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
 import { internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
 import { createLogger } from "@invoicer/platform/logger";
 import { sampleInvoice, startStack, type Stack } from "./support/stack.ts";
@@ -21,9 +23,13 @@ const codeOf = (call: Promise<unknown>) =>
     (err) => ConnectError.from(err).code,
   );
 
-function clientWithHeaders(baseUrl: string, headers: Record<string, string>) {
+function clientWithHeaders<S extends DescService = typeof InvoiceService>(
+  baseUrl: string,
+  headers: Record<string, string>,
+  service: S = InvoiceService as unknown as S,
+) {
   return createClient(
-    InvoiceService,
+    service,
     createConnectTransport({
       baseUrl,
       httpVersion: "1.1",
@@ -52,6 +58,67 @@ describe("authentication", () => {
     assert.equal(await codeOf(wrongToken.getInvoice({ id })), Code.Unauthenticated);
     const trusted = clientWithHeaders(stack.serverUrl, { [tenantHeader]: stack.tenantA.id, [internalTokenHeader]: stack.internalToken });
     assert.equal(await codeOf(trusted.getInvoice({ id })), Code.NotFound);
+  });
+
+  it("lets the consumer's token attach documents and call nothing else", async () => {
+    const id = "00000000-0000-4000-8000-000000000000";
+    const asConsumer = { [internalTokenHeader]: stack.consumerToken, [tenantHeader]: stack.tenantA.id };
+    const documents = clientWithHeaders(stack.serverUrl, asConsumer, InvoiceDocumentService);
+    const attach = {
+      eventId: id,
+      tenantId: stack.tenantA.id,
+      invoiceId: id,
+      documents: [{ format: DocumentFormat.PDF, content: Buffer.from("%PDF-1.7") }],
+    };
+    assert.equal(await codeOf(documents.attachDocuments(attach)), Code.NotFound, "the consumer attaches documents");
+    const invoices = clientWithHeaders(stack.serverUrl, asConsumer);
+    assert.equal(await codeOf(invoices.getInvoice({ id })), Code.PermissionDenied, "it cannot act as a tenant");
+    const keys = clientWithHeaders(stack.serverUrl, asConsumer, ApiKeyService);
+    assert.equal(await codeOf(keys.authenticateApiKey({ apiKey: stack.tenantA.apiKey })), Code.PermissionDenied);
+    const asGateway = { [internalTokenHeader]: stack.internalToken };
+    assert.equal(
+      await codeOf(clientWithHeaders(stack.serverUrl, asGateway, InvoiceDocumentService).attachDocuments(attach)),
+      Code.NotFound,
+    );
+  });
+});
+
+describe("the server's reflection", () => {
+  /** The services the server's reflection lists, and whether it shows the file of `symbol`, asked with `headers`. */
+  async function reflect(headers: Record<string, string>, symbol: string) {
+    const reflection = createClient(
+      ServerReflection,
+      createGrpcTransport({
+        baseUrl: stack.serverUrl,
+        interceptors: [(next) => (req) => (Object.entries(headers).forEach(([k, v]) => req.header.set(k, v)), next(req))],
+      }),
+    );
+    async function* ask() {
+      yield create(ServerReflectionRequestSchema, { messageRequest: { case: "listServices", value: "" } });
+      yield create(ServerReflectionRequestSchema, { messageRequest: { case: "fileContainingSymbol", value: symbol } });
+    }
+    const answers = [];
+    for await (const res of reflection.serverReflectionInfo(ask())) answers.push(res.messageResponse);
+    const [list, file] = answers;
+    return {
+      services: list?.case === "listServicesResponse" ? list.value.service.map((s) => s.name).sort() : [],
+      showsFile: file?.case === "fileDescriptorResponse",
+    };
+  }
+
+  it("lists only the public services to a caller without the internal token", async () => {
+    const anyone = await reflect({}, "invoicer.v1.ApiKeyService");
+    assert.deepEqual(anyone.services, ["grpc.health.v1.Health", "invoicer.v1.InvoiceService"]);
+    assert.equal(anyone.showsFile, false, "the internal services' file is not shown either");
+    assert.equal((await reflect({ [internalTokenHeader]: "x".repeat(48) }, "invoicer.v1.ApiKeyService")).showsFile, false);
+    const gateway = await reflect({ [internalTokenHeader]: stack.internalToken }, "invoicer.v1.ApiKeyService");
+    assert.deepEqual(gateway.services, [
+      "grpc.health.v1.Health",
+      "invoicer.v1.ApiKeyService",
+      "invoicer.v1.InvoiceDocumentService",
+      "invoicer.v1.InvoiceService",
+    ]);
+    assert.equal(gateway.showsFile, true);
   });
 });
 

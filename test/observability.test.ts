@@ -102,7 +102,7 @@ describe("tracing", () => {
 describe("metrics", () => {
   it("counts RPCs by method and code on the gateway and the server", async () => {
     const gatewayMetrics = () => scrape(`${stack.gatewayUrl}/metrics`, stack.metricsToken);
-    const serverMetrics = () => scrape(`${stack.serverUrl}/metrics`);
+    const serverMetrics = () => scrape(`${stack.serverMetricsUrl}/metrics`);
     const calls = (code: string) => ({ rpc_service: "invoicer.v1.InvoiceService", rpc_method: "CreateInvoice", rpc_code: code });
     const [gatewayBefore, serverBefore] = await Promise.all([gatewayMetrics(), serverMetrics()]);
 
@@ -151,6 +151,17 @@ describe("metrics", () => {
     const after = await consumerMetrics();
     assert.ok(after.value("invoicer_render_duration_seconds_count") > before.value("invoicer_render_duration_seconds_count"));
     assert.ok(after.text.includes(`invoicer_consumer_lag{topic="${stack.events!.topic}",partition=`), "lag is reported per partition");
+  });
+
+  it("serves the server's metrics on a port of their own: the RPC port has no /metrics, the metrics port no RPCs", async () => {
+    assert.equal((await fetch(`${stack.serverUrl}/metrics`)).status, 404, "the RPC port answers /metrics");
+    assert.equal((await fetch(`${stack.serverMetricsUrl}/metrics`)).status, 200);
+    const health = await fetch(`${stack.serverMetricsUrl}/grpc.health.v1.Health/Check`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    assert.equal(health.status, 404, "the metrics port answers RPCs");
   });
 
   it("keeps the gateway's metrics private: a wrong token is refused", async () => {

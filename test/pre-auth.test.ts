@@ -9,6 +9,7 @@ import { after, before, describe, it } from "node:test";
 import { createGzip } from "node:zlib";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ServerReflectionRequestSchema } from "@invoicer/sdk/grpc/reflection/v1/reflection_pb";
+import { loadGatewayConfig } from "../gateway/src/config.ts";
 import { envelope, send } from "./support/hostile-wire.ts";
 import { eventually } from "./support/events.ts";
 import { parseMetrics } from "./support/metrics.ts";
@@ -244,6 +245,53 @@ describe("connections", () => {
     } finally {
       for (const s of held) s.destroy();
       await limited.close();
+    }
+  });
+
+  it("behind a trusted proxy, limits each client the proxy names, and not the proxy's own connections", async () => {
+    // The test's sockets all come from 127.0.0.1: here that is the ingress, trusted as TRUST_PROXY=loopback.
+    const { connections, trustProxy } = loadGatewayConfig({
+      INTERNAL_TOKEN: stack.internalToken,
+      TRUST_PROXY: "loopback",
+      MAX_CONNECTIONS_PER_ADDRESS: "3",
+    });
+    const proxied = await startStack({ connections, trustProxy, rateLimitPerAddress: 5, keyChecksPerAddress: 2 });
+    const { hostname, port } = new URL(proxied.gatewayUrl);
+    const held = await Promise.all(
+      [1, 2, 3].map(
+        () =>
+          new Promise<net.Socket>((resolve) => {
+            const socket = net.connect(Number(port), hostname, () => resolve(socket));
+            socket.on("error", () => {});
+          }),
+      ),
+    );
+    const statusFor = async (client: string) =>
+      (await fetch(`${proxied.gatewayUrl}/healthz`, { headers: { "x-forwarded-for": client } })).status;
+    try {
+      // A fourth connection from the proxy is served: it carries other clients' requests.
+      assert.equal(await statusFor("203.0.113.1"), 200);
+      for (let i = 0; i < 4; i++) assert.equal(await statusFor("203.0.113.1"), 200);
+      assert.equal(await statusFor("203.0.113.1"), 429, "the sixth request of one client is over its limit");
+      assert.equal(await statusFor("198.51.100.2"), 200, "another client behind the same proxy is not limited");
+      const keyCheckFor = async (client: string) =>
+        (
+          await fetch(`${proxied.gatewayUrl}/v1/invoices`, {
+            headers: { "x-forwarded-for": client, authorization: `Bearer ${randomKey()}` },
+          })
+        ).status;
+      assert.deepEqual(
+        [await keyCheckFor("203.0.113.3"), await keyCheckFor("203.0.113.3"), await keyCheckFor("203.0.113.3")],
+        [401, 401, 429],
+      );
+      assert.equal(await keyCheckFor("198.51.100.4"), 401, "another client's keys are still checked");
+      assert.ok(
+        held.every((s) => !s.destroyed),
+        "the proxy's connections stay open",
+      );
+    } finally {
+      for (const s of held) s.destroy();
+      await proxied.close();
     }
   });
 });

@@ -47,8 +47,8 @@ describe("npm start after Ctrl-C", () => {
 
   it("joins the consumer group at once: the old member left it before the broker stopped", { timeout: 180_000 }, async () => {
     const env: NodeJS.ProcessEnv = { ...process.env, INVOICER_DATA_DIR: dataDir, KAFKA_SESSION_TIMEOUT_MS: String(sessionTimeoutMs) };
-    for (const shared of ["DATABASE_URL", "KAFKA_BROKERS", "INTERNAL_TOKEN", "SERVER_URL"]) delete env[shared];
-    for (const port of ["GATEWAY_PORT", "SERVER_PORT", "CONSUMER_HEALTH_PORT", "PGPORT", "KAFKA_PORT"])
+    for (const shared of ["DATABASE_URL", "KAFKA_BROKERS", "INTERNAL_TOKEN", "CONSUMER_TOKEN", "SERVER_URL"]) delete env[shared];
+    for (const port of ["GATEWAY_PORT", "SERVER_PORT", "SERVER_METRICS_PORT", "CONSUMER_HEALTH_PORT", "PGPORT", "KAFKA_PORT"])
       env[port] = String(await freePort());
 
     const first = npmStart(env);

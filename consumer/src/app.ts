@@ -34,7 +34,7 @@ export async function startDocumentConsumer(
 ): Promise<DocumentConsumer> {
   const metrics = consumerMetrics(registry);
   const pool = render ? undefined : createRenderPool({ workers: config.renderWorkers, timeoutMs: config.renderTimeoutMs });
-  const interceptors = [traceCalls(tracer), withInternalToken(config.internalToken)];
+  const interceptors = [traceCalls(tracer), withCallerToken(config.consumerToken)];
   const { transport, endpoints } = balancedTransport(config.serverUrls, {
     refreshMs: config.serverRefreshMs,
     transportFor: (url) => createGrpcTransport({ baseUrl: url, sessionManager: http2SessionManager(url), interceptors }),
@@ -81,7 +81,7 @@ export async function startDocumentConsumer(
   };
 }
 
-const withInternalToken =
+const withCallerToken =
   (token: string): Interceptor =>
   (next) =>
   (req) => {

@@ -13,7 +13,8 @@ export interface ConsumerConfig {
   serverUrls: string[];
   /** How often the server's names are resolved again and each endpoint's health is checked. */
   serverRefreshMs: number;
-  internalToken: string;
+  /** The consumer's own credential at the server (CONSUMER_TOKEN): it may attach documents, nothing else. */
+  consumerToken: string;
   attempts: number;
   retryBackoffMs: number;
   /** Worker threads rendering documents, so renders at once. */
@@ -41,7 +42,7 @@ export function loadConsumerConfig(env: Record<string, string | undefined>): Con
     groupId: e.string("CONSUMER_GROUP", "invoice-documents"),
     serverUrls: e.urls("SERVER_URL", "http://127.0.0.1:8081"),
     serverRefreshMs: e.int("SERVER_REFRESH_MS", 2_000, 100, 60_000),
-    internalToken: e.secret("INTERNAL_TOKEN"),
+    consumerToken: e.secret("CONSUMER_TOKEN"),
     attempts: e.int("RENDER_ATTEMPTS", 5, 1, 100),
     retryBackoffMs: e.int("RENDER_RETRY_BACKOFF_MS", 500, 0, 60_000),
     renderWorkers: e.int("RENDER_WORKERS", 1, 1, 64),

@@ -2,7 +2,8 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { DescService } from "@bufbuild/protobuf";
 import { InvoiceService } from "@invoicer/sdk";
-import { envReader } from "@invoicer/platform/config";
+import proxyAddr from "@fastify/proxy-addr";
+import { ConfigError, envReader } from "@invoicer/platform/config";
 import type { ConnectionLimits } from "@invoicer/platform/http-server";
 import { tracingConfig, type TracingConfig } from "@invoicer/platform/telemetry";
 import type { ForwardingLimits } from "./rpc-forwarder.ts";
@@ -61,6 +62,7 @@ export interface GatewayConfig {
 /** Every variable the gateway reads; the README's configuration table lists the same. */
 export function loadGatewayConfig(env: Record<string, string | undefined>): GatewayConfig {
   const e = envReader(env);
+  const trustProxy = e.optional("TRUST_PROXY");
   return {
     logLevel: e.logLevel(),
     tracing: tracingConfig(e, "gateway"),
@@ -92,12 +94,23 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
       idleTimeoutMs: e.int("IDLE_TIMEOUT_MS", 120_000, 0, 3_600_000),
       maxConnectionsPerAddress: e.int("MAX_CONNECTIONS_PER_ADDRESS", 256, 0, 1_000_000),
       maxStreamsPerConnection: e.int("MAX_STREAMS_PER_CONNECTION", 100, 1, 10_000),
+      ...(trustProxy && { trustedProxy: proxyTrust(trustProxy) }),
     },
-    trustProxy: e.optional("TRUST_PROXY") ?? false,
+    trustProxy: trustProxy ?? false,
     shutdownGraceMs: e.int("SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
     restTimeoutMs: e.int("REST_TIMEOUT_MS", 30_000, 100, 600_000),
     webDir: resolve(e.string("WEB_DIR", builtWebApp)),
     metricsToken: e.optional("METRICS_TOKEN") && e.secret("METRICS_TOKEN"),
     services: [{ service: InvoiceService, authenticate: true }],
   };
+}
+
+/** TRUST_PROXY's addresses, CIDRs and names (loopback, uniquelocal, ...) as Fastify reads them, for the connection cap. */
+function proxyTrust(list: string): (address: string) => boolean {
+  try {
+    const trusts = proxyAddr.compile(list.split(",").map((a) => a.trim()));
+    return (address) => trusts(address, 0);
+  } catch {
+    throw new ConfigError(`TRUST_PROXY must list addresses, CIDRs, loopback, linklocal or uniquelocal, got "${list}"`);
+  }
 }

@@ -11,6 +11,8 @@ export interface ConnectionLimits {
   idleTimeoutMs: number;
   /** Open connections from one remote address; more are closed at once (0: no limit). */
   maxConnectionsPerAddress: number;
+  /** A trusted proxy's address (TRUST_PROXY): its connections carry many clients, so are not counted as one's. */
+  trustedProxy?: (address: string) => boolean;
   /** Streams one HTTP/2 connection may have open at once (announced in its SETTINGS). */
   maxStreamsPerConnection: number;
   /** After an HTTP/1.1 answer that closes its connection, the rest of the request is read for at most this long (2 s). */
@@ -83,7 +85,7 @@ export function createDualServer(handler: http.RequestListener, limits: Connecti
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
   });
-  const admit = perAddressLimit(limits.maxConnectionsPerAddress);
+  const admit = perAddressLimit(limits.maxConnectionsPerAddress, limits.trustedProxy);
   const [serveHttp1] = h1.listeners("connection") as ((socket: Socket) => void)[];
   h1.removeAllListeners("connection");
   h1.on("connection", (socket: Socket) => {
@@ -171,11 +173,15 @@ export function addressGroup(address: string): string {
     .join(":")}::/64`;
 }
 
-/** Counts open connections per remote address (group); answers whether one more may be admitted. */
-function perAddressLimit(max: number): (socket: Socket) => boolean {
+/**
+ * Counts open connections per remote address (group); answers whether one more may be admitted.
+ * A trusted proxy's are not counted: the clients it names are limited per request (X-Forwarded-For).
+ */
+function perAddressLimit(max: number, trustedProxy: (address: string) => boolean = () => false): (socket: Socket) => boolean {
   if (max <= 0) return () => true;
   const open = new Map<string, number>();
   return (socket) => {
+    if (trustedProxy(socket.remoteAddress ?? "")) return true;
     const address = addressGroup(socket.remoteAddress ?? "");
     const count = open.get(address) ?? 0;
     if (count >= max) return false;

@@ -1,5 +1,5 @@
 // Prometheus metrics: one registry per service (services sharing a process keep theirs apart).
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { Code } from "@connectrpc/connect";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
@@ -24,6 +24,14 @@ export async function sendMetrics(registry: Registry, res: ServerResponse): Prom
 }
 
 export const isMetricsScrape = (req: IncomingMessage) => req.method === "GET" && req.url?.split("?", 1)[0] === "/metrics";
+
+/** An HTTP server answering GET /metrics and nothing else: a scraper let in to it reaches no RPC. */
+export function createMetricsServer(registry: Registry): Server {
+  return createServer((req, res) => {
+    if (isMetricsScrape(req)) return void sendMetrics(registry, res);
+    res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+  });
+}
 
 /** The Connect code name as it appears on the wire ("invalid_argument"), "ok" for success. */
 export function codeName(code: Code | undefined): string {

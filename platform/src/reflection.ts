@@ -1,6 +1,6 @@
 import { create, createFileRegistry, toBinary, type DescFile, type FileRegistry } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import { ServerReflection as ReflectionV1 } from "@invoicer/sdk/grpc/reflection/v1/reflection_pb";
 import { ServerReflection as ReflectionV1alpha } from "@invoicer/sdk/grpc/reflection/v1alpha/reflection_pb";
 import { file_google_rpc_error_details } from "@invoicer/sdk/google/rpc/error_details_pb";
@@ -13,18 +13,21 @@ interface ReflectionRequest {
 /** Questions one reflection stream may ask: tools ask a handful; a stream is not a way around the request rate limit. */
 const maxQuestionsPerStream = 200;
 
+/** The services reflection shows: the same to every caller, or chosen by the caller's headers (such as a token). */
+export type ReflectedServices = string[] | ((requestHeader: Headers) => string[]);
+
 /**
  * Registers gRPC server reflection, v1 and v1alpha, answering only for the given
  * services and the files they need, so tools like `buf curl` need no schema.
  */
-export function registerReflection(router: ConnectRouter, files: DescFile[], serviceNames: string[]): void {
+export function registerReflection(router: ConnectRouter, files: DescFile[], services: ReflectedServices): void {
   const all = new Set<DescFile>();
   // The error details every error carries: grpcurl decodes them only when reflection knows their types.
   const errorDetails = closure(file_google_rpc_error_details);
   for (const file of [...files, ...errorDetails]) closure(file, all);
   const errorDetailFiles = new Set([...errorDetails].map((f) => f.name)); // the registry holds copies: compared by name
   const registry = createFileRegistry(create(FileDescriptorSetSchema, { file: [...all].map((f) => f.proto) }));
-  const describe = (req: ReflectionRequest) => ({
+  const describe = (req: ReflectionRequest, serviceNames: string[]) => ({
     validHost: req.host,
     messageResponse: answer(
       registry,
@@ -33,13 +36,14 @@ export function registerReflection(router: ConnectRouter, files: DescFile[], ser
       req,
     ),
   });
-  async function* answerAll<R extends ReflectionRequest>(requests: AsyncIterable<R>) {
+  async function* answerAll<R extends ReflectionRequest>(requests: AsyncIterable<R>, { requestHeader }: HandlerContext) {
+    const serviceNames = typeof services === "function" ? services(requestHeader) : services;
     let asked = 0;
     for await (const req of requests) {
       if (++asked > maxQuestionsPerStream) {
         throw new ConnectError(`at most ${maxQuestionsPerStream} requests per reflection stream`, Code.ResourceExhausted);
       }
-      yield { ...describe(req), originalRequest: req };
+      yield { ...describe(req, serviceNames), originalRequest: req };
     }
   }
   router.service(ReflectionV1, { serverReflectionInfo: answerAll });

@@ -7,9 +7,9 @@ import { file_grpc_health_v1_health, Health } from "@invoicer/sdk/grpc/health/v1
 import { file_invoicer_v1_invoice_service } from "@invoicer/sdk/invoicer/v1/invoice_service_pb";
 import { ApiKeyService, file_invoicer_v1_internal_service, InvoiceDocumentService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
 import { connectRoutes } from "@invoicer/platform/connect-routes";
+import { internalTokenHeader, isInternalToken } from "@invoicer/platform/internal-auth";
 import { closeGracefully } from "@invoicer/platform/http-server";
 import type { Logger } from "@invoicer/platform/logger";
-import { isMetricsScrape, sendMetrics } from "@invoicer/platform/metrics";
 import type { Observability } from "@invoicer/platform/observability";
 import { registerReflection } from "@invoicer/platform/reflection";
 import { apiKeyService } from "./api-keys.ts";
@@ -25,7 +25,8 @@ import { outboxMetrics } from "./outbox/metrics.ts";
 import type { ServerConfig } from "./config.ts";
 
 export interface ServerDeps {
-  config: Pick<ServerConfig, "internalToken" | "maxMessageBytes" | "maxCallsPerTenant">;
+  /** Without `consumerToken` no caller but the gateway is let in. */
+  config: Pick<ServerConfig, "internalToken" | "maxMessageBytes" | "maxCallsPerTenant"> & Partial<Pick<ServerConfig, "consumerToken">>;
   database: Database;
   log: Logger;
   observability: Observability;
@@ -48,6 +49,7 @@ export function serverLifecycle(): ServerLifecycle {
 }
 
 const servedServices = [InvoiceService, InvoiceDocumentService, ApiKeyService, Health].map((s) => s.typeName);
+const publicServices = [InvoiceService, Health].map((s) => s.typeName);
 
 /** The server's routes on one Node request handler speaking Connect, gRPC and gRPC-web. */
 export function createServerHandler({ config, database, watch, log, observability, lifecycle = serverLifecycle() }: ServerDeps) {
@@ -71,7 +73,8 @@ export function createServerHandler({ config, database, watch, log, observabilit
     registerReflection(
       router,
       [file_invoicer_v1_invoice_service, file_invoicer_v1_internal_service, file_grpc_health_v1_health],
-      servedServices,
+      // Reflection needs no token; the internal services are shown only to the gateway, who may call them.
+      (header) => (isInternalToken(header.get(internalTokenHeader), config.internalToken) ? servedServices : publicServices),
     );
   };
   const router = createRpcRouter({
@@ -79,12 +82,11 @@ export function createServerHandler({ config, database, watch, log, observabilit
     observability,
     maxMessageBytes: config.maxMessageBytes,
     cutSignal: lifecycle.cut.signal,
-    interceptors: [trustedCallers(config.internalToken), callsPerTenant(config.maxCallsPerTenant)],
+    interceptors: [trustedCallers(config), callsPerTenant(config.maxCallsPerTenant)],
   });
   routes(router);
   const serve = connectRoutes(router, log);
   return (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
-    if (isMetricsScrape(req as IncomingMessage)) return void sendMetrics(metrics, res as ServerResponse);
     if (!serve(req, res)) (res as ServerResponse).writeHead(404).end();
   };
 }

@@ -1,4 +1,4 @@
-import { envReader } from "@invoicer/platform/config";
+import { ConfigError, envReader } from "@invoicer/platform/config";
 import { tracingConfig, type TracingConfig } from "@invoicer/platform/telemetry";
 
 export interface ServerConfig {
@@ -6,9 +6,13 @@ export interface ServerConfig {
   tracing: TracingConfig;
   host: string;
   port: number;
+  /** Where GET /metrics is answered, apart from the RPC port, so scrapers need not reach the RPCs. */
+  metricsPort: number;
   databaseUrl: string;
   databasePoolSize: number;
   internalToken: string;
+  /** The consumer's credential: it may attach documents and call nothing else. */
+  consumerToken: string;
   maxMessageBytes: number;
   shutdownGraceMs: number;
   kafkaBrokers: string[];
@@ -30,9 +34,11 @@ export function loadServerConfig(env: Record<string, string | undefined>): Serve
     tracing: tracingConfig(e, "server"),
     host: e.string("SERVER_HOST", "127.0.0.1"),
     port: e.port("SERVER_PORT", 8081),
+    metricsPort: e.port("SERVER_METRICS_PORT", 8083),
     databaseUrl: e.url("DATABASE_URL"),
     databasePoolSize: e.int("DATABASE_POOL_SIZE", 20, 1, 500),
     internalToken: e.secret("INTERNAL_TOKEN"),
+    consumerToken: consumerToken(e),
     maxMessageBytes: e.int("MAX_MESSAGE_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
     shutdownGraceMs: e.int("SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
     kafkaBrokers: e.brokers("KAFKA_BROKERS"),
@@ -51,4 +57,11 @@ export function loadServerConfig(env: Record<string, string | undefined>): Serve
 /** DOCUMENTS_STALE_AFTER_MS: how long documents may take before they are overdue (the outbox CLI reads it too). */
 export function documentsStaleAfterMs(e: ReturnType<typeof envReader>): number {
   return e.int("DOCUMENTS_STALE_AFTER_MS", 600_000, 1_000, 7 * 24 * 3_600_000);
+}
+
+/** CONSUMER_TOKEN, which must differ from INTERNAL_TOKEN: the same secret would give the consumer the gateway's powers. */
+function consumerToken(e: ReturnType<typeof envReader>): string {
+  const token = e.secret("CONSUMER_TOKEN");
+  if (token === e.secret("INTERNAL_TOKEN")) throw new ConfigError("CONSUMER_TOKEN must differ from INTERNAL_TOKEN");
+  return token;
 }

@@ -2,6 +2,7 @@ import { runMain } from "@invoicer/platform/config";
 import { createDualServer, listen } from "@invoicer/platform/http-server";
 import { connectEventBus } from "@invoicer/platform/kafka";
 import { createLogger } from "@invoicer/platform/logger";
+import { createMetricsServer } from "@invoicer/platform/metrics";
 import { startObservability } from "@invoicer/platform/observability";
 import { tracedProducer } from "@invoicer/platform/traced-producer";
 import { createServerHandler, drainServer, serverLifecycle } from "./app.ts";
@@ -48,7 +49,9 @@ await runMain(async () => {
   const lifecycle = serverLifecycle();
   const server = createDualServer(createServerHandler({ config, database, watch, log, observability, lifecycle }));
   const port = await listen(server, config.port, config.host, "SERVER_PORT");
-  log.info({ port, host: config.host, startupMs: Date.now() - started }, "server listening");
+  const metricsServer = createMetricsServer(observability.metrics);
+  const metricsPort = await listen(metricsServer, config.metricsPort, config.host, "SERVER_METRICS_PORT");
+  log.info({ port, metricsPort, host: config.host, startupMs: Date.now() - started }, "server listening");
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -56,6 +59,7 @@ await runMain(async () => {
     stopping = true;
     log.info({ signal }, "server stopping: finishing the calls in flight");
     await drainServer(server, watch, lifecycle, config.shutdownGraceMs);
+    metricsServer.close();
     stopStaleCheck();
     await relay.stop();
     await watch.stop();

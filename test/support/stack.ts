@@ -5,6 +5,7 @@ import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/conn
 import { InvoiceService } from "@invoicer/sdk";
 import { createDualServer, listen } from "@invoicer/platform/http-server";
 import { connectEventBus, type EventBus } from "@invoicer/platform/kafka";
+import { createMetricsServer } from "@invoicer/platform/metrics";
 import { createLogger, type Logger } from "@invoicer/platform/logger";
 import { startObservability, type Observability } from "@invoicer/platform/observability";
 import { tracedProducer } from "@invoicer/platform/traced-producer";
@@ -32,7 +33,11 @@ export interface Tenant {
 export interface Stack {
   gatewayUrl: string;
   serverUrl: string;
+  /** Where the server answers Prometheus scrapes (SERVER_METRICS_PORT). */
+  serverMetricsUrl: string;
   internalToken: string;
+  /** The document consumer's credential (CONSUMER_TOKEN). */
+  consumerToken: string;
   database: Database;
   databaseUrl: string;
   tenantA: Tenant;
@@ -109,6 +114,7 @@ export async function startStack(
   const serverDatabaseUrl = databaseLink ? Object.assign(new URL(databaseUrl), { host: databaseLink.address }).toString() : databaseUrl;
   const serverDatabase = databaseLink ? openDatabase(serverDatabaseUrl, 20) : database;
   const internalToken = randomBytes(24).toString("hex");
+  const consumerToken = randomBytes(24).toString("hex");
   const metricsToken = randomBytes(24).toString("hex");
   const exporter = new InMemorySpanExporter();
   const observe = (service: string) =>
@@ -126,7 +132,7 @@ export async function startStack(
   const lifecycle = serverLifecycle();
   const server = createDualServer(
     createServerHandler({
-      config: { internalToken, maxMessageBytes, maxCallsPerTenant },
+      config: { internalToken, consumerToken, maxMessageBytes, maxCallsPerTenant },
       database: serverDatabase,
       watch,
       log,
@@ -136,8 +142,10 @@ export async function startStack(
   );
   const serverPort = await listen(server, 0, "127.0.0.1", "SERVER_PORT");
   const serverUrl = `http://127.0.0.1:${serverPort}`;
+  const metricsServer = createMetricsServer(observability.server.metrics);
+  const serverMetricsUrl = `http://127.0.0.1:${await listen(metricsServer, 0, "127.0.0.1", "SERVER_METRICS_PORT")}`;
   const events =
-    eventOptions && (await startEvents(name, eventOptions, serverDatabase, notifications, serverUrl, internalToken, log, observability));
+    eventOptions && (await startEvents(name, eventOptions, serverDatabase, notifications, serverUrl, consumerToken, log, observability));
   const config = {
     ...loadGatewayConfig({ INTERNAL_TOKEN: internalToken, SERVER_URL: serverUrl }),
     corsOrigins: ["http://allowed.example"],
@@ -159,7 +167,9 @@ export async function startStack(
   return {
     gatewayUrl,
     serverUrl,
+    serverMetricsUrl,
     internalToken,
+    consumerToken,
     database,
     databaseUrl,
     tenantA,
@@ -183,6 +193,8 @@ export async function startStack(
       await notifications.stop();
       server.closeAllConnections();
       await new Promise((done) => server.close(done));
+      metricsServer.closeAllConnections();
+      await new Promise((done) => metricsServer.close(done));
       if (serverDatabase !== database) await serverDatabase.close();
       await databaseLink?.close();
       await database.close();
@@ -197,7 +209,7 @@ async function startEvents(
   database: Database,
   notifications: OutboxNotifications,
   serverUrl: string,
-  internalToken: string,
+  consumerToken: string,
   log: Logger,
   observability: Stack["observability"],
 ) {
@@ -229,7 +241,7 @@ async function startEvents(
             groupId,
             serverUrls: [serverUrl],
             serverRefreshMs: 2_000,
-            internalToken,
+            consumerToken,
             attempts: 3,
             retryBackoffMs: 50,
             sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,

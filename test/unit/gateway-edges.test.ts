@@ -175,6 +175,28 @@ describe("the gateway's edges", () => {
       200,
       "another address is not limited",
     );
+    const forwarded = { "x-forwarded-for": "203.0.113.9" };
+    assert.equal(
+      (await gateway.inject({ method: "GET", url: "/healthz", remoteAddress: "10.0.0.7", headers: forwarded })).statusCode,
+      429,
+      "without TRUST_PROXY, X-Forwarded-For names no other client",
+    );
+  });
+
+  it("reads TRUST_PROXY as Fastify does, and refuses what names no address", () => {
+    const config = (TRUST_PROXY?: string) =>
+      loadGatewayConfig({ INTERNAL_TOKEN: "unit-test-internal-token-0123456789", ...(TRUST_PROXY !== undefined && { TRUST_PROXY }) });
+    assert.equal(config().connections.trustedProxy, undefined);
+    assert.equal(config("").connections.trustedProxy, undefined);
+    const trusted = config("uniquelocal, 100.64.0.0/10").connections.trustedProxy!;
+    assert.deepEqual(["10.1.2.3", "::ffff:192.168.0.5", "100.64.1.1", "203.0.113.1", "127.0.0.1"].map(trusted), [
+      true,
+      true,
+      true,
+      false,
+      false,
+    ]);
+    assert.throws(() => config("true"), /TRUST_PROXY must list addresses/);
   });
 
   it("counts the addresses of one IPv6 /64 as one address", async () => {

@@ -27,7 +27,7 @@ const { tracer } = startObservability("unit", { serviceName: "unit" });
 const transport = createRouterTransport(
   (router) => router.service(InvoiceService, invoiceService(untouchable, {} as InvoiceWatch, tracer)),
   {
-    router: { interceptors: [errorBoundary(createLogger("unit", "silent")), trustedCallers(token)] },
+    router: { interceptors: [errorBoundary(createLogger("unit", "silent")), trustedCallers({ internalToken: token })] },
   },
 );
 const invoices = createClient(InvoiceService, transport);

@@ -1,5 +1,6 @@
 import { Code, ConnectError, createContextKey, type HandlerContext, type Interceptor } from "@connectrpc/connect";
 import { InvoiceService } from "@invoicer/sdk";
+import { InvoiceDocumentService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
 import { apiKeyHashHeader, internalTokenHeader, isInternalToken, tenantHeader } from "@invoicer/platform/internal-auth";
 import { uuidPattern } from "../shared/ids.ts";
 
@@ -10,14 +11,29 @@ const apiKeyHashKey = createContextKey<string | undefined>(undefined, { descript
 
 const openServices = new Set(["grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"]);
 
+/** What the consumer's token may call: the consumer only hands rendered documents back. */
+const consumerProcedures = new Set([`${InvoiceDocumentService.typeName}/${InvoiceDocumentService.method.attachDocuments.name}`]);
+
+/** The server's callers' credentials: the gateway's may call every RPC, the consumer's only `consumerProcedures`. */
+export interface CallerTokens {
+  internalToken: string;
+  consumerToken?: string;
+}
+
 /**
- * Only the gateway and the consumer hold the internal token. The tenant header is believed
- * only alongside it, so a client cannot pick its tenant by sending the header itself.
+ * Only the gateway holds the internal token; the consumer, which parses tenants' text while rendering,
+ * holds a token of its own that cannot act as a tenant. The tenant header is believed only alongside
+ * the internal token, so a client cannot pick its tenant by sending the header itself.
  */
-export function trustedCallers(internalToken: string): Interceptor {
+export function trustedCallers({ internalToken, consumerToken }: CallerTokens): Interceptor {
   return (next) => async (req) => {
     if (openServices.has(req.service.typeName)) return next(req);
-    if (!isInternalToken(req.header.get(internalTokenHeader), internalToken)) {
+    const presented = req.header.get(internalTokenHeader);
+    if (consumerToken && isInternalToken(presented, consumerToken)) {
+      if (consumerProcedures.has(`${req.service.typeName}/${req.method.name}`)) return next(req);
+      throw new ConnectError(`the consumer's token may not call ${req.method.name}`, Code.PermissionDenied);
+    }
+    if (!isInternalToken(presented, internalToken)) {
       throw new ConnectError("missing or invalid internal token", Code.Unauthenticated);
     }
     if (req.service.typeName === InvoiceService.typeName) {

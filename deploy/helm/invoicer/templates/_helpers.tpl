@@ -136,11 +136,14 @@ lifecycle:
 
 {{- define "invoicer.validate" -}}
 {{- if not .Values.secrets.existingSecret -}}
-{{- if or (not .Values.secrets.create.internalToken) (not .Values.secrets.create.databaseUrl) -}}
-{{- fail "secrets.existingSecret is empty: set it to the name of a Secret holding INTERNAL_TOKEN and DATABASE_URL, or set secrets.create.internalToken and secrets.create.databaseUrl (throwaway clusters only)" -}}
+{{- if or (not .Values.secrets.create.internalToken) (not .Values.secrets.create.consumerToken) (not .Values.secrets.create.databaseUrl) -}}
+{{- fail "secrets.existingSecret is empty: set it to the name of a Secret holding INTERNAL_TOKEN, CONSUMER_TOKEN and DATABASE_URL, or set secrets.create.internalToken, secrets.create.consumerToken and secrets.create.databaseUrl (throwaway clusters only)" -}}
 {{- end -}}
-{{- if lt (len .Values.secrets.create.internalToken) 16 -}}
-{{- fail "secrets.create.internalToken must have 16+ characters" -}}
+{{- if or (lt (len .Values.secrets.create.internalToken) 16) (lt (len .Values.secrets.create.consumerToken) 16) -}}
+{{- fail "secrets.create.internalToken and secrets.create.consumerToken must have 16+ characters" -}}
+{{- end -}}
+{{- if eq .Values.secrets.create.internalToken .Values.secrets.create.consumerToken -}}
+{{- fail "secrets.create.consumerToken must differ from secrets.create.internalToken (the consumer must not hold the gateway's powers)" -}}
 {{- end -}}
 {{- end -}}
 {{- if lt (int .Values.kafka.partitions) 1 -}}
