@@ -62,7 +62,7 @@ def rules(render: str, docs: list[dict]) -> None:
         live, ready = container.get("livenessProbe", {}), container.get("readinessProbe", {})
         if component == "server":
             check(ready.get("grpc", {}).get("port") == 8081, f"{cwhere} readiness is the gRPC health check on 8081 (grpc.health.v1: SERVING while PostgreSQL answers)")
-            check("tcpSocket" in live, f"{cwhere} liveness must not depend on the database (tcpSocket)")
+            check(live.get("httpGet", {}).get("path") == "/healthz" and live["httpGet"]["port"] == "metrics", f"{cwhere} liveness GET /healthz on the metrics port: answered by the event loop, not the database")
         else:
             port = "http" if component == "gateway" else "health"
             check(live.get("httpGet", {}).get("path") == "/healthz" and live["httpGet"]["port"] == port, f"{cwhere} liveness GET /healthz on {port}")
@@ -148,6 +148,14 @@ def rules(render: str, docs: list[dict]) -> None:
                 check(endpoint["port"] in ports, f"{where} ServiceMonitor {name} port {endpoint['port']} not on Service {matched[0]['metadata']['name']} ({ports})")
             if name.endswith("-gateway"):
                 check("authorization" in endpoint, f"{where} the gateway's /metrics needs METRICS_TOKEN as a bearer token")
+    for component in ("gateway", "consumer"):
+        for deployment in [d for d in find(docs, "Deployment") if d["metadata"]["name"].endswith(f"-{component}")]:
+            url = env_of(deployment["spec"]["template"]["spec"]["containers"][0]).get("SERVER_URL", {}).get("value", "")
+            host = url.split("//")[-1].split(":")[0]
+            target = [svc for svc in services if svc["metadata"]["name"] == host]
+            check(len(target) == 1 and target[0]["spec"].get("clusterIP") == "None", f"{where} {component}'s SERVER_URL {url} is not a headless Service: calls would stick to one server pod per connection")
+            if target:
+                check(target[0]["spec"]["selector"].get("app.kubernetes.io/component") == "server", f"{where} {host} does not select the server pods")
     for service in find(docs, "Service"):
         if not service["metadata"]["name"].endswith("-gateway"):
             check(service["spec"].get("type", "ClusterIP") == "ClusterIP", f"{where} {service['metadata']['name']} is exposed beyond the cluster")

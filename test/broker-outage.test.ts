@@ -39,7 +39,7 @@ it("keeps accepting invoices while the broker is down and publishes all of them 
   const ids = new Set(created.map((r) => r.invoice!.id));
   assert.equal(ids.size, 50, "all 50 requests succeeded");
   assert.equal(await unpublished(), 50, "the events wait in the outbox");
-  const outage = await scrape(`${stack.serverUrl}/metrics`);
+  const outage = await scrape(`${stack.serverMetricsUrl}/metrics`);
   assert.equal(outage.value("invoicer_outbox_backlog"), 50, "/metrics shows the backlog");
   assert.ok(outage.value("invoicer_outbox_oldest_age_seconds") > 0, "and the age of its oldest row");
 
@@ -56,7 +56,7 @@ it("keeps accepting invoices while the broker is down and publishes all of them 
     await after.close();
   }
   await eventually(async () => (await unpublished()) === 0, "the outbox to be marked published");
-  const drained = await scrape(`${stack.serverUrl}/metrics`);
+  const drained = await scrape(`${stack.serverMetricsUrl}/metrics`);
   assert.equal(drained.value("invoicer_outbox_backlog"), 0);
   assert.equal(drained.value("invoicer_outbox_oldest_age_seconds"), 0);
 });

@@ -68,7 +68,7 @@ describe("an event larger than the topic takes", () => {
       assert.equal(parked!.eventType, "invoice.issued");
       assert.ok(parked!.bytes > topicLimit);
       assert.match(parked!.reason, /MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE/);
-      const metrics = await scrape(`${stack.serverUrl}/metrics`);
+      const metrics = await scrape(`${stack.serverMetricsUrl}/metrics`);
       assert.equal(metrics.value("invoicer_outbox_parked"), 1);
       const [paid] = await stack.database
         .sql`select published_at, parked_at from outbox where invoice_id = ${large!.id} and event_type = 'invoice.paid'`;
@@ -106,7 +106,7 @@ describe("invoices waiting for their documents", () => {
       lines.find((l) => l.includes("waited too long"))!,
       /npm run outbox -- redrive-documents/,
     );
-    const metrics = await scrape(`${stack.serverUrl}/metrics`);
+    const metrics = await scrape(`${stack.serverMetricsUrl}/metrics`);
     assert.ok(metrics.value("invoicer_documents_pending") >= 1);
     assert.ok(metrics.value("invoicer_documents_pending_oldest_age_seconds") > 0, `invoice ${invoice!.id} has been waiting`);
   });

@@ -6,6 +6,7 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { toJsonString } from "@bufbuild/protobuf";
 import { CreateInvoiceRequestSchema } from "@invoicer/sdk";
+import { internalTokenHeader } from "@invoicer/platform/internal-auth";
 import { sampleInvoice, startStack, type Stack } from "./support/stack.ts";
 
 const run = promisify(execFile);
@@ -85,8 +86,13 @@ describe("through the gateway", () => {
   it("lists only the public service through reflection", async () => {
     const { stdout } = await bufCurl(["--http2-prior-knowledge", "--list-services", stack.gatewayUrl]);
     assert.deepEqual(stdout.trim().split("\n"), ["invoicer.v1.InvoiceService"]);
-    const direct = await run("node_modules/.bin/buf", ["curl", "--http2-prior-knowledge", "--list-services", stack.serverUrl]);
-    assert.match(direct.stdout, /invoicer\.v1\.InvoiceDocumentService/);
+    const direct = (...args: string[]) =>
+      run("node_modules/.bin/buf", ["curl", "--http2-prior-knowledge", ...args, "--list-services", stack.serverUrl]);
+    assert.doesNotMatch((await direct()).stdout, /InvoiceDocumentService/, "the server lists its internal services to the gateway only");
+    assert.match(
+      (await direct("--reflect-header", `${internalTokenHeader}: ${stack.internalToken}`)).stdout,
+      /invoicer\.v1\.InvoiceDocumentService/,
+    );
   });
 });
 

@@ -25,10 +25,12 @@ export async function sendMetrics(registry: Registry, res: ServerResponse): Prom
 
 export const isMetricsScrape = (req: IncomingMessage) => req.method === "GET" && req.url?.split("?", 1)[0] === "/metrics";
 
-/** An HTTP server answering GET /metrics and nothing else: a scraper let in to it reaches no RPC. */
+/** An HTTP server answering GET /metrics and /healthz and nothing else: a scraper let in to it reaches no RPC. */
 export function createMetricsServer(registry: Registry): Server {
   return createServer((req, res) => {
     if (isMetricsScrape(req)) return void sendMetrics(registry, res);
+    // Liveness: answered by the event loop alone, so a hung loop fails it while a database outage does not.
+    if (req.url === "/healthz") return void res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
     res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
   });
 }

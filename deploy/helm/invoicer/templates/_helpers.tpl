@@ -57,7 +57,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
 {{- define "invoicer.serverUrl" -}}
-{{- printf "http://%s-server:%d" (include "invoicer.fullname" .) (int .Values.server.port) -}}
+{{- printf "http://%s-server-pods:%d" (include "invoicer.fullname" .) (int .Values.server.port) -}}
 {{- end -}}
 
 {{/* An env entry read from the Secret: (dict "root" $ "name" "INTERNAL_TOKEN" "key" "..." "optional" false) */}}
