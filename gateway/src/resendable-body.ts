@@ -12,16 +12,33 @@ export interface ResendableBody {
   forget(): void;
 }
 
-/** Reads `req`'s body for whichever stream it is sent to, keeping up to `keepBytes` of it until `forget`. */
-export function resendableBody(req: IncomingMessage | Http2ServerRequest, keepBytes: number): ResendableBody {
+/** Where kept bytes are counted (the tenant's capacity): a refused hold stops the keeping. */
+export interface KeptBytesLedger {
+  hold(bytes: number): boolean;
+  release(bytes: number): void;
+}
+
+/** Reads `req`'s body for whichever stream it is sent to, keeping up to `keepBytes` of it, held in `ledger`, until `forget`. */
+export function resendableBody(req: IncomingMessage | Http2ServerRequest, keepBytes: number, ledger: KeptBytesLedger): ResendableBody {
   const kept: Buffer[] = [];
+  let keptBytes = 0;
   let seen = 0;
   let target: ClientHttp2Stream | undefined;
   let forgotten = false;
+  let complete = true;
+  /** Nothing more is kept: what was is given back. */
+  const drop = () => {
+    complete = false;
+    ledger.release(keptBytes);
+    keptBytes = 0;
+    kept.length = 0;
+  };
   req.on("data", (chunk: Buffer) => {
     seen += chunk.length;
-    if (seen <= keepBytes && !forgotten) kept.push(chunk);
-    else kept.length = 0;
+    if (complete && !forgotten && seen <= keepBytes && ledger.hold(chunk.length)) {
+      kept.push(chunk);
+      keptBytes += chunk.length;
+    } else drop();
     // Back-pressure from the server reaches the caller; a closed upstream drops what comes.
     if (target?.writable && !target.write(chunk)) {
       req.pause();
@@ -40,10 +57,10 @@ export function resendableBody(req: IncomingMessage | Http2ServerRequest, keepBy
       }
       req.resume();
     },
-    resendable: () => seen <= keepBytes && !forgotten,
+    resendable: () => complete && !forgotten,
     forget() {
       forgotten = true;
-      kept.length = 0;
+      drop();
     },
   };
 }

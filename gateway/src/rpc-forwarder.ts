@@ -43,6 +43,8 @@ export interface ForwardedAnswer {
 
 export interface ForwardedCall {
   tenant: string;
+  /** The request's logger (its request id on every line). */
+  log: Pick<Logger, "warn">;
   policy: MethodPolicy;
   exchange: Exchange | undefined;
   answer: ForwardedAnswer;
@@ -67,6 +69,11 @@ interface Flight extends ForwardedCall {
   deadline?: NodeJS.Timeout;
 }
 
+/** Request header bytes forwarded at most: Node's HTTP/1.1 limit, which HTTP/2 callers would pass. */
+const maxHeaderBytes = 16 * 1024;
+
+const headerBytes = (req: CallerRequest) => req.rawHeaders.reduce((sum, part) => sum + part.length, 0);
+
 /** How much later than the deadline it passed on the gateway cuts a call the server did not end. */
 const deadlineGraceMs = 1_000;
 
@@ -84,13 +91,20 @@ export function rpcForwarder(endpoints: ServerEndpoints, capacity: TenantCapacit
   function forward(req: CallerRequest, res: CallerResponse, extraHeaders: Record<string, string>, call: ForwardedCall) {
     // The caller left while the gateway checked its key: nothing to forward, nobody to answer.
     if (callerGone(req, res)) return;
+    // The server refuses a stream whose headers pass its limit, and a refusal retires a session: bound them here.
+    if (headerBytes(req) > maxHeaderBytes) {
+      return call.answer.fail(Code.ResourceExhausted, `request headers exceed ${maxHeaderBytes} bytes`);
+    }
     if (!capacity.openCall(call.tenant)) {
       return call.answer.fail(Code.ResourceExhausted, `too many calls in flight for this tenant (at most ${capacity.limits.maxOpenCalls})`);
     }
     const timeoutMs = deadlineMs(req, call.policy.streaming ? limits.maxStreamMs : limits.maxCallMs);
     const headers = withDeadline(upstreamHeaders(req, extraHeaders), req, timeoutMs);
     // Kept for any call, until its answer begins: a stream the server refused may go anywhere again.
-    const body = resendableBody(req, limits.maxBodyBytes);
+    const body = resendableBody(req, limits.maxBodyBytes, {
+      hold: (bytes) => capacity.hold(call.tenant, bytes),
+      release: (bytes) => capacity.release(call.tenant, bytes),
+    });
     const f: Flight = { ...call, req, res, headers, body, attempts: 0, responded: false, settled: false, closed: false, waiting: 0 };
     f.deadline = setTimeout(() => expire(f), timeoutMs + deadlineGraceMs);
     res.once("close", () => finish(f));
@@ -98,18 +112,19 @@ export function rpcForwarder(endpoints: ServerEndpoints, capacity: TenantCapacit
   }
 
   function attempt(f: Flight): void {
-    const endpoint = endpoints.pick(f.tried);
+    // Another endpoint for a second try, or the same one (on another session) when it is the only one.
+    const endpoint = endpoints.pick(f.tried) ?? endpoints.pick();
     if (!endpoint) return fail(f, undefined);
     f.attempts++;
     let upstream: http2.ClientHttp2Stream;
     try {
       upstream = sessions.request(endpoint, f.headers);
     } catch (err) {
-      return settle(f, endpoint, undefined, err as Error); // the session is going away, or a header HTTP/2 cannot carry
+      return settle(f, endpoint, undefined, err as NodeJS.ErrnoException); // the session is going away, or a header HTTP/2 cannot carry
     }
     f.upstream = upstream;
     endpoint.outstanding++;
-    let failure: Error | undefined;
+    let failure: NodeJS.ErrnoException | undefined;
     upstream.on("error", (err) => (failure = err));
     upstream.once("close", () => {
       endpoint.outstanding--;
@@ -152,7 +167,12 @@ export function rpcForwarder(endpoints: ServerEndpoints, capacity: TenantCapacit
   }
 
   /** The upstream stream closed: the answer is through, it broke mid-way, or it never began (then another try, or Unavailable). */
-  function settle(f: Flight, endpoint: Endpoint, upstream: http2.ClientHttp2Stream | undefined, failure: Error | undefined): void {
+  function settle(
+    f: Flight,
+    endpoint: Endpoint,
+    upstream: http2.ClientHttp2Stream | undefined,
+    failure: NodeJS.ErrnoException | undefined,
+  ): void {
     if (f.settled || callerGone(f.req, f.res)) return;
     if (f.responded) {
       // The server failed mid-answer: the caller must not take a cut-short answer for a whole one.
@@ -162,7 +182,9 @@ export function rpcForwarder(endpoints: ServerEndpoints, capacity: TenantCapacit
     }
     const notConnected = neverConnected(failure);
     if (notConnected) endpoints.unreachable(endpoint);
-    const refused = notConnected || upstream?.rstCode === NGHTTP2_REFUSED_STREAM || upstream?.rstCode === NGHTTP2_ENHANCE_YOUR_CALM;
+    // Only REFUSED_STREAM on a live session promises the server did not run it (RFC 9113 §8.7): a session's
+    // GOAWAY with an error gives every open stream its code, those the server already ran included.
+    const refused = notConnected || (upstream?.rstCode === NGHTTP2_REFUSED_STREAM && failure?.code !== "ERR_HTTP2_SESSION_ERROR");
     if (f.attempts < 2 && (refused || f.policy.retryable) && f.body.resendable()) {
       f.tried = endpoint;
       return attempt(f);
@@ -172,7 +194,7 @@ export function rpcForwarder(endpoints: ServerEndpoints, capacity: TenantCapacit
 
   function fail(f: Flight, failure: Error | undefined) {
     f.settled = true;
-    log.warn({ err: failure }, "server unreachable");
+    f.log.warn({ err: failure }, "server unreachable");
     noteGrpcStatus(f.exchange, Code.Unavailable);
     f.answer.fail(Code.Unavailable, "server unavailable");
   }
@@ -191,7 +213,7 @@ export function rpcForwarder(endpoints: ServerEndpoints, capacity: TenantCapacit
   function cut(f: Flight, why: string) {
     if (f.settled) return;
     f.settled = true;
-    log.warn({ tenant: f.tenant, waitingBytes: f.waiting }, why);
+    f.log.warn({ tenant: f.tenant, waitingBytes: f.waiting }, why);
     noteGrpcStatus(f.exchange, Code.ResourceExhausted);
     f.upstream?.close(NGHTTP2_CANCEL);
     resetCaller(f, NGHTTP2_ENHANCE_YOUR_CALM);
@@ -205,6 +227,7 @@ export function rpcForwarder(endpoints: ServerEndpoints, capacity: TenantCapacit
     clearTimeout(f.stall);
     capacity.closeCall(f.tenant);
     capacity.release(f.tenant, f.waiting);
+    f.body.forget();
     if (f.upstream && !f.upstream.closed && !f.upstream.readableEnded) f.upstream.close(NGHTTP2_CANCEL);
   }
 
@@ -221,7 +244,8 @@ function resetCaller(f: Flight, code: number) {
 function neverConnected(err: Error | undefined): boolean {
   const codes = [(err as NodeJS.ErrnoException | undefined)?.code, ((err?.cause ?? undefined) as NodeJS.ErrnoException | undefined)?.code];
   return codes.some(
-    (c) => c !== undefined && ["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "ERR_HTTP2_GOAWAY_SESSION"].includes(c),
+    (c) =>
+      c !== undefined && ["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "ETIMEDOUT", "ERR_HTTP2_GOAWAY_SESSION"].includes(c),
   );
 }
 

@@ -69,6 +69,7 @@ export async function rpcProxy(app: FastifyInstance, { service, authenticate, fo
     handler: (request, reply) => {
       forward(request.raw, reply.raw, trustedHeaders(request), {
         tenant: request.tenantId,
+        log: request.log,
         policy: procedures.get(request.url.split("?", 1)[0]!)!,
         exchange: request.exchange,
         answer: {

@@ -38,6 +38,7 @@ export function serverSessions(
   };
   const connect = (url: string): Session => {
     const session: Session = { http2: http2.connect(url), open: 0, started: 0, retired: false };
+    watchLiveness(session.http2);
     session.http2.on("goaway", (code) => retire(url, session, code === NGHTTP2_NO_ERROR ? "" : `GOAWAY ${code}`));
     session.http2.on("error", (err: NodeJS.ErrnoException) => {
       retire(url, session, err.code ?? "error");
@@ -74,4 +75,27 @@ export function serverSessions(
       for (const [url, pool] of pools) [...pool].forEach((s) => retire(url, s, ""));
     },
   };
+}
+
+/** How long a connection may take to open, and how long a PING may wait for its answer. */
+const livenessMs = 5_000;
+
+/**
+ * A server that drops packets, or a connection that died without a FIN, would hold every call on the
+ * session until its deadline: a connect that takes too long, or a PING unanswered for `livenessMs`,
+ * destroys the session (its calls fail as never connected, or Unavailable) and it is replaced.
+ */
+function watchLiveness(session: http2.ClientHttp2Session) {
+  const dead = () => session.destroy(Object.assign(new Error("the server did not answer in time"), { code: "ETIMEDOUT" }));
+  let awaitingPing = false;
+  const timer = setTimeout(dead, livenessMs).unref();
+  session.once("connect", () => {
+    clearTimeout(timer);
+    const pinger = setInterval(() => {
+      if (awaitingPing) return dead();
+      awaitingPing = session.ping(() => (awaitingPing = false));
+    }, livenessMs).unref();
+    session.once("close", () => clearInterval(pinger));
+  });
+  session.once("close", () => clearTimeout(timer));
 }

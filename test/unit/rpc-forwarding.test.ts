@@ -31,7 +31,7 @@ const json = { "content-type": "application/json" };
  * open (`open` counts such streams), GetInvoice fails after its first bytes, the rest answer at
  * once without reading the body (the real server then resets the stream's upload, as this one does).
  */
-async function upstream({ reset }: { reset?: number } = {}) {
+async function upstream({ reset, resetFirst = Infinity }: { reset?: number; resetFirst?: number } = {}) {
   const seen: IncomingHttpHeaders[] = [];
   const sessions = new Set<unknown>();
   let open = 0;
@@ -41,7 +41,7 @@ async function upstream({ reset }: { reset?: number } = {}) {
     const stream = (res as unknown as http2.Http2ServerResponse).stream;
     sessions.add(stream?.session);
     // An endpoint that refuses or fails every stream before answering (RST_STREAM with this code).
-    if (reset !== undefined) return void stream.close(reset);
+    if (reset !== undefined && seen.length <= resetFirst) return void stream.close(reset);
     res.writeHead(200, json);
     if (req.url === `${service}/WatchInvoices`) {
       open++;
@@ -347,16 +347,52 @@ describe("balancing forwarded calls over the server's endpoints", () => {
     up.close();
   });
 
-  it("sends a refused stream (REFUSED_STREAM, ENHANCE_YOUR_CALM) to another endpoint, and replaces the refusing session", async () => {
-    for (const code of [http2.constants.NGHTTP2_REFUSED_STREAM, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM]) {
-      const [good, refusing] = await Promise.all([upstream(), upstream({ reset: code })]);
-      const { app, url } = await forwardingGateway([good.url, refusing.url], { perEndpoint: 1 });
-      assert.deepEqual(await calls(url, "PayInvoice", 10), Array<number>(10).fill(200));
-      assert.equal(good.seen.length, 10);
-      assert.equal(refusing.sessions.size, refusing.seen.length, "a new session after each refusal");
-      await app.close();
-      [good, refusing].forEach((s) => s.close());
-    }
+  it("sends a refused stream (REFUSED_STREAM) to another endpoint, whatever its method, and replaces the refusing session", async () => {
+    const [good, refusing] = await Promise.all([upstream(), upstream({ reset: http2.constants.NGHTTP2_REFUSED_STREAM })]);
+    const { app, url } = await forwardingGateway([good.url, refusing.url], { perEndpoint: 1 });
+    assert.deepEqual(await calls(url, "PayInvoice", 10), Array<number>(10).fill(200));
+    assert.equal(good.seen.length, 10);
+    assert.equal(refusing.sessions.size, refusing.seen.length, "a new session after each refusal");
+    await app.close();
+    [good, refusing].forEach((s) => s.close());
+  });
+
+  it("does not repeat a call with side effects that the server reset with ENHANCE_YOUR_CALM: it may have run", async () => {
+    const calm = await upstream({ reset: http2.constants.NGHTTP2_ENHANCE_YOUR_CALM });
+    const { app, url } = await forwardingGateway(calm.url);
+    assert.deepEqual(await calls(url, "PayInvoice", 1), [503]);
+    assert.equal(calm.seen.length, 1);
+    await app.close();
+    calm.close();
+  });
+
+  it("resends a refused call's body only while it is held within the tenant's bound, and tries the only endpoint again", async () => {
+    const once = await upstream({ reset: http2.constants.NGHTTP2_REFUSED_STREAM, resetFirst: 1 });
+    const { app, url } = await forwardingGateway(once.url, { maxWaitingBytes: 1_000 });
+    const pay = (body: string) => fetch(`${url}${service}/PayInvoice`, { method: "POST", headers: json, body }).then((r) => r.status);
+    assert.equal(await pay(`{"id":"${"x".repeat(100)}"}`), 200, "kept, sent again on a fresh session");
+    assert.equal(once.seen.length, 2);
+    const lone = await upstream({ reset: http2.constants.NGHTTP2_REFUSED_STREAM, resetFirst: 1 });
+    const second = await forwardingGateway(lone.url, { maxWaitingBytes: 1_000 });
+    const big = await fetch(`${second.url}${service}/PayInvoice`, { method: "POST", headers: json, body: `{"id":"${"x".repeat(5_000)}"}` });
+    assert.equal(big.status, 503, "a body past the tenant's bound is not kept, so not sent again");
+    assert.equal(lone.seen.length, 1);
+    await Promise.all([app.close(), second.app.close()]);
+    [once, lone].forEach((s) => s.close());
+  });
+
+  it("refuses a call whose headers pass 16 KiB before any session to the server sees it", async () => {
+    const server = await upstream();
+    const { app, url } = await forwardingGateway(server.url);
+    const session = http2.connect(url);
+    const call = session.request({ ":method": "POST", ":path": `${service}/ListInvoices`, ...json, "x-filler": "a".repeat(17_000) });
+    call.end("{}");
+    const [headers] = (await once(call, "response")) as [http2.IncomingHttpHeaders];
+    assert.equal(headers[":status"], 429);
+    assert.equal(server.seen.length, 0);
+    session.destroy();
+    await app.close();
+    server.close();
   });
 
   it("sends a call that failed on the server again only when it is safe to repeat", async () => {
