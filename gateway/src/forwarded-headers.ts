@@ -56,21 +56,30 @@ export function normalizeGrpcMessage<T extends Record<string, unknown>>(headers:
 const timeoutUnits: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1_000, m: 1, u: 1e-3, n: 1e-6 };
 const grpcFamily = (req: CallerRequest) => /^application\/grpc/i.test(req.headers["content-type"] ?? "");
 
-/** The caller's deadline (grpc-timeout, or Connect's connect-timeout-ms), capped at `capMs`; `capMs` when it sent none. */
-export function deadlineMs(req: CallerRequest, capMs: number): number {
-  const grpc = /^(\d{1,8})([HMSmun])$/.exec(String(req.headers["grpc-timeout"] ?? ""));
+/** The deadline the caller sent (grpc-timeout, or Connect's connect-timeout-ms), in ms; undefined when none or unreadable. */
+function askedMs(req: CallerRequest): number | undefined {
+  if (grpcFamily(req)) {
+    const grpc = /^(\d{1,8})([HMSmun])$/.exec(String(req.headers["grpc-timeout"] ?? ""));
+    return grpc ? Math.ceil(Number(grpc[1]) * timeoutUnits[grpc[2]!]!) : undefined;
+  }
   const connect = /^\d{1,10}$/.exec(String(req.headers["connect-timeout-ms"] ?? ""));
-  const asked = grpcFamily(req) ? grpc && Math.ceil(Number(grpc[1]) * timeoutUnits[grpc[2]!]!) : connect && Number(connect[0]);
-  return Math.max(1, Math.min(asked ?? capMs, capMs));
+  return connect ? Number(connect[0]) : undefined;
 }
 
-/** The server gets the capped deadline, so it ends the call itself (a header it cannot parse is passed on for it to refuse). */
+/** The caller's deadline capped at `capMs`; `capMs` when it sent none. */
+export function deadlineMs(req: CallerRequest, capMs: number): number {
+  return Math.max(1, Math.min(askedMs(req) ?? capMs, capMs));
+}
+
+/**
+ * A caller's deadline past the cap reaches the server capped, so the server ends the call itself. A
+ * call without one goes on without one, as the caller sent it (the gateway's timer still ends it at
+ * the cap); a header the server cannot parse is passed on for it to refuse.
+ */
 export function withDeadline(headers: http2.OutgoingHttpHeaders, req: CallerRequest, ms: number): http2.OutgoingHttpHeaders {
-  if (grpcFamily(req)) {
-    if (headers["grpc-timeout"] === undefined || /^\d{1,8}[HMSmun]$/.test(String(headers["grpc-timeout"])))
-      headers["grpc-timeout"] = `${ms}m`;
-  } else if (headers["connect-timeout-ms"] === undefined || /^\d{1,10}$/.test(String(headers["connect-timeout-ms"]))) {
-    headers["connect-timeout-ms"] = String(ms);
-  }
+  const asked = askedMs(req);
+  if (asked === undefined || asked <= ms) return headers;
+  if (grpcFamily(req)) headers["grpc-timeout"] = `${ms}m`;
+  else headers["connect-timeout-ms"] = String(ms);
   return headers;
 }
