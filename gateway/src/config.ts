@@ -77,7 +77,9 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
       maxStreamMs: e.int("MAX_STREAM_MS", 3_600_000, 1_000, 86_400_000),
       stalledReaderMs: e.int("STALLED_READER_MS", 10_000, 100, 600_000),
       maxOpenCalls: e.int("MAX_OPEN_CALLS_PER_TENANT", 200, 1, 1_000_000),
-      maxWaitingBytes: e.int("MAX_WAITING_BYTES_PER_TENANT", 16 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
+      maxWaitingBytes: e.int("MAX_WAITING_BYTES_PER_TENANT", 8 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
+      // Well inside the chart's 320 MiB memory limit for the gateway.
+      maxWaitingBytesTotal: e.int("MAX_WAITING_BYTES", 64 * 1024 * 1024, 1024 * 1024, 16 * 1024 * 1024 * 1024),
     },
     internalToken: e.secret("INTERNAL_TOKEN"),
     corsOrigins: e.list("CORS_ORIGINS"),

@@ -181,7 +181,8 @@ export function rpcForwarder(endpoints: ServerEndpoints, capacity: TenantCapacit
       return resetCaller(f, NGHTTP2_INTERNAL_ERROR);
     }
     const notConnected = neverConnected(failure);
-    if (notConnected) endpoints.unreachable(endpoint);
+    // A session that was going away says nothing of the endpoint; a connection that could not be made does.
+    if (notConnected && failure?.code !== "ERR_HTTP2_GOAWAY_SESSION") endpoints.unreachable(endpoint);
     // Only REFUSED_STREAM on a live session promises the server did not run it (RFC 9113 §8.7): a session's
     // GOAWAY with an error gives every open stream its code, those the server already ran included.
     const refused = notConnected || (upstream?.rstCode === NGHTTP2_REFUSED_STREAM && failure?.code !== "ERR_HTTP2_SESSION_ERROR");

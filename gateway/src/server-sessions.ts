@@ -31,8 +31,9 @@ export function serverSessions(
   const retire = (url: string, session: Session, why: string) => {
     if (session.retired) return;
     session.retired = true;
-    const pool = pools.get(url);
-    pool?.splice(pool.indexOf(session), 1);
+    const pool = pools.get(url) ?? [];
+    if (pool.includes(session)) pool.splice(pool.indexOf(session), 1);
+    if (pool.length === 0) pools.delete(url);
     if (why) log.warn({ endpoint: url, why }, "replacing a session to the server");
     if (session.open === 0) session.http2.close(); // else its last stream closes it
   };

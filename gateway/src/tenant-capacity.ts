@@ -6,6 +6,8 @@ export interface TenantCapacityLimits {
   maxOpenCalls: number;
   /** Bytes of answers this gateway holds for one tenant's callers that read slower than the server answers. */
   maxWaitingBytes: number;
+  /** The same for every tenant together: what the gateway's memory can hold. */
+  maxWaitingBytesTotal: number;
 }
 
 export interface TenantCapacity {
@@ -19,9 +21,10 @@ export interface TenantCapacity {
 }
 
 export function tenantCapacity(limits: TenantCapacityLimits): TenantCapacity {
-  const { maxOpenCalls, maxWaitingBytes } = limits;
+  const { maxOpenCalls, maxWaitingBytes, maxWaitingBytesTotal } = limits;
   const open = new Map<string, number>();
   const waiting = new Map<string, number>();
+  let waitingTotal = 0;
   const add = (counts: Map<string, number>, tenant: string, n: number) => {
     const next = (counts.get(tenant) ?? 0) + n;
     if (next <= 0)
@@ -37,10 +40,14 @@ export function tenantCapacity(limits: TenantCapacityLimits): TenantCapacity {
     },
     closeCall: (tenant) => add(open, tenant, -1),
     hold(tenant, bytes) {
-      if ((waiting.get(tenant) ?? 0) + bytes > maxWaitingBytes) return false;
+      if ((waiting.get(tenant) ?? 0) + bytes > maxWaitingBytes || waitingTotal + bytes > maxWaitingBytesTotal) return false;
       add(waiting, tenant, bytes);
+      waitingTotal += bytes;
       return true;
     },
-    release: (tenant, bytes) => add(waiting, tenant, -bytes),
+    release(tenant, bytes) {
+      add(waiting, tenant, -bytes);
+      waitingTotal -= bytes;
+    },
   };
 }

@@ -45,18 +45,19 @@ export function balancedTransport(urls: string[], { refreshMs, transportFor, res
       onEndpoint(method.idempotency === Idempotency.NO_SIDE_EFFECTS, (t) =>
         t.unary(method, signal, timeoutMs, header, input, contextValues),
       ),
-    // A stream counts as in flight until its last message is read (outstanding is taken again for that span).
+    // A stream counts as in flight until its last message is read (counted takes outstanding again for that span).
     stream: (method, signal, timeoutMs, header, input, contextValues) =>
       onEndpoint(false, async (t, endpoint) => {
         const response = await t.stream(method, signal, timeoutMs, header, input, contextValues);
-        endpoint.outstanding++;
         return { ...response, message: counted(response.message, endpoint) };
       }),
   };
   return { transport, endpoints: endpoints as ServerEndpoints };
 }
 
+/** The stream's messages, counted in flight on `endpoint` from the first read to the last. */
 async function* counted<T>(messages: AsyncIterable<T>, endpoint: Endpoint): AsyncIterable<T> {
+  endpoint.outstanding++;
   try {
     yield* messages;
   } finally {
