@@ -38,7 +38,15 @@ export function serverSessions(
     if (session.open === 0) session.http2.close(); // else its last stream closes it
   };
   const connect = (url: string): Session => {
-    const session: Session = { http2: http2.connect(url), open: 0, started: 0, retired: false };
+    // Windows far above HTTP/2's 64 KiB, so the server sends an answer as fast as it writes it: what a
+    // slow caller has not taken waits here, counted per tenant, not in the session's memory on the server.
+    const session: Session = {
+      http2: http2.connect(url, { settings: { initialWindowSize: streamWindowBytes } }),
+      open: 0,
+      started: 0,
+      retired: false,
+    };
+    session.http2.once("connect", () => session.http2.setLocalWindowSize(sessionWindowBytes));
     watchLiveness(session.http2);
     session.http2.on("goaway", (code) => retire(url, session, code === NGHTTP2_NO_ERROR ? "" : `GOAWAY ${code}`));
     session.http2.on("error", (err: NodeJS.ErrnoException) => {
@@ -77,6 +85,10 @@ export function serverSessions(
     },
   };
 }
+
+/** Flow-control windows of the gateway's sessions: one answer's, and every answer's on a session. */
+const streamWindowBytes = 8 * 1024 * 1024;
+const sessionWindowBytes = 64 * 1024 * 1024;
 
 /** How long a connection may take to open, and how long a PING may wait for its answer. */
 const livenessMs = 5_000;

@@ -24,6 +24,8 @@ export interface ConnectionLimits {
   streamResets?: { burst: number; perSecond: number };
   /** Header fields an HTTP/2 request may carry (Node's default: 128). */
   maxHeaderListPairs?: number;
+  /** Memory one HTTP/2 session may hold, answers waiting for the peer's window included, before it refuses new streams (Node's default: 10 MB). */
+  maxSessionMemoryMb?: number;
 }
 
 /** Bounds for internal servers, whose only callers are the gateway and the consumer. */
@@ -37,6 +39,9 @@ export const internalConnectionLimits: ConnectionLimits = {
   streamResets: { burst: 100_000, perSecond: 10_000 },
   // More than any call the gateway lets through (its own HTTP/1.1 limit is 2,000) and the headers it adds.
   maxHeaderListPairs: 4_096,
+  // The gateway reads answers as fast as they come (its tenants' slow readers are bounded there), but a
+  // few large answers written at once still wait here for its window: 10 MB refused every tenant's streams.
+  maxSessionMemoryMb: 64,
 };
 
 /**
@@ -74,6 +79,7 @@ export function createDualServer(handler: http.RequestListener, limits: Connecti
     settings: { maxConcurrentStreams: limits.maxStreamsPerConnection },
     ...(limits.streamResets && { streamResetBurst: limits.streamResets.burst, streamResetRate: limits.streamResets.perSecond }),
     ...(limits.maxHeaderListPairs && { maxHeaderListPairs: limits.maxHeaderListPairs }),
+    ...(limits.maxSessionMemoryMb && { maxSessionMemory: limits.maxSessionMemoryMb }),
   };
   const h2 = http2.createServer(h2Options, (req, res) => {
     stopUploadOnceAnswered(req.stream);

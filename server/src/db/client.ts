@@ -16,8 +16,9 @@ export function openDatabase(url: string, poolSize: number): Database {
   const sql = postgres(url, {
     max: poolSize,
     onnotice: () => {},
-    // A stuck statement must not hold a pool connection for ever.
-    connection: { statement_timeout: 30_000, application_name: "invoicer-server" },
+    // A stuck statement must not hold a pool connection for ever; a server stopped inside a transaction
+    // (SIGSTOP, a hung loop) must not hold its rows' locks, a tenant's invoice counter above all, for ever.
+    connection: { statement_timeout: 30_000, idle_in_transaction_session_timeout: 5_000, application_name: "invoicer-server" },
   });
   return { db: drizzle({ client: sql, schema }), sql, close: () => sql.end({ timeout: 5 }) };
 }
