@@ -1,0 +1,125 @@
+// Three servers behind one gateway and two consumers, each listing all three in SERVER_URL: how
+// evenly the calls spread (each server's own /metrics), then how fast calls move away from a
+// server that hangs (SIGSTOP: it accepts connections and never answers) and from one that dies.
+import { attemptsByCode, callTimeoutMs, quantileMs, type LoadStats } from "./load.ts";
+import type { Findings, Run } from "./run.ts";
+
+export interface ThreeServersPlan {
+  /** When the shares are read and the third server is SIGSTOPped. */
+  stopAtMs: number;
+  /** How long it stays stopped before SIGCONT. */
+  stoppedForMs: number;
+  /** When the second server is SIGKILLed (not restarted). */
+  killAtMs: number;
+  /** SERVER_REFRESH_MS of the gateway and the consumers. */
+  refreshMs: number;
+}
+
+/** Each server's share of a method's calls may be a third, give or take this fraction of a third. */
+const shareTolerance = 0.25;
+/** The gateway's health check gives up on an endpoint after this (platform/src/balanced-transport.ts). */
+const healthCheckTimeoutMs = 2_000;
+/** Latitude for the timers of a busy machine (two cores for everything). */
+const slackMs = 500;
+/** The methods whose shares are judged: the gateway forwards the load's creates, the consumers attach documents. */
+const judgedMethods = ["CreateInvoice", "AttachDocuments"];
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms)); // fault timeline: "at 10 s, SIGSTOP"
+
+export async function threeServers(run: Run, plan: ThreeServersPlan): Promise<Findings> {
+  const loadStarted = performance.now();
+  await pause(plan.stopAtMs);
+  const counts = await Promise.all(run.serverMetricsUrls.map(callsByMethod));
+  const shares = judgedMethods.map((method) =>
+    shareFinding(
+      method,
+      run.servers.map((s) => s.name),
+      counts.map((c) => c[method] ?? 0),
+    ),
+  );
+  const [stopped, killed] = [run.servers[2]!, run.servers[1]!];
+  const stop = await stoppedFor(stopped.pid()!, plan.stoppedForMs);
+  await pause(Math.max(0, loadStarted + plan.killAtMs - performance.now()));
+  const killedAt = performance.now();
+  await killed.kill();
+  const load = await run.load;
+  const moved = stopFinding(stopped.name, load, stop, plan.refreshMs);
+  const died = killFinding(killed.name, load, killedAt);
+  const failed = load.failed > 0 ? [`${load.failed} creates failed after ${60} attempts`] : [];
+  return {
+    notes: [...shares.map((s) => s.note), moved.note, died.note, retriesNote(load)],
+    broken: [...shares.flatMap((s) => s.broken), ...moved.broken, ...failed],
+  };
+}
+
+/** RPCs a server has answered, by method: the counts of its rpc_server_duration_seconds histogram, every code. */
+async function callsByMethod(metricsUrl: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${metricsUrl}/metrics`)).text();
+  const counts: Record<string, number> = {};
+  for (const [, labels, n] of text.matchAll(/^rpc_server_duration_seconds_count\{([^}]*)\} (\d+)/gm)) {
+    const method = /rpc_method="(\w+)"/.exec(labels!)?.[1] ?? "?";
+    counts[method] = (counts[method] ?? 0) + Number(n);
+  }
+  return counts;
+}
+
+function shareFinding(method: string, servers: string[], counts: number[]) {
+  const total = counts.reduce((a, b) => a + b, 0);
+  const third = total / servers.length;
+  const shares = counts.map((n, i) => `${servers[i]} ${n} (${((100 * n) / Math.max(1, total)).toFixed(1)} %)`);
+  const off = counts.flatMap((n, i) => (Math.abs(n - third) > shareTolerance * third || total === 0 ? [servers[i]!] : []));
+  const note = `${method} before the faults: ${total} calls, ${shares.join(", ")}`;
+  const broken = off.length > 0 ? [`${method}: ${off.join(", ")} outside a third ±${100 * shareTolerance} % (${shares.join(", ")})`] : [];
+  return { note, broken };
+}
+
+/** SIGSTOPs `pid` for `ms`, then SIGCONT (whatever happens meanwhile); returns when each happened. */
+async function stoppedFor(pid: number, ms: number): Promise<{ stoppedAt: number; resumedAt: number }> {
+  const stoppedAt = performance.now();
+  process.kill(pid, "SIGSTOP");
+  try {
+    await pause(ms);
+  } finally {
+    process.kill(pid, "SIGCONT");
+  }
+  return { stoppedAt, resumedAt: performance.now() };
+}
+
+/** Failed attempts that were under way at `from` or began before `to`. */
+const failedAround = (load: LoadStats, from: number, to: number) =>
+  load.failedAttempts.filter((a) => a.startedAt + a.ms >= from && a.startedAt < to);
+
+/**
+ * How calls moved away from the stopped server: the last failed attempt begun during the stop began
+ * (no call was sent to it after that) and ended (none waited on it after that), against the bound
+ * SERVER_REFRESH_MS + the health check's 2 s (and then an attempt's own deadline).
+ */
+function stopFinding(name: string, load: LoadStats, { stoppedAt, resumedAt }: { stoppedAt: number; resumedAt: number }, refreshMs: number) {
+  const failed = failedAround(load, stoppedAt, resumedAt);
+  const lastSent = Math.round(Math.max(0, ...failed.map((a) => a.startedAt - stoppedAt)));
+  const lastEnded = Math.round(Math.max(0, ...failed.map((a) => a.startedAt + a.ms - stoppedAt)));
+  const during = load.calls.filter((c) => c.startedAt >= stoppedAt - callTimeoutMs && c.startedAt < resumedAt).map((c) => c.ms);
+  const boundMs = refreshMs + healthCheckTimeoutMs;
+  const note =
+    `${name} SIGSTOPped for ${Math.round(resumedAt - stoppedAt)} ms: ${failed.length} attempts failed (${attemptsByCode(failed)}), each retried with its idempotency key; ` +
+    `the last of them began ${lastSent} ms after SIGSTOP (bound: SERVER_REFRESH_MS ${refreshMs} + health check ${healthCheckTimeoutMs} = ${boundMs} ms) and ended ${lastEnded} ms after it; ` +
+    `creates under way then: ${during.length}, p99 ${quantileMs(during, 0.99)} ms, the longest ${quantileMs(during, 1)} ms (retries included)`;
+  const broken =
+    lastSent > boundMs + slackMs ? [`an attempt failed on the stopped ${name} ${lastSent} ms after SIGSTOP (bound ${boundMs} ms)`] : [];
+  return { note, broken };
+}
+
+/** What the killed server's calls did: failed attempts around the kill, and the longest create begun within an attempt's deadline of it. */
+function killFinding(name: string, load: LoadStats, killedAt: number) {
+  const failed = failedAround(load, killedAt, killedAt + callTimeoutMs);
+  const around = load.calls.filter((c) => Math.abs(c.startedAt - killedAt) < callTimeoutMs).map((c) => c.ms);
+  const lastSent = Math.round(Math.max(0, ...failed.map((a) => a.startedAt - killedAt)));
+  const note =
+    `${name} SIGKILLed: ${failed.length} attempts failed (${attemptsByCode(failed)}), each retried with its idempotency key, the last begun ${lastSent} ms after the kill; ` +
+    `creates begun within ${callTimeoutMs / 1000} s of it: ${around.length}, p99 ${quantileMs(around, 0.99)} ms, the longest ${quantileMs(around, 1)} ms`;
+  return { note };
+}
+
+function retriesNote(load: LoadStats) {
+  return `the load's client retries a failed attempt (any code) with the same idempotency key after 250 ms, each attempt with a ${callTimeoutMs / 1000} s deadline; ${load.failed} of ${load.sent} creates failed for good`;
+}
