@@ -47,10 +47,13 @@ export async function noisyTenant(run: Run, plan: NoisyTenantPlan): Promise<Find
   const url = run.gatewayUrl!;
   const key = run.noisyTenant.apiKey;
   const [unreadFrom, unendedFrom, watchFrom] = plan.addresses;
+  // The unread answers first, each begun, so the calls that follow do not take every slot of A's before them.
+  const unread = unreadAnswers(url, unreadFrom, key, unreadConnections, unreadCallsPerConnection);
+  await unread.begun;
   const attacks: [string, HeldAttack][] = [
     [
       `unread answers (${unreadConnections} connections with a zero window, ${unreadCallsPerConnection} ListInvoices(page_size=100) calls each kept open)`,
-      unreadAnswers(url, unreadFrom, key, unreadConnections, unreadCallsPerConnection),
+      unread,
     ],
     [`requests that never end (${unendedCalls} ListInvoices)`, unendedRequests(url, unendedFrom, key, unendedCalls)],
     [`WatchInvoices streams (${watches})`, watchStreams(url, watchFrom, key, watches)],

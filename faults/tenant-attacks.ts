@@ -11,6 +11,8 @@ export type Outcomes = Record<string, number>;
 export interface HeldAttack {
   /** Calls the attack started, renewed ones included. */
   started(): number;
+  /** Resolves once each call started with the attack has its answer begun (or has ended): they hold their place at the gateway. */
+  begun: Promise<void>;
   stop(): Promise<Outcomes>;
 }
 
@@ -21,9 +23,11 @@ interface AttackState {
   outcomes: Outcomes;
   /** Each call's close, counted. */
   closes: Promise<void>[];
+  /** Each call's answer begun, or its close. */
+  answers: Promise<void>[];
 }
 
-const attackState = (started = 0): AttackState => ({ stopped: false, started, outcomes: {}, closes: [] });
+const attackState = (started = 0): AttackState => ({ stopped: false, started, outcomes: {}, closes: [], answers: [] });
 
 const { NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
 const listInvoices = "/invoicer.v1.InvoiceService/ListInvoices";
@@ -68,6 +72,7 @@ function tracked(call: http2.ClientHttp2Stream, state: AttackState, onCut?: () =
   call.on("error", () => undefined); // cut calls are the point here
   call.on("response", (h) => (status = h["grpc-status"] !== undefined ? h : status));
   call.on("trailers", (t) => (status = t));
+  state.answers.push(new Promise((begun) => call.once("response", begun).once("close", begun)));
   state.closes.push(
     new Promise((closed) =>
       call.once("close", () => {
@@ -91,6 +96,7 @@ function sessionsFrom(url: string, localAddress: string, n: number, settings?: h
 function heldAttack(sessions: http2.ClientHttp2Session[], state: AttackState): HeldAttack {
   return {
     started: () => state.started,
+    begun: Promise.all(state.answers).then(() => undefined),
     async stop() {
       state.stopped = true;
       for (const session of sessions) session.destroy();
