@@ -21,6 +21,8 @@ export interface LoadStats {
   retries: number;
   /** Failed attempts by Connect code (each retried). */
   errors: Record<string, number>;
+  /** Failed attempts by code and message ("unavailable: server unavailable"), to tell what failed. */
+  errorMessages: Record<string, number>;
   /** Failed attempts that reached a server and were not Unavailable: a call the server took and then failed. */
   failedInFlight: number;
   acked: Acked[];
@@ -93,6 +95,7 @@ export async function steadyCreates(options: {
     failed: 0,
     retries: 0,
     errors: {},
+    errorMessages: {},
     failedInFlight: 0,
     acked: [],
     calls: [],
@@ -125,8 +128,10 @@ async function createWithRetries(
       stats.calls.push({ tenantId, startedAt, ms: performance.now() - startedAt });
       return;
     } catch (err) {
-      const code = ConnectError.from(err).code;
+      const { code, rawMessage } = ConnectError.from(err);
       stats.errors[codeName(code)] = (stats.errors[codeName(code)] ?? 0) + 1;
+      const what = `${codeName(code)}: ${rawMessage.replace(/\d+/g, "N").slice(0, 100)}`;
+      stats.errorMessages[what] = (stats.errorMessages[what] ?? 0) + 1;
       stats.failedAttempts.push({ tenantId, startedAt: attemptedAt, ms: performance.now() - attemptedAt, code: codeName(code) });
       if (code !== Code.Unavailable) stats.failedInFlight++;
       stats.retries++;

@@ -1,6 +1,7 @@
 // Three servers behind one gateway and two consumers, each listing all three in SERVER_URL: how
 // evenly the calls spread (each server's own /metrics), then how fast calls move away from a
 // server that hangs (SIGSTOP: it accepts connections and never answers) and from one that dies.
+import { readFileSync } from "node:fs";
 import { attemptsByCode, callTimeoutMs, quantileMs, type LoadStats } from "./load.ts";
 import type { Findings, Run } from "./run.ts";
 
@@ -23,6 +24,9 @@ const healthCheckTimeoutMs = 2_000;
 const slackMs = 500;
 /** The methods whose shares are judged: the gateway forwards the load's creates, the consumers attach documents. */
 const judgedMethods = ["CreateInvoice", "AttachDocuments"];
+/** New bytes on one connection to the stopped server within a sample that mean a call arrived (a health check or a reset is smaller). */
+const callBytes = 300;
+const sampleEveryMs = 100;
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms)); // fault timeline: "at 10 s, SIGSTOP"
 
@@ -38,7 +42,8 @@ export async function threeServers(run: Run, plan: ThreeServersPlan): Promise<Fi
     ),
   );
   const [stopped, killed] = [run.servers[2]!, run.servers[1]!];
-  const stop = await stoppedFor(stopped.pid()!, plan.stoppedForMs);
+  const arrivals = callsArriving(Number(new URL(run.serverUrls[2]!).port));
+  const stop = { ...(await stoppedFor(stopped.pid()!, plan.stoppedForMs)), lastCallAt: arrivals.stop() };
   await pause(Math.max(0, loadStarted + plan.killAtMs - performance.now()));
   const killedAt = performance.now();
   await killed.kill();
@@ -85,27 +90,75 @@ async function stoppedFor(pid: number, ms: number): Promise<{ stoppedAt: number;
   return { stoppedAt, resumedAt: performance.now() };
 }
 
+/**
+ * Calls arriving at a stopped server, seen from outside: its process reads nothing, so what is sent
+ * to it waits in its sockets' receive queues (/proc/net/tcp); `stop` says when a connection to it
+ * last received a call's worth of bytes (the gateway's forwarded calls and own calls, the consumers').
+ */
+function callsArriving(port: number) {
+  let lastCallAt = performance.now();
+  let before = unreadBytes(port);
+  const timer = setInterval(() => {
+    const now = unreadBytes(port);
+    for (const [connection, bytes] of now) if (bytes - (before.get(connection) ?? 0) >= callBytes) lastCallAt = performance.now();
+    before = now;
+  }, sampleEveryMs); // sampling a kernel counter: nothing to await
+  return { stop: () => (clearInterval(timer), lastCallAt) };
+}
+
+/** Bytes received and not yet read on each established connection to `port` on this machine, by the peer's address. */
+function unreadBytes(port: number): Map<string, number> {
+  const local = `:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+  const unread = new Map<string, number>();
+  for (const line of readFileSync("/proc/net/tcp", "latin1").split("\n").slice(1)) {
+    const [, from, peer, state, queues] = line.trim().split(/\s+/);
+    if (from?.endsWith(local) && state === "01") unread.set(peer!, parseInt(queues!.split(":")[1]!, 16));
+  }
+  return unread;
+}
+
+/** The longest time between two acknowledged creates (or a window's start or end) in `[from, to]`. */
+function longestSilenceMs(load: LoadStats, from: number, to: number): number {
+  const acked = load.calls.map((c) => c.startedAt + c.ms).filter((t) => t > from && t < to);
+  const times = [from, ...acked.sort((a, b) => a - b), to];
+  return Math.round(times.reduce((longest, t, i) => (i === 0 ? 0 : Math.max(longest, t - times[i - 1]!)), 0));
+}
+
 /** Failed attempts that were under way at `from` or began before `to`. */
 const failedAround = (load: LoadStats, from: number, to: number) =>
   load.failedAttempts.filter((a) => a.startedAt + a.ms >= from && a.startedAt < to);
 
+interface Stop {
+  stoppedAt: number;
+  resumedAt: number;
+  /** When the last call reached the stopped server's sockets. */
+  lastCallAt: number;
+}
+
 /**
- * How calls moved away from the stopped server: the last failed attempt begun during the stop began
- * (no call was sent to it after that) and ended (none waited on it after that), against the bound
- * SERVER_REFRESH_MS + the health check's 2 s (and then an attempt's own deadline).
+ * How calls moved away from the stopped server: when the last call reached it (against the bound
+ * SERVER_REFRESH_MS + the health check's 2 s), and whether B's and C's creates went on meanwhile
+ * (no acknowledgement for longer than that bound and an attempt's deadline is a stall).
  */
-function stopFinding(name: string, load: LoadStats, { stoppedAt, resumedAt }: { stoppedAt: number; resumedAt: number }, refreshMs: number) {
+function stopFinding(name: string, load: LoadStats, { stoppedAt, resumedAt, lastCallAt }: Stop, refreshMs: number) {
   const failed = failedAround(load, stoppedAt, resumedAt);
-  const lastSent = Math.round(Math.max(0, ...failed.map((a) => a.startedAt - stoppedAt)));
-  const lastEnded = Math.round(Math.max(0, ...failed.map((a) => a.startedAt + a.ms - stoppedAt)));
+  const lastArrivedMs = Math.round(lastCallAt - stoppedAt);
+  const silenceMs = longestSilenceMs(load, stoppedAt, resumedAt);
   const during = load.calls.filter((c) => c.startedAt >= stoppedAt - callTimeoutMs && c.startedAt < resumedAt).map((c) => c.ms);
   const boundMs = refreshMs + healthCheckTimeoutMs;
   const note =
-    `${name} SIGSTOPped for ${Math.round(resumedAt - stoppedAt)} ms: ${failed.length} attempts failed (${attemptsByCode(failed)}), each retried with its idempotency key; ` +
-    `the last of them began ${lastSent} ms after SIGSTOP (bound: SERVER_REFRESH_MS ${refreshMs} + health check ${healthCheckTimeoutMs} = ${boundMs} ms) and ended ${lastEnded} ms after it; ` +
-    `creates under way then: ${during.length}, p99 ${quantileMs(during, 0.99)} ms, the longest ${quantileMs(during, 1)} ms (retries included)`;
-  const broken =
-    lastSent > boundMs + slackMs ? [`an attempt failed on the stopped ${name} ${lastSent} ms after SIGSTOP (bound ${boundMs} ms)`] : [];
+    `${name} SIGSTOPped for ${Math.round(resumedAt - stoppedAt)} ms: the last call reached its sockets ${lastArrivedMs} ms after SIGSTOP ` +
+    `(bound: SERVER_REFRESH_MS ${refreshMs} + health check ${healthCheckTimeoutMs} = ${boundMs} ms; calls already on it wait for their deadline, the load's ${callTimeoutMs / 1000} s); ` +
+    `no create was acknowledged for ${silenceMs} ms at most during the stop; ${failed.length} attempts failed (${attemptsByCode(failed)}), each retried with its idempotency key; ` +
+    `creates under way: ${during.length}, p99 ${quantileMs(during, 0.99)} ms, the longest ${quantileMs(during, 1)} ms (retries included)`;
+  const broken = [
+    lastArrivedMs > boundMs + slackMs
+      ? `calls still reached the stopped ${name} ${lastArrivedMs} ms after SIGSTOP (bound ${boundMs} ms)`
+      : "",
+    silenceMs > boundMs + callTimeoutMs + slackMs
+      ? `B's and C's creates stalled while ${name} was stopped: none acknowledged for ${silenceMs} ms (bound ${boundMs + callTimeoutMs} ms)`
+      : "",
+  ].filter(Boolean);
   return { note, broken };
 }
 
@@ -114,8 +167,10 @@ function killFinding(name: string, load: LoadStats, killedAt: number) {
   const failed = failedAround(load, killedAt, killedAt + callTimeoutMs);
   const around = load.calls.filter((c) => Math.abs(c.startedAt - killedAt) < callTimeoutMs).map((c) => c.ms);
   const lastSent = Math.round(Math.max(0, ...failed.map((a) => a.startedAt - killedAt)));
+  const silenceMs = longestSilenceMs(load, killedAt, killedAt + callTimeoutMs);
   const note =
     `${name} SIGKILLed: ${failed.length} attempts failed (${attemptsByCode(failed)}), each retried with its idempotency key, the last begun ${lastSent} ms after the kill; ` +
+    `no create was acknowledged for ${silenceMs} ms at most in the ${callTimeoutMs / 1000} s after it; ` +
     `creates begun within ${callTimeoutMs / 1000} s of it: ${around.length}, p99 ${quantileMs(around, 0.99)} ms, the longest ${quantileMs(around, 1)} ms`;
   return { note };
 }
