@@ -2,6 +2,7 @@
 // evenly the calls spread (each server's own /metrics), then how fast calls move away from a
 // server that hangs (SIGSTOP: it accepts connections and never answers) and from one that dies.
 import { readFileSync } from "node:fs";
+import postgres from "postgres";
 import { attemptsByCode, callTimeoutMs, quantileMs, type LoadStats } from "./load.ts";
 import type { Findings, Run } from "./run.ts";
 
@@ -27,6 +28,8 @@ const judgedMethods = ["CreateInvoice", "AttachDocuments"];
 /** New bytes on one connection to the stopped server within a sample that mean a call arrived (a health check or a reset is smaller). */
 const callBytes = 300;
 const sampleEveryMs = 100;
+/** When PostgreSQL is asked what the stopped server left open: any transaction idle this long is the stopped server's. */
+const lockLookAfterMs = 2_000;
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms)); // fault timeline: "at 10 s, SIGSTOP"
 
@@ -43,7 +46,9 @@ export async function threeServers(run: Run, plan: ThreeServersPlan): Promise<Fi
   );
   const [stopped, killed] = [run.servers[2]!, run.servers[1]!];
   const arrivals = callsArriving(Number(new URL(run.serverUrls[2]!).port));
-  const stop = { ...(await stoppedFor(stopped.pid()!, plan.stoppedForMs)), lastCallAt: arrivals.stop() };
+  const stopping = stoppedFor(stopped.pid()!, plan.stoppedForMs);
+  const held = await pause(lockLookAfterMs).then(() => heldTransactions(run.databaseUrl));
+  const stop = { ...(await stopping), lastCallAt: arrivals.stop(), held };
   await pause(Math.max(0, loadStarted + plan.killAtMs - performance.now()));
   const killedAt = performance.now();
   await killed.kill();
@@ -117,6 +122,20 @@ function unreadBytes(port: number): Map<string, number> {
   return unread;
 }
 
+/** Transactions idle in PostgreSQL for over a second (a stopped server's: the others finish theirs in milliseconds), and sessions waiting for a lock. */
+async function heldTransactions(databaseUrl: string): Promise<{ idle: number; waiting: number }> {
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  try {
+    const [row] = await sql<{ idle: number; waiting: number }[]>`
+      select count(*) filter (where state = 'idle in transaction' and now() - state_change > interval '1 second')::int as idle,
+             count(*) filter (where wait_event_type = 'Lock')::int as waiting
+      from pg_stat_activity where datname = current_database()`;
+    return row!;
+  } finally {
+    await sql.end();
+  }
+}
+
 /** The longest time between two acknowledged creates (or a window's start or end) in `[from, to]`. */
 function longestSilenceMs(load: LoadStats, from: number, to: number): number {
   const acked = load.calls.map((c) => c.startedAt + c.ms).filter((t) => t > from && t < to);
@@ -133,6 +152,8 @@ interface Stop {
   resumedAt: number;
   /** When the last call reached the stopped server's sockets. */
   lastCallAt: number;
+  /** What PostgreSQL held for it 2 s into the stop. */
+  held: { idle: number; waiting: number };
 }
 
 /**
@@ -140,7 +161,7 @@ interface Stop {
  * SERVER_REFRESH_MS + the health check's 2 s), and whether B's and C's creates went on meanwhile
  * (no acknowledgement for longer than that bound and an attempt's deadline is a stall).
  */
-function stopFinding(name: string, load: LoadStats, { stoppedAt, resumedAt, lastCallAt }: Stop, refreshMs: number) {
+function stopFinding(name: string, load: LoadStats, { stoppedAt, resumedAt, lastCallAt, held }: Stop, refreshMs: number) {
   const failed = failedAround(load, stoppedAt, resumedAt);
   const lastArrivedMs = Math.round(lastCallAt - stoppedAt);
   const silenceMs = longestSilenceMs(load, stoppedAt, resumedAt);
@@ -149,6 +170,7 @@ function stopFinding(name: string, load: LoadStats, { stoppedAt, resumedAt, last
   const note =
     `${name} SIGSTOPped for ${Math.round(resumedAt - stoppedAt)} ms: the last call reached its sockets ${lastArrivedMs} ms after SIGSTOP ` +
     `(bound: SERVER_REFRESH_MS ${refreshMs} + health check ${healthCheckTimeoutMs} = ${boundMs} ms; calls already on it wait for their deadline, the load's ${callTimeoutMs / 1000} s); ` +
+    `${lockLookAfterMs / 1000} s into the stop PostgreSQL had ${held.idle} transactions of it idle (their row locks held) and ${held.waiting} sessions waiting for a lock; ` +
     `no create was acknowledged for ${silenceMs} ms at most during the stop; ${failed.length} attempts failed (${attemptsByCode(failed)}), each retried with its idempotency key; ` +
     `creates under way: ${during.length}, p99 ${quantileMs(during, 0.99)} ms, the longest ${quantileMs(during, 1)} ms (retries included)`;
   const broken = [
