@@ -284,7 +284,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: "three-servers",
-    what: "three servers behind one gateway and two consumers, each listing all three in SERVER_URL (SERVER_REFRESH_MS 500); 50 creates/s from tenants B and C through the gateway; at 10 s each server's share is read from its /metrics and server-c is SIGSTOPped for 10 s, then SIGCONTed; at 28 s server-b is SIGKILLed for good; the load runs to 40 s",
+    what: "three servers behind one gateway and two consumers, each listing all three in SERVER_URL (SERVER_REFRESH_MS 500); 50 creates/s from tenants B and C through the gateway; at 10 s each server's share is read from its /metrics and server-c is SIGSTOPped for 10 s at a moment it holds a create's transaction open (a stop that finds none is undone at once and tried again 50 ms later), then SIGCONTed; at 28 s server-b is SIGKILLed for good; the load runs to 40 s",
     rate: 50,
     durationMs: 40_000,
     viaGateway: true,

@@ -1,7 +1,7 @@
 // Three servers behind one gateway and two consumers, each listing all three in SERVER_URL: how
 // evenly the calls spread (each server's own /metrics), then how fast calls move away from a
 // server that hangs (SIGSTOP: it accepts connections and never answers) and from one that dies.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import postgres from "postgres";
 import { attemptsByCode, callTimeoutMs, quantileMs, type LoadStats } from "./load.ts";
 import type { Findings, Run } from "./run.ts";
@@ -45,10 +45,16 @@ export async function threeServers(run: Run, plan: ThreeServersPlan): Promise<Fi
     ),
   );
   const [stopped, killed] = [run.servers[2]!, run.servers[1]!];
+  const { stoppedAt, tries, holding } = await stopHoldingCounterLock(stopped.pid()!, run.databaseUrl);
   const arrivals = callsArriving(Number(new URL(run.serverUrls[2]!).port));
-  const stopping = stoppedFor(stopped.pid()!, plan.stoppedForMs);
-  const held = await pause(lockLookAfterMs).then(() => heldTransactions(run.databaseUrl));
-  const stop = { ...(await stopping), lastCallAt: arrivals.stop(), held };
+  let held: Stop["held"];
+  try {
+    held = await pause(lockLookAfterMs).then(() => heldTransactions(run.databaseUrl));
+    await pause(Math.max(0, stoppedAt + plan.stoppedForMs - performance.now()));
+  } finally {
+    process.kill(stopped.pid()!, "SIGCONT");
+  }
+  const stop = { stoppedAt, resumedAt: performance.now(), tries, holding, lastCallAt: arrivals.stop(), held };
   await pause(Math.max(0, loadStarted + plan.killAtMs - performance.now()));
   const killedAt = performance.now();
   await killed.kill();
@@ -83,16 +89,56 @@ function shareFinding(method: string, servers: string[], counts: number[]) {
   return { note, broken };
 }
 
-/** SIGSTOPs `pid` for `ms`, then SIGCONT (whatever happens meanwhile); returns when each happened. */
-async function stoppedFor(pid: number, ms: number): Promise<{ stoppedAt: number; resumedAt: number }> {
-  const stoppedAt = performance.now();
-  process.kill(pid, "SIGSTOP");
+/** Brief stops tried before the one that found a create's transaction open on the server (then it stays stopped anyway). */
+const maxStopTries = 50;
+
+/**
+ * SIGSTOPs `pid` at a moment it holds a create's transaction open: one that has claimed its tenant's
+ * next number (a RowExclusiveLock on invoice_counters, its row locked until COMMIT). A stop that
+ * finds none is undone at once and tried again 50 ms later; the stop found is left in place.
+ */
+async function stopHoldingCounterLock(pid: number, databaseUrl: string): Promise<{ stoppedAt: number; tries: number; holding: boolean }> {
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  const databasePort = Number(new URL(databaseUrl).port || 5432);
   try {
-    await pause(ms);
+    for (let tries = 1; ; tries++) {
+      process.kill(pid, "SIGSTOP");
+      const stoppedAt = performance.now();
+      const ports = connectionPorts(pid, databasePort);
+      const [holding] = await sql`
+        select 1 from pg_locks l join pg_stat_activity a using (pid)
+        where a.client_port = any(${ports}::int[]) and l.locktype = 'relation' and l.granted
+          and l.relation = 'invoice_counters'::regclass and l.mode = 'RowExclusiveLock' limit 1`;
+      if (holding || tries === maxStopTries) return { stoppedAt, tries, holding: Boolean(holding) };
+      process.kill(pid, "SIGCONT");
+      await pause(50); // pacing the tries: a stop lasts only as long as the look
+    }
   } finally {
-    process.kill(pid, "SIGCONT");
+    await sql.end();
   }
-  return { stoppedAt, resumedAt: performance.now() };
+}
+
+/** The local ports of `pid`'s TCP connections to `port` (its database pool), from its sockets in /proc. */
+function connectionPorts(pid: number, port: number): number[] {
+  const inodes = new Set(
+    readdirSync(`/proc/${pid}/fd`).flatMap((fd) => {
+      try {
+        return /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1] ?? [];
+      } catch {
+        return []; // closed meanwhile
+      }
+    }),
+  );
+  const remote = `:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+  return ["/proc/net/tcp", "/proc/net/tcp6"].flatMap((table) =>
+    readFileSync(table, "latin1")
+      .split("\n")
+      .slice(1)
+      .flatMap((line) => {
+        const f = line.trim().split(/\s+/);
+        return f[2]?.endsWith(remote) && inodes.has(f[9]!) ? [parseInt(f[1]!.split(":").at(-1)!, 16)] : [];
+      }),
+  );
 }
 
 /**
@@ -154,6 +200,9 @@ interface Stop {
   lastCallAt: number;
   /** What PostgreSQL held for it 2 s into the stop. */
   held: { idle: number; waiting: number };
+  /** Stops it took to catch it in a create's transaction, and whether one did. */
+  tries: number;
+  holding: boolean;
 }
 
 /**
@@ -161,14 +210,14 @@ interface Stop {
  * SERVER_REFRESH_MS + the health check's 2 s), and whether B's and C's creates went on meanwhile
  * (no acknowledgement for longer than that bound and an attempt's deadline is a stall).
  */
-function stopFinding(name: string, load: LoadStats, { stoppedAt, resumedAt, lastCallAt, held }: Stop, refreshMs: number) {
+function stopFinding(name: string, load: LoadStats, { stoppedAt, resumedAt, lastCallAt, held, tries, holding }: Stop, refreshMs: number) {
   const failed = failedAround(load, stoppedAt, resumedAt);
   const lastArrivedMs = Math.round(lastCallAt - stoppedAt);
   const silenceMs = longestSilenceMs(load, stoppedAt, resumedAt);
   const during = load.calls.filter((c) => c.startedAt >= stoppedAt - callTimeoutMs && c.startedAt < resumedAt).map((c) => c.ms);
   const boundMs = refreshMs + healthCheckTimeoutMs;
   const note =
-    `${name} SIGSTOPped for ${Math.round(resumedAt - stoppedAt)} ms: the last call reached its sockets ${lastArrivedMs} ms after SIGSTOP ` +
+    `${name} SIGSTOPped for ${Math.round(resumedAt - stoppedAt)} ms, ${holding ? `caught in a create's transaction (its tenant's counter row locked) at the ${tries}. brief stop` : `in no create's transaction after ${tries} brief stops`}: the last call reached its sockets ${lastArrivedMs} ms after SIGSTOP ` +
     `(bound: SERVER_REFRESH_MS ${refreshMs} + health check ${healthCheckTimeoutMs} = ${boundMs} ms; calls already on it wait for their deadline, the load's ${callTimeoutMs / 1000} s); ` +
     `${lockLookAfterMs / 1000} s into the stop PostgreSQL had ${held.idle} transactions of it idle (their row locks held) and ${held.waiting} sessions waiting for a lock; ` +
     `no create was acknowledged for ${silenceMs} ms at most during the stop; ${failed.length} attempts failed (${attemptsByCode(failed)}), each retried with its idempotency key; ` +
