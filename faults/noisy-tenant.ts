@@ -2,6 +2,7 @@
 // calls whose request never ends and holds hundreds of watch streams, while tenants B and C run the
 // ordinary load. B's and C's creates must all succeed at once, and their p99 with A attacking stay
 // within twice their own p99 of the moments before, in the same run.
+import { existsSync, readFileSync } from "node:fs";
 import type { CreateInvoiceRequest } from "@invoicer/sdk";
 import { attemptsByCode, gatewayClients, quantileMs, type CallTiming, type LoadStats } from "./load.ts";
 import type { Findings, Run } from "./run.ts";
@@ -71,7 +72,7 @@ export async function noisyTenant(run: Run, plan: NoisyTenantPlan): Promise<Find
   );
   const errors = errorFinding(load, phases);
   return {
-    notes: [...latency.map((l) => l.note), errors.note, ...attackNotes],
+    notes: [...latency.map((l) => l.note), errors.note, ...attackNotes, gatewaySaw(run.logOf("gateway"))],
     broken: [...latency.flatMap((l) => l.broken), ...errors.broken],
   };
 }
@@ -108,6 +109,18 @@ function errorFinding(load: LoadStats, { attackedAt }: Phases) {
     note,
     broken: failed > 0 ? [`B and C saw ${load.failedAttempts.length} failed attempts (${attemptsByCode(load.failedAttempts)})`] : [],
   };
+}
+
+/** What the gateway's log says of its sessions to the servers: streams the servers refused (their session memory full), sessions replaced, lease timeouts. */
+function gatewaySaw(log: string): string {
+  const lines = existsSync(log) ? readFileSync(log, "utf8").split("\n") : [];
+  const count = (...parts: string[]) => lines.filter((l) => parts.every((p) => l.includes(p))).length;
+  return (
+    `the gateway's log: ${count('"server unreachable"', "NGHTTP2_ENHANCE_YOUR_CALM")} calls answered Unavailable after the servers refused their stream (ENHANCE_YOUR_CALM), ` +
+    `${count("replacing a session to the server", "stream refused")} sessions to the servers replaced for a refused stream, ` +
+    `${count("cannot reach the server to lease rate-limit tokens")} calls refused for a rate-limit lease the server did not answer in time, ` +
+    `${count("answers held for this tenant")} + ${count("the caller stopped reading")} of A's calls cut (waiting bytes, stalled reader)`
+  );
 }
 
 const described = (outcomes: Outcomes) =>

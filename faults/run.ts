@@ -40,6 +40,8 @@ export interface Run {
   serverUrls: string[];
   /** The scenario's application database. */
   databaseUrl: string;
+  /** The log file of the service named so ("gateway", "server-a"). */
+  logOf(name: string): string;
   /** Each server's SERVER_METRICS_PORT: GET /metrics there counts the RPCs it answered. */
   serverMetricsUrls: string[];
   consumers: ServiceProcess[];
@@ -531,6 +533,7 @@ async function loadAndFault(scenario: Scenario, ground: Ground, processes: Await
       servers,
       serverUrls,
       databaseUrl,
+      logOf: processes.log,
       serverMetricsUrls: processes.metricsUrls,
       consumers,
       gatewayUrl: processes.gateway && gatewayUrl,
