@@ -21,13 +21,31 @@ export interface LoadStats {
   retries: number;
   /** Failed attempts by Connect code (each retried). */
   errors: Record<string, number>;
+  /** Failed attempts by code and message ("unavailable: server unavailable"), to tell what failed. */
+  errorMessages: Record<string, number>;
   /** Failed attempts that reached a server and were not Unavailable: a call the server took and then failed. */
   failedInFlight: number;
   acked: Acked[];
+  /** Every create that succeeded: when its first attempt began (performance.now()) and how long until it succeeded, retries included. */
+  calls: CallTiming[];
+  /** Every attempt that failed: when it began, how long it took, and its code. */
+  failedAttempts: FailedAttempt[];
+}
+
+export interface CallTiming {
+  tenantId: string;
+  /** performance.now() when the call's first attempt began. */
+  startedAt: number;
+  ms: number;
+}
+
+export interface FailedAttempt extends CallTiming {
+  code: string;
 }
 
 const maxTries = 60;
-const callTimeoutMs = 5_000;
+/** Each attempt's deadline (connect-timeout-ms): an attempt the server never answers fails with DeadlineExceeded after it. */
+export const callTimeoutMs = 5_000;
 const retryPauseMs = 250;
 
 /** Clients of the gateway, one per API key (HTTP/1.1 Connect, as a browser-side or REST-ish caller would). */
@@ -71,7 +89,18 @@ export async function steadyCreates(options: {
   durationMs: number;
   request: (key: string, i: number) => CreateInvoiceRequest;
 }): Promise<LoadStats> {
-  const stats: LoadStats = { sent: 0, succeeded: 0, failed: 0, retries: 0, errors: {}, failedInFlight: 0, acked: [] };
+  const stats: LoadStats = {
+    sent: 0,
+    succeeded: 0,
+    failed: 0,
+    retries: 0,
+    errors: {},
+    errorMessages: {},
+    failedInFlight: 0,
+    acked: [],
+    calls: [],
+    failedAttempts: [],
+  };
   const started = Date.now();
   const { sent } = await paced(options.rate, options.durationMs, (i) => {
     const tenant = i % options.tenantIds.length;
@@ -88,22 +117,42 @@ async function createWithRetries(
   request: CreateInvoiceRequest,
   stats: LoadStats,
 ) {
+  const startedAt = performance.now();
   for (let attempt = 0; attempt < maxTries; attempt++) {
     const client = clients[(i + attempt) % clients.length]!;
+    const attemptedAt = performance.now();
     try {
       const { invoice } = await client.createInvoice(request, { headers: { [tenantHeader]: tenantId }, timeoutMs: callTimeoutMs });
       stats.succeeded++;
       stats.acked.push({ key: request.idempotencyKey, tenantId, id: invoice!.id, number: invoice!.number });
+      stats.calls.push({ tenantId, startedAt, ms: performance.now() - startedAt });
       return;
     } catch (err) {
-      const code = ConnectError.from(err).code;
+      const { code, rawMessage } = ConnectError.from(err);
       stats.errors[codeName(code)] = (stats.errors[codeName(code)] ?? 0) + 1;
+      const what = `${codeName(code)}: ${rawMessage.replace(/\d+/g, "N").slice(0, 100)}`;
+      stats.errorMessages[what] = (stats.errorMessages[what] ?? 0) + 1;
+      stats.failedAttempts.push({ tenantId, startedAt: attemptedAt, ms: performance.now() - attemptedAt, code: codeName(code) });
       if (code !== Code.Unavailable) stats.failedInFlight++;
       stats.retries++;
       await new Promise((r) => setTimeout(r, retryPauseMs));
     }
   }
   stats.failed++;
+}
+
+/** Failed attempts by code, as "3x deadline_exceeded, 1x unavailable" ("none" for none). */
+export function attemptsByCode(attempts: FailedAttempt[]): string {
+  const counts = new Map<string, number>();
+  for (const a of attempts) counts.set(a.code, (counts.get(a.code) ?? 0) + 1);
+  return [...counts].map(([code, n]) => `${n}x ${code}`).join(", ") || "none";
+}
+
+/** The `q` quantile (0.99: p99) of `ms`, nearest rank; 0 for none. */
+export function quantileMs(ms: number[], q: number): number {
+  if (ms.length === 0) return 0;
+  const sorted = [...ms].sort((a, b) => a - b);
+  return Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!);
 }
 
 /** Starts call i at `i / rate` seconds whether or not earlier calls have returned; resolves when all have. */

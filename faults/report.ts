@@ -19,7 +19,7 @@ export interface Result {
   findings: Findings;
 }
 
-const processes = ["server-a", "server-b", "consumer-1", "consumer-2", "gateway", "kafka", "postgres"];
+const processes = ["server-a", "server-b", "server-c", "consumer-1", "consumer-2", "gateway", "kafka", "postgres"];
 
 /** Writes the report of `results` to `file`; `command` is what produced them, named in its first line. */
 export function writeReport(results: Result[], file: string, command: string) {

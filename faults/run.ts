@@ -1,5 +1,6 @@
-// `npm run test:faults`: the real processes (two servers, two consumers, a gateway where a scenario
-// needs one, PostgreSQL, Kafka: one broker, or three where a scenario needs replicas) under load,
+// `npm run test:faults`: the real processes (two servers, or three where a scenario asks, two
+// consumers, a gateway where a scenario needs one, PostgreSQL, Kafka: one broker, or three where a
+// scenario needs replicas) under load from tenants B and C (tenant A is left to attackers),
 // one fault per scenario, then the invariants; figures go to docs/reliability.md (a run of some
 // scenarios, `npm run test:faults -- <name>...`, writes .data/faults/reliability.md instead).
 import { randomBytes } from "node:crypto";
@@ -18,6 +19,8 @@ import { sampleInvoice } from "@invoicer/devstack/samples";
 import { idleHttp2Sessions, oversizeAndBombs, silentConnections } from "./attacks.ts";
 import { awaitSettled, checkInvariants, longestOutboxWaitMs, violations } from "./invariants.ts";
 import { killPartitionLeader } from "./leader-kill.ts";
+import { largeInvoicesOfTenantA, noisyTenant } from "./noisy-tenant.ts";
+import { threeServers } from "./three-servers.ts";
 import { gatewayClients, invoiceClients, steadyCreates, type LoadStats } from "./load.ts";
 import { peakRss } from "../bench/usage.ts";
 import { lastError, pipelineFigures, type PipelineFigures } from "./service-logs.ts";
@@ -31,8 +34,16 @@ const pause = (ms: number) => new Promise((r) => setTimeout(r, ms)); // fault ti
 /** Attackers connect from other loopback addresses, so per-address limits tell them from the load on 127.0.0.1. */
 const attacker = (n: number) => `127.0.0.${n + 1}`;
 
-interface Run {
+export interface Run {
   servers: ServiceProcess[];
+  /** Each server's RPC URL (SERVER_PORT). */
+  serverUrls: string[];
+  /** The scenario's application database. */
+  databaseUrl: string;
+  /** The log file of the service named so ("gateway", "server-a"). */
+  logOf(name: string): string;
+  /** Each server's SERVER_METRICS_PORT: GET /metrics there counts the RPCs it answered. */
+  serverMetricsUrls: string[];
   consumers: ServiceProcess[];
   gatewayUrl?: string;
   topic: string;
@@ -42,6 +53,14 @@ interface Run {
   cluster?: LocalKafkaCluster;
   restartBroker(downMs: number): Promise<void>;
   restartPostgres(downMs: number): Promise<void>;
+  /** Tenant A, whose key the load never uses: the attacker's. */
+  noisyTenant: { tenantId: string; apiKey: string };
+  /** Tenants B and C, whose calls the load makes. */
+  loadTenants: { name: string; tenantId: string }[];
+  /** The load, which began with the fault: a fault may await it to judge the load's own figures. */
+  load: Promise<LoadStats>;
+  /** Waits until the outbox is drained and every invoice has its documents (bounded); returns whether it got there. */
+  settle(): Promise<boolean>;
 }
 
 export interface Scenario {
@@ -50,8 +69,18 @@ export interface Scenario {
   rate: number;
   durationMs: number;
   slowConsumer?: boolean;
-  /** A gateway in front of the first server; the load goes through it with the tenants' API keys. */
+  /** A gateway in front of the first server (of every one, with `balanced`); the load goes through it with the tenants' API keys. */
   viaGateway?: boolean;
+  /** Server processes (two unless said). */
+  servers?: number;
+  /** The gateway and each consumer list every server in SERVER_URL, balancing per call, instead of one server each. */
+  balanced?: boolean;
+  /** SERVER_REFRESH_MS of the gateway and the consumers (their default, 2000, unless said). */
+  serverRefreshMs?: number;
+  /** The gateway's variables that differ from the suite's. */
+  gatewayEnv?: Record<string, string>;
+  /** Runs once the services are up, before the load and the fault begin. */
+  prepare?(run: Omit<Run, "load">): Promise<void>;
   /**
    * Runs on a Kafka cluster of its own instead of the suite's single broker: three nodes, the
    * events and dead-letter topics on three replicas with min.insync.replicas=2.
@@ -243,6 +272,29 @@ const scenarios: Scenario[] = [
       return { notes, broken };
     },
   },
+  {
+    name: "noisy-tenant",
+    what: "through one gateway in front of both servers (IDLE_TIMEOUT_MS at its default, 120 s), tenants B and C create 30 invoices/s; from 15 s in, tenant A (from other addresses) keeps 3 HTTP/2 connections with a zero flow-control window each holding 3 gRPC ListInvoices(page_size=100) over its 100 invoices of 100 lines x 500 characters (a call the gateway cuts is sent again), 20 calls whose request never ends, and 250 WatchInvoices streams, until the load ends at 33 s; B's and C's p99 from 15 s is held against their own p99 from 3 to 15 s",
+    rate: 30,
+    durationMs: 33_000,
+    viaGateway: true,
+    balanced: true,
+    // The default idle timeout: the suite's 5 s would close A's quiet connections before the per-tenant bounds meet them.
+    gatewayEnv: { IDLE_TIMEOUT_MS: "120000" },
+    prepare: (run) => largeInvoicesOfTenantA(run, largeInvoice),
+    fault: (run) => noisyTenant(run, { baselineFromMs: 3_000, attackAtMs: 15_000, addresses: [attacker(5), attacker(6), attacker(7)] }),
+  },
+  {
+    name: "three-servers",
+    what: "three servers behind one gateway and two consumers, each listing all three in SERVER_URL (SERVER_REFRESH_MS 500); 50 creates/s from tenants B and C through the gateway; at 10 s each server's share is read from its /metrics and server-c is SIGSTOPped for 10 s at a moment it holds a create's transaction open (a stop that finds none is undone at once and tried again 50 ms later), then SIGCONTed; at 28 s server-b is SIGKILLed for good; the load runs to 40 s",
+    rate: 50,
+    durationMs: 40_000,
+    viaGateway: true,
+    servers: 3,
+    balanced: true,
+    serverRefreshMs: 500,
+    fault: (run) => threeServers(run, { stopAtMs: 10_000, stoppedForMs: 10_000, killAtMs: 28_000, refreshMs: 500 }),
+  },
 ];
 
 // `npm run test:faults -- <name>...` runs only the named scenarios.
@@ -286,7 +338,8 @@ process.exit(failed.length === 0 ? 0 : 1);
 
 async function runScenario(scenario: Scenario): Promise<Result> {
   const databaseUrl = await createAppDatabase(pg.url, `faults_${scenario.name.replace(/-/g, "_")}`);
-  const tenants = await createTenants(databaseUrl, ["fault-a", "fault-b"]);
+  // Tenant A is left to the attackers; the load is B's and C's.
+  const tenants = await createTenants(databaseUrl, ["fault-a", "fault-b", "fault-c"]);
 
   const topic = `faults-${scenario.name}`;
   const cluster = scenario.replicatedKafka ? await startCluster(scenario.name, topic) : undefined;
@@ -316,29 +369,27 @@ async function startCluster(name: string, topic: string): Promise<LocalKafkaClus
   return cluster;
 }
 
-async function runServices(
-  scenario: Scenario,
-  databaseUrl: string,
-  tenants: Awaited<ReturnType<typeof createTenants>>,
-  topic: string,
-  cluster: LocalKafkaCluster | undefined,
-): Promise<Result> {
+/** The scenario's processes, not yet started: its servers, two consumers, and a gateway when it has one. */
+async function serviceProcesses(scenario: Scenario, databaseUrl: string, brokers: string, topic: string) {
   const internalToken = randomBytes(24).toString("hex");
-  const brokers = cluster?.brokers ?? kafka!.brokers;
-  const consumerToken = randomBytes(24).toString("hex");
   const common = {
     INTERNAL_TOKEN: internalToken,
-    CONSUMER_TOKEN: consumerToken,
+    CONSUMER_TOKEN: randomBytes(24).toString("hex"),
     KAFKA_BROKERS: brokers,
     KAFKA_TOPIC: topic,
     LOG_LEVEL: "info",
   };
   const log = (name: string) => join(workDir, "logs", `${scenario.name}-${name}.log`);
   const consumerGroup = `documents-${scenario.name}`;
-  const serverPorts = [await freePort(), await freePort()];
-  const metricsPorts = [await freePort(), await freePort()];
+  const names = ["server-a", "server-b", "server-c"].slice(0, scenario.servers ?? 2);
+  const serverPorts = await Promise.all(names.map(() => freePort()));
+  const metricsPorts = await Promise.all(names.map(() => freePort()));
   const serverUrls = serverPorts.map((port) => `http://127.0.0.1:${port}`);
-  const servers = ["server-a", "server-b"].map((name, i) => {
+  // Each consumer and the gateway talk to one server each, or to all of them, balanced per call.
+  const serverUrlFor = (i: number) => (scenario.balanced ? serverUrls.join(",") : serverUrls[i]!);
+  const refresh: Record<string, string> =
+    scenario.serverRefreshMs === undefined ? {} : { SERVER_REFRESH_MS: String(scenario.serverRefreshMs) };
+  const servers = names.map((name, i) => {
     const env = {
       ...common,
       DATABASE_URL: databaseUrl,
@@ -354,7 +405,8 @@ async function runServices(
       const port = await freePort();
       const env = {
         ...common,
-        SERVER_URL: serverUrls[i]!,
+        ...refresh,
+        SERVER_URL: serverUrlFor(i),
         CONSUMER_GROUP: consumerGroup,
         CONSUMER_HEALTH_PORT: String(port),
         KAFKA_SESSION_TIMEOUT_MS: String(sessionTimeoutMs),
@@ -374,17 +426,42 @@ async function runServices(
         // Short connection bounds, so the suite sees them work within its run.
         {
           ...common,
-          SERVER_URL: serverUrls[0]!,
+          ...refresh,
+          SERVER_URL: serverUrlFor(0),
           GATEWAY_PORT: String(gatewayPort),
           HEADERS_TIMEOUT_MS: "2000",
           IDLE_TIMEOUT_MS: "5000",
           RATE_LIMIT_PER_SECOND: "1000",
           RATE_LIMIT_BURST: "2000",
+          ...scenario.gatewayEnv,
         },
         httpOk(`${gatewayUrl}/readyz`),
         log("gateway"),
       )
     : undefined;
+  const metricsUrls = metricsPorts.map((port) => `http://127.0.0.1:${port}`);
+  return { internalToken, log, consumerGroup, serverUrls, metricsUrls, servers, consumers, gateway, gatewayUrl };
+}
+
+/** What a scenario runs on: its database and tenants, its topic and the brokers that carry it. */
+interface Ground {
+  databaseUrl: string;
+  tenants: Awaited<ReturnType<typeof createTenants>>;
+  topic: string;
+  brokers: string;
+  cluster: LocalKafkaCluster | undefined;
+}
+
+async function runServices(
+  scenario: Scenario,
+  databaseUrl: string,
+  tenants: Ground["tenants"],
+  topic: string,
+  cluster: LocalKafkaCluster | undefined,
+): Promise<Result> {
+  const brokers = cluster?.brokers ?? kafka!.brokers;
+  const processes = await serviceProcesses(scenario, databaseUrl, brokers, topic);
+  const { servers, consumers, gateway } = processes;
   for (const s of servers) await s.start();
   if (!scenario.consumersLater) for (const c of consumers) await c.start();
   await gateway?.start();
@@ -398,15 +475,103 @@ async function runServices(
     ],
     250,
   );
+  // The services stop however the scenario ends: a fault that throws must not leave them running.
+  try {
+    const outcome = await loadAndFault(scenario, { databaseUrl, tenants, topic, brokers, cluster }, processes);
+    // Each crash named, with the error its log ends on, as the CI output is all there is to read.
+    const crashed = services.flatMap((s) =>
+      s.crashes().map((how) => `${s.name} exited by itself (${how}): ${lastError(processes.log(s.name))}`),
+    );
+    const pipeline = {
+      ...pipelineFigures(
+        servers.map((s) => processes.log(s.name)),
+        consumers.map((c) => processes.log(c.name)),
+      ),
+      outboxWaitMs: outcome.outboxWaitMs,
+    };
+    const { load, findings, settled, recoveryMs } = outcome;
+    return {
+      scenario,
+      load,
+      outcome: outcome.outcome,
+      recoveryMs,
+      settled,
+      crashes: crashed.length,
+      peakRssMiB: await rss.stop(),
+      findings: withLoadFindings(scenario, load, findings ?? undefined, crashed, pipeline),
+    };
+  } finally {
+    for (const s of [...(gateway ? [gateway] : []), ...consumers, ...servers]) await s.stop();
+  }
+}
 
-  const run: Run = {
-    servers,
-    consumers,
-    gatewayUrl: gateway && gatewayUrl,
-    topic,
-    consumerGroup,
+/** The load and the fault together, then the invariants once everything has settled. */
+async function loadAndFault(scenario: Scenario, ground: Ground, processes: Awaited<ReturnType<typeof serviceProcesses>>) {
+  const { databaseUrl, tenants, topic, brokers, cluster } = ground;
+  const { servers, consumers, gatewayUrl, serverUrls, internalToken } = processes;
+  const [noisyTenant, ...loadTenants] = tenants;
+  const direct = invoiceClients(serverUrls, internalToken);
+  const viaGateway = gatewayClients(
+    gatewayUrl,
+    loadTenants.map((t) => t.apiKey),
+  );
+  const request = (key: string, i: number) =>
+    scenario.request?.(key, i) ??
+    sampleInvoice({ idempotencyKey: key, buyer: { ...sampleInvoice().buyer!, name: i === 10 ? "Slow Ltd" : `Buyer ${i}` } });
+  const startLoad = () =>
+    steadyCreates({
+      clientsOf: (tenant) => (scenario.viaGateway ? [viaGateway[tenant]!] : direct),
+      tenantIds: loadTenants.map((t) => t.tenantId),
+      rate: scenario.rate,
+      durationMs: scenario.durationMs,
+      request: (key, i) => create(CreateInvoiceRequestSchema, request(key, i)),
+    });
+  let check: postgres.Sql | undefined;
+  try {
+    const services: Omit<Run, "load"> = {
+      ...runControls(),
+      servers,
+      serverUrls,
+      databaseUrl,
+      logOf: processes.log,
+      serverMetricsUrls: processes.metricsUrls,
+      consumers,
+      gatewayUrl: processes.gateway && gatewayUrl,
+      topic,
+      consumerGroup: processes.consumerGroup,
+      cluster,
+      noisyTenant: noisyTenant!,
+      loadTenants,
+      settle: () => settledIn(databaseUrl),
+    };
+    await scenario.prepare?.(services);
+    const run: Run = { ...services, load: startLoad() };
+    const [load, findings] = await Promise.all([run.load, scenario.fault(run)]);
+    const faultOver = Date.now();
+    check = postgres(databaseUrl, { max: 2, onnotice: () => {} });
+    const settled = await awaitSettled(check, settleTimeoutMs);
+    const recoveryMs = Date.now() - faultOver;
+    const outcome = await checkInvariants(check, brokers.split(","), topic, load.acked, scenario.expectedDeadLetters ?? 0);
+    return { load, findings, settled, recoveryMs, outcome, outboxWaitMs: await longestOutboxWaitMs(check) };
+  } finally {
+    await check?.end();
+  }
+}
+
+/** Whether the outbox of `databaseUrl` drains and every invoice gets its documents within settleTimeoutMs. */
+async function settledIn(databaseUrl: string): Promise<boolean> {
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  try {
+    return await awaitSettled(sql, settleTimeoutMs);
+  } finally {
+    await sql.end();
+  }
+}
+
+/** What a fault may do to the shared PostgreSQL and Kafka broker. */
+function runControls(): Pick<Run, "kafka" | "restartBroker" | "restartPostgres"> {
+  return {
     kafka: () => kafka!,
-    cluster,
     async restartBroker(downMs) {
       await kafka!.stop();
       await pause(downMs);
@@ -418,55 +583,6 @@ async function runServices(
       pg = await startLocalPostgres({ dataDir: join(workDir, "postgres"), port: pgPort });
     },
   };
-  const direct = invoiceClients(serverUrls, internalToken);
-  const viaGateway = gatewayClients(
-    gatewayUrl,
-    tenants.map((t) => t.apiKey),
-  );
-  const request = (key: string, i: number) =>
-    scenario.request?.(key, i) ??
-    sampleInvoice({ idempotencyKey: key, buyer: { ...sampleInvoice().buyer!, name: i === 10 ? "Slow Ltd" : `Buyer ${i}` } });
-  // The services stop however the scenario ends: a fault that throws must not leave them running.
-  let check: postgres.Sql | undefined;
-  try {
-    const [load, findings] = await Promise.all([
-      steadyCreates({
-        clientsOf: (tenant) => (scenario.viaGateway ? [viaGateway[tenant]!] : direct),
-        tenantIds: tenants.map((t) => t.tenantId),
-        rate: scenario.rate,
-        durationMs: scenario.durationMs,
-        request: (key, i) => create(CreateInvoiceRequestSchema, request(key, i)),
-      }),
-      scenario.fault(run),
-    ]);
-    const faultOver = Date.now();
-    check = postgres(databaseUrl, { max: 2, onnotice: () => {} });
-    const settled = await awaitSettled(check, settleTimeoutMs);
-    const recoveryMs = Date.now() - faultOver;
-    const outcome = await checkInvariants(check, brokers.split(","), topic, load.acked, scenario.expectedDeadLetters ?? 0);
-    // Each crash named, with the error its log ends on, as the CI output is all there is to read.
-    const crashed = services.flatMap((s) => s.crashes().map((how) => `${s.name} exited by itself (${how}): ${lastError(log(s.name))}`));
-    const pipeline = {
-      ...pipelineFigures(
-        servers.map((s) => log(s.name)),
-        consumers.map((c) => log(c.name)),
-      ),
-      outboxWaitMs: await longestOutboxWaitMs(check),
-    };
-    return {
-      scenario,
-      load,
-      outcome,
-      recoveryMs,
-      settled,
-      crashes: crashed.length,
-      peakRssMiB: await rss.stop(),
-      findings: withLoadFindings(scenario, load, findings ?? undefined, crashed, pipeline),
-    };
-  } finally {
-    await check?.end();
-    for (const s of [...(gateway ? [gateway] : []), ...consumers, ...servers]) await s.stop();
-  }
 }
 
 /** The load's own findings: calls that failed after a server took them, where none may, and crashed processes. */
@@ -481,7 +597,9 @@ function withLoadFindings(
   if (scenario.noFailedCalls && load.failedInFlight > 0)
     broken.push(`${load.failedInFlight} calls failed in flight (${JSON.stringify(load.errors)})`);
   if (crashed.length > 0) broken.push(`${crashed.length} processes crashed`);
-  const errors = Object.entries(load.errors).map(([code, n]) => `${n}x ${code}`);
+  const errors = Object.entries(load.errorMessages)
+    .sort(([, a], [, b]) => b - a)
+    .map(([what, n]) => `${n}x ${what}`);
   const { relayFailures, relayOutageMs, producerRetries, documentsPauseMs, outboxWaitMs } = pipeline;
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const outage =

@@ -1,0 +1,129 @@
+// Issue 30's noisy tenant: through one gateway, tenant A leaves megabytes of answers unread, starts
+// calls whose request never ends and holds hundreds of watch streams, while tenants B and C run the
+// ordinary load. B's and C's creates must all succeed at once, and their p99 with A attacking stay
+// within twice their own p99 of the moments before, in the same run.
+import { existsSync, readFileSync } from "node:fs";
+import type { CreateInvoiceRequest } from "@invoicer/sdk";
+import { attemptsByCode, gatewayClients, quantileMs, type CallTiming, type LoadStats } from "./load.ts";
+import type { Findings, Run } from "./run.ts";
+import { unendedRequests, unreadAnswers, watchStreams, type HeldAttack, type Outcomes } from "./tenant-attacks.ts";
+
+export interface NoisyTenantPlan {
+  /** The baseline: the load's calls that begin from here (the first seconds warm the services up) until the attack. */
+  baselineFromMs: number;
+  /** When tenant A begins; its attacks last until the load ends. */
+  attackAtMs: number;
+  /** Loopback addresses for the three attacks, so per-address limits do not count them with the load. */
+  addresses: [string, string, string];
+}
+
+/** Tenant A's invoices: a page of 100 is about 5.5 MB. */
+const largeInvoices = 100;
+/** How many of them are created at once (under the server's MAX_CALLS_PER_TENANT). */
+const creates = 5;
+/** The unread-answers attack: connections, and ListInvoices(page_size=100) calls each keeps open. */
+const unreadConnections = 3;
+const unreadCallsPerConnection = 3;
+const unendedCalls = 20;
+const watches = 250;
+/** B's and C's p99 with A attacking may be at most this many times their p99 without. */
+const p99Bound = 2;
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms)); // fault timeline: "at 15 s, attack"
+
+/** Creates tenant A's large invoices through the gateway and waits until their documents are rendered: none of that work is in the baseline. */
+export async function largeInvoicesOfTenantA(run: Omit<Run, "load">, invoice: (key: string) => CreateInvoiceRequest) {
+  const [client] = gatewayClients(run.gatewayUrl!, [run.noisyTenant.apiKey]);
+  for (let i = 0; i < largeInvoices; i += creates) {
+    await Promise.all(Array.from({ length: creates }, (_, j) => client!.createInvoice(invoice(`noisy-a-${i + j}`), { timeoutMs: 30_000 })));
+  }
+  if (!(await run.settle())) throw new Error("tenant A's large invoices did not get their documents in time");
+}
+
+/** The fault: at `attackAtMs`, tenant A's three attacks, held until the load ends; then B's and C's figures with and without. */
+export async function noisyTenant(run: Run, plan: NoisyTenantPlan): Promise<Findings> {
+  const loadStarted = performance.now();
+  await pause(plan.attackAtMs);
+  const attackedAt = performance.now();
+  const url = run.gatewayUrl!;
+  const key = run.noisyTenant.apiKey;
+  const [unreadFrom, unendedFrom, watchFrom] = plan.addresses;
+  // The unread answers first, each begun, so the calls that follow do not take every slot of A's before them.
+  const unread = unreadAnswers(url, unreadFrom, key, unreadConnections, unreadCallsPerConnection);
+  await unread.begun;
+  const attacks: [string, HeldAttack][] = [
+    [
+      `unread answers (${unreadConnections} connections with a zero window, ${unreadCallsPerConnection} ListInvoices(page_size=100) calls each kept open)`,
+      unread,
+    ],
+    [`requests that never end (${unendedCalls} ListInvoices)`, unendedRequests(url, unendedFrom, key, unendedCalls)],
+    [`WatchInvoices streams (${watches})`, watchStreams(url, watchFrom, key, watches)],
+  ];
+  const load = await run.load;
+  const attackNotes: string[] = [];
+  for (const [what, attack] of attacks) attackNotes.push(`A's ${what}: ${attack.started()} calls, ${described(await attack.stop())}`);
+  const phases = { baselineFrom: loadStarted + plan.baselineFromMs, attackedAt, loadStarted };
+  const latency = run.loadTenants.map((tenant) =>
+    latencyFinding(
+      tenant.name,
+      load.calls.filter((c) => c.tenantId === tenant.tenantId),
+      phases,
+    ),
+  );
+  const errors = errorFinding(load, phases);
+  return {
+    notes: [...latency.map((l) => l.note), errors.note, ...attackNotes, gatewaySaw(run.logOf("gateway"))],
+    broken: [...latency.flatMap((l) => l.broken), ...errors.broken],
+  };
+}
+
+interface Phases {
+  loadStarted: number;
+  baselineFrom: number;
+  attackedAt: number;
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(0)} s`;
+
+/** One tenant's p99 without A (the baseline phase) and with A (from the attack to the end of the load). */
+function latencyFinding(name: string, calls: CallTiming[], { loadStarted, baselineFrom, attackedAt }: Phases) {
+  const without = calls.filter((c) => c.startedAt >= baselineFrom && c.startedAt < attackedAt).map((c) => c.ms);
+  const withA = calls.filter((c) => c.startedAt >= attackedAt).map((c) => c.ms);
+  const [p99Without, p99With] = [quantileMs(without, 0.99), quantileMs(withA, 0.99)];
+  const ratio = p99With / Math.max(1, p99Without);
+  const note =
+    `${name}: p99 ${p99Without} ms without A (${without.length} creates begun ${seconds(baselineFrom - loadStarted)}-${seconds(attackedAt - loadStarted)} in), ` +
+    `${p99With} ms with A (${withA.length} creates begun from ${seconds(attackedAt - loadStarted)} to the end), ${ratio.toFixed(2)}x; ` +
+    `p50 ${quantileMs(without, 0.5)} / ${quantileMs(withA, 0.5)} ms`;
+  const broken = ratio > p99Bound ? [`${name}'s p99 with A is ${ratio.toFixed(2)}x its p99 without (at most ${p99Bound}x)`] : [];
+  return { note, broken };
+}
+
+/** B's and C's failed attempts, by phase: none may fail. */
+function errorFinding(load: LoadStats, { attackedAt }: Phases) {
+  const before = load.failedAttempts.filter((a) => a.startedAt < attackedAt);
+  const during = load.failedAttempts.filter((a) => a.startedAt >= attackedAt);
+  const note = `B and C: ${load.succeeded}/${load.sent} creates acknowledged, failed attempts ${before.length} without A (${attemptsByCode(before)}), ${during.length} with A (${attemptsByCode(during)})`;
+  const failed = load.failedAttempts.length + load.failed;
+  return {
+    note,
+    broken: failed > 0 ? [`B and C saw ${load.failedAttempts.length} failed attempts (${attemptsByCode(load.failedAttempts)})`] : [],
+  };
+}
+
+/** What the gateway's log says of its sessions to the servers: streams the servers refused (their session memory full), sessions replaced, lease timeouts. */
+function gatewaySaw(log: string): string {
+  const lines = existsSync(log) ? readFileSync(log, "utf8").split("\n") : [];
+  const count = (...parts: string[]) => lines.filter((l) => parts.every((p) => l.includes(p))).length;
+  return (
+    `the gateway's log: ${count('"server unreachable"', "NGHTTP2_ENHANCE_YOUR_CALM")} calls answered Unavailable after the servers refused their stream (ENHANCE_YOUR_CALM), ` +
+    `${count("replacing a session to the server", "stream refused")} sessions to the servers replaced for a refused stream, ` +
+    `${count("cannot reach the server to lease rate-limit tokens")} calls refused for a rate-limit lease the server did not answer in time, ` +
+    `${count("answers held for this tenant")} + ${count("the caller stopped reading")} of A's calls cut (waiting bytes, stalled reader)`
+  );
+}
+
+const described = (outcomes: Outcomes) =>
+  Object.entries(outcomes)
+    .map(([what, n]) => `${n}x ${what}`)
+    .join(", ") || "none";
