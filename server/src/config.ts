@@ -48,8 +48,8 @@ export function loadServerConfig(env: Record<string, string | undefined>): Serve
     outboxMaxBatchBytes: e.int("OUTBOX_MAX_BATCH_BYTES", 512 * 1024, 16 * 1024, 64 * 1024 * 1024),
     watchKeepAliveMs: e.int("WATCH_KEEPALIVE_MS", 15_000, 100, 600_000),
     watchMaxPerTenant: e.int("WATCH_MAX_PER_TENANT", 100, 1, 100_000),
-    // Half of DATABASE_POOL_SIZE's default: one tenant's calls leave the others half the server's connections.
-    maxCallsPerTenant: e.int("MAX_CALLS_PER_TENANT", 10, 1, 100_000),
+    // DATABASE_POOL_SIZE's default: one tenant queues at most a pool's worth of calls (10 refused calls in a rolling restart).
+    maxCallsPerTenant: e.int("MAX_CALLS_PER_TENANT", 20, 1, 100_000),
     documentsStaleAfterMs: documentsStaleAfterMs(e),
   };
 }
