@@ -39,7 +39,7 @@ const count = (outcomes: Outcomes, what: string) => void (outcomes[what] = (outc
 const pageOf = (pageSize: number) => toBinary(ListInvoicesRequestSchema, create(ListInvoicesRequestSchema, { pageSize }));
 
 /** A gRPC call of the tenant's over `session`: its request sent whole, or left open (HEADERS and DATA, never END_STREAM). */
-function grpcCall(session: http2.ClientHttp2Session, apiKey: string, path: string, message: Uint8Array, end = true) {
+export function grpcCall(session: http2.ClientHttp2Session, apiKey: string, path: string, message: Uint8Array, end = true) {
   const frame = Buffer.alloc(5 + message.length);
   frame.writeUInt32BE(message.length, 1);
   frame.set(message, 5);

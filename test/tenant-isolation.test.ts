@@ -7,25 +7,15 @@ import { after, before, describe, it } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { ListInvoicesRequestSchema } from "@invoicer/sdk";
+import { grpcCall as tenantCall } from "../faults/tenant-attacks.ts";
 import { sampleInvoice, startStack, type Stack, type Tenant } from "./support/stack.ts";
 
 const listInvoices = "/invoicer.v1.InvoiceService/ListInvoices";
 
-/** A gRPC call over `session`, its request sent whole (`end`) or left open. */
+/** A gRPC call of `tenant`'s over `session`, its request sent whole (`end`) or left open (the fault suite's). */
 function grpcCall(session: http2.ClientHttp2Session, tenant: Tenant, path: string, message: Uint8Array, end = true) {
-  const frame = Buffer.alloc(5 + message.length);
-  frame.writeUInt32BE(message.length, 1);
-  frame.set(message, 5);
-  const call = session.request({
-    ":method": "POST",
-    ":path": path,
-    "content-type": "application/grpc",
-    te: "trailers",
-    authorization: `Bearer ${tenant.apiKey}`,
-  });
+  const call = tenantCall(session, tenant.apiKey, path, message, end);
   call.on("error", () => undefined); // cut calls are the point here
-  if (end) call.end(frame);
-  else call.write(frame);
   return call;
 }
 
