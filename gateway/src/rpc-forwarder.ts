@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import * as http2 from "node:http2";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { Code } from "@connectrpc/connect";
+import { ErrorReason } from "@invoicer/platform/error-details";
 import type { Logger } from "@invoicer/platform/logger";
 import type { Endpoint, ServerEndpoints } from "@invoicer/platform/server-endpoints";
 import { deadlineMs, normalizeGrpcMessage, upstreamHeaders, withDeadline } from "./forwarded-headers.ts";
@@ -38,7 +39,7 @@ export interface ForwardedAnswer {
   /** The server's response headers came: the forwarder writes the caller's response from now on, with these headers of the gateway's (CORS, limits). */
   answering(): Record<string, number | string | string[] | undefined>;
   /** The call ends before the server's answer began: answer the caller in its protocol. */
-  fail(code: Code, message: string): void;
+  fail(code: Code, message: string, reason?: ErrorReason): void;
 }
 
 export interface ForwardedCall {
@@ -93,10 +94,11 @@ export function rpcForwarder(endpoints: ServerEndpoints, capacity: TenantCapacit
     if (callerGone(req, res)) return;
     // The server refuses a stream whose headers pass its limit, and a refusal retires a session: bound them here.
     if (headerBytes(req) > maxHeaderBytes) {
-      return call.answer.fail(Code.ResourceExhausted, `request headers exceed ${maxHeaderBytes} bytes`);
+      return call.answer.fail(Code.ResourceExhausted, `request headers exceed ${maxHeaderBytes} bytes`, ErrorReason.REQUEST_TOO_LARGE);
     }
     if (!capacity.openCall(call.tenant)) {
-      return call.answer.fail(Code.ResourceExhausted, `too many calls in flight for this tenant (at most ${capacity.limits.maxOpenCalls})`);
+      const message = `too many calls in flight for this tenant (at most ${capacity.limits.maxOpenCalls})`;
+      return call.answer.fail(Code.ResourceExhausted, message, ErrorReason.TOO_MANY_CALLS_IN_FLIGHT);
     }
     const timeoutMs = deadlineMs(req, call.policy.streaming ? limits.maxStreamMs : limits.maxCallMs);
     const headers = withDeadline(upstreamHeaders(req, extraHeaders), req, timeoutMs);

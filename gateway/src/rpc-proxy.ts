@@ -1,7 +1,6 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel as Idempotency } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
-import { ErrorReason } from "@invoicer/platform/error-details";
 import type { ServerEndpoints } from "@invoicer/platform/server-endpoints";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { AuthenticateHook } from "./authenticate.ts";
@@ -74,10 +73,7 @@ export async function rpcProxy(app: FastifyInstance, { service, authenticate, fo
         exchange: request.exchange,
         answer: {
           answering: () => reply.hijack().getHeaders(),
-          fail: (code, message) =>
-            void sendRpcError(request, reply, code, message, {
-              reason: code === Code.ResourceExhausted ? ErrorReason.TOO_MANY_CALLS_IN_FLIGHT : undefined,
-            }),
+          fail: (code, message, reason) => void sendRpcError(request, reply, code, message, { reason }),
         },
       });
       return reply;
