@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, inArray, lt, sql } from "drizzle-orm";
-import type { Db, Tx } from "../db/client.ts";
+import { STALLED_TRANSACTION_MS, type Db, type Tx } from "../db/client.ts";
 import { columnsExcept, fromDriver, insertRow, insertRows, postgresClientOf, postgresTransactionOf, sqlNames } from "../db/raw-sql.ts";
 import { idempotencyKeys, invoiceCounters, invoiceLines, invoices } from "../db/schema.ts";
 import type { Pricing } from "../domain/pricing.ts";
@@ -58,6 +58,9 @@ const c = sqlNames(invoiceCounters);
  * (the number and the transaction's now(), which is every row's created_at) or none (key taken).
  * The key insert blocks while a concurrent transaction holds the same key.
  */
+/** PostgreSQL 17's transaction_timeout, for this transaction only: it ends the session of one that runs past it. */
+const boundTransactionSql = "select set_config('transaction_timeout', $1, true)";
+
 export const claimNumberSql = `with claimed as (
   insert into ${k.$table} (${keyInsert.columns})
   values (${keyInsert.placeholders})
@@ -104,9 +107,11 @@ export async function issueInvoice(
   beforeCommit: () => void,
 ): Promise<IssueResult> {
   const issued = await postgresClientOf(db).begin(async (tx) => {
-    const [claimed] = await tx.unsafe<{ number: string; created_at: string }[]>(claimNumberSql, claimNumberParams(draft), {
-      prepare: true,
-    });
+    // Bounded before the claim may wait for the counter's lock; sent with it, in one round trip.
+    const [, [claimed]] = await Promise.all([
+      tx.unsafe(boundTransactionSql, [`${STALLED_TRANSACTION_MS}ms`], { prepare: true }),
+      tx.unsafe<{ number: string; created_at: string }[]>(claimNumberSql, claimNumberParams(draft), { prepare: true }),
+    ]);
     if (!claimed) return undefined;
     // Number and created_at as drizzle reads them back (postgres.js hands timestamps over as text under drizzle).
     const invoice = issuedRecord(draft, fromDriver(invoices.number, claimed.number), fromDriver(invoices.createdAt, claimed.created_at));
