@@ -101,6 +101,35 @@ describe("every forwarded call has a deadline", () => {
   });
 });
 
+describe("REST calls are bounded per tenant as forwarded RPCs are", () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({ forwarding: { ...(await defaults()), maxWaitingBytes: 200_000 } });
+    const lines = Array.from({ length: 100 }, (_, i) => ({
+      description: `${i} ${"x".repeat(495)}`,
+      quantity: 1n,
+      unitPriceMinor: 100n,
+      vatRateBp: 1900,
+    }));
+    const client = stack.client(stack.tenantA);
+    for (let i = 0; i < 5; i++) await client.createInvoice(sampleInvoice({ lines }));
+  });
+  after(() => stack.close());
+
+  const list = (tenant: Tenant, pageSize: number) =>
+    fetch(`${stack.gatewayUrl}/v1/invoices?page_size=${pageSize}`, { headers: { authorization: `Bearer ${tenant.apiKey}` } });
+
+  it("refuses an answer past the tenant's waiting bytes (ResourceExhausted), and gives the bytes back once an answer is taken", async () => {
+    const refused = await list(stack.tenantA, 5);
+    assert.equal(refused.status, 429);
+    const body = (await refused.json()) as { code: string; details: { type: string; debug?: { reason?: string } }[] };
+    assert.equal(body.code, "resource_exhausted");
+    assert.match(JSON.stringify(body.details), /TOO_MANY_ANSWERS_UNREAD/);
+    for (let i = 0; i < 5; i++) assert.equal((await list(stack.tenantA, 1)).status, 200, "one invoice's answer fits, again and again");
+    assert.equal((await list(stack.tenantB, 5)).status, 200);
+  });
+});
+
 async function defaults() {
   const { loadGatewayConfig } = await import("../gateway/src/config.ts");
   return loadGatewayConfig({ INTERNAL_TOKEN: "x".repeat(24) }).forwarding;

@@ -20,6 +20,7 @@ import { errorAnswers } from "../../gateway/src/error-answers.ts";
 import { exchangeOf, observeRequests, requestObservation } from "../../gateway/src/observe.ts";
 import { procedurePaths, rpcForwarding } from "../../gateway/src/rpc-proxy.ts";
 import { trustedHeaders } from "../../gateway/src/server-calls.ts";
+import { tenantCapacity } from "../../gateway/src/tenant-capacity.ts";
 
 const tenant = "11111111-1111-4111-8111-111111111111";
 const internalToken = "unit-test-internal-token-0123456789";
@@ -98,9 +99,11 @@ async function forwardingGateway(serverUrl: string | string[], limits: Partial<G
   });
   const endpoints = serverEndpoints([serverUrl].flat(), { refreshMs: 60_000, checkHealth: async () => true });
   app.addHook("onClose", async () => endpoints.close());
+  const forwarding = { ...loadGatewayConfig({ INTERNAL_TOKEN: internalToken }).forwarding, maxBodyBytes: 1024 * 1024, ...limits };
   await app.register(rpcForwarding, {
     endpoints,
-    limits: { ...loadGatewayConfig({ INTERNAL_TOKEN: internalToken }).forwarding, maxBodyBytes: 1024 * 1024, ...limits },
+    capacity: tenantCapacity(forwarding),
+    limits: forwarding,
     services: [{ service: InvoiceService, authenticate: true }],
     trustedHeaders: trustedHeaders(internalToken),
   });
