@@ -26,7 +26,7 @@ export interface ServerConfig {
   documentsStaleAfterMs: number;
 }
 
-/** Every variable the server reads; the README's configuration table lists the same. */
+/** Every variable the server reads; docs/operations.md's configuration table lists the same. */
 export function loadServerConfig(env: Record<string, string | undefined>): ServerConfig {
   const e = envReader(env);
   return {
