@@ -158,7 +158,7 @@ export async function renderInvoicePdf(invoice: Invoice): Promise<Uint8Array> {
   doc.x = margin;
   doc.y = Math.max(doc.y, top) + 14;
 
-  const amount = 108; // fits "1,234,567,890.00 EUR" on one line; larger amounts wrap
+  const amount = 108; // fits "€1,234,567,890.00" on one line; larger amounts wrap
   table(
     doc,
     t.lineHeader,
