@@ -147,13 +147,18 @@ describe("e-invoice writers", () => {
     }
   });
 
-  it("write exemption reasons only where the category needs them (E, AE, K, G, O) and no rate for O", () => {
+  it("write exemption reasons only where the category needs them (E, AE, K, G, O), every breakdown rate (BT-119), and no line rate for O", () => {
     const exemptCategories = new Set(["E", "AE", "K", "G", "O"]);
     for (const s of invoiceSamples()) {
       for (const category of ublCategories(ublOf(modelOf(s)))) {
         const id = text(maybe(category, "cbc:ID"))!;
         assert.equal(!!text(maybe(category, "cbc:TaxExemptionReason")), exemptCategories.has(id), `${s.name} ${id}`);
-        assert.equal(maybe(category, "cbc:Percent") === undefined, id === "O", `${s.name} ${id}`);
+        assert.ok(maybe(category, "cbc:Percent"), `${s.name} ${id}: BT-119 (BR-DE-14)`);
+      }
+      for (const line of children(ublOf(modelOf(s)), "cac:InvoiceLine")) {
+        const category = at(line, "cac:Item", "cac:ClassifiedTaxCategory");
+        const id = text(maybe(category, "cbc:ID"));
+        assert.equal(maybe(category, "cbc:Percent") === undefined, id === "O", `${s.name} ${id}: BT-152 (BR-O-05)`);
       }
     }
     const exempt = ublCategories(ublOf(modelOf(sampleNamed("exempt")))).map((c) => [

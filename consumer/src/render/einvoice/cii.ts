@@ -111,7 +111,7 @@ function tradeTax(b: VatBreakdown, money: Money): XmlElement {
     "ram:BasisAmount": money(b.taxableMinor, false),
     "ram:CategoryCode": b.category,
     "ram:ExemptionReasonCode": b.exemptionReasonCode,
-    "ram:RateApplicablePercent": percentOf(b.category, b.rateBp),
+    "ram:RateApplicablePercent": decimalPercent(b.rateBp), // BT-119, 0 for O too: XRechnung's BR-DE-14 wants it
   };
 }
 

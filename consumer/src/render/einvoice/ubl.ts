@@ -28,7 +28,7 @@ const namespaces = {
 };
 
 const vatScheme = { "cbc:ID": "VAT" };
-/** BR-O-05/BR-O-09 (not subject to VAT): no rate is written. */
+/** BR-O-05: a line not subject to VAT has no rate (BT-152). */
 const percentOf = (category: string, rateBp: number) => (category === "O" ? undefined : decimalPercent(rateBp));
 
 function address(a: PostalAddress): XmlElement {
@@ -83,7 +83,7 @@ function taxSubtotal(b: VatBreakdown, money: (minor: bigint) => XmlElement): Xml
     "cbc:TaxAmount": money(b.vatMinor),
     "cac:TaxCategory": {
       "cbc:ID": b.category,
-      "cbc:Percent": percentOf(b.category, b.rateBp),
+      "cbc:Percent": decimalPercent(b.rateBp), // BT-119, 0 for O too: XRechnung's BR-DE-14 wants it
       "cbc:TaxExemptionReasonCode": b.exemptionReasonCode,
       "cbc:TaxExemptionReason": b.exemptionReason,
       "cac:TaxScheme": vatScheme,
