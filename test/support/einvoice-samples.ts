@@ -102,12 +102,14 @@ const publicBuyer = {
   extras: { electronicAddress: { scheme: "0204", id: leitwegId }, contact: { name: "Max Beispiel" } },
   reference: leitwegId,
 };
-const buyerIn = (name: string, countryCode: string, city: string, postalCode: string, vatId = "") => ({
-  party: { name, vatId, address: { street: "Main Street 5", city, postalCode, countryCode } },
-  extras: {
-    electronicAddress: { scheme: "0088", id: gln(`40000010${countryCode.charCodeAt(0)}${countryCode.charCodeAt(1)}`.slice(0, 12)) },
-  },
-});
+/** A business buyer reached by its GLN (EAS 0088), which every profile accepts. */
+function buyerIn(name: string, address: PartyInit["address"] & { countryCode: string }, vatId = "") {
+  const code = address.countryCode;
+  return {
+    party: { name, vatId, address },
+    extras: { electronicAddress: { scheme: "0088", id: gln(`40000010${code.charCodeAt(0)}${code.charCodeAt(1)}`) } },
+  };
+}
 
 const standardLines: SampleLine[] = [
   { description: "Consulting, senior (hours)", quantityDecimal: "1.5", unitCode: "HUR", unitPriceMinor: 12_050n, vatRateBp: 1900 },
@@ -134,7 +136,7 @@ const scripts = [
   "日本語の翻訳サービス",
 ];
 
-/** Every invoice of the corpus (credit notes are derived from the first in `creditNotes`). */
+/** Every invoice of the corpus (`creditNoteSamples` credits the first). */
 export function invoiceSamples(): Sample[] {
   return [
     sample("standard-mixed-rates", 101n, standardLines, publicBuyer),
@@ -151,57 +153,51 @@ export function invoiceSamples(): Sample[] {
       "reverse-charge",
       103n,
       [{ description: "Cloud migration services", quantity: 10n, unitPriceMinor: 95_000n, vatRateBp: 0, ...reverseCharge }],
-      buyerIn("Exemple SARL", "FR", "Paris", "75001", "FR40303265045"),
+      buyerIn("Exemple SARL", { street: "1 rue de Rivoli", city: "Paris", postalCode: "75001", countryCode: "FR" }, "FR40303265045"),
     ),
     sample(
       "intra-community",
       104n,
       [{ description: "Server rack", quantity: 2n, unitPriceMinor: 249_900n, vatRateBp: 0, ...intraCommunity }],
-      buyerIn("Beispiel GmbH", "AT", "Wien", "1010", "ATU12345678"),
+      buyerIn("Beispiel GmbH", { street: "Ring 1", city: "Wien", postalCode: "1010", countryCode: "AT" }, "ATU12345678"),
     ),
     sample(
       "export-outside-eu",
       105n,
       [{ description: "Industrial sensor", quantity: 25n, unitPriceMinor: 4_999n, vatRateBp: 0, ...exportOutsideEu }],
-      buyerIn("Example Inc.", "US", "Springfield", "62701"),
+      buyerIn("Example Inc.", { street: "5 Main Street", city: "Springfield", postalCode: "62701", countryCode: "US" }),
     ),
     sample(
       "not-subject",
       106n,
       [{ description: "Damages (not a supply)", quantity: 1n, unitPriceMinor: 150_000n, vatRateBp: 0, ...notSubject }],
-      buyerIn("Beispiel AG", "CH", "Zürich", "8001"),
-      { seller: { ...seller, vatId: "" } },
+      buyerIn("Beispiel AG", { street: "Bahnhofstrasse 1", city: "Zürich", postalCode: "8001", countryCode: "CH" }),
+      {
+        seller: { ...seller, vatId: "" },
+        sellerExtras: { ...sellerExtras, electronicAddress: { scheme: "0088", id: gln("400000100001") } },
+      },
     ),
     sample(
       "hundred-lines-non-latin",
       107n,
       Array.from({ length: 100 }, (_, i) => ({
         description: `${scripts[i % scripts.length]} #${i + 1}`,
-        quantityDecimal: `${(i % 7) + 1}.${String(i % 10).padStart(1, "0")}25`,
+        quantityDecimal: `${(i % 7) + 1}.${i % 10}25`,
         unitCode: "HUR",
         unitPriceMinor: BigInt(1_001 + i * 37),
         vatRateBp: i % 3 === 0 ? 700 : 1900,
       })),
-      {
-        ...buyerIn("Ελληνική Εταιρεία Λογισμικού Α.Ε.", "GR", "Αθήνα", "10431", "EL094259216"),
-        party: {
-          name: "Ελληνική Εταιρεία Λογισμικού Α.Ε. — 東京支店 — شركة",
-          vatId: "EL094259216",
-          address: { street: "Οδός Ερμού 12", city: "Αθήνα", postalCode: "10431", countryCode: "GR" },
-        },
-      },
+      buyerIn(
+        "Ελληνική Εταιρεία Λογισμικού Α.Ε. — 東京支店 — شركة",
+        { street: "Οδός Ερμού 12", city: "Αθήνα", postalCode: "10431", countryCode: "GR" },
+        "EL094259216",
+      ),
     ),
     sample(
       "buyer-outside-eu-jpy",
       108n,
       [{ description: "ソフトウェア保守（年間）", quantity: 12n, unitPriceMinor: 125_000n, vatRateBp: 0, ...exportOutsideEu }],
-      {
-        ...buyerIn("株式会社サンプル", "JP", "東京都千代田区", "100-0001"),
-        party: {
-          name: "株式会社サンプル",
-          address: { street: "丸の内1-1-1", city: "東京都千代田区", postalCode: "100-0001", countryCode: "JP" },
-        },
-      },
+      buyerIn("株式会社サンプル", { street: "丸の内1-1-1", city: "東京都千代田区", postalCode: "100-0001", countryCode: "JP" }),
       { currency: "JPY" },
     ),
   ];
