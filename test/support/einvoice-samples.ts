@@ -62,7 +62,7 @@ function invoiceOf(number: bigint, lines: SampleLine[], parties: { seller?: Part
     issueDate: "2026-12-01",
     supplyDate: "2026-11-30",
     dueDate: "2026-12-31",
-    note: "Thank you for your business.",
+    note: "Thank you for your business.\r\nQuestions? Write to billing@acme.example & quote the invoice number.",
   });
 }
 
@@ -165,7 +165,7 @@ export function invoiceSamples(): Sample[] {
       "export-outside-eu",
       105n,
       [{ description: "Industrial sensor", quantity: 25n, unitPriceMinor: 4_999n, vatRateBp: 0, ...exportOutsideEu }],
-      buyerIn("Example Inc.", { street: "5 Main Street", city: "Springfield", postalCode: "62701", countryCode: "US" }),
+      buyerIn(`Example & Sons "Intl." <US>`, { street: "5 Main Street", city: "Springfield", postalCode: "62701", countryCode: "US" }),
     ),
     sample(
       "not-subject",

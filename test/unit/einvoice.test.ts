@@ -228,6 +228,10 @@ describe("e-invoice writers", () => {
     const xml = eInvoiceWriters.peppolUbl(modelOf(s));
     assert.equal(text(at(parse(xml), "cac:InvoiceLine", "cac:Item", "cbc:Name")), s.invoice.lines[0]!.description);
     assert.ok(!xml.includes("<cbc:Note>&amp;"));
+    const exported = sampleNamed("export-outside-eu");
+    const buyer = at(ublOf(modelOf(exported)), "cac:AccountingCustomerParty", "cac:Party", "cac:PartyLegalEntity", "cbc:RegistrationName");
+    assert.equal(text(buyer), `Example & Sons "Intl." <US>`);
+    assert.equal(text(at(ciiOf(modelOf(exported)), "rsm:ExchangedDocument", "ram:IncludedNote", "ram:Content")), exported.invoice.note);
   });
 
   it("refuses characters XML 1.0 cannot hold instead of writing a document no parser reads", () => {
