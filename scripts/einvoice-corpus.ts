@@ -1,11 +1,13 @@
-// Writes every e-invoice format of the test corpus (test/support/einvoice-samples.ts) to a folder, one file
-// per sample and format (<sample>.<format>.xml), and checks.tsv: one "validator kind<TAB>absolute path" line
-// per check a file must pass (scripts/einvoice-validate.sh runs them):
-//   npx tsx scripts/einvoice-corpus.ts [folder=.data/einvoice-corpus]
+// Writes the e-invoice corpus of test/support/einvoice-samples.ts to a folder for the validators:
+//   - <sample>.<format>.xml for every valid sample and format, and checks.tsv: one "validator kind<TAB>path"
+//     line per check a file must pass;
+//   - rejected/<sample>.<format>.xml for every sample a format must refuse, and rejected.tsv:
+//     "kind<TAB>path<TAB>rule id" lines, the rule the validator must name.
+// scripts/einvoice-validate.sh runs both.   npx tsx scripts/einvoice-corpus.ts [folder=.data/einvoice-corpus]
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { eInvoiceOf, eInvoiceWriters, type EInvoiceFormat } from "../consumer/src/render/einvoice/index.ts";
-import { allSamples } from "../test/support/einvoice-samples.ts";
+import { allSamples, rejectedSamples, type Sample } from "../test/support/einvoice-samples.ts";
 
 /** The validator kinds (einvoice/validate-cli.ts of the validators) each format must pass, for an invoice and a credit note. */
 const checks: Record<EInvoiceFormat, { invoice: string[]; creditNote: string[] }> = {
@@ -17,19 +19,30 @@ const checks: Record<EInvoiceFormat, { invoice: string[]; creditNote: string[] }
   peppolUbl: { invoice: ["peppol-ubl-invoice"], creditNote: ["peppol-ubl-creditnote"] },
   facturXCii: { invoice: ["en16931-cii"], creditNote: ["en16931-cii"] },
 };
+const formats = Object.keys(eInvoiceWriters) as EInvoiceFormat[];
+
+function write(folder: string, sample: Sample, format: EInvoiceFormat): string {
+  const file = join(folder, `${sample.name}.${format}.xml`);
+  writeFileSync(file, eInvoiceWriters[format](eInvoiceOf(sample.invoice, sample.extras)));
+  return file;
+}
 
 const folder = resolve(process.argv[2] ?? ".data/einvoice-corpus");
 rmSync(folder, { recursive: true, force: true });
-mkdirSync(folder, { recursive: true });
-const lines: string[] = [];
-for (const sample of allSamples()) {
-  const model = eInvoiceOf(sample.invoice, sample.extras);
-  for (const format of Object.keys(eInvoiceWriters) as EInvoiceFormat[]) {
-    const file = join(folder, `${sample.name}.${format}.xml`);
-    writeFileSync(file, eInvoiceWriters[format](model));
-    const kinds = checks[format][model.typeCode === "381" ? "creditNote" : "invoice"];
-    lines.push(...kinds.map((kind) => `${kind}\t${file}`));
-  }
-}
-writeFileSync(join(folder, "checks.tsv"), lines.join("\n") + "\n");
-console.log(`wrote ${allSamples().length * Object.keys(eInvoiceWriters).length} documents and ${lines.length} checks to ${folder}`);
+mkdirSync(join(folder, "rejected"), { recursive: true });
+const valid = allSamples().flatMap((sample) =>
+  formats.flatMap((format) => {
+    const file = write(folder, sample, format);
+    const kinds = checks[format][sample.extras.typeCode === "381" ? "creditNote" : "invoice"];
+    return kinds.map((kind) => `${kind}\t${file}`);
+  }),
+);
+const rejected = rejectedSamples().flatMap((sample) =>
+  Object.entries(sample.rules).map(([format, rule]) => {
+    const file = write(join(folder, "rejected"), sample, format as EInvoiceFormat);
+    return `${checks[format as EInvoiceFormat].invoice[0]}\t${file}\t${rule}`;
+  }),
+);
+writeFileSync(join(folder, "checks.tsv"), valid.join("\n") + "\n");
+writeFileSync(join(folder, "rejected.tsv"), rejected.join("\n") + "\n");
+console.log(`wrote ${valid.length} checks of valid documents and ${rejected.length} documents to be rejected to ${folder}`);

@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
-# Writes the e-invoice corpus and runs every check of its checks.tsv through the validators' CLI (one JVM per
-# kind), printing errors and warnings per kind; exits 1 when any document has an error.
-#   bash scripts/einvoice-validate.sh [validators' worktree=/work/wt-validate]
+# Writes the e-invoice corpus (scripts/einvoice-corpus.ts) and runs it through the validators' CLI, one JVM
+# per kind: prints errors and warnings per kind of the valid documents, and for the documents that must be
+# refused whether the validator named the expected rule. Exits 1 when a valid document has an error or a
+# rejected one lacks its rule.   bash scripts/einvoice-validate.sh [validators' worktree=/work/wt-validate]
 set -euo pipefail
 validators=${1:-/work/wt-validate}
 corpus=$PWD/.data/einvoice-corpus
 bash scripts/with-node.sh 24 npx tsx scripts/einvoice-corpus.ts "$corpus"
+
+# Runs one kind over the paths of a TSV (column 2 where column 1 is the kind) into <out>.jsonl.
+validate() {
+  local tsv=$1 kind=$2 out=$3
+  mapfile -t files < <(awk -F'\t' -v k="$kind" '$1 == k { print $2 }' "$tsv")
+  (cd "$validators" && npx tsx einvoice/validate-cli.ts "$kind" "${files[@]}") >"$out" || true
+}
+
 status=0
 for kind in $(cut -f1 "$corpus/checks.tsv" | sort -u); do
-  mapfile -t files < <(awk -F'\t' -v k="$kind" '$1 == k { print $2 }' "$corpus/checks.tsv")
-  (cd "$validators" && npx tsx einvoice/validate-cli.ts "$kind" "${files[@]}") >"$corpus/$kind.jsonl" || status=1
-  node -e '
-    const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => JSON.parse(l));
-    const count = (k) => lines.reduce((n, l) => n + (l[k] ?? []).length, 0);
-    console.log(`${process.argv[2]}: ${lines.length} files, ${count("errors")} errors, ${count("warnings")} warnings`);
-    for (const l of lines) for (const e of l.errors ?? []) console.log(`  ${l.path.split("/").pop()}: ${e.rule} ${e.message}`);
-  ' "$corpus/$kind.jsonl" "$kind"
+  validate "$corpus/checks.tsv" "$kind" "$corpus/$kind.jsonl"
+  npx tsx scripts/einvoice-report.ts valid "$kind" "$corpus/$kind.jsonl" "$corpus/checks.tsv" || status=1
+done
+for kind in $(cut -f1 "$corpus/rejected.tsv" | sort -u); do
+  validate "$corpus/rejected.tsv" "$kind" "$corpus/rejected/$kind.jsonl"
+  npx tsx scripts/einvoice-report.ts rejected "$kind" "$corpus/rejected/$kind.jsonl" "$corpus/rejected.tsv" || status=1
 done
 exit $status

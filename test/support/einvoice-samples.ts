@@ -1,9 +1,9 @@
 // The e-invoice corpus: one issued invoice (or credit note) per case EN 16931 distinguishes, each as today's
 // proto `Invoice` plus the extras the proto gains later. Unit tests assert on it; scripts/einvoice-corpus.ts
 // writes every format of it to a folder for the validators.
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { clone, create, type MessageInitShape } from "@bufbuild/protobuf";
 import { InvoiceSchema, InvoiceStatus, type Invoice, type PartySchema } from "@invoicer/sdk";
-import type { EInvoiceExtras, LineExtras, PartyExtras } from "../../consumer/src/render/einvoice/index.ts";
+import type { EInvoiceExtras, EInvoiceFormat, LineExtras, PartyExtras } from "../../consumer/src/render/einvoice/index.ts";
 import { priceInvoice } from "../../server/src/domain/pricing.ts";
 
 export interface Sample {
@@ -241,3 +241,41 @@ export function creditNoteSamples(): Sample[] {
 }
 
 export const allSamples = (): Sample[] => [...invoiceSamples(), ...creditNoteSamples()];
+
+/** A sample the validators must reject, with the rule each format's validator names (absent: that format accepts it). */
+export interface RejectedSample extends Sample {
+  rules: Partial<Record<EInvoiceFormat, string>>;
+}
+
+function changed(s: Sample, name: string, change: (s: Sample) => void): Sample {
+  const copy = { name, extras: structuredClone(s.extras), invoice: clone(InvoiceSchema, s.invoice) };
+  change(copy);
+  return copy;
+}
+const everywhere = (rule: string) => ({ xrechnungUbl: rule, xrechnungCii: rule, peppolUbl: rule, facturXCii: rule });
+/** XRechnung's rule, and the Peppol BIS national rule for a German seller (DE-R-nnn since 2026.5). */
+const german = (n: number) => ({ xrechnungUbl: `BR-DE-${n}`, xrechnungCii: `BR-DE-${n}`, peppolUbl: `DE-R-${String(n).padStart(3, "0")}` });
+
+/** One gap per sample, each refused by a validator: the later API must refuse the same with the same rule id. */
+export function rejectedSamples(): RejectedSample[] {
+  const [standard, exempt, reverse, , , notSubject] = invoiceSamples() as [Sample, Sample, Sample, Sample, Sample, Sample];
+  const noExemption = (s: Sample) => {
+    s.extras.lines![0] = { ...s.extras.lines![0], exemptionReason: undefined, exemptionReasonCode: undefined };
+  };
+  return [
+    { ...changed(standard, "no-buyer-reference", (s) => delete s.extras.buyerReference), rules: german(15) },
+    { ...changed(standard, "no-seller-contact", (s) => delete s.extras.seller!.contact), rules: german(2) },
+    { ...changed(standard, "no-payment-instructions", (s) => delete s.extras.payment), rules: german(1) },
+    {
+      ...changed(standard, "no-buyer-electronic-address", (s) => delete s.extras.buyer!.electronicAddress),
+      rules: { xrechnungUbl: "PEPPOL-EN16931-R010", xrechnungCii: "PEPPOL-EN16931-R010", peppolUbl: "PEPPOL-EN16931-R010" },
+    },
+    { ...changed(exempt, "exempt-without-reason", noExemption), rules: everywhere("BR-E-10") },
+    { ...changed(reverse, "reverse-charge-without-buyer-vat-id", (s) => (s.invoice.buyer!.vatId = "")), rules: everywhere("BR-AE-02") },
+    {
+      ...changed(notSubject, "not-subject-with-seller-vat-id", (s) => (s.invoice.seller!.vatId = "DE123456789")),
+      rules: everywhere("BR-O-02"),
+    },
+    { ...changed(standard, "standard-without-seller-vat-id", (s) => (s.invoice.seller!.vatId = "")), rules: everywhere("BR-S-02") },
+  ];
+}
