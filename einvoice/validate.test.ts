@@ -1,0 +1,123 @@
+// The independent validators accept the hand-written fixtures and reject each with one required element removed.
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { installValidators, validateDocuments, type DocumentValidation, type EInvoiceDocument } from "./validate.ts";
+
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
+const scratch = mkdtempSync(join(tmpdir(), "einvoice-"));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** A copy of a fixture without the element that `removed` matches. */
+function without(fixture: string, removed: RegExp, name: string): string {
+  const xml = readFileSync(join(fixtures, fixture), "utf8");
+  assert.match(xml, removed, `${fixture} has the element the test removes`);
+  const path = join(scratch, name);
+  writeFileSync(path, xml.replace(removed, ""));
+  return path;
+}
+
+const rules = (result: DocumentValidation) => result.errors.map((e) => e.rule);
+
+describe("independent e-invoice validators", { timeout: 15 * 60_000 }, () => {
+  const valid: EInvoiceDocument[] = [
+    { path: join(fixtures, "xrechnung-ubl-invoice.xml"), kind: "xrechnung-ubl-invoice" },
+    { path: join(fixtures, "xrechnung-cii-invoice.xml"), kind: "xrechnung-cii" },
+    { path: join(fixtures, "xrechnung-ubl-invoice.xml"), kind: "en16931-ubl-invoice" },
+    { path: join(fixtures, "xrechnung-cii-invoice.xml"), kind: "en16931-cii" },
+    { path: join(fixtures, "factur-x-invoice.pdf"), kind: "factur-x-pdf" },
+  ];
+  // Each broken document, and the rule id its validator must name.
+  const broken: { document: EInvoiceDocument; rule: string }[] = [];
+  let results: DocumentValidation[] = [];
+
+  before(async () => {
+    await installValidators();
+    broken.push(
+      {
+        document: {
+          path: without("xrechnung-ubl-invoice.xml", /<cbc:BuyerReference>.*<\/cbc:BuyerReference>/, "ubl-no-buyer-reference.xml"),
+          kind: "xrechnung-ubl-invoice",
+        },
+        rule: "BR-DE-15",
+      },
+      {
+        document: {
+          path: without("xrechnung-cii-invoice.xml", /<ram:BuyerReference>.*<\/ram:BuyerReference>/, "cii-no-buyer-reference.xml"),
+          kind: "xrechnung-cii",
+        },
+        rule: "BR-DE-15",
+      },
+      {
+        document: {
+          path: without("xrechnung-ubl-invoice.xml", /<cac:PaymentMeans>[\s\S]*<\/cac:PaymentMeans>/, "ubl-no-payment-means.xml"),
+          kind: "xrechnung-ubl-invoice",
+        },
+        rule: "BR-DE-1",
+      },
+      {
+        document: {
+          path: without(
+            "xrechnung-cii-invoice.xml",
+            /<ram:DefinedTradeContact>[\s\S]*<\/ram:DefinedTradeContact>/,
+            "cii-no-seller-contact.xml",
+          ),
+          kind: "xrechnung-cii",
+        },
+        rule: "BR-DE-2",
+      },
+      {
+        // The first Country is the seller's.
+        document: {
+          path: without("xrechnung-ubl-invoice.xml", /<cac:Country>.*?<\/cac:Country>/, "ubl-no-seller-country.xml"),
+          kind: "en16931-ubl-invoice",
+        },
+        rule: "BR-09",
+      },
+      {
+        // UBL's schema itself requires an invoice line: the XSD check fails before any Schematron rule runs.
+        document: {
+          path: without("xrechnung-ubl-invoice.xml", /<cac:InvoiceLine>[\s\S]*<\/cac:InvoiceLine>/, "ubl-no-line.xml"),
+          kind: "en16931-ubl-invoice",
+        },
+        rule: "xsd",
+      },
+      // Built from xrechnung-cii-invoice.xml without its BuyerReference (fixtures/README.md).
+      { document: { path: join(fixtures, "factur-x-no-buyer-reference.pdf"), kind: "factur-x-pdf" }, rule: "BR-DE-15" },
+    );
+    results = await validateDocuments([...valid, ...broken.map((b) => b.document)]);
+    report(results);
+  });
+
+  it("accepts each valid fixture with no error and no warning", () => {
+    for (const result of results.slice(0, valid.length)) {
+      assert.deepEqual(result.errors, [], `${result.kind} ${result.path}`);
+      assert.deepEqual(result.warnings, [], `${result.kind} ${result.path}`);
+    }
+  });
+
+  it("rejects each fixture without a required element, naming the rule", () => {
+    results.slice(valid.length).forEach((result, i) => {
+      assert.ok(rules(result).includes(broken[i]!.rule), `${result.path}: expected ${broken[i]!.rule}, got ${rules(result).join(", ")}`);
+    });
+  });
+
+  it("reports the validator and rule set each document was checked with", () => {
+    for (const result of results) {
+      assert.match(result.validator, /^(phive \d+\.\d+\.\d+ \(phive-rules-\w+ \d+\.\d+\.\d+\)|Mustang \d+\.\d+\.\d+)$/);
+      assert.ok(result.ruleSet.length > 0);
+    }
+  });
+});
+
+/** Prints the counts and the validators' versions. */
+function report(results: DocumentValidation[]): void {
+  const line = (r: DocumentValidation) => `${r.validator} | ${r.ruleSet}`;
+  const validators = [...new Set(results.map(line))].sort();
+  const failed = results.filter((r) => r.errors.length > 0).length;
+  process.stdout.write(`einvoice: ${results.length} documents validated, ${results.length - failed} valid, ${failed} with errors\n`);
+  for (const v of validators) process.stdout.write(`einvoice: validator ${v}\n`);
+}
