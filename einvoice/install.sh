@@ -15,6 +15,10 @@ installed() {
 }
 
 installed && exit 0
+# Engineers in other worktrees may call this at the same time: one installs, the others wait for it.
+exec 9>"$validator/.install-lock"
+flock 9
+installed && exit 0
 rm -rf "$target"
 # Maven's own output goes to stderr: callers read validation results from stdout.
 mvn -q -B -Dstyle.color=never ${EINVOICE_M2:+"-Dmaven.repo.local=$EINVOICE_M2"} -f "$validator/pom.xml" compile 1>&2

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { installValidators, validateDocuments, type DocumentValidation, type EInvoiceDocument } from "./validate.ts";
+import { defaultLimits, installValidators, validateDocuments, type DocumentValidation, type EInvoiceDocument } from "./validate.ts";
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
 const scratch = mkdtempSync(join(tmpdir(), "einvoice-"));
@@ -110,6 +110,24 @@ describe("independent e-invoice validators", { timeout: 15 * 60_000 }, () => {
       assert.match(result.validator, /^(phive \d+\.\d+\.\d+ \(phive-rules-\w+ \d+\.\d+\.\d+\)|Mustang \d+\.\d+\.\d+)$/);
       assert.ok(result.ruleSet.length > 0);
     }
+  });
+});
+
+describe("bounds of a validation run", { timeout: 5 * 60_000 }, () => {
+  const invoice: EInvoiceDocument = { path: join(fixtures, "xrechnung-ubl-invoice.xml"), kind: "xrechnung-ubl-invoice" };
+
+  it("stops the validator at its time bound", async () => {
+    await assert.rejects(validateDocuments([invoice], { ...defaultLimits, xmlTimeoutMs: 500 }), { killed: true });
+  });
+
+  it("stops the validator at its output bound", async () => {
+    const limits = { ...defaultLimits, maxOutputBytes: 16 };
+    await assert.rejects(validateDocuments([invoice], limits), { code: "ERR_CHILD_PROCESS_STDIO_MAXBUFFER" });
+  });
+
+  it("refuses a document that is not there instead of passing it", async () => {
+    const missing: EInvoiceDocument = { path: join(scratch, "missing.xml"), kind: "xrechnung-cii" };
+    await assert.rejects(validateDocuments([missing]), /no such file/);
   });
 });
 
