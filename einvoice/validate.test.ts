@@ -28,6 +28,10 @@ describe("independent e-invoice validators", { timeout: 15 * 60_000 }, () => {
     { path: join(fixtures, "xrechnung-cii-invoice.xml"), kind: "xrechnung-cii" },
     { path: join(fixtures, "xrechnung-ubl-invoice.xml"), kind: "en16931-ubl-invoice" },
     { path: join(fixtures, "xrechnung-cii-invoice.xml"), kind: "en16931-cii" },
+    { path: join(fixtures, "xrechnung-ubl-creditnote.xml"), kind: "xrechnung-ubl-creditnote" },
+    { path: join(fixtures, "xrechnung-ubl-creditnote.xml"), kind: "en16931-ubl-creditnote" },
+    { path: join(fixtures, "peppol-ubl-invoice.xml"), kind: "peppol-ubl-invoice" },
+    { path: join(fixtures, "peppol-ubl-creditnote.xml"), kind: "peppol-ubl-creditnote" },
     { path: join(fixtures, "factur-x-invoice.pdf"), kind: "factur-x-pdf" },
   ];
   // Each broken document, and the rule id its validator must name.
@@ -84,6 +88,26 @@ describe("independent e-invoice validators", { timeout: 15 * 60_000 }, () => {
           kind: "en16931-ubl-invoice",
         },
         rule: "xsd",
+      },
+      {
+        document: {
+          path: without("xrechnung-ubl-creditnote.xml", /<cbc:CreditNoteTypeCode>.*<\/cbc:CreditNoteTypeCode>/, "creditnote-no-type.xml"),
+          kind: "xrechnung-ubl-creditnote",
+        },
+        rule: "BR-04",
+      },
+      {
+        // The first EndpointID is the seller's.
+        document: {
+          path: without("peppol-ubl-invoice.xml", /<cbc:EndpointID.*?<\/cbc:EndpointID>/, "peppol-no-seller-endpoint.xml"),
+          kind: "peppol-ubl-invoice",
+        },
+        rule: "PEPPOL-EN16931-R020",
+      },
+      {
+        // An XRechnung invoice is not a Peppol BIS one: its specification identifier (BT-24) differs.
+        document: { path: join(fixtures, "xrechnung-ubl-invoice.xml"), kind: "peppol-ubl-invoice" },
+        rule: "PEPPOL-EN16931-R004",
       },
       // Built from xrechnung-cii-invoice.xml without its BuyerReference (fixtures/README.md).
       { document: { path: join(fixtures, "factur-x-no-buyer-reference.pdf"), kind: "factur-x-pdf" }, rule: "BR-DE-15" },
