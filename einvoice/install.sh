@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the independent e-invoice validators from Maven Central: compiles validator/ (phive rules) and copies
-# Mustang-CLI's jar into validator/target/. Needs only Java 17+ and Maven. Does nothing when already installed.
+# Mustang-CLI's jar (named with its version) into validator/target/lib/. Needs only Java 17+ and Maven.
+# Does nothing when already installed.
 # EINVOICE_M2 names another local Maven repository (default: ~/.m2/repository).
 set -euo pipefail
 validator="$(cd "$(dirname "$0")/validator" && pwd)"
 target="$validator/target"
 
 installed() {
-  [[ -f "$target/classes/Validate.class" && -f "$target/lib/Mustang-CLI.jar" && -f "$target/classpath.txt" ]] || return 1
+  [[ -f "$target/classes/Validate.class" && -n "$(compgen -G "$target/lib/Mustang-CLI-*.jar")" && -f "$target/classpath.txt" ]] || return 1
   [[ "$target/classes/Validate.class" -nt "$validator/pom.xml" ]] || return 1
   [[ "$target/classes/Validate.class" -nt "$validator/src/main/java/Validate.java" ]] || return 1
   local jar

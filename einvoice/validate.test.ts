@@ -113,6 +113,13 @@ describe("independent e-invoice validators", { timeout: 15 * 60_000 }, () => {
         document: { path: join(fixtures, "xrechnung-ubl-invoice.xml"), kind: "peppol-ubl-invoice" },
         rule: "PEPPOL-EN16931-R004",
       },
+      {
+        // Mustang validates a bare CII file too: as a Factur-X document it must still fail, having no PDF/A to check.
+        document: { path: join(fixtures, "xrechnung-cii-invoice.xml"), kind: "factur-x-pdf" },
+        rule: "not-a-pdf",
+      },
+      // A plain PDF: no PDF/A identification (ISO 19005 6.7.11), no embedded XML.
+      { document: { path: join(fixtures, "not-pdfa.pdf"), kind: "factur-x-pdf" }, rule: "ISO 19005-1:2005 6.7.11-1" },
       // Built from xrechnung-cii-invoice.xml without its BuyerReference (fixtures/README.md).
       { document: { path: join(fixtures, "factur-x-no-buyer-reference.pdf"), kind: "factur-x-pdf" }, rule: "BR-DE-15" },
     );

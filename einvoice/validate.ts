@@ -2,7 +2,7 @@
 // of the rules: phive (the rule sets of KoSIT, OpenPeppol and CEN) for XML, Mustang-CLI (veraPDF's PDF/A-3 check
 // and the Factur-X/XRechnung Schematron) for Factur-X PDFs. einvoice/install.sh installs both.
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -139,19 +139,33 @@ async function validatePdfs(documents: EInvoiceDocument[], limits: ValidationLim
 }
 
 async function validatePdf(document: EInvoiceDocument, limits: ValidationLimits): Promise<DocumentValidation> {
-  const jar = join(target, "lib", "Mustang-CLI.jar");
-  const args = ["-jar", jar, "--action", "validate", "--disable-file-logging", "--source", absolute(document.path)];
+  const jar = readdirSync(join(target, "lib")).find((file) => /^Mustang-CLI-.+\.jar$/.test(file))!;
+  const version = /^Mustang-CLI-(.+)\.jar$/.exec(jar)![1];
+  const args = ["-jar", join(target, "lib", jar), "--action", "validate", "--disable-file-logging", "--source", absolute(document.path)];
   const validation = child(reportParser.parse(await java(args, "", limits.pdfTimeoutMs, limits.maxOutputBytes)), "validation");
   if (!validation) throw new Error(`Mustang printed no report for ${document.path}`);
-  const errors = findings(validation, ["error", "exception", "fatal"]);
+  const pdf = child(validation, "pdf");
+  // Mustang validates a bare XML file too, then with no PDF/A check: that is no Factur-X document.
+  const notPdf = { rule: "not-a-pdf", message: "Mustang found no PDF to check", location: "" };
+  const errors = [...(pdf ? pdfAFailures(pdf) : [notPdf]), ...findings(validation, ["error", "exception", "fatal"])];
   const warnings = findings(validation, ["warning", "notice"]);
   // The summary is Mustang's verdict: an invalid one without a message recognised here still fails.
   const status = String(child(validation, "summary")?.status);
   if (status !== "valid" && errors.length === 0) errors.push({ rule: "mustang-summary", message: status, location: "" });
   const info = child(child(validation, "xml"), "info");
-  const version = child(info, "validator")?.version ?? "";
   const profile = (info?.profile as string[] | undefined)?.[0] ?? "no XML";
-  return { ...document, validator: `Mustang ${version}`.trim(), ruleSet: `PDF/A-3 (veraPDF) + ${profile}`, errors, warnings };
+  return { ...document, validator: `Mustang ${version}`, ruleSet: `PDF/A-3 (veraPDF) + ${profile}`, errors, warnings };
+}
+
+/** veraPDF's failed PDF/A assertions, which Mustang prints only as their toString(); one per rule. */
+function pdfAFailures(pdf: ReportNode): Finding[] {
+  const assertion = /specification=([^,]+), clause=([^,]+), testNumber=(\d+)\], status=failed, message=(.*?), location=/g;
+  const byRule = new Map<string, Finding>();
+  for (const [, spec, clause, test, message] of String(pdf["#text"] ?? "").matchAll(assertion)) {
+    const rule = `${spec} ${clause}-${test}`;
+    byRule.set(rule, { rule, message: message!, location: "" });
+  }
+  return [...byRule.values()];
 }
 
 /** Every message under a report node whose element name is one of `kinds`, at any depth. */
