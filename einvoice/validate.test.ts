@@ -109,6 +109,25 @@ describe("independent e-invoice validators", { timeout: 15 * 60_000 }, () => {
   });
 });
 
+describe("validator output", { timeout: 5 * 60_000 }, () => {
+  it("keeps the messages' non-ASCII text under the C locale, as CI may run", async () => {
+    const saved = { LANG: process.env.LANG, LC_ALL: process.env.LC_ALL };
+    Object.assign(process.env, { LANG: "C", LC_ALL: "C" });
+    try {
+      const [xml, pdf] = await validateDocuments([
+        {
+          path: without("xrechnung-cii-invoice.xml", /<ram:BuyerReference>.*<\/ram:BuyerReference>/, "c-locale.xml"),
+          kind: "xrechnung-cii",
+        },
+        { path: join(fixtures, "factur-x-no-buyer-reference.pdf"), kind: "factur-x-pdf" },
+      ]);
+      for (const result of [xml!, pdf!]) assert.match(result.errors[0]!.message, /muss übermittelt werden/, result.kind);
+    } finally {
+      for (const [name, value] of Object.entries(saved)) value === undefined ? delete process.env[name] : (process.env[name] = value);
+    }
+  });
+});
+
 describe("bounds of a validation run", { timeout: 5 * 60_000 }, () => {
   const invoice: EInvoiceDocument = { path: join(fixtures, "xrechnung-ubl-invoice.xml"), kind: "xrechnung-ubl-invoice" };
 

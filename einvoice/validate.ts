@@ -188,7 +188,13 @@ function findings(node: ReportNode, kinds: string[]): Finding[] {
 async function java(args: string[], input: string, timeout: number, maxBuffer: number): Promise<string> {
   // C1 only and the serial collector: on 2 cores, C2's compiler threads cost more than they win in these short runs
   // (phive over 200 small documents: 11-12 s against 24-30 s; one Mustang run: 7-8 s against 19-20 s).
-  const started = run("java", ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", ...args], { timeout, maxBuffer, killSignal: "SIGKILL" });
+  // Java prints in the locale's charset, ASCII under LANG=C: "übermittelt" came out as "?bermittelt".
+  const utf8 = ["-Dsun.stdout.encoding=UTF-8", "-Dstdout.encoding=UTF-8", "-Dfile.encoding=UTF-8"];
+  const started = run("java", ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", ...utf8, ...args], {
+    timeout,
+    maxBuffer,
+    killSignal: "SIGKILL",
+  });
   started.child.stdin?.end(input);
   try {
     return (await started).stdout;

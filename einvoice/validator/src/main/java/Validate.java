@@ -14,7 +14,10 @@ import com.helger.phive.xml.source.ValidationSourceXML;
 import com.helger.phive.xrechnung.XRechnungValidation;
 import java.io.BufferedReader;
 import java.io.File;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
 import java.io.InputStreamReader;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,11 +29,13 @@ import java.util.Locale;
  */
 public final class Validate {
   public static void main(String[] args) throws Exception {
+    // UTF-8 whatever the locale: under LANG=C Java would print the rules' German messages as "?".
+    var out = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
     var registry = new ValidationExecutorSetRegistry<IValidationSourceXML>();
     EN16931Validation.initEN16931(registry);
     PeppolValidationBisEurope.init(registry);
     XRechnungValidation.initXRechnung(registry);
-    System.out.println("{\"validator\":\"phive\",\"phive\":" + str(CPhiveVersion.BUILD_VERSION)
+    out.println("{\"validator\":\"phive\",\"phive\":" + str(CPhiveVersion.BUILD_VERSION)
         + ",\"rules\":{\"en16931\":" + str(version(EN16931Validation.class))
         + ",\"peppol\":" + str(version(PeppolValidationBisEurope.class))
         + ",\"xrechnung\":" + str(version(XRechnungValidation.class)) + "}}");
@@ -38,7 +43,7 @@ public final class Validate {
     for (String line; (line = in.readLine()) != null; ) {
       if (line.isBlank()) continue;
       String[] parts = line.split("\t", 2);
-      System.out.println(validate(registry, parts[0], parts.length > 1 ? parts[1] : ""));
+      out.println(validate(registry, parts[0], parts.length > 1 ? parts[1] : ""));
     }
   }
 
