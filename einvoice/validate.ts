@@ -188,9 +188,11 @@ function findings(node: ReportNode, kinds: string[]): Finding[] {
 async function java(args: string[], input: string, timeout: number, maxBuffer: number): Promise<string> {
   // C1 only and the serial collector: on 2 cores, C2's compiler threads cost more than they win in these short runs
   // (phive over 200 small documents: 11-12 s against 24-30 s; one Mustang run: 7-8 s against 19-20 s).
-  // Java prints in the locale's charset, ASCII under LANG=C: "übermittelt" came out as "?bermittelt".
-  const utf8 = ["-Dsun.stdout.encoding=UTF-8", "-Dstdout.encoding=UTF-8", "-Dfile.encoding=UTF-8"];
-  const started = run("java", ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", ...utf8, ...args], {
+  // Java takes its charset for output and file names from the locale: under LANG=C "übermittelt" came out as
+  // "?bermittelt" and a file named "rechnung-ü.xml" was not found.
+  const env = { ...process.env, LC_ALL: "C.UTF-8" };
+  const started = run("java", ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", ...args], {
+    env,
     timeout,
     maxBuffer,
     killSignal: "SIGKILL",
