@@ -15,8 +15,8 @@ installed() {
   while IFS= read -r -d ':' jar; do [[ -f "$jar" ]] || return 1; done < <(cat "$target/classpath.txt" && printf ':')
 }
 
-installed && exit 0
-# Engineers in other worktrees may call this at the same time: one installs, the others wait for it.
+# Engineers in other worktrees may call this at the same time: one installs, the others wait for it (and do not
+# take a half-copied jar for an installed one).
 exec 9>"$validator/.install-lock"
 flock 9
 installed && exit 0
