@@ -41,7 +41,7 @@ export interface Finding {
 }
 
 export interface DocumentValidation extends EInvoiceDocument {
-  /** The validator and its version, e.g. "phive 12.0.3" or "Mustang 2.26.0". */
+  /** The validator and its version, e.g. "phive 12.0.3 (phive-rules-xrechnung 4.2.3)" or "Mustang 2.26.0". */
   validator: string;
   /** The rule set the document was checked against, with its version. */
   ruleSet: string;
@@ -138,10 +138,19 @@ async function validatePdfs(documents: EInvoiceDocument[], limits: ValidationLim
   return results;
 }
 
+/** Mustang-CLI's jar, which the install names with its version. */
+function mustang(): { jar: string; version: string } {
+  const lib = join(target, "lib");
+  for (const file of readdirSync(lib)) {
+    const version = /^Mustang-CLI-(.+)\.jar$/.exec(file)?.[1];
+    if (version) return { jar: join(lib, file), version };
+  }
+  throw new Error(`no Mustang-CLI jar in ${lib}`);
+}
+
 async function validatePdf(document: EInvoiceDocument, limits: ValidationLimits): Promise<DocumentValidation> {
-  const jar = readdirSync(join(target, "lib")).find((file) => /^Mustang-CLI-.+\.jar$/.test(file))!;
-  const version = /^Mustang-CLI-(.+)\.jar$/.exec(jar)![1];
-  const args = ["-jar", join(target, "lib", jar), "--action", "validate", "--disable-file-logging", "--source", absolute(document.path)];
+  const { jar, version } = mustang();
+  const args = ["-jar", jar, "--action", "validate", "--disable-file-logging", "--source", absolute(document.path)];
   const validation = child(reportParser.parse(await java(args, "", limits.pdfTimeoutMs, limits.maxOutputBytes)), "validation");
   if (!validation) throw new Error(`Mustang printed no report for ${document.path}`);
   const pdf = child(validation, "pdf");
