@@ -1,5 +1,5 @@
 // The e-invoice corpus: one issued invoice (or credit note) per case EN 16931 distinguishes, each as today's
-// proto `Invoice` plus the extras the proto gains later. Unit tests assert on it; scripts/einvoice-corpus.ts
+// proto `Invoice` plus the extras the proto gains later. Unit tests assert on it; einvoice/corpus.ts
 // writes every format of it to a folder for the validators.
 import { clone, create, type MessageInitShape } from "@bufbuild/protobuf";
 import { InvoiceSchema, InvoiceStatus, type Invoice, type PartySchema } from "@invoicer/sdk";
