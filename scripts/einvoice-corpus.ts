@@ -1,11 +1,13 @@
 // Writes the e-invoice corpus of test/support/einvoice-samples.ts to a folder for the validators:
-//   - <sample>.<format>.xml for every valid sample and format, and checks.tsv: one "validator kind<TAB>path"
+//   - <sample>.<format>.xml for every valid sample and format, <sample>.facturx.pdf (the invoice PDF, a
+//     Factur-X PDF/A-3b embedding the facturXCii XML), and checks.tsv: one "validator kind<TAB>path"
 //     line per check a file must pass;
 //   - rejected/<sample>.<format>.xml for every sample a format must refuse, and rejected.tsv:
 //     "kind<TAB>path<TAB>rule id" lines, the rule the validator must name.
 // scripts/einvoice-validate.sh runs both.   npx tsx scripts/einvoice-corpus.ts [folder=.data/einvoice-corpus]
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { renderInvoicePdf } from "../consumer/src/render/pdf.ts";
 import { eInvoiceOf, eInvoiceWriters, type EInvoiceFormat } from "../consumer/src/render/einvoice/index.ts";
 import { allSamples, rejectedSamples, type Sample } from "../test/support/einvoice-samples.ts";
 
@@ -37,6 +39,14 @@ const valid = allSamples().flatMap((sample) =>
     return kinds.map((kind) => `${kind}\t${file}`);
   }),
 );
+const pdfs = await Promise.all(
+  allSamples().map(async (sample) => {
+    const file = join(folder, `${sample.name}.facturx.pdf`);
+    writeFileSync(file, await renderInvoicePdf(sample.invoice, sample.extras));
+    return `factur-x-pdf\t${file}`;
+  }),
+);
+valid.push(...pdfs);
 const rejected = rejectedSamples().flatMap((sample) =>
   Object.entries(sample.rules).map(([format, rule]) => {
     const file = write(join(folder, "rejected"), sample, format as EInvoiceFormat);
