@@ -126,23 +126,7 @@ const bold = face("DejaVuSans-Bold", "DejaVuSans-Bold.ttf");
  */
 export async function renderInvoicePdf(invoice: Invoice, extras: EInvoiceExtras = {}): Promise<Uint8Array> {
   const t = invoiceText(invoice);
-  const created = invoice.createTime ? timestampDate(invoice.createTime) : new Date(`${invoice.issueDate}T00:00:00Z`);
-  const date = isNaN(created.getTime()) ? undefined : created;
-  // A fixed CreationDate makes the output byte-for-byte reproducible.
-  const dates = date ? { CreationDate: date, ModDate: date } : {};
-  const doc = new PDFDocument({
-    size: "A4",
-    margin,
-    info: { Title: t.title, ...dates },
-    // PDF/A-3 is based on PDF 1.7; pdfkit adds the pdfaid XMP and an sRGB output intent with its own ICC profile.
-    pdfVersion: "1.7",
-    subset: "PDF/A-3b",
-    font: null as unknown as string, // spares pdfkit loading Helvetica, its default, which this document never uses
-  });
-  const xml = facturXOf(invoice, extras);
-  if (xml !== undefined) embedFacturX(doc, xml, date);
-  // pdfkit 0.20 takes a fontkit font where its types only name files and buffers.
-  for (const f of [regular, bold]) doc.registerFont(f.name, f.font as unknown as Uint8Array);
+  const doc = facturXDocument(invoice, t.title, extras);
   const chunks: Buffer[] = [];
   doc.on("data", (chunk: Buffer) => chunks.push(chunk));
   const done = new Promise<Uint8Array>((resolve, reject) => {
@@ -196,6 +180,28 @@ export async function renderInvoicePdf(invoice: Invoice, extras: EInvoiceExtras 
   }
   doc.end();
   return done;
+}
+
+/** An empty PDF/A-3b with the document's fonts and, when EN 16931 can express the invoice, its Factur-X XML. */
+function facturXDocument(invoice: Invoice, title: string, extras: EInvoiceExtras): PDFKit.PDFDocument {
+  const created = invoice.createTime ? timestampDate(invoice.createTime) : new Date(`${invoice.issueDate}T00:00:00Z`);
+  const date = isNaN(created.getTime()) ? undefined : created;
+  // A fixed CreationDate makes the output byte-for-byte reproducible.
+  const dates = date ? { CreationDate: date, ModDate: date } : {};
+  const doc = new PDFDocument({
+    size: "A4",
+    margin,
+    info: { Title: title, ...dates },
+    // PDF/A-3 is based on PDF 1.7; pdfkit adds the pdfaid XMP and an sRGB output intent with its own ICC profile.
+    pdfVersion: "1.7",
+    subset: "PDF/A-3b",
+    font: null as unknown as string, // spares pdfkit loading Helvetica, its default, which this document never uses
+  });
+  const xml = facturXOf(invoice, extras);
+  if (xml !== undefined) embedFacturX(doc, xml, date);
+  // pdfkit 0.20 takes a fontkit font where its types only name files and buffers.
+  for (const f of [regular, bold]) doc.registerFont(f.name, f.font as unknown as Uint8Array);
+  return doc;
 }
 
 /** Draws rows of wrapped cells, starting a new page (and repeating the header) when a row does not fit. */
