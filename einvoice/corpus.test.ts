@@ -8,9 +8,10 @@ import { writeCorpus } from "./corpus.ts";
 import { validateDocuments, type DocumentValidation } from "./validate.ts";
 
 describe("the e-invoice corpus, checked by the validators", { timeout: 15 * 60_000 }, () => {
-  const corpus = writeCorpus(join(tmpdir(), `einvoice-corpus-${process.pid}`));
+  let corpus: Awaited<ReturnType<typeof writeCorpus>>;
   let results: DocumentValidation[] = [];
   before(async () => {
+    corpus = await writeCorpus(join(tmpdir(), `einvoice-corpus-${process.pid}`));
     results = await validateDocuments([...corpus.valid, ...corpus.rejected.map((r) => r.document)]);
     const errors = results.slice(0, corpus.valid.length).reduce((n, r) => n + r.errors.length, 0);
     const versions = [...new Set(results.map((r) => r.validator))].join("; ");

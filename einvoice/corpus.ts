@@ -4,6 +4,7 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { eInvoiceOf, eInvoiceWriters, type EInvoiceFormat } from "../consumer/src/render/einvoice/index.ts";
+import { renderInvoicePdf } from "../consumer/src/render/pdf.ts";
 import { allSamples, rejectedSamples, type Sample } from "../test/support/einvoice-samples.ts";
 import type { DocumentKind, EInvoiceDocument } from "./validate.ts";
 
@@ -25,8 +26,11 @@ function write(folder: string, sample: Sample, format: EInvoiceFormat): string {
   return file;
 }
 
-/** Writes the corpus to `folder` (emptied first): the valid documents with their kinds, and those to be refused with their rule. */
-export function writeCorpus(folder: string) {
+/**
+ * Writes the corpus to `folder` (emptied first): the valid documents with their kinds (each sample's invoice
+ * PDF too, a Factur-X PDF/A-3b), and those to be refused with their rule.
+ */
+export async function writeCorpus(folder: string) {
   rmSync(folder, { recursive: true, force: true });
   mkdirSync(join(folder, "rejected"), { recursive: true });
   const valid: EInvoiceDocument[] = allSamples().flatMap((sample) =>
@@ -35,6 +39,11 @@ export function writeCorpus(folder: string) {
       return checks[format][sample.extras.typeCode === "381" ? "creditNote" : "invoice"].map((kind) => ({ path, kind }));
     }),
   );
+  for (const sample of allSamples()) {
+    const path = join(folder, `${sample.name}.facturx.pdf`);
+    writeFileSync(path, await renderInvoicePdf(sample.invoice, sample.extras));
+    valid.push({ path, kind: "factur-x-pdf" });
+  }
   const rejected = rejectedSamples().flatMap((sample) =>
     Object.entries(sample.rules).map(([format, rule]) => ({
       document: {
