@@ -5,6 +5,7 @@
 // the moments before, are printed PASS or MISS, as the bench prints its speed targets.
 import { existsSync, readFileSync } from "node:fs";
 import type { CreateInvoiceRequest } from "@invoicer/sdk";
+import { cpuWindow } from "../bench/usage.ts";
 import { attemptsByCode, gatewayClients, quantileMs, type CallTiming, type LoadStats } from "./load.ts";
 import type { Findings, Run } from "./run.ts";
 import { unendedRequests, unreadAnswers, watchStreams, type HeldAttack, type Outcomes } from "./tenant-attacks.ts";
@@ -44,7 +45,10 @@ export async function largeInvoicesOfTenantA(run: Omit<Run, "load">, invoice: (k
 /** The fault: at `attackAtMs`, tenant A's three attacks, held until the load ends; then B's and C's figures with and without. */
 export async function noisyTenant(run: Run, plan: NoisyTenantPlan): Promise<Findings> {
   const loadStarted = performance.now();
-  await pause(plan.attackAtMs);
+  await pause(plan.baselineFromMs);
+  const baselineCpu = await cpuWindow(run.pids());
+  await pause(plan.attackAtMs - plan.baselineFromMs);
+  const [cpuWithout, attackCpu] = [await baselineCpu(), await cpuWindow(run.pids())];
   const attackedAt = performance.now();
   const url = run.gatewayUrl!;
   const key = run.noisyTenant.apiKey;
@@ -61,6 +65,8 @@ export async function noisyTenant(run: Run, plan: NoisyTenantPlan): Promise<Find
     [`WatchInvoices streams (${watches})`, watchStreams(url, watchFrom, key, watches)],
   ];
   const load = await run.load;
+  const cpuWith = await attackCpu();
+  const loadEnded = performance.now();
   const attackNotes: string[] = [];
   for (const [what, attack] of attacks) attackNotes.push(`A's ${what}: ${attack.started()} calls, ${described(await attack.stop())}`);
   const phases = { baselineFrom: loadStarted + plan.baselineFromMs, attackedAt, loadStarted };
@@ -73,7 +79,13 @@ export async function noisyTenant(run: Run, plan: NoisyTenantPlan): Promise<Find
   );
   const errors = errorFinding(load, phases);
   return {
-    notes: [...latency.map((l) => l.note), errors.note, ...attackNotes, gatewaySaw(run.logOf("gateway"))],
+    notes: [
+      ...latency.map((l) => l.note),
+      errors.note,
+      ...attackNotes,
+      gatewaySaw(run.logOf("gateway")),
+      cpuNote(cpuWithout, attackedAt - loadStarted - plan.baselineFromMs, cpuWith, loadEnded - attackedAt),
+    ],
     broken: [...latency.flatMap((l) => l.broken), ...errors.broken],
   };
 }
@@ -121,6 +133,13 @@ function gatewaySaw(log: string): string {
     `${count("cannot reach the server to lease rate-limit tokens")} calls refused for a rate-limit lease the server did not answer in time, ` +
     `${count("answers held for this tenant")} + ${count("the caller stopped reading")} of A's calls cut (waiting bytes, stalled reader)`
   );
+}
+
+/** CPU ms per second of each process, without A and with A: which one A's calls keep busy. */
+function cpuNote(without: Record<string, number>, withoutMs: number, withA: Record<string, number>, withMs: number) {
+  const perSecond = (ms: number | undefined, over: number) => (ms === undefined ? "-" : String(Math.round((ms * 1000) / over)));
+  const names = Object.keys(withA);
+  return `CPU ms/s without A / with A: ${names.map((n) => `${n} ${perSecond(without[n], withoutMs)} / ${perSecond(withA[n], withMs)}`).join(", ")}`;
 }
 
 const described = (outcomes: Outcomes) =>
