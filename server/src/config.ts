@@ -1,5 +1,6 @@
 import { ConfigError, envReader } from "@invoicer/platform/config";
 import { tracingConfig, type TracingConfig } from "@invoicer/platform/telemetry";
+import type { ReadBudget } from "./rpc/read-budget.ts";
 
 export interface ServerConfig {
   logLevel: string;
@@ -23,6 +24,8 @@ export interface ServerConfig {
   watchKeepAliveMs: number;
   watchMaxPerTenant: number;
   maxCallsPerTenant: number;
+  /** Invoice lines one tenant's answers may carry per second (and at once) on one server. */
+  readLines: ReadBudget;
   documentsStaleAfterMs: number;
 }
 
@@ -50,6 +53,11 @@ export function loadServerConfig(env: Record<string, string | undefined>): Serve
     watchMaxPerTenant: e.int("WATCH_MAX_PER_TENANT", 100, 1, 100_000),
     // DATABASE_POOL_SIZE's default: one tenant queues at most a pool's worth of calls (10 refused calls in a rolling restart).
     maxCallsPerTenant: e.int("MAX_CALLS_PER_TENANT", 20, 1, 100_000),
+    // Two pages of 1,000 lines a second, ten at once: a tenant listing 5 MB pages without end took whole cores (ADR 0006).
+    readLines: {
+      perSecond: e.int("READ_LINES_PER_SECOND_PER_TENANT", 2_000, 1, 100_000_000),
+      burst: e.int("READ_LINES_BURST_PER_TENANT", 10_000, 1_000, 100_000_000),
+    },
     documentsStaleAfterMs: documentsStaleAfterMs(e),
   };
 }

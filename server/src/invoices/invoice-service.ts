@@ -11,6 +11,7 @@ import { AmountOverflowError, priceInvoice } from "../domain/pricing.ts";
 import { addDays, defaultPaymentTermDays, limits, validateCreateInvoice } from "../domain/validate-invoice.ts";
 import { apiKeyHashOf, tenantOf } from "../rpc/callers.ts";
 import { assertStillWanted, invalidArgument } from "../rpc/errors.ts";
+import { noteLinesRead } from "../rpc/read-budget.ts";
 import { uuidPattern } from "../shared/ids.ts";
 import { Violations } from "../shared/violations.ts";
 import { invoiceEvent } from "./events.ts";
@@ -59,7 +60,7 @@ export function invoiceService(
     },
 
     async getInvoice(req, ctx) {
-      return { invoice: toInvoice(await mustFind(tenantOf(ctx), req.id)) };
+      return { invoice: answered(ctx, await mustFind(tenantOf(ctx), req.id)) };
     },
 
     async listInvoices(req, ctx) {
@@ -76,7 +77,7 @@ export function invoiceService(
         listInvoices(db, tenantId, { limit, maxLines: maxPageLines, beforeNumber: beforeNumber ?? undefined, status }),
       );
       return {
-        invoices: invoices.map(toInvoice),
+        invoices: invoices.map((invoice) => answered(ctx, invoice)),
         nextPageToken: more ? encodePageToken(invoices[invoices.length - 1]!.number) : "",
       };
     },
@@ -96,6 +97,12 @@ export function invoiceService(
       for await (const event of watch.subscribe(tenantOf(ctx), ctx.signal, apiKeyHashOf(ctx))) yield { event };
     },
   };
+}
+
+/** A stored invoice as the answer carries it, its lines charged to the tenant's read budget. */
+function answered(ctx: HandlerContext, invoice: InvoiceRecord) {
+  noteLinesRead(ctx, invoice.lines.length);
+  return toInvoice(invoice);
 }
 
 /**
@@ -146,7 +153,7 @@ async function settle(db: Db, tracer: Tracer, ctx: HandlerContext, id: string, t
       },
     );
   }
-  return toInvoice(result.invoice);
+  return answered(ctx, result.invoice);
 }
 
 function assertInvoiceId(id: string) {
