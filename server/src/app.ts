@@ -27,7 +27,7 @@ import type { ServerConfig } from "./config.ts";
 
 export interface ServerDeps {
   /** Without `consumerToken` no caller but the gateway is let in. */
-  config: Pick<ServerConfig, "internalToken" | "maxMessageBytes" | "maxCallsPerTenant" | "readLines"> &
+  config: Pick<ServerConfig, "internalToken" | "maxMessageBytes" | "maxCallsPerTenant" | "readLines" | "databasePoolSize"> &
     Partial<Pick<ServerConfig, "consumerToken">>;
   database: Database;
   log: Logger;
@@ -84,7 +84,11 @@ export function createServerHandler({ config, database, watch, log, observabilit
     observability,
     maxMessageBytes: config.maxMessageBytes,
     cutSignal: lifecycle.cut.signal,
-    interceptors: [trustedCallers(config), callsPerTenant(config.maxCallsPerTenant), readBudgetPerTenant(config.readLines)],
+    interceptors: [
+      trustedCallers(config),
+      callsPerTenant(config.maxCallsPerTenant, Math.max(1, Math.floor(config.databasePoolSize / 2))),
+      readBudgetPerTenant(config.readLines),
+    ],
   });
   routes(router);
   const serve = connectRoutes(router, log);

@@ -135,7 +135,7 @@ export async function startStack(
   const lifecycle = serverLifecycle();
   const server = createDualServer(
     createServerHandler({
-      config: { internalToken, consumerToken, maxMessageBytes, maxCallsPerTenant, readLines },
+      config: { internalToken, consumerToken, maxMessageBytes, maxCallsPerTenant, readLines, databasePoolSize: 20 },
       database: serverDatabase,
       watch,
       log,
