@@ -45,6 +45,7 @@ export function readBudgetPerTenant({ perSecond, burst }: ReadBudget, now = () =
     const tenant = req.contextValues.get(tenantKey);
     if (!tenant) return next(req);
     const { lines } = refilled(tenant);
+    if (lines >= burst) budgets.delete(tenant); // refilled: an idle tenant costs no memory
     if (lines <= 0) {
       const waitMs = Math.ceil(((1 - lines) * 1000) / perSecond);
       throw rpcError(
