@@ -27,7 +27,7 @@ import type { ServerConfig } from "./config.ts";
 
 export interface ServerDeps {
   /** Without `consumerToken` no caller but the gateway is let in. */
-  config: Pick<ServerConfig, "internalToken" | "maxMessageBytes" | "maxCallsPerTenant" | "readLines" | "databasePoolSize"> &
+  config: Pick<ServerConfig, "internalToken" | "maxMessageBytes" | "maxCallsPerTenant" | "readLines" | "maxRunningCallsPerTenant"> &
     Partial<Pick<ServerConfig, "consumerToken">>;
   database: Database;
   log: Logger;
@@ -86,7 +86,7 @@ export function createServerHandler({ config, database, watch, log, observabilit
     cutSignal: lifecycle.cut.signal,
     interceptors: [
       trustedCallers(config),
-      callsPerTenant(config.maxCallsPerTenant, Math.max(1, Math.floor(config.databasePoolSize / 2))),
+      callsPerTenant(config.maxCallsPerTenant, config.maxRunningCallsPerTenant),
       readBudgetPerTenant(config.readLines),
     ],
   });

@@ -135,7 +135,7 @@ export async function startStack(
   const lifecycle = serverLifecycle();
   const server = createDualServer(
     createServerHandler({
-      config: { internalToken, consumerToken, maxMessageBytes, maxCallsPerTenant, readLines, databasePoolSize: 20 },
+      config: { internalToken, consumerToken, maxMessageBytes, maxCallsPerTenant, readLines, maxRunningCallsPerTenant: 10 },
       database: serverDatabase,
       watch,
       log,
