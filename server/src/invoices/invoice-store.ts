@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, lt, sql } from "drizzle-orm";
+import { and, asc, desc, eq, getTableColumns, inArray, lt, sql } from "drizzle-orm";
 import { STALLED_TRANSACTION_MS, type Db, type Tx } from "../db/client.ts";
 import { columnsExcept, fromDriver, insertRow, insertRows, postgresClientOf, postgresTransactionOf, sqlNames } from "../db/raw-sql.ts";
 import { idempotencyKeys, invoiceCounters, invoiceLines, invoices } from "../db/schema.ts";
@@ -197,14 +197,21 @@ export function invoiceReader(db: Db): (tenantId: string, id: string) => Promise
   return (tenantId, id) => readInvoice((prepared ??= prepare()), tenantId, id);
 }
 
-/** One page of the tenant's invoices, newest number first, starting below `beforeNumber`. */
+/**
+ * One page of the tenant's invoices, newest number first, starting below `beforeNumber`: at most
+ * `limit` invoices and, but for its first invoice, at most `maxLines` lines in all; `more` says
+ * whether invoices are left after it.
+ */
 export async function listInvoices(
   db: Db,
   tenantId: string,
-  page: { limit: number; beforeNumber?: bigint; status?: InvoiceStatusName },
-): Promise<InvoiceRecord[]> {
+  page: { limit: number; maxLines: number; beforeNumber?: bigint; status?: InvoiceStatusName },
+): Promise<{ invoices: InvoiceRecord[]; more: boolean }> {
   const rows = await db
-    .select()
+    .select({
+      ...getTableColumns(invoices),
+      lineCount: sql<number>`(select count(*)::int from ${invoiceLines} where ${invoiceLines.invoiceId} = ${invoices.id})`,
+    })
     .from(invoices)
     .where(
       and(
@@ -214,19 +221,32 @@ export async function listInvoices(
       ),
     )
     .orderBy(desc(invoices.number))
-    .limit(page.limit);
-  if (rows.length === 0) return [];
+    .limit(page.limit + 1);
+  const kept = withinLines(rows.slice(0, page.limit), page.maxLines);
+  if (kept.length === 0) return { invoices: [], more: false };
   const lines = await db
     .select()
     .from(invoiceLines)
     .where(
       inArray(
         invoiceLines.invoiceId,
-        rows.map((r) => r.id),
+        kept.map((r) => r.id),
       ),
     )
     .orderBy(asc(invoiceLines.position));
-  return rows.map((row) => ({ ...row, lines: lines.filter((l) => l.invoiceId === row.id) }));
+  const linesOf = new Map(kept.map((r) => [r.id, [] as typeof lines]));
+  for (const line of lines) linesOf.get(line.invoiceId)!.push(line);
+  return {
+    invoices: kept.map(({ lineCount: _, ...row }) => ({ ...row, lines: linesOf.get(row.id)! })),
+    more: rows.length > kept.length,
+  };
+}
+
+/** The first rows whose lines add up to at most `maxLines` (the first row always). */
+function withinLines<T extends { lineCount: number }>(rows: T[], maxLines: number): T[] {
+  let total = 0;
+  const kept = rows.findIndex((row, i) => (total += row.lineCount) > maxLines && i > 0);
+  return kept === -1 ? rows : rows.slice(0, kept);
 }
 
 export type TransitionResult =
