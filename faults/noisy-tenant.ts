@@ -2,7 +2,7 @@
 // calls whose request never ends and holds hundreds of watch streams, while tenants B and C run the
 // ordinary load. B's and C's creates must all be acknowledged, nothing lost or doubled, none of their
 // attempts refused, and their p99 with A within twice their own p99 of the moments before (decision
-// 0006): the run fails otherwise.
+// 0008): the run fails otherwise.
 import { existsSync, readFileSync } from "node:fs";
 import type { CreateInvoiceRequest } from "@invoicer/sdk";
 import { cpuWindow } from "../bench/usage.ts";
