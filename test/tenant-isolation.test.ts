@@ -8,7 +8,8 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { ListInvoicesRequestSchema } from "@invoicer/sdk";
 import { grpcCall as tenantCall } from "../faults/tenant-attacks.ts";
-import { sampleInvoice, startStack, type Stack, type Tenant } from "./support/stack.ts";
+import { sampleInvoice } from "@invoicer/devstack/samples";
+import { startStack, type Stack, type Tenant } from "./support/stack.ts";
 
 const listInvoices = "/invoicer.v1.InvoiceService/ListInvoices";
 

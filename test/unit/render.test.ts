@@ -12,13 +12,13 @@ import { AlignmentType, Document, HeadingLevel, Packer, Paragraph, Table, TableC
 import { unzipSync } from "fflate";
 import PDFDocument from "pdfkit";
 import { extractText, getDocumentProxy } from "unpdf";
-import { renderInvoiceDocx } from "../consumer/src/render/docx.ts";
-import { invoiceText } from "../consumer/src/render/fields.ts";
-import { renderInvoiceDocuments } from "../consumer/src/render/index.ts";
-import { formatMoney, formatRate } from "../consumer/src/render/money.ts";
-import { renderInvoicePdf } from "../consumer/src/render/pdf.ts";
-import { createRenderPool, RenderTimeoutError, type RenderPool } from "../consumer/src/render/pool.ts";
-import { priceInvoice } from "../server/src/domain/pricing.ts";
+import { renderInvoiceDocx } from "../../consumer/src/render/docx.ts";
+import { invoiceText } from "../../consumer/src/render/fields.ts";
+import { renderInvoiceDocuments } from "../../consumer/src/render/index.ts";
+import { formatMoney, formatRate } from "../../consumer/src/render/money.ts";
+import { renderInvoicePdf } from "../../consumer/src/render/pdf.ts";
+import { createRenderPool, RenderTimeoutError, type RenderPool } from "../../consumer/src/render/pool.ts";
+import { priceInvoice } from "../../server/src/domain/pricing.ts";
 
 const longDescription =
   "On-site workshop with the infrastructure team, including preparation, travel and a written summary " +
@@ -359,7 +359,7 @@ describe("render pool", () => {
       writeFileSync(
         workerFile,
         `
-      import renderTask from ${JSON.stringify(new URL("../consumer/src/render/worker.ts", import.meta.url).href)};
+      import renderTask from ${JSON.stringify(new URL("../../consumer/src/render/worker.ts", import.meta.url).href)};
       export default function (task) {
         const rendered = renderTask(task);
         if (Buffer.from(task.invoice).includes("stall-this-render")) for (;;);
@@ -397,7 +397,11 @@ async function renderPdfsInFreshWorker(invoices: Invoice[]): Promise<Uint8Array[
     })();`;
   const worker = new Worker(code, {
     eval: true,
-    workerData: { tsx: import.meta.resolve("tsx/esm/api"), pdf: new URL("../consumer/src/render/pdf.ts", import.meta.url).href, invoices },
+    workerData: {
+      tsx: import.meta.resolve("tsx/esm/api"),
+      pdf: new URL("../../consumer/src/render/pdf.ts", import.meta.url).href,
+      invoices,
+    },
   });
   try {
     return await new Promise<Uint8Array[]>((resolve, reject) => {
