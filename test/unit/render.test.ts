@@ -352,20 +352,9 @@ describe("render pool", () => {
     "stops a render that takes longer than its time bound with RenderTimeoutError, and renders the next invoice",
     { timeout: 30_000 },
     async (t) => {
-      // A worker that renders as the real one does, but never finishes an invoice whose id says so.
       const dir = mkdtempSync(join(tmpdir(), "invoicer-render-"));
       t.after(() => rmSync(dir, { recursive: true, force: true }));
-      const workerFile = join(dir, "stalling-worker.mjs");
-      writeFileSync(
-        workerFile,
-        `
-      import renderTask from ${JSON.stringify(new URL("../../consumer/src/render/worker.ts", import.meta.url).href)};
-      export default function (task) {
-        const rendered = renderTask(task);
-        if (Buffer.from(task.invoice).includes("stall-this-render")) for (;;);
-        return rendered;
-      }`,
-      );
+      const workerFile = writeStallingWorker(dir);
       // 5 s: the bound must also hold the next render, the first in a fresh worker, on a busy CI machine
       // (1 s did not: a fresh worker's first render once took longer while other test files ran).
       const stalling = createRenderPool({ workers: 1, timeoutMs: 5_000, workerFile: pathToFileURL(workerFile) });
@@ -383,6 +372,22 @@ describe("render pool", () => {
     },
   );
 });
+
+/** A render worker that renders as the real one does, but never finishes an invoice whose id says so. */
+function writeStallingWorker(dir: string): string {
+  const workerFile = join(dir, "stalling-worker.mjs");
+  writeFileSync(
+    workerFile,
+    `
+      import renderTask from ${JSON.stringify(new URL("../../consumer/src/render/worker.ts", import.meta.url).href)};
+      export default function (task) {
+        const rendered = renderTask(task);
+        if (Buffer.from(task.invoice).includes("stall-this-render")) for (;;);
+        return rendered;
+      }`,
+  );
+  return workerFile;
+}
 
 /** Renders PDFs one after another in a new worker thread, which has modules, and so fonts, of its own. */
 async function renderPdfsInFreshWorker(invoices: Invoice[]): Promise<Uint8Array[]> {
