@@ -135,26 +135,29 @@ async function rounds(o: CallsOptions, all: Path[], pids: () => Pids): Promise<v
   }
 }
 
+/** One path's medians over its rounds, and its CPU per call. */
+function pathRow({ id, label, proxy, runs, cpuMs }: Path) {
+  const [calls, errors] = [runs.reduce((a, r) => a + r.calls, 0), runs.reduce((a, r) => a + r.errors, 0)];
+  const perCall = (name?: string) => (name && calls > 0 ? (cpuMs[name] ?? NaN) / calls : undefined);
+  const med = (key: "callsPerSecond" | "p50Ms" | "p99Ms") => median(runs.map((r) => r[key]));
+  const [proxyCpuMsPerCall, serverCpuMsPerCall] = [perCall(proxy), perCall(id.endsWith("floor") ? undefined : "server")];
+  const perRound = runs.map((r) => Math.round(r.callsPerSecond));
+  return {
+    id,
+    label,
+    callsPerSecond: med("callsPerSecond"),
+    perRound,
+    p50Ms: med("p50Ms"),
+    p99Ms: med("p99Ms"),
+    calls,
+    errors,
+    proxyCpuMsPerCall,
+    serverCpuMsPerCall,
+  };
+}
+
 function summarise(all: Path[]) {
-  const rows = all.map(({ id, label, proxy, runs, cpuMs }) => {
-    const [calls, errors] = [runs.reduce((a, r) => a + r.calls, 0), runs.reduce((a, r) => a + r.errors, 0)];
-    const perCall = (name?: string) => (name && calls > 0 ? (cpuMs[name] ?? NaN) / calls : undefined);
-    const med = (key: "callsPerSecond" | "p50Ms" | "p99Ms") => median(runs.map((r) => r[key]));
-    const [proxyCpuMsPerCall, serverCpuMsPerCall] = [perCall(proxy), perCall(id.endsWith("floor") ? undefined : "server")];
-    const perRound = runs.map((r) => Math.round(r.callsPerSecond));
-    return {
-      id,
-      label,
-      callsPerSecond: med("callsPerSecond"),
-      perRound,
-      p50Ms: med("p50Ms"),
-      p99Ms: med("p99Ms"),
-      calls,
-      errors,
-      proxyCpuMsPerCall,
-      serverCpuMsPerCall,
-    };
-  });
+  const rows = all.map(pathRow);
   const row = (id: string) => rows.find((r) => r.id === id)!;
   const failed = (...ids: string[]) => {
     const bad = ids.filter((id) => row(id).errors > row(id).calls / 1000);

@@ -1,4 +1,4 @@
-// The chart's environment against the services' own config modules, as test/compose.test.ts does for
+// The chart's environment against the services' own config modules, as test/unit/compose.test.ts does for
 // compose.yaml: each rendered Deployment (and the migration Job) must give its service exactly the
 // variables its config module reads, and values the module accepts.
 //   node --import tsx deploy/chart-env.ts <folder of rendered manifests>   (run by deploy/check-chart.sh)

@@ -17,7 +17,7 @@ export interface ServiceProcess {
 }
 
 /**
- * V8's young generation for every service; the image sets the same NODE_OPTIONS (test/compose.test.ts
+ * V8's young generation for every service; the image sets the same NODE_OPTIONS (test/unit/compose.test.ts
  * holds them equal): 32 MiB. Unset, Node 24 sizes it from the memory it sees: 2-6 MiB in a 384 MiB pod
  * (a third more CPU per call), 128 MiB on a 24 GiB machine (RSS up by half). docs/architecture.md.
  */

@@ -8,7 +8,8 @@ import { startLocalKafka, type LocalKafka } from "@invoicer/devstack/local-kafka
 import { freePort } from "@invoicer/devstack/ports";
 import { eventually, readTopic } from "./support/events.ts";
 import { scrape } from "./support/metrics.ts";
-import { sampleInvoice, startStack, type Stack } from "./support/stack.ts";
+import { sampleInvoice } from "@invoicer/devstack/samples";
+import { startStack, type Stack } from "./support/stack.ts";
 
 // This file stops and restarts a broker of its own, so the shared one stays up for the others.
 const dataDir = join(".data", `test-kafka-outage-${process.pid}`);

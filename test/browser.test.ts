@@ -8,7 +8,8 @@ import { extname, join, normalize } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { ensureWebBuilt } from "../scripts/web-build.ts";
-import { sampleInvoice, startStack, type Stack } from "./support/stack.ts";
+import { sampleInvoice } from "@invoicer/devstack/samples";
+import { startStack, type Stack } from "./support/stack.ts";
 
 const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const webDir = join(import.meta.dirname, "..", "web", "dist");

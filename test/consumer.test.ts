@@ -14,7 +14,8 @@ import { renderInvoiceDocuments } from "../consumer/src/render/index.ts";
 import { RenderTimeoutError } from "../consumer/src/render/pool.ts";
 import { redriveDocuments } from "../server/src/documents/redrive.ts";
 import { committedOffset, eventually, readTopic, watchInvoices, type TopicMessage } from "./support/events.ts";
-import { sampleInvoice, startStack, type Stack } from "./support/stack.ts";
+import { sampleInvoice } from "@invoicer/devstack/samples";
+import { startStack, type Stack } from "./support/stack.ts";
 
 const sessionTimeoutMs = 2_000;
 // The server's MAX_MESSAGE_BYTES here: room for any invoice's documents (about 32 KiB), not for Oversized Ltd's.

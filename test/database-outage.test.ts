@@ -7,7 +7,8 @@ import { createLogger } from "@invoicer/platform/logger";
 import { startDocumentConsumer } from "../consumer/src/app.ts";
 import { eventually } from "./support/events.ts";
 import { parseMetrics } from "./support/metrics.ts";
-import { sampleInvoice, startStack, type Stack } from "./support/stack.ts";
+import { sampleInvoice } from "@invoicer/devstack/samples";
+import { startStack, type Stack } from "./support/stack.ts";
 
 let stack: Stack;
 before(async () => {

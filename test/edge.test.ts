@@ -9,7 +9,8 @@ import { ServerReflection, ServerReflectionRequestSchema } from "@invoicer/sdk/g
 import { ApiKeyService, InvoiceDocumentService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
 import { internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
 import { createLogger } from "@invoicer/platform/logger";
-import { sampleInvoice, startStack, type Stack } from "./support/stack.ts";
+import { sampleInvoice } from "@invoicer/devstack/samples";
+import { startStack, type Stack } from "./support/stack.ts";
 
 let stack: Stack;
 before(async () => {

@@ -21,7 +21,8 @@ import {
   type TopicMessage,
   type TopicReader,
 } from "./support/events.ts";
-import { sampleInvoice, startStack, type Stack } from "./support/stack.ts";
+import { sampleInvoice } from "@invoicer/devstack/samples";
+import { startStack, type Stack } from "./support/stack.ts";
 
 const brokers = () => process.env.TEST_KAFKA_BROKERS!.split(",");
 const decode = (value: Uint8Array) => fromBinary(InvoiceEventSchema, value);

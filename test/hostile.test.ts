@@ -9,7 +9,8 @@ import { InvoiceStatus } from "@invoicer/sdk";
 import { createApiKey, revokeApiKey } from "../server/src/api-keys.ts";
 import { hostileCorpus, sqlLookingInvoice, type CorpusContext, type Expected, type HostileCase } from "./support/hostile-corpus.ts";
 import { send, type HostileRequest, type Outcome } from "./support/hostile-wire.ts";
-import { sampleInvoice, startStack, type Stack } from "./support/stack.ts";
+import { sampleInvoice } from "@invoicer/devstack/samples";
+import { startStack, type Stack } from "./support/stack.ts";
 
 const tables = ["invoices", "invoice_lines", "outbox", "idempotency_keys", "invoice_documents"] as const;
 type Counts = Record<(typeof tables)[number], number>;

@@ -12,7 +12,8 @@ import {
   type CreateInvoiceRequest,
 } from "@invoicer/sdk";
 import { BadRequestSchema, ErrorInfoSchema } from "@invoicer/sdk/google/rpc/error_details_pb";
-import { bearer, countRows, sampleInvoice, startStack, type Stack } from "./support/stack.ts";
+import { sampleInvoice } from "@invoicer/devstack/samples";
+import { bearer, countRows, startStack, type Stack } from "./support/stack.ts";
 
 let stack: Stack;
 before(async () => {

@@ -8,7 +8,8 @@ import { createLogger } from "@invoicer/platform/logger";
 import { createInvoiceWatch } from "../server/src/invoices/watch.ts";
 import { outboxChannel } from "../server/src/outbox/outbox-writer.ts";
 import { eventually, watchInvoices } from "./support/events.ts";
-import { sampleInvoice, startStack, type Stack } from "./support/stack.ts";
+import { sampleInvoice } from "@invoicer/devstack/samples";
+import { startStack, type Stack } from "./support/stack.ts";
 
 let stack: Stack;
 before(async () => {

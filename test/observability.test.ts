@@ -7,7 +7,8 @@ import { SpanKind } from "@invoicer/platform/telemetry";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace";
 import { eventually } from "./support/events.ts";
 import { parseMetrics, scrape, type Scrape } from "./support/metrics.ts";
-import { sampleInvoice, startStack, type Stack } from "./support/stack.ts";
+import { sampleInvoice } from "@invoicer/devstack/samples";
+import { startStack, type Stack } from "./support/stack.ts";
 
 const logLines: Record<string, unknown>[] = [];
 let stack: Stack;

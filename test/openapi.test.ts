@@ -12,7 +12,8 @@ import { buildGateway } from "../gateway/src/app.ts";
 import { loadGatewayConfig } from "../gateway/src/config.ts";
 import { watchInvoices } from "./support/events.ts";
 import { apiChecker, documentedRoutes, loadApiDocument, registeredRoutes, type SentRequest } from "./support/openapi.ts";
-import { sampleInvoice, startStack, type Stack } from "./support/stack.ts";
+import { sampleInvoice } from "@invoicer/devstack/samples";
+import { startStack, type Stack } from "./support/stack.ts";
 
 const document = loadApiDocument();
 const api = apiChecker(document);

@@ -11,7 +11,8 @@ import { watchStaleDocuments } from "../server/src/documents/stale-documents.ts"
 import { listParked, retryParked } from "../server/src/outbox/parked.ts";
 import { eventually, readTopic } from "./support/events.ts";
 import { scrape } from "./support/metrics.ts";
-import { sampleInvoice, startStack, type Stack } from "./support/stack.ts";
+import { sampleInvoice } from "@invoicer/devstack/samples";
+import { startStack, type Stack } from "./support/stack.ts";
 
 const topicLimit = 64 * 1024;
 const brokers = () => process.env.TEST_KAFKA_BROKERS!.split(",");

@@ -7,7 +7,8 @@ import * as protoLoader from "@grpc/proto-loader";
 import { toJsonString } from "@bufbuild/protobuf";
 import { CreateInvoiceRequestSchema } from "@invoicer/sdk";
 import { internalTokenHeader } from "@invoicer/platform/internal-auth";
-import { sampleInvoice, startStack, type Stack } from "./support/stack.ts";
+import { sampleInvoice } from "@invoicer/devstack/samples";
+import { startStack, type Stack } from "./support/stack.ts";
 
 const run = promisify(execFile);
 let stack: Stack;

@@ -13,7 +13,8 @@ import { createInvoiceWatch } from "../server/src/invoices/watch.ts";
 import { eq } from "drizzle-orm";
 import { apiKeys } from "../server/src/db/schema.ts";
 import { eventually, watchInvoices } from "./support/events.ts";
-import { sampleInvoice, startStack, type Stack } from "./support/stack.ts";
+import { sampleInvoice } from "@invoicer/devstack/samples";
+import { startStack, type Stack } from "./support/stack.ts";
 
 const leaseTtlMs = 1_000;
 

@@ -5,7 +5,8 @@ import * as http from "node:http";
 import { after, before, it } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { eventually, watchInvoices } from "./support/events.ts";
-import { sampleInvoice, startStack, type Stack } from "./support/stack.ts";
+import { sampleInvoice } from "@invoicer/devstack/samples";
+import { startStack, type Stack } from "./support/stack.ts";
 
 let stack: Stack;
 before(async () => {

@@ -6,7 +6,8 @@ import { after, before, describe, it } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "@invoicer/sdk/google/rpc/error_details_pb";
 import { eventually } from "./support/events.ts";
-import { sampleInvoice, startStack, type Stack } from "./support/stack.ts";
+import { sampleInvoice } from "@invoicer/devstack/samples";
+import { startStack, type Stack } from "./support/stack.ts";
 
 const maxCallsPerTenant = 3;
 let stack: Stack;

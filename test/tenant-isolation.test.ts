@@ -9,7 +9,8 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "@invoicer/sdk/google/rpc/error_details_pb";
 import { ListInvoicesRequestSchema } from "@invoicer/sdk";
 import { grpcCall as tenantCall } from "../faults/tenant-attacks.ts";
-import { sampleInvoice, startStack, type Stack, type Tenant } from "./support/stack.ts";
+import { sampleInvoice } from "@invoicer/devstack/samples";
+import { startStack, type Stack, type Tenant } from "./support/stack.ts";
 
 const listInvoices = "/invoicer.v1.InvoiceService/ListInvoices";
 

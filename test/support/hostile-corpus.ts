@@ -26,7 +26,7 @@ import {
 import { ServerReflectionRequestSchema } from "@invoicer/sdk/grpc/reflection/v1/reflection_pb";
 import { AttachDocumentsRequestSchema, AuthenticateApiKeyRequestSchema } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
 import { internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
-import { sampleInvoice } from "./stack.ts";
+import { sampleInvoice } from "@invoicer/devstack/samples";
 import { envelope, prng, type HostileRequest, type Transport, type WireRequest } from "./hostile-wire.ts";
 
 /** What the builders need from the running stack. */

@@ -22,6 +22,7 @@ import { startDocumentConsumer, type DocumentConsumer } from "../../consumer/src
 import { createAppDatabase } from "@invoicer/devstack/app-database";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
 
+// Kept for tests written against the old home; import sampleInvoice from @invoicer/devstack/samples, which loads no stack.
 export { sampleInvoice } from "@invoicer/devstack/samples";
 import type { DocumentWorkerDeps } from "../../consumer/src/document-worker.ts";
 

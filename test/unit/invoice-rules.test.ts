@@ -13,7 +13,7 @@ import { invoiceService } from "../../server/src/invoices/invoice-service.ts";
 import type { InvoiceWatch } from "../../server/src/invoices/watch.ts";
 import { trustedCallers } from "../../server/src/rpc/callers.ts";
 import { errorBoundary } from "../../server/src/rpc/errors.ts";
-import { sampleInvoice } from "../support/stack.ts";
+import { sampleInvoice } from "@invoicer/devstack/samples";
 
 const token = "unit-test-internal-token-0123456789";
 const tenant = "11111111-1111-4111-8111-111111111111";

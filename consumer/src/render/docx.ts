@@ -13,7 +13,7 @@ type Align = "left" | "right";
  * process, with the document settings below and an empty body, and each invoice writes only its body
  * and core properties (title, times), in exactly the markup docx writes for the same paragraphs and
  * tables, into a zip whose other parts were compressed once (~0.5 ms for 3 lines, ~4 ms for 200).
- * test/render.test.ts builds the same documents with docx's object model and compares every part.
+ * test/unit/render.test.ts builds the same documents with docx's object model and compares every part.
  */
 
 const documentOptions = (title: string, children: ISectionOptions["children"]) => ({

@@ -68,7 +68,7 @@ const LineBreaker = requireFromPdfkit("linebreak") as new (text: string) => { ne
  * processors keep no state between layouts that changes a result), so layouts are kept across
  * documents too, the least recently used dropped first. pdfkit scales a layout's positions in place,
  * so each use gets a copy. Both caches are bounded; what they drop is made again, the same.
- * A document's text is therefore the same whatever was rendered before it; test/render.test.ts checks
+ * A document's text is therefore the same whatever was rendered before it; test/unit/render.test.ts checks
  * that against renderings in fresh workers. Documents never interleave on a font: renderInvoicePdf
  * lays out and subsets a whole document synchronously, before its first await.
  */

@@ -32,7 +32,7 @@ export interface RenderPoolOptions {
  * than `timeoutMs` is aborted, which terminates its worker; piscina starts another one in its place.
  * Workers load TypeScript as this thread does: they inherit its `--import tsx`. (piscina tries
  * require() before import(), so tsx compiles the worker and the renderers to CommonJS there; the
- * PDF comes out byte for byte the same, which test/render.test.ts checks.)
+ * PDF comes out byte for byte the same, which test/unit/render.test.ts checks.)
  */
 export function createRenderPool({
   workers,

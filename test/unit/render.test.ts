@@ -12,17 +12,16 @@ import { AlignmentType, Document, HeadingLevel, Packer, Paragraph, Table, TableC
 import { unzipSync } from "fflate";
 import PDFDocument from "pdfkit";
 import { extractText, getDocumentProxy } from "unpdf";
-import { renderInvoiceDocx } from "../consumer/src/render/docx.ts";
-import { invoiceText } from "../consumer/src/render/fields.ts";
-import { renderInvoiceDocuments } from "../consumer/src/render/index.ts";
 import { formatMoney as formatIn } from "@invoicer/platform/money";
-import { formatRate } from "../consumer/src/render/money.ts";
-import { documentLanguage } from "../consumer/src/render/fields.ts";
+import { renderInvoiceDocx } from "../../consumer/src/render/docx.ts";
+import { documentLanguage, invoiceText } from "../../consumer/src/render/fields.ts";
+import { renderInvoiceDocuments } from "../../consumer/src/render/index.ts";
+import { formatRate } from "../../consumer/src/render/money.ts";
+import { renderInvoicePdf } from "../../consumer/src/render/pdf.ts";
+import { createRenderPool, RenderTimeoutError, type RenderPool } from "../../consumer/src/render/pool.ts";
+import { priceInvoice } from "../../server/src/domain/pricing.ts";
 
 const formatMoney = (minor: bigint, currency: string) => formatIn(minor, currency, documentLanguage);
-import { renderInvoicePdf } from "../consumer/src/render/pdf.ts";
-import { createRenderPool, RenderTimeoutError, type RenderPool } from "../consumer/src/render/pool.ts";
-import { priceInvoice } from "../server/src/domain/pricing.ts";
 
 const longDescription =
   "On-site workshop with the infrastructure team, including preparation, travel and a written summary " +
@@ -356,20 +355,9 @@ describe("render pool", () => {
     "stops a render that takes longer than its time bound with RenderTimeoutError, and renders the next invoice",
     { timeout: 30_000 },
     async (t) => {
-      // A worker that renders as the real one does, but never finishes an invoice whose id says so.
       const dir = mkdtempSync(join(tmpdir(), "invoicer-render-"));
       t.after(() => rmSync(dir, { recursive: true, force: true }));
-      const workerFile = join(dir, "stalling-worker.mjs");
-      writeFileSync(
-        workerFile,
-        `
-      import renderTask from ${JSON.stringify(new URL("../consumer/src/render/worker.ts", import.meta.url).href)};
-      export default function (task) {
-        const rendered = renderTask(task);
-        if (Buffer.from(task.invoice).includes("stall-this-render")) for (;;);
-        return rendered;
-      }`,
-      );
+      const workerFile = writeStallingWorker(dir);
       // 5 s: the bound must also hold the next render, the first in a fresh worker, on a busy CI machine
       // (1 s did not: a fresh worker's first render once took longer while other test files ran).
       const stalling = createRenderPool({ workers: 1, timeoutMs: 5_000, workerFile: pathToFileURL(workerFile) });
@@ -388,6 +376,22 @@ describe("render pool", () => {
   );
 });
 
+/** A render worker that renders as the real one does, but never finishes an invoice whose id says so. */
+function writeStallingWorker(dir: string): string {
+  const workerFile = join(dir, "stalling-worker.mjs");
+  writeFileSync(
+    workerFile,
+    `
+      import renderTask from ${JSON.stringify(new URL("../../consumer/src/render/worker.ts", import.meta.url).href)};
+      export default function (task) {
+        const rendered = renderTask(task);
+        if (Buffer.from(task.invoice).includes("stall-this-render")) for (;;);
+        return rendered;
+      }`,
+  );
+  return workerFile;
+}
+
 /** Renders PDFs one after another in a new worker thread, which has modules, and so fonts, of its own. */
 async function renderPdfsInFreshWorker(invoices: Invoice[]): Promise<Uint8Array[]> {
   const code = `
@@ -401,7 +405,11 @@ async function renderPdfsInFreshWorker(invoices: Invoice[]): Promise<Uint8Array[
     })();`;
   const worker = new Worker(code, {
     eval: true,
-    workerData: { tsx: import.meta.resolve("tsx/esm/api"), pdf: new URL("../consumer/src/render/pdf.ts", import.meta.url).href, invoices },
+    workerData: {
+      tsx: import.meta.resolve("tsx/esm/api"),
+      pdf: new URL("../../consumer/src/render/pdf.ts", import.meta.url).href,
+      invoices,
+    },
   });
   try {
     return await new Promise<Uint8Array[]>((resolve, reject) => {

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { minorUnitDigits } from "@invoicer/platform/currencies";
-import { AmountOverflowError, maxAmount, priceInvoice } from "../server/src/domain/pricing.ts";
-import { validateCreateInvoice } from "../server/src/domain/validate-invoice.ts";
-import { sampleInvoice } from "./support/stack.ts";
+import { AmountOverflowError, maxAmount, priceInvoice } from "../../server/src/domain/pricing.ts";
+import { validateCreateInvoice } from "../../server/src/domain/validate-invoice.ts";
+import { sampleInvoice } from "@invoicer/devstack/samples";
 
 describe("pricing", () => {
   it("computes line nets, VAT per rate rounded half up, and totals in integers", () => {

@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createLogger } from "@invoicer/platform/logger";
 import { startObservability } from "@invoicer/platform/observability";
-import { buildGateway } from "../gateway/src/app.ts";
-import { loadGatewayConfig } from "../gateway/src/config.ts";
+import { buildGateway } from "../../gateway/src/app.ts";
+import { loadGatewayConfig } from "../../gateway/src/config.ts";
 
 const log = createLogger("test", "silent");
 const gatewayWith = (webDir: string) =>

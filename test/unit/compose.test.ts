@@ -3,10 +3,10 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
-import { loadConsumerConfig } from "../consumer/src/config.ts";
-import { loadGatewayConfig } from "../gateway/src/config.ts";
-import { loadServerConfig } from "../server/src/config.ts";
-import { serviceNodeOptions } from "../scripts/service-process.ts";
+import { loadConsumerConfig } from "../../consumer/src/config.ts";
+import { loadGatewayConfig } from "../../gateway/src/config.ts";
+import { loadServerConfig } from "../../server/src/config.ts";
+import { serviceNodeOptions } from "../../scripts/service-process.ts";
 
 interface Service {
   image?: string;

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { formatMoney as formatAmount } from "@invoicer/platform/money";
-import { parseAmount, parseQuantity, parseVatRate } from "../web/src/money.ts";
+import { parseAmount, parseQuantity, parseVatRate } from "../../web/src/money.ts";
 
 describe("web money", () => {
   it("formats minor units with the currency's ISO 4217 digits, exactly up to the int64 limit", () => {
