@@ -19,6 +19,7 @@ import { formatMoney, formatRate } from "../consumer/src/render/money.ts";
 import { renderInvoicePdf } from "../consumer/src/render/pdf.ts";
 import { createRenderPool, RenderTimeoutError, type RenderPool } from "../consumer/src/render/pool.ts";
 import { priceInvoice } from "../server/src/domain/pricing.ts";
+import { vatBreakdownToProto } from "../server/src/invoices/to-proto.ts";
 
 const longDescription =
   "On-site workshop with the infrastructure team, including preparation, travel and a written summary " +
@@ -45,7 +46,7 @@ function invoice(lines: LineInit[], parties: { seller?: PartyInit; buyer?: Party
       address: { street: "12 rue de la Paix", city: "Paris", postalCode: "75002", countryCode: "FR" },
     },
     lines: lines.map((l, i) => ({ ...l, netMinor: p.netMinor[i]! })),
-    vatBreakdown: p.vatBreakdown,
+    vatBreakdown: p.vatBreakdown.map(vatBreakdownToProto),
     subtotalMinor: p.subtotalMinor,
     vatTotalMinor: p.vatTotalMinor,
     totalMinor: p.totalMinor,

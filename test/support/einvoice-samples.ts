@@ -5,6 +5,7 @@ import { clone, create, type MessageInitShape } from "@bufbuild/protobuf";
 import { InvoiceSchema, InvoiceStatus, type Invoice, type PartySchema } from "@invoicer/sdk";
 import type { EInvoiceExtras, EInvoiceFormat, LineExtras, PartyExtras } from "../../consumer/src/render/einvoice/index.ts";
 import { priceInvoice } from "../../server/src/domain/pricing.ts";
+import { vatBreakdownToProto } from "../../server/src/invoices/to-proto.ts";
 
 export interface Sample {
   name: string;
@@ -55,7 +56,7 @@ function invoiceOf(number: bigint, lines: SampleLine[], parties: { seller?: Part
     seller: parties.seller ?? seller,
     buyer: parties.buyer,
     lines: lines.map((l, i) => ({ ...amounts[i]!, description: l.description, netMinor: p.netMinor[i]! })),
-    vatBreakdown: p.vatBreakdown,
+    vatBreakdown: p.vatBreakdown.map(vatBreakdownToProto),
     subtotalMinor: p.subtotalMinor,
     vatTotalMinor: p.vatTotalMinor,
     totalMinor: p.totalMinor,
