@@ -6,6 +6,7 @@
 // scripts/einvoice-validate.sh runs both.   npx tsx scripts/einvoice-corpus.ts [folder=.data/einvoice-corpus]
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { DocumentType } from "@invoicer/sdk";
 import { eInvoiceOf, eInvoiceWriters, type EInvoiceFormat } from "../consumer/src/render/einvoice/index.ts";
 import { allSamples, rejectedSamples, type Sample } from "../test/support/einvoice-samples.ts";
 
@@ -33,7 +34,7 @@ mkdirSync(join(folder, "rejected"), { recursive: true });
 const valid = allSamples().flatMap((sample) =>
   formats.flatMap((format) => {
     const file = write(folder, sample, format);
-    const kinds = checks[format][sample.extras.typeCode === "381" ? "creditNote" : "invoice"];
+    const kinds = checks[format][sample.invoice.documentType === DocumentType.CREDIT_NOTE ? "creditNote" : "invoice"];
     return kinds.map((kind) => `${kind}\t${file}`);
   }),
 );
