@@ -75,7 +75,7 @@ function sample(
     issueDate: "2026-12-01",
     supplyDate: "2026-11-30",
     dueDate: "2026-12-31",
-    note: "Thank you for your business.\r\nQuestions? Write to billing@acme.example & quote the invoice number.",
+    note: "Thank you for your business.\nQuestions? Write to billing@acme.example & quote the invoice number.",
     buyerReference: buyer.reference ?? `PO-${number}`,
     orderReference: `PO-${number}`,
     payment,

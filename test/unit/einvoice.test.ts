@@ -8,7 +8,8 @@ import { DOMParser, type Element } from "@xmldom/xmldom";
 import { decimalAmount, decimalPercent, lineNetMinor } from "../../consumer/src/render/einvoice/amounts.ts";
 import { eInvoiceOf, eInvoiceWriters, type EInvoice } from "../../consumer/src/render/einvoice/index.ts";
 import { escapeXml } from "../../consumer/src/render/einvoice/xml.ts";
-import { allSamples, creditNoteSamples, invoiceSamples, type Sample } from "../support/einvoice-samples.ts";
+import { validateCreateInvoice } from "../../server/src/domain/validate-invoice.ts";
+import { allSamples, creditNoteSamples, invoiceSamples, rejectedSamples, type Sample } from "../support/einvoice-samples.ts";
 
 /** Parses a document, failing on any well-formedness error or warning. */
 const parse = (xml: string): Element =>
@@ -110,6 +111,26 @@ describe("e-invoice model from the proto Invoice", () => {
     );
     assert.equal(m.totals.payableMinor, 8_971n + 22_739n + 1_200n + 628n + 4_320n);
     assert.equal(m.payment?.remittance, "101", "the remittance defaults to the invoice number");
+  });
+});
+
+describe("the corpus against the API's rules", () => {
+  it("is made of requests CreateInvoice accepts", () => {
+    for (const s of allSamples()) assert.deepEqual(validateCreateInvoice(s.request), [], s.name);
+  });
+
+  it("has each EN 16931 gap a validator names refused by CreateInvoice with the same rule id; profile gaps are left to the formats", () => {
+    for (const s of rejectedSamples()) {
+      const rules = [...new Set(Object.values(s.rules))];
+      const descriptions = validateCreateInvoice(s.request).map((v) => v.description);
+      const en16931 = rules.filter((rule) => rule.startsWith("BR-") && !rule.startsWith("BR-DE-"));
+      if (en16931.length === 0) assert.deepEqual(descriptions, [], `${s.name}: a profile rule (${rules.join(", ")}), not CreateInvoice's`);
+      for (const rule of en16931)
+        assert.ok(
+          descriptions.some((d) => d.endsWith(`(${rule})`)),
+          `${s.name}: ${rule} not in ${descriptions.join("; ")}`,
+        );
+    }
   });
 });
 
