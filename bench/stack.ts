@@ -132,6 +132,10 @@ async function startServices(
       SERVER_PORT: String(serverPort),
       SERVER_METRICS_PORT: String(await freePort()),
       MAX_CALLS_PER_TENANT: "100000",
+      // The bench's one tenant may use the whole pool.
+      MAX_RUNNING_CALLS_PER_TENANT: "100000",
+      READ_LINES_PER_SECOND_PER_TENANT: "100000000",
+      READ_LINES_BURST_PER_TENANT: "100000000",
     },
     serverServing(serverUrl),
   );

@@ -1,10 +1,11 @@
 // Issue 30's noisy tenant: through one gateway, tenant A leaves megabytes of answers unread, starts
 // calls whose request never ends and holds hundreds of watch streams, while tenants B and C run the
-// ordinary load. B's and C's creates must all be acknowledged, nothing lost or doubled (the run fails
-// otherwise); the issue's targets, no refused attempt and a p99 with A within twice their own p99 of
-// the moments before, are printed PASS or MISS, as the bench prints its speed targets.
+// ordinary load. B's and C's creates must all be acknowledged, nothing lost or doubled, none of their
+// attempts refused, and their p99 with A within twice their own p99 of the moments before (decision
+// 0008): the run fails otherwise.
 import { existsSync, readFileSync } from "node:fs";
 import type { CreateInvoiceRequest } from "@invoicer/sdk";
+import { cpuWindow } from "../bench/usage.ts";
 import { attemptsByCode, gatewayClients, quantileMs, type CallTiming, type LoadStats } from "./load.ts";
 import type { Findings, Run } from "./run.ts";
 import { unendedRequests, unreadAnswers, watchStreams, type HeldAttack, type Outcomes } from "./tenant-attacks.ts";
@@ -44,7 +45,10 @@ export async function largeInvoicesOfTenantA(run: Omit<Run, "load">, invoice: (k
 /** The fault: at `attackAtMs`, tenant A's three attacks, held until the load ends; then B's and C's figures with and without. */
 export async function noisyTenant(run: Run, plan: NoisyTenantPlan): Promise<Findings> {
   const loadStarted = performance.now();
-  await pause(plan.attackAtMs);
+  await pause(plan.baselineFromMs);
+  const baselineCpu = await cpuWindow(run.pids());
+  await pause(plan.attackAtMs - plan.baselineFromMs);
+  const [cpuWithout, attackCpu] = [await baselineCpu(), await cpuWindow(run.pids())];
   const attackedAt = performance.now();
   const url = run.gatewayUrl!;
   const key = run.noisyTenant.apiKey;
@@ -61,6 +65,8 @@ export async function noisyTenant(run: Run, plan: NoisyTenantPlan): Promise<Find
     [`WatchInvoices streams (${watches})`, watchStreams(url, watchFrom, key, watches)],
   ];
   const load = await run.load;
+  const cpuWith = await attackCpu();
+  const loadEnded = performance.now();
   const attackNotes: string[] = [];
   for (const [what, attack] of attacks) attackNotes.push(`A's ${what}: ${attack.started()} calls, ${described(await attack.stop())}`);
   const phases = { baselineFrom: loadStarted + plan.baselineFromMs, attackedAt, loadStarted };
@@ -73,7 +79,13 @@ export async function noisyTenant(run: Run, plan: NoisyTenantPlan): Promise<Find
   );
   const errors = errorFinding(load, phases);
   return {
-    notes: [...latency.map((l) => l.note), errors.note, ...attackNotes, gatewaySaw(run.logOf("gateway"))],
+    notes: [
+      ...latency.map((l) => l.note),
+      errors.note,
+      ...attackNotes,
+      gatewaySaw(run.logOf("gateway")),
+      cpuNote(cpuWithout, attackedAt - loadStarted - plan.baselineFromMs, cpuWith, loadEnded - attackedAt),
+    ],
     broken: [...latency.flatMap((l) => l.broken), ...errors.broken],
   };
 }
@@ -95,9 +107,9 @@ function latencyFinding(name: string, calls: CallTiming[], { loadStarted, baseli
   const note =
     `${name}: p99 ${p99Without} ms without A (${without.length} creates begun ${seconds(baselineFrom - loadStarted)}-${seconds(attackedAt - loadStarted)} in), ` +
     `${p99With} ms with A (${withA.length} creates begun from ${seconds(attackedAt - loadStarted)} to the end), ${ratio.toFixed(2)}x; ` +
-    `p50 ${quantileMs(without, 0.5)} / ${quantileMs(withA, 0.5)} ms; target p99 within ${p99Bound}x: ${ratio <= p99Bound ? "PASS" : "MISS"}`;
-  // A latency ratio is a speed target, printed PASS or MISS as the bench prints its own; it fails no run.
-  return { note, broken: [] as string[] };
+    `p50 ${quantileMs(without, 0.5)} / ${quantileMs(withA, 0.5)} ms; p99 within ${p99Bound}x: ${ratio <= p99Bound ? "holds" : "BROKEN"}`;
+  // Both p99s come from the same run, so a machine busy with other work slows both alike.
+  return { note, broken: ratio <= p99Bound ? [] : [`${name}'s p99 with A is ${ratio.toFixed(2)}x its p99 without (at most ${p99Bound}x)`] };
 }
 
 /** B's and C's failed attempts, by phase: none may fail. */
@@ -106,9 +118,14 @@ function errorFinding(load: LoadStats, { attackedAt }: Phases) {
   const during = load.failedAttempts.filter((a) => a.startedAt >= attackedAt);
   const note =
     `B and C: ${load.succeeded}/${load.sent} creates acknowledged, failed attempts ${before.length} without A (${attemptsByCode(before)}), ${during.length} with A (${attemptsByCode(during)}); ` +
-    `target no failed attempt: ${load.failedAttempts.length === 0 ? "PASS" : "MISS"}`;
-  // Every create must be acknowledged in the end (attempts are retried with their idempotency key); a refused attempt is the target above.
-  return { note, broken: load.failed > 0 ? [`${load.failed} of B's and C's creates failed for good`] : [] };
+    `no failed attempt: ${load.failedAttempts.length === 0 ? "holds" : "BROKEN"}`;
+  const broken = [
+    ...(load.failed > 0 ? [`${load.failed} of B's and C's creates failed for good`] : []),
+    ...(load.failedAttempts.length > 0
+      ? [`${load.failedAttempts.length} of B's and C's attempts failed (${attemptsByCode(load.failedAttempts)})`]
+      : []),
+  ];
+  return { note, broken };
 }
 
 /** What the gateway's log says of its sessions to the servers: streams the servers refused (their session memory full), sessions replaced, lease timeouts. */
@@ -121,6 +138,13 @@ function gatewaySaw(log: string): string {
     `${count("cannot reach the server to lease rate-limit tokens")} calls refused for a rate-limit lease the server did not answer in time, ` +
     `${count("answers held for this tenant")} + ${count("the caller stopped reading")} of A's calls cut (waiting bytes, stalled reader)`
   );
+}
+
+/** CPU ms per second of each process, without A and with A: which one A's calls keep busy. */
+function cpuNote(without: Record<string, number>, withoutMs: number, withA: Record<string, number>, withMs: number) {
+  const perSecond = (ms: number | undefined, over: number) => (ms === undefined ? "-" : String(Math.round((ms * 1000) / over)));
+  const names = Object.keys(withA);
+  return `CPU ms/s without A / with A: ${names.map((n) => `${n} ${perSecond(without[n], withoutMs)} / ${perSecond(withA[n], withMs)}`).join(", ")}`;
 }
 
 const described = (outcomes: Outcomes) =>

@@ -46,6 +46,8 @@ export interface Run {
   serverMetricsUrls: string[];
   consumers: ServiceProcess[];
   gatewayUrl?: string;
+  /** Each service's pid and PostgreSQL's (the postmaster: its backends are its children), for CPU accounting. */
+  pids(): Record<string, number | undefined>;
   topic: string;
   consumerGroup: string;
   kafka(): LocalKafka;
@@ -537,6 +539,10 @@ async function loadAndFault(scenario: Scenario, ground: Ground, processes: Await
       serverMetricsUrls: processes.metricsUrls,
       consumers,
       gatewayUrl: processes.gateway && gatewayUrl,
+      pids: () => ({
+        ...Object.fromEntries([...servers, ...consumers, ...(processes.gateway ? [processes.gateway] : [])].map((s) => [s.name, s.pid()])),
+        postgres: pg.pid,
+      }),
       topic,
       consumerGroup: processes.consumerGroup,
       cluster,

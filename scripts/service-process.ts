@@ -19,7 +19,7 @@ export interface ServiceProcess {
 /**
  * V8's young generation for every service; the image sets the same NODE_OPTIONS (test/compose.test.ts
  * holds them equal): 32 MiB. Unset, Node 24 sizes it from the memory it sees: 2-6 MiB in a 384 MiB pod
- * (a third more CPU per call), 128 MiB on a 24 GiB machine (RSS up by half). README: design notes.
+ * (a third more CPU per call), 128 MiB on a 24 GiB machine (RSS up by half). docs/architecture.md.
  */
 export const serviceNodeOptions = "--max-semi-space-size=16";
 

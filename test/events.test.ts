@@ -164,7 +164,7 @@ describe("documents", () => {
       ready.invoice,
       "the event carries the invoice as stored",
     );
-    const total = "562.25 EUR"; // 3 x 150.00 + 19% VAT and 2 x 12.50 + 7% VAT, as the renderer formats it
+    const total = "€562.25"; // 3 x 150.00 + 19% VAT and 2 x 12.50 + 7% VAT, as the renderer formats it
 
     const pdf = await client.getInvoiceDocument({ id: invoice!.id, format: DocumentFormat.PDF });
     assert.equal(pdf.contentType, "application/pdf");

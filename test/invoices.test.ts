@@ -476,6 +476,34 @@ describe("tenant isolation", () => {
 });
 
 describe("listing", () => {
+  it("holds at most 1,000 invoice lines in a page: fewer invoices than page_size, and the token goes on from there", async () => {
+    const fresh = await import("../server/src/api-keys.ts").then((m) => m.createApiKey(stack.database.db, "large lister"));
+    const client = stack.client({ id: fresh.tenantId, apiKey: fresh.apiKey });
+    const lines = Array.from({ length: 100 }, (_, i) => ({
+      description: `line ${i}`,
+      quantity: 1n,
+      unitPriceMinor: 100n,
+      vatRateBp: 1900,
+    }));
+    for (let i = 0; i < 25; i++) await client.createInvoice(sampleInvoice({ lines: i === 0 ? lines.slice(0, 1) : lines }));
+    const numbers: bigint[] = [];
+    const pageSizes: number[] = [];
+    let token = "";
+    do {
+      const page = await client.listInvoices({ pageSize: 100, pageToken: token });
+      const lines = page.invoices.reduce((n, invoice) => n + invoice.lines.length, 0);
+      assert.ok(lines <= 1_000, `a page of ${page.invoices.length} invoices, ${lines} lines`);
+      pageSizes.push(page.invoices.length);
+      numbers.push(...page.invoices.map((i) => i.number));
+      token = page.nextPageToken;
+    } while (token);
+    assert.deepEqual(pageSizes, [10, 10, 5]);
+    assert.deepEqual(
+      numbers,
+      Array.from({ length: 25 }, (_, i) => BigInt(25 - i)),
+    );
+  });
+
   it("pages newest first with a cursor and filters by status", async () => {
     const fresh = await import("../server/src/api-keys.ts").then((m) => m.createApiKey(stack.database.db, "lister"));
     const client = stack.client({ id: fresh.tenantId, apiKey: fresh.apiKey });

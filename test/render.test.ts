@@ -15,7 +15,11 @@ import { extractText, getDocumentProxy } from "unpdf";
 import { renderInvoiceDocx } from "../consumer/src/render/docx.ts";
 import { invoiceText } from "../consumer/src/render/fields.ts";
 import { renderInvoiceDocuments } from "../consumer/src/render/index.ts";
-import { formatMoney, formatRate } from "../consumer/src/render/money.ts";
+import { formatMoney as formatIn } from "@invoicer/platform/money";
+import { formatRate } from "../consumer/src/render/money.ts";
+import { documentLanguage } from "../consumer/src/render/fields.ts";
+
+const formatMoney = (minor: bigint, currency: string) => formatIn(minor, currency, documentLanguage);
 import { renderInvoicePdf } from "../consumer/src/render/pdf.ts";
 import { createRenderPool, RenderTimeoutError, type RenderPool } from "../consumer/src/render/pool.ts";
 import { priceInvoice } from "../server/src/domain/pricing.ts";
@@ -103,15 +107,15 @@ describe("invoice text", () => {
 
 describe("money formatting", () => {
   it("formats minor units exactly with the currency's digits", () => {
-    assert.equal(formatMoney(123456789n, "EUR"), "1,234,567.89 EUR");
-    assert.equal(formatMoney(123456789n, "JPY"), "123,456,789 JPY");
-    assert.equal(formatMoney(123456789n, "BHD"), "123,456.789 BHD");
-    assert.equal(formatMoney(5n, "KWD"), "0.005 KWD");
-    assert.equal(formatMoney(-5n, "EUR"), "-0.05 EUR");
-    assert.equal(formatMoney(0n, "EUR"), "0.00 EUR");
-    assert.equal(formatMoney(12345n, "HUF"), "123.45 HUF"); // ICU says 0 digits, ISO 4217 says 2
-    assert.equal(formatMoney(9223372036854775807n, "EUR"), "92,233,720,368,547,758.07 EUR");
-    assert.equal(formatMoney(-9223372036854775808n, "JPY"), "-9,223,372,036,854,775,808 JPY");
+    assert.equal(formatMoney(123456789n, "EUR"), "€1,234,567.89");
+    assert.equal(formatMoney(123456789n, "JPY"), "¥123,456,789");
+    assert.equal(formatMoney(123456789n, "BHD"), "BHD\u00a0123,456.789");
+    assert.equal(formatMoney(5n, "KWD"), "KWD\u00a00.005");
+    assert.equal(formatMoney(-5n, "EUR"), "-€0.05");
+    assert.equal(formatMoney(0n, "EUR"), "€0.00");
+    assert.equal(formatMoney(12345n, "HUF"), "HUF\u00a0123.45"); // ICU says 0 digits, ISO 4217 says 2
+    assert.equal(formatMoney(9223372036854775807n, "EUR"), "€92,233,720,368,547,758.07");
+    assert.equal(formatMoney(-9223372036854775808n, "JPY"), "-¥9,223,372,036,854,775,808");
   });
 
   it("formats VAT rates in basis points", () => {
@@ -136,7 +140,7 @@ describe("invoice documents", () => {
       docs.map((d) => d.format),
       [DocumentFormat.PDF, DocumentFormat.DOCX],
     );
-    assert.equal(total, "21,519.62 EUR");
+    assert.equal(total, "€21,519.62");
   });
 
   it("renders a PDF with every value in its text", async () => {

@@ -23,19 +23,19 @@ const errorOf = (call: Promise<unknown>) =>
   );
 
 /** Server statements of this test's database waiting for a lock. */
-async function waitingOnLocks() {
-  const [row] = await stack.database.sql<{ n: number }[]>`
+async function waitingOnLocks(on = stack) {
+  const [row] = await on.database.sql<{ n: number }[]>`
     select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`;
   return row!.n;
 }
 
 /** Holds tenant A's invoice counter row until `release` is called: A's CreateInvoice calls wait on it. */
-async function holdCounterOf(tenantId: string) {
+async function holdCounterOf(tenantId: string, on = stack) {
   let release = () => {};
   const released = new Promise<void>((r) => (release = r));
   let locked = () => {};
   const isLocked = new Promise<void>((r) => (locked = r));
-  const holding = stack.database.sql.begin(async (tx) => {
+  const holding = on.database.sql.begin(async (tx) => {
     await tx`select 1 from invoice_counters where tenant_id = ${tenantId} for update`;
     locked();
     await released;
@@ -74,5 +74,29 @@ describe("calls in flight per tenant on the server", () => {
       const err = await errorOf(a.getInvoice({ id: "00000000-0000-4000-8000-000000000000" }));
       assert.equal(err?.code, Code.NotFound, `call ${i + 1}: ${err?.message}`);
     }
+  });
+});
+
+describe("a tenant's share of the server's database pool", () => {
+  let shared: Stack;
+  // The server's defaults: a pool of 20 connections, 20 calls in flight per tenant.
+  // cuttableDatabase: the server has a pool of its own, apart from the one this test reads PostgreSQL with.
+  before(async () => (shared = await startStack({}, undefined, { maxCallsPerTenant: 20, cuttableDatabase: true })));
+  after(() => shared?.close());
+
+  it("runs at most half the pool of one tenant's calls at once: the rest wait their turn, and another tenant finds connections", async () => {
+    const a = shared.client(shared.tenantA);
+    await a.createInvoice(sampleInvoice());
+    const counter = await holdCounterOf(shared.tenantA.id, shared);
+    const held = Array.from({ length: 20 }, () => a.createInvoice(sampleInvoice()));
+    try {
+      await eventually(async () => (await waitingOnLocks(shared)) >= 10, "tenant A's creates to wait on the lock", 10_000, 20);
+      const { invoice } = await shared.client(shared.tenantB).createInvoice(sampleInvoice(), { timeoutMs: 3_000 });
+      assert.ok(invoice?.id, "tenant B's create");
+      assert.equal(await waitingOnLocks(shared), 10, "A's calls holding a connection");
+    } finally {
+      await counter.release();
+    }
+    for (const call of await Promise.all(held)) assert.ok(call.invoice?.id, "every one of A's calls completes in its turn");
   });
 });

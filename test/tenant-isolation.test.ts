@@ -5,7 +5,8 @@ import { once } from "node:events";
 import * as http2 from "node:http2";
 import { after, before, describe, it } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { Code } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { ErrorInfoSchema } from "@invoicer/sdk/google/rpc/error_details_pb";
 import { ListInvoicesRequestSchema } from "@invoicer/sdk";
 import { grpcCall as tenantCall } from "../faults/tenant-attacks.ts";
 import { sampleInvoice, startStack, type Stack, type Tenant } from "./support/stack.ts";
@@ -25,19 +26,23 @@ async function ordinaryCalls(stack: Stack, count: number) {
   for (let i = 0; i < count; i++) await client.listInvoices({ pageSize: 1 }, { timeoutMs: 5_000 });
 }
 
+/** `count` invoices of 100 lines of 500 characters for `tenant`: a page of them is megabytes. */
+async function largeInvoices(stack: Stack, tenant: Tenant, count: number) {
+  const lines = Array.from({ length: 100 }, (_, i) => ({
+    description: `${i} ${"x".repeat(495)}`,
+    quantity: 1n,
+    unitPriceMinor: 100n,
+    vatRateBp: 1900,
+  }));
+  const client = stack.client(tenant);
+  for (let i = 0; i < count; i++) await client.createInvoice(sampleInvoice({ lines }));
+}
+
 describe("one tenant cannot take the gateway from the others", () => {
   let stack: Stack;
   before(async () => {
     stack = await startStack({ forwarding: { ...(await defaults()), stalledReaderMs: 60_000, maxOpenCalls: 8 } });
-    // Tenant A: invoices of 100 lines of 500 characters, so one page of them is megabytes.
-    const lines = Array.from({ length: 100 }, (_, i) => ({
-      description: `${i} ${"x".repeat(495)}`,
-      quantity: 1n,
-      unitPriceMinor: 100n,
-      vatRateBp: 1900,
-    }));
-    const client = stack.client(stack.tenantA);
-    for (let i = 0; i < 45; i++) await client.createInvoice(sampleInvoice({ lines }));
+    await largeInvoices(stack, stack.tenantA, 45);
     await stack.client(stack.tenantB).createInvoice(sampleInvoice());
   });
   after(() => stack.close());
@@ -66,6 +71,42 @@ describe("one tenant cannot take the gateway from the others", () => {
     for (const call of held) call.close();
     session.destroy();
   });
+});
+
+describe("one tenant's reads come from a budget of its own on each server", () => {
+  const perSecond = 1_000;
+  const burst = 3_000;
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({}, undefined, { readLines: { perSecond, burst } });
+    await largeInvoices(stack, stack.tenantA, 20);
+  });
+  after(() => stack.close());
+
+  it(
+    "refuses tenant A's calls with ResourceExhausted once its pages spent its lines, and serves tenant B",
+    { timeout: 30_000 },
+    async () => {
+      const client = stack.client(stack.tenantA, "connect-binary");
+      const started = performance.now();
+      let servedLines = 0;
+      let refused: ConnectError | undefined;
+      for (let i = 0; i < 20 && !refused; i++) {
+        try {
+          const page = await client.listInvoices({ pageSize: 100 });
+          servedLines += page.invoices.reduce((sum, invoice) => sum + invoice.lines.length, 0);
+        } catch (err) {
+          refused = ConnectError.from(err);
+        }
+      }
+      assert.equal(refused?.code, Code.ResourceExhausted, `A's pages were all served (${servedLines} lines)`);
+      assert.equal(refused.findDetails(ErrorInfoSchema)[0]?.reason, "READ_BUDGET_EXHAUSTED");
+      // What the budget allows: its burst, its rate meanwhile, and the one page that took it below zero.
+      const allowed = burst + (perSecond * (performance.now() - started)) / 1000;
+      assert.ok(servedLines <= allowed + 1_000, `${servedLines} lines served, ${Math.round(allowed)} allowed`);
+      await ordinaryCalls(stack, 10);
+    },
+  );
 });
 
 describe("every forwarded call has a deadline", () => {
@@ -98,6 +139,35 @@ describe("every forwarded call has a deadline", () => {
     } as RequestInit);
     const answer = (await (await slowUpload).json()) as { code: string };
     assert.equal(answer.code, "deadline_exceeded");
+  });
+});
+
+describe("REST calls are bounded per tenant as forwarded RPCs are", () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({ forwarding: { ...(await defaults()), maxWaitingBytes: 200_000 } });
+    const lines = Array.from({ length: 100 }, (_, i) => ({
+      description: `${i} ${"x".repeat(495)}`,
+      quantity: 1n,
+      unitPriceMinor: 100n,
+      vatRateBp: 1900,
+    }));
+    const client = stack.client(stack.tenantA);
+    for (let i = 0; i < 5; i++) await client.createInvoice(sampleInvoice({ lines }));
+  });
+  after(() => stack.close());
+
+  const list = (tenant: Tenant, pageSize: number) =>
+    fetch(`${stack.gatewayUrl}/v1/invoices?page_size=${pageSize}`, { headers: { authorization: `Bearer ${tenant.apiKey}` } });
+
+  it("refuses an answer past the tenant's waiting bytes (ResourceExhausted), and gives the bytes back once an answer is taken", async () => {
+    const refused = await list(stack.tenantA, 5);
+    assert.equal(refused.status, 429);
+    const body = (await refused.json()) as { code: string; details: { type: string; debug?: { reason?: string } }[] };
+    assert.equal(body.code, "resource_exhausted");
+    assert.match(JSON.stringify(body.details), /TOO_MANY_ANSWERS_UNREAD/);
+    for (let i = 0; i < 5; i++) assert.equal((await list(stack.tenantA, 1)).status, 200, "one invoice's answer fits, again and again");
+    assert.equal((await list(stack.tenantB, 5)).status, 200);
   });
 });
 

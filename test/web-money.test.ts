@@ -1,7 +1,8 @@
 // The web app's money: what a person types becomes exact minor units, and amounts show in their currency's digits.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { formatAmount, parseAmount, parseQuantity, parseVatRate } from "../web/src/money.ts";
+import { formatMoney as formatAmount } from "@invoicer/platform/money";
+import { parseAmount, parseQuantity, parseVatRate } from "../web/src/money.ts";
 
 describe("web money", () => {
   it("formats minor units with the currency's ISO 4217 digits, exactly up to the int64 limit", () => {

@@ -28,7 +28,7 @@ export interface ConsumerConfig {
   healthPort: number;
 }
 
-/** Every variable the consumer reads; the README's configuration table lists the same. */
+/** Every variable the consumer reads; docs/operations.md's configuration table lists the same. */
 export function loadConsumerConfig(env: Record<string, string | undefined>): ConsumerConfig {
   const e = envReader(env);
   const kafkaTopic = e.string("KAFKA_TOPIC", "invoice-events");

@@ -18,6 +18,7 @@ import { metricsRoute } from "./metrics.ts";
 import { exchangeOf, observeRequests, requestObservation } from "./observe.ts";
 import { publicReflection, reflectionProcedures } from "./reflection.ts";
 import { restRoutes } from "./rest.ts";
+import { tenantCapacity } from "./tenant-capacity.ts";
 import { procedurePaths, rpcForwarding } from "./rpc-proxy.ts";
 import { serverTransport, trustedHeaders } from "./server-calls.ts";
 import { webApp } from "./web-app.ts";
@@ -61,10 +62,14 @@ export async function buildGateway(config: GatewayConfig, log: Logger, observabi
   await app.register(healthRoutes, { serverServing: endpoints.anyServing });
   await app.register(apiDocument, {});
   await app.register(webApp, { webDir: config.webDir });
-  await app.register(restRoutes, { client: createClient(InvoiceService, transport), callHeaders, timeoutMs: config.restTimeoutMs });
+  const limits = { ...config.forwarding, maxBodyBytes: config.maxBodyBytes };
+  const capacity = tenantCapacity(limits);
+  const restClient = createClient(InvoiceService, transport);
+  await app.register(restRoutes, { client: restClient, callHeaders, timeoutMs: config.restTimeoutMs, capacity });
   await app.register(rpcForwarding, {
     endpoints,
-    limits: { ...config.forwarding, maxBodyBytes: config.maxBodyBytes },
+    capacity,
+    limits,
     services: config.services,
     trustedHeaders: callHeaders,
   });

@@ -59,7 +59,7 @@ export interface GatewayConfig {
   services: ForwardedService[];
 }
 
-/** Every variable the gateway reads; the README's configuration table lists the same. */
+/** Every variable the gateway reads; docs/operations.md's configuration table lists the same. */
 export function loadGatewayConfig(env: Record<string, string | undefined>): GatewayConfig {
   const e = envReader(env);
   const trustProxy = e.optional("TRUST_PROXY");

@@ -51,18 +51,17 @@ export function keyRateLimit(client: Client<typeof ApiKeyService>, options: KeyR
 
   const renew = (apiKey: string, lease: KeyLease) =>
     (lease.leasing ??= (async () => {
-      // Lapses counted from the asking: no token outlives the server's revocation check by more than leaseTtlMs.
-      const askedAt = Date.now();
       // Tokens of a lapsed lease go back to the bucket with this lease, so other gateways may spend them.
       const returnedTokens = Math.min(burst, Math.floor(lease.tokens));
       lease.tokens = 0;
       const { granted, retryAfterMs, nextLeaseAfterMs } = await client.leaseRateTokens(
         { apiKey, tokens: leaseSize, returnedTokens, ratePerSecond: perSecond, burst },
-        // Tokens arriving after their lease lapsed would be charged and never spent: a slower answer is Unavailable.
-        { timeoutMs: Math.min(callTimeoutMs, leaseTtlMs) },
+        // A busy server delays the key's calls rather than refusing them: only one that does not answer in callTimeoutMs does.
+        { timeoutMs: callTimeoutMs },
       );
       lease.tokens = granted;
-      lease.expiresAt = askedAt + leaseTtlMs;
+      // Lapses counted from the answer: no token outlives the server's revocation check by more than leaseTtlMs and the lease's round trip.
+      lease.expiresAt = Date.now() + leaseTtlMs;
       // A server without next_lease_after_ms (older) says only when its next token is due.
       lease.nextLeaseAt = Date.now() + Math.max(granted > 0 ? 0 : Math.max(1, retryAfterMs), nextLeaseAfterMs);
     })().finally(() => (lease.leasing = undefined)));

@@ -4,6 +4,9 @@ import { startObservability } from "@invoicer/platform/observability";
 import { buildGateway } from "./app.ts";
 import { loadGatewayConfig } from "./config.ts";
 
+/** Connections the kernel may hold for the gateway to accept (it caps this at net.core.somaxconn). */
+const acceptQueue = 4_096;
+
 await runMain(async () => {
   const config = loadGatewayConfig(process.env);
   const log = createLogger("gateway", config.logLevel);
@@ -11,7 +14,9 @@ await runMain(async () => {
   const observability = startObservability("gateway", config.tracing);
   const app = await buildGateway(config, log, observability);
   try {
-    await app.listen({ port: config.port, host: config.host });
+    // A burst of connections waits in the kernel's accept queue (Node's default 511): past it, handshakes
+    // are dropped and a client may believe itself connected to a socket the gateway never had.
+    await app.listen({ port: config.port, host: config.host, backlog: acceptQueue });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "EADDRINUSE") {
       process.stderr.write(`port ${config.port} is already in use; set GATEWAY_PORT to another port\n`);

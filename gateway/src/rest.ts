@@ -12,6 +12,7 @@ import {
 import { ErrorReason, rpcError, withErrorInfo } from "@invoicer/platform/error-details";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { restDetails, sendRpcError } from "./rpc-errors.ts";
+import type { TenantCapacity } from "./tenant-capacity.ts";
 
 interface RestOptions {
   client: Client<typeof InvoiceService>;
@@ -19,13 +20,16 @@ interface RestOptions {
   callHeaders: (request: FastifyRequest) => Record<string, string>;
   /** The deadline of each call to the server: a server that does not answer gets the caller a 504, not a hang. */
   timeoutMs: number;
+  /** What each tenant may hold of this gateway, shared with the forwarded RPCs. */
+  capacity: TenantCapacity;
 }
 
 /** REST/JSON routes over the same typed client the SDK offers; bodies use the proto JSON mapping. */
-export async function restRoutes(app: FastifyInstance, { client, callHeaders: headers, timeoutMs }: RestOptions) {
+export async function restRoutes(app: FastifyInstance, { client, callHeaders: headers, timeoutMs, capacity }: RestOptions) {
   const callOptions = (request: FastifyRequest) => ({ headers: headers(request), timeoutMs });
   // Before the body is read: a caller without a valid key costs no parsing.
   app.addHook("onRequest", app.authenticateRest);
+  boundPerTenant(app, capacity);
   app.removeContentTypeParser("text/plain");
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, strictJsonParser(app));
@@ -145,4 +149,33 @@ function asBadJson(err: unknown): unknown {
   if (err instanceof ConnectError) return err;
   const message = err instanceof Error ? err.message : "malformed request body";
   return rpcError(message, Code.InvalidArgument, ErrorReason.INVALID_REQUEST);
+}
+
+/**
+ * A REST call holds one of its tenant's call slots until its answer has gone, and its answer's bytes
+ * until the caller's connection has taken them: the same bounds as a forwarded RPC's, so a tenant's
+ * unread REST answers (a page of invoices, a PDF) cannot fill the gateway's memory.
+ */
+function boundPerTenant(app: FastifyInstance, capacity: TenantCapacity) {
+  app.addHook("preHandler", async (request, reply) => {
+    const tenant = request.tenantId;
+    if (!capacity.openCall(tenant)) {
+      const message = `too many calls in flight for this tenant (at most ${capacity.limits.maxOpenCalls})`;
+      return sendRpcError(request, reply, Code.ResourceExhausted, message, { reason: ErrorReason.TOO_MANY_CALLS_IN_FLIGHT });
+    }
+    reply.raw.once("close", () => capacity.closeCall(tenant));
+  });
+  app.addHook("onSend", async (request, reply, payload) => {
+    const tenant = request.tenantId;
+    const bytes = typeof payload === "string" ? Buffer.byteLength(payload) : Buffer.isBuffer(payload) ? payload.length : 0;
+    if (!tenant || bytes === 0) return payload;
+    if (capacity.hold(tenant, bytes)) {
+      reply.raw.once("close", () => capacity.release(tenant, bytes));
+      return payload;
+    }
+    const message = "answers this gateway holds for the tenant's callers that have not read them reached their bound";
+    const error = rpcError(message, Code.ResourceExhausted, ErrorReason.TOO_MANY_ANSWERS_UNREAD);
+    reply.code(codeToHttpStatus(error.code)).header("content-type", "application/json");
+    return JSON.stringify({ code: codeToString(error.code), message, details: restDetails(withErrorInfo(error)) });
+  });
 }

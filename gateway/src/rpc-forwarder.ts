@@ -68,6 +68,9 @@ interface Flight extends ForwardedCall {
   waiting: number;
   stall?: NodeJS.Timeout;
   deadline?: NodeJS.Timeout;
+  /** When the gateway took the call (performance.now()), and the deadline it gave it. */
+  started: number;
+  timeoutMs: number;
 }
 
 /** Request header bytes forwarded at most: Node's HTTP/1.1 limit, which HTTP/2 callers would pass. */
@@ -107,7 +110,8 @@ export function rpcForwarder(endpoints: ServerEndpoints, capacity: TenantCapacit
       hold: (bytes) => capacity.hold(call.tenant, bytes),
       release: (bytes) => capacity.release(call.tenant, bytes),
     });
-    const f: Flight = { ...call, req, res, headers, body, attempts: 0, responded: false, settled: false, closed: false, waiting: 0 };
+    const flight = { req, res, headers, body, attempts: 0, responded: false, settled: false, closed: false, waiting: 0 };
+    const f: Flight = { ...call, ...flight, started: performance.now(), timeoutMs };
     f.deadline = setTimeout(() => expire(f), timeoutMs + deadlineGraceMs);
     res.once("close", () => finish(f));
     attempt(f);
@@ -117,6 +121,8 @@ export function rpcForwarder(endpoints: ServerEndpoints, capacity: TenantCapacit
     // Another endpoint for a second try, or the same one (on another session) when it is the only one.
     const endpoint = endpoints.pick(f.tried) ?? endpoints.pick();
     if (!endpoint) return fail(f, undefined);
+    // A second try gets what is left of the deadline, not all of it again.
+    if (f.attempts > 0) f.headers = withDeadline(f.headers, f.req, Math.max(1, Math.floor(f.timeoutMs - (performance.now() - f.started))));
     f.attempts++;
     let upstream: http2.ClientHttp2Stream;
     try {

@@ -6,19 +6,21 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { AuthenticateHook } from "./authenticate.ts";
 import type { ForwardedService } from "./config.ts";
 import { rpcForwarder, type ForwardingLimits, type MethodPolicy } from "./rpc-forwarder.ts";
-import { tenantCapacity, type TenantCapacityLimits } from "./tenant-capacity.ts";
+import type { TenantCapacity } from "./tenant-capacity.ts";
 import { isGrpc, sendRpcError } from "./rpc-errors.ts";
 
 export interface RpcForwardingOptions {
   endpoints: ServerEndpoints;
-  limits: ForwardingLimits & TenantCapacityLimits;
+  limits: ForwardingLimits;
+  /** What each tenant may hold of this gateway, shared with the REST routes. */
+  capacity: TenantCapacity;
   services: ForwardedService[];
   trustedHeaders: RpcProxyOptions["trustedHeaders"];
 }
 
 /** The forwarded services' RPCs, balanced per call over the server's endpoints; those that need a key use `app.authenticate`. */
-export async function rpcForwarding(app: FastifyInstance, { endpoints, limits, services, trustedHeaders }: RpcForwardingOptions) {
-  const forward = rpcForwarder(endpoints, tenantCapacity(limits), limits, app.log);
+export async function rpcForwarding(app: FastifyInstance, { endpoints, capacity, limits, services, trustedHeaders }: RpcForwardingOptions) {
+  const forward = rpcForwarder(endpoints, capacity, limits, app.log);
   app.addHook("onClose", async () => forward.close());
   for (const { service, authenticate } of services) {
     await app.register(rpcProxy, { service, authenticate: authenticate ? app.authenticate : undefined, forward, trustedHeaders });

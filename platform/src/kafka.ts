@@ -1,4 +1,7 @@
-// The only module that knows the Kafka client library: swap kafkajs here and nowhere else.
+// The services' only module that knows the Kafka client library (they see `EventBus`): swapping kafkajs
+// changes them here alone. Tooling talks to the broker with plain kafkajs as an outside client would
+// (devstack/src/topics.ts, bench/stack.ts, faults/, test/outbox-limits.test.ts); the kafkajs patch's
+// tests load kafkajs internals (test/unit/kafka-*.test.ts).
 import kafkajs, { Kafka, logLevel, Partitioners, type Admin, type Consumer, type LogEntry } from "kafkajs";
 
 // kafkajs is CommonJS, and Node sees only some of its exports as named ones.

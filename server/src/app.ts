@@ -21,12 +21,14 @@ import { healthService } from "./rpc/health.ts";
 import { trustedCallers } from "./rpc/callers.ts";
 import { createRpcRouter } from "./rpc/router.ts";
 import { callsPerTenant } from "./rpc/tenant-calls.ts";
+import { readBudgetPerTenant } from "./rpc/read-budget.ts";
 import { outboxMetrics } from "./outbox/metrics.ts";
 import type { ServerConfig } from "./config.ts";
 
 export interface ServerDeps {
   /** Without `consumerToken` no caller but the gateway is let in. */
-  config: Pick<ServerConfig, "internalToken" | "maxMessageBytes" | "maxCallsPerTenant"> & Partial<Pick<ServerConfig, "consumerToken">>;
+  config: Pick<ServerConfig, "internalToken" | "maxMessageBytes" | "maxCallsPerTenant" | "readLines" | "maxRunningCallsPerTenant"> &
+    Partial<Pick<ServerConfig, "consumerToken">>;
   database: Database;
   log: Logger;
   observability: Observability;
@@ -82,7 +84,11 @@ export function createServerHandler({ config, database, watch, log, observabilit
     observability,
     maxMessageBytes: config.maxMessageBytes,
     cutSignal: lifecycle.cut.signal,
-    interceptors: [trustedCallers(config), callsPerTenant(config.maxCallsPerTenant)],
+    interceptors: [
+      trustedCallers(config),
+      callsPerTenant(config.maxCallsPerTenant, config.maxRunningCallsPerTenant),
+      readBudgetPerTenant(config.readLines),
+    ],
   });
   routes(router);
   const serve = connectRoutes(router, log);

@@ -1,5 +1,6 @@
 import { ConfigError, envReader } from "@invoicer/platform/config";
 import { tracingConfig, type TracingConfig } from "@invoicer/platform/telemetry";
+import type { ReadBudget } from "./rpc/read-budget.ts";
 
 export interface ServerConfig {
   logLevel: string;
@@ -23,12 +24,17 @@ export interface ServerConfig {
   watchKeepAliveMs: number;
   watchMaxPerTenant: number;
   maxCallsPerTenant: number;
+  /** Of those, how many run at once; the next wait their turn. */
+  maxRunningCallsPerTenant: number;
+  /** Invoice lines one tenant's answers may carry per second (and at once) on one server. */
+  readLines: ReadBudget;
   documentsStaleAfterMs: number;
 }
 
-/** Every variable the server reads; the README's configuration table lists the same. */
+/** Every variable the server reads; docs/operations.md's configuration table lists the same. */
 export function loadServerConfig(env: Record<string, string | undefined>): ServerConfig {
   const e = envReader(env);
+  const databasePoolSize = e.int("DATABASE_POOL_SIZE", 20, 1, 500);
   return {
     logLevel: e.logLevel(),
     tracing: tracingConfig(e, "server"),
@@ -36,7 +42,7 @@ export function loadServerConfig(env: Record<string, string | undefined>): Serve
     port: e.port("SERVER_PORT", 8081),
     metricsPort: e.port("SERVER_METRICS_PORT", 8083),
     databaseUrl: e.url("DATABASE_URL"),
-    databasePoolSize: e.int("DATABASE_POOL_SIZE", 20, 1, 500),
+    databasePoolSize,
     internalToken: e.secret("INTERNAL_TOKEN"),
     consumerToken: consumerToken(e),
     maxMessageBytes: e.int("MAX_MESSAGE_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
@@ -50,6 +56,13 @@ export function loadServerConfig(env: Record<string, string | undefined>): Serve
     watchMaxPerTenant: e.int("WATCH_MAX_PER_TENANT", 100, 1, 100_000),
     // DATABASE_POOL_SIZE's default: one tenant queues at most a pool's worth of calls (10 refused calls in a rolling restart).
     maxCallsPerTenant: e.int("MAX_CALLS_PER_TENANT", 20, 1, 100_000),
+    // Half the pool: one tenant never takes the connections the others need (decision 0008).
+    maxRunningCallsPerTenant: e.int("MAX_RUNNING_CALLS_PER_TENANT", Math.max(1, Math.floor(databasePoolSize / 2)), 1, 100_000),
+    // Two pages of 1,000 lines a second, ten at once: a tenant listing 5 MB pages without end took whole cores (decision 0008).
+    readLines: {
+      perSecond: e.int("READ_LINES_PER_SECOND_PER_TENANT", 2_000, 1, 100_000_000),
+      burst: e.int("READ_LINES_BURST_PER_TENANT", 10_000, 1_000, 100_000_000),
+    },
     documentsStaleAfterMs: documentsStaleAfterMs(e),
   };
 }

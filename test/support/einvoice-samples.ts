@@ -1,6 +1,6 @@
 // The e-invoice corpus: one issued invoice (or credit note) per case EN 16931 distinguishes, each a CreateInvoiceRequest
 // turned into the proto `Invoice` the API returns by the server's own mapping (newInvoice, issuedRecord, toInvoice).
-// Unit tests assert on it; scripts/einvoice-corpus.ts writes every format of it to a folder for the validators.
+// Unit tests assert on it; einvoice/corpus.ts writes every format of it to a folder for the validators.
 import { clone, create, type MessageInitShape } from "@bufbuild/protobuf";
 import {
   CreateInvoiceRequestSchema,

@@ -88,6 +88,8 @@ export interface StackOptions {
   watchMaxPerTenant?: number;
   /** MAX_CALLS_PER_TENANT of the server. */
   maxCallsPerTenant?: number;
+  /** READ_LINES_PER_SECOND_PER_TENANT and READ_LINES_BURST_PER_TENANT of the server (unbounded by default). */
+  readLines?: { perSecond: number; burst: number };
   /** MAX_MESSAGE_BYTES of the server (1 MiB by default). */
   maxMessageBytes?: number;
 }
@@ -100,6 +102,7 @@ export async function startStack(
     log = createLogger("test", process.env.TEST_LOG_LEVEL ?? "silent"),
     watchMaxPerTenant,
     maxCallsPerTenant = 100_000,
+    readLines = { perSecond: 1e9, burst: 1e9 },
     cuttableDatabase,
     maxMessageBytes = 1024 * 1024,
   }: StackOptions = {},
@@ -132,7 +135,7 @@ export async function startStack(
   const lifecycle = serverLifecycle();
   const server = createDualServer(
     createServerHandler({
-      config: { internalToken, consumerToken, maxMessageBytes, maxCallsPerTenant },
+      config: { internalToken, consumerToken, maxMessageBytes, maxCallsPerTenant, readLines, maxRunningCallsPerTenant: 10 },
       database: serverDatabase,
       watch,
       log,

@@ -1,5 +1,5 @@
 // The EN 16931 writers (XRechnung UBL/CII, Peppol BIS UBL, Factur-X CII) on the e-invoice corpus: structure,
-// amounts and rounding asserted here; validity is the validators' (scripts/einvoice-corpus.ts writes the corpus).
+// amounts and rounding asserted here; validity is the validators' (einvoice/corpus.test.ts runs them through the validators).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { clone } from "@bufbuild/protobuf";

@@ -21,7 +21,7 @@ async function internalServer() {
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, opened };
 }
 
-// Node 20 takes the option and ignores it (seen on 20.20): there the session still ends after 1,000 (README: design notes).
+// Node 20 takes the option and ignores it (seen on 20.20): there the session still ends after 1,000 (docs/architecture.md).
 const nodeMajor = Number(process.versions.node.split(".")[0]);
 
 it(

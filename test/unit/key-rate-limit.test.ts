@@ -170,4 +170,16 @@ describe("the gateway's own calls to a server that does not answer", () => {
     assert.equal(answer.kind, "unavailable");
     assert.equal(answer.kind === "unavailable" && ConnectError.from(answer.err).code, Code.DeadlineExceeded);
   });
+
+  it("waits for a lease slower than the lease's lifetime (a busy server): the calls are served, not refused", async () => {
+    const service = bucketService();
+    service.state.held = new Promise((r) => setTimeout(r, 150));
+    const allow = keyRateLimit(service.client, options({ leaseTtlMs: 50, callTimeoutMs: 5_000 }));
+    const answers = await Promise.all([allow(key), allow(key)]);
+    assert.deepEqual(
+      answers.map((a) => a.kind),
+      ["allowed", "allowed"],
+    );
+    assert.deepEqual(service.leases, [10], "one lease, answered after its lifetime had passed, serves both");
+  });
 });

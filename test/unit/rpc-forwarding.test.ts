@@ -20,6 +20,7 @@ import { errorAnswers } from "../../gateway/src/error-answers.ts";
 import { exchangeOf, observeRequests, requestObservation } from "../../gateway/src/observe.ts";
 import { procedurePaths, rpcForwarding } from "../../gateway/src/rpc-proxy.ts";
 import { trustedHeaders } from "../../gateway/src/server-calls.ts";
+import { tenantCapacity } from "../../gateway/src/tenant-capacity.ts";
 
 const tenant = "11111111-1111-4111-8111-111111111111";
 const internalToken = "unit-test-internal-token-0123456789";
@@ -98,9 +99,11 @@ async function forwardingGateway(serverUrl: string | string[], limits: Partial<G
   });
   const endpoints = serverEndpoints([serverUrl].flat(), { refreshMs: 60_000, checkHealth: async () => true });
   app.addHook("onClose", async () => endpoints.close());
+  const forwarding = { ...loadGatewayConfig({ INTERNAL_TOKEN: internalToken }).forwarding, maxBodyBytes: 1024 * 1024, ...limits };
   await app.register(rpcForwarding, {
     endpoints,
-    limits: { ...loadGatewayConfig({ INTERNAL_TOKEN: internalToken }).forwarding, maxBodyBytes: 1024 * 1024, ...limits },
+    capacity: tenantCapacity(forwarding),
+    limits: forwarding,
     services: [{ service: InvoiceService, authenticate: true }],
     trustedHeaders: trustedHeaders(internalToken),
   });
@@ -379,6 +382,19 @@ describe("balancing forwarded calls over the server's endpoints", () => {
     assert.equal(lone.seen.length, 1);
     await Promise.all([app.close(), second.app.close()]);
     [once, lone].forEach((s) => s.close());
+  });
+
+  it("gives a call it sends again what is left of its deadline, not all of it", async () => {
+    const once = await upstream({ reset: http2.constants.NGHTTP2_REFUSED_STREAM, resetFirst: 1 });
+    const { app, url } = await forwardingGateway(once.url, { maxCallMs: 5_000 });
+    const headers = { ...json, "connect-timeout-ms": "3000" };
+    const answer = await fetch(`${url}${service}/PayInvoice`, { method: "POST", headers, body: "{}" });
+    assert.equal(answer.status, 200);
+    const [first, second] = once.seen.map((h) => Number(h["connect-timeout-ms"]));
+    assert.equal(first, 3_000, "the caller's own deadline, under the cap, goes as it came");
+    assert.ok(second! < 3_000, `the second try's deadline: ${second}`);
+    await app.close();
+    once.close();
   });
 
   it("refuses a call whose headers pass 16 KiB before any session to the server sees it", async () => {

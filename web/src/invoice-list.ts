@@ -1,6 +1,7 @@
 import { DocumentFormat, DocumentStatus, InvoiceStatus, type Invoice } from "@invoicer/sdk";
 import type { InvoicerClient } from "./invoicer-client.ts";
-import { formatAmount } from "./money.ts";
+import { formatMoney } from "@invoicer/platform/money";
+import { uiLanguage } from "./language.ts";
 
 const pageSize = 10;
 const statusLabels: Record<InvoiceStatus, string> = {
@@ -123,7 +124,7 @@ function invoiceRow(invoice: Invoice): HTMLTableRowElement {
   cell("number", String(invoice.number));
   cell("issue-date", invoice.issueDate);
   cell("buyer", invoice.buyer?.name ?? "");
-  cell("amount total", formatAmount(invoice.totalMinor, invoice.currencyCode));
+  cell("amount total", formatMoney(invoice.totalMinor, invoice.currencyCode, uiLanguage));
   cell("status", statusLabels[invoice.status]).dataset.status = InvoiceStatus[invoice.status];
   cell("document", documentLabels[invoice.documentStatus]).dataset.documentStatus = DocumentStatus[invoice.documentStatus];
   const actions = cell("actions", "");

@@ -5,7 +5,8 @@ import { invoiceForm } from "./invoice-form.ts";
 import { invoiceList } from "./invoice-list.ts";
 import { describeError, invoicerClient, type InvoicerClient, type Protocol } from "./invoicer-client.ts";
 import { followInvoiceEvents, type LiveState } from "./live-updates.ts";
-import { formatAmount } from "./money.ts";
+import { formatMoney } from "@invoicer/platform/money";
+import { uiLanguage } from "./language.ts";
 
 const $ = <T extends HTMLElement>(selector: string) => document.querySelector<T>(selector)!;
 const sessionForm = $<HTMLFormElement>("#session-form");
@@ -81,7 +82,7 @@ function showEvent(event: InvoiceEvent) {
   const entry = document.createElement("li");
   entry.dataset.event = event.kind.case;
   const time = new Date().toLocaleTimeString();
-  entry.textContent = `${time} Invoice ${invoice.number} ${eventNames[event.kind.case]} · ${formatAmount(invoice.totalMinor, invoice.currencyCode)}`;
+  entry.textContent = `${time} Invoice ${invoice.number} ${eventNames[event.kind.case]} · ${formatMoney(invoice.totalMinor, invoice.currencyCode, uiLanguage)}`;
   activity.prepend(entry);
   while (activity.children.length > 20) activity.lastElementChild!.remove();
   if (event.kind.case === "issued") list.issued();

@@ -1,25 +1,10 @@
-// Money in the browser: int64 minor units as bigint, exponents from ISO 4217 (platform), no floating point.
+// Amounts a person types in the browser: int64 minor units as bigint, exponents from ISO 4217 (platform), no floating point.
+// Shown with formatMoney from @invoicer/platform/money, as the documents show them.
 import { minorUnitDigits } from "@invoicer/platform/currencies";
 
 const digitsOf = (currencyCode: string) => minorUnitDigits(currencyCode) ?? 2;
 const int64Max = 2n ** 63n - 1n;
 const int64 = (value: bigint) => (value <= int64Max ? value : undefined);
-
-/** Formats minor units for their currency exactly: 123456n EUR is "€1,234.56" in en-US, 1234n JPY "¥1,234". */
-export function formatAmount(minor: bigint, currencyCode: string, locale?: string): string {
-  const digits = digitsOf(currencyCode);
-  const units = (minor < 0n ? -minor : minor).toString().padStart(digits + 1, "0");
-  const whole = units.slice(0, units.length - digits);
-  const decimal = `${minor < 0n ? "-" : ""}${whole}${digits > 0 ? `.${units.slice(-digits)}` : ""}`;
-  const format = new Intl.NumberFormat(locale, {
-    style: "currency",
-    currency: currencyCode,
-    minimumFractionDigits: digits,
-    maximumFractionDigits: digits,
-  });
-  // A decimal string keeps every digit (Intl formats it exactly); a Number would round past 2^53.
-  return format.format(decimal as Intl.StringNumericLiteral);
-}
 
 /** Parses an amount a person typed ("150", "150.5", "150,50") into minor units; undefined if it is not one. */
 export function parseAmount(text: string, currencyCode: string): bigint | undefined {

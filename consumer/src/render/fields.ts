@@ -1,6 +1,7 @@
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { InvoiceStatus, type Invoice, type Party } from "@invoicer/sdk";
-import { formatMoney, formatRate } from "./money.ts";
+import { formatMoney } from "@invoicer/platform/money";
+import { formatRate } from "./money.ts";
 
 /** Every printable field of an invoice as plain strings, laid out identically by the PDF and DOCX renderers. */
 export interface InvoiceText {
@@ -39,8 +40,11 @@ function party(p: Party | undefined): string[] {
   return [p.name, a?.street, cityLine, country(a?.countryCode ?? ""), p.vatId && `VAT ID: ${p.vatId}`].filter((s): s is string => !!s);
 }
 
+/** The language of every document: its labels are English, so are its amounts. */
+export const documentLanguage = "en-US";
+
 export function invoiceText(inv: Invoice): InvoiceText {
-  const money = (minor: bigint) => formatMoney(minor, inv.currencyCode);
+  const money = (minor: bigint) => formatMoney(minor, inv.currencyCode, documentLanguage);
   const details: Array<[string, string]> = [
     ["Invoice number", inv.number.toString()],
     ["Status", statusLabels[inv.status] ?? String(inv.status)],

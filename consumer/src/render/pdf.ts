@@ -4,6 +4,8 @@ import { dirname, join } from "node:path";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Invoice } from "@invoicer/sdk";
 import PDFDocument from "pdfkit";
+import type { EInvoiceExtras } from "./einvoice/index.ts";
+import { embedFacturX, facturXOf } from "./facturx.ts";
 import { invoiceText } from "./fields.ts";
 
 const margin = 40;
@@ -117,16 +119,14 @@ const copy = <T extends object>(o: T, own: Partial<T>): T => Object.assign(Objec
 const regular = face("DejaVuSans", "DejaVuSans.ttf");
 const bold = face("DejaVuSans-Bold", "DejaVuSans-Bold.ttf");
 
-/** Renders an invoice as an A4 PDF in DejaVu Sans (Latin, Greek, Cyrillic and more), embedded as subsets. */
-export async function renderInvoicePdf(invoice: Invoice): Promise<Uint8Array> {
+/**
+ * Renders an invoice as an A4 PDF/A-3b in DejaVu Sans (Latin, Greek, Cyrillic and more), embedded as
+ * subsets: a Factur-X / ZUGFeRD EN 16931 invoice, its CII (facturx.ts) embedded as factur-x.xml.
+ * `extras` are the EN 16931 fields the proto does not carry yet (einvoice/from-invoice.ts).
+ */
+export async function renderInvoicePdf(invoice: Invoice, extras: EInvoiceExtras = {}): Promise<Uint8Array> {
   const t = invoiceText(invoice);
-  const created = invoice.createTime ? timestampDate(invoice.createTime) : new Date(`${invoice.issueDate}T00:00:00Z`);
-  // A fixed CreationDate makes the output byte-for-byte reproducible.
-  const dates = isNaN(created.getTime()) ? {} : { CreationDate: created, ModDate: created };
-  // font: null spares pdfkit loading Helvetica, its default, which this document never uses.
-  const doc = new PDFDocument({ size: "A4", margin, info: { Title: t.title, ...dates }, font: null as unknown as string });
-  // pdfkit 0.20 takes a fontkit font where its types only name files and buffers.
-  for (const f of [regular, bold]) doc.registerFont(f.name, f.font as unknown as Uint8Array);
+  const doc = facturXDocument(invoice, t.title, extras);
   const chunks: Buffer[] = [];
   doc.on("data", (chunk: Buffer) => chunks.push(chunk));
   const done = new Promise<Uint8Array>((resolve, reject) => {
@@ -158,7 +158,7 @@ export async function renderInvoicePdf(invoice: Invoice): Promise<Uint8Array> {
   doc.x = margin;
   doc.y = Math.max(doc.y, top) + 14;
 
-  const amount = 108; // fits "1,234,567,890.00 EUR" on one line; larger amounts wrap
+  const amount = 108; // fits "€1,234,567,890.00" on one line; larger amounts wrap
   table(
     doc,
     t.lineHeader,
@@ -180,6 +180,28 @@ export async function renderInvoicePdf(invoice: Invoice): Promise<Uint8Array> {
   }
   doc.end();
   return done;
+}
+
+/** An empty PDF/A-3b with the document's fonts and, when EN 16931 can express the invoice, its Factur-X XML. */
+function facturXDocument(invoice: Invoice, title: string, extras: EInvoiceExtras): PDFKit.PDFDocument {
+  const created = invoice.createTime ? timestampDate(invoice.createTime) : new Date(`${invoice.issueDate}T00:00:00Z`);
+  const date = isNaN(created.getTime()) ? undefined : created;
+  // A fixed CreationDate makes the output byte-for-byte reproducible.
+  const dates = date ? { CreationDate: date, ModDate: date } : {};
+  const doc = new PDFDocument({
+    size: "A4",
+    margin,
+    info: { Title: title, ...dates },
+    // PDF/A-3 is based on PDF 1.7; pdfkit adds the pdfaid XMP and an sRGB output intent with its own ICC profile.
+    pdfVersion: "1.7",
+    subset: "PDF/A-3b",
+    font: null as unknown as string, // spares pdfkit loading Helvetica, its default, which this document never uses
+  });
+  const xml = facturXOf(invoice, extras);
+  if (xml !== undefined) embedFacturX(doc, xml, date);
+  // pdfkit 0.20 takes a fontkit font where its types only name files and buffers.
+  for (const f of [regular, bold]) doc.registerFont(f.name, f.font as unknown as Uint8Array);
+  return doc;
 }
 
 /** Draws rows of wrapped cells, starting a new page (and repeating the header) when a row does not fit. */

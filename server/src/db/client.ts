@@ -11,6 +11,13 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/**
+ * How long a transaction may sit idle, and how long one that takes a tenant's invoice counter may last
+ * at all: a stalled server's transactions, waiting in that counter's lock queue, would each take the
+ * lock in turn and sit idle again, chaining the stall (the three-servers fault scenario: 2 x 5 s).
+ */
+export const STALLED_TRANSACTION_MS = 5_000;
+
 /** Opens the connection pool the server runs on. */
 export function openDatabase(url: string, poolSize: number): Database {
   const sql = postgres(url, {
@@ -18,7 +25,11 @@ export function openDatabase(url: string, poolSize: number): Database {
     onnotice: () => {},
     // A stuck statement must not hold a pool connection for ever; a server stopped inside a transaction
     // (SIGSTOP, a hung loop) must not hold its rows' locks, a tenant's invoice counter above all, for ever.
-    connection: { statement_timeout: 30_000, idle_in_transaction_session_timeout: 5_000, application_name: "invoicer-server" },
+    connection: {
+      statement_timeout: 30_000,
+      idle_in_transaction_session_timeout: STALLED_TRANSACTION_MS,
+      application_name: "invoicer-server",
+    },
   });
   return { db: drizzle({ client: sql, schema }), sql, close: () => sql.end({ timeout: 5 }) };
 }

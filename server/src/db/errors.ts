@@ -16,8 +16,8 @@ const connectionCodes = new Set([
 
 /** SQLSTATEs that say the database cannot serve now (not that the statement is wrong). */
 const unavailableStates = new Set(["57P01", "57P02", "57P03", "53300", "53400"]);
-/** SQLSTATEs of a transaction that lost a race and may simply be run again. */
-const retryableStates = new Set(["40001", "40P01"]);
+/** SQLSTATEs of a transaction that lost a race, or was ended waiting on one that stalled, and may simply be run again. */
+const retryableStates = new Set(["40001", "40P01", "25P03", "25P04"]);
 
 /**
  * The Connect code for a database failure that is not the request's fault: Unavailable while the

@@ -8,7 +8,11 @@ const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 export type SqlNames<T extends Table> = { readonly [K in keyof T["_"]["columns"]]: string } & { readonly $table: string };
 
-/** A table's quoted SQL name (`$table`) and each column's under its key, from schema.ts: the one place names are spelled. */
+/**
+ * A table's quoted SQL name (`$table`) and each column's under its key, from schema.ts, for the
+ * prepared hot-path statements. The other raw statements (outbox relay, parked and metrics, watch,
+ * re-drive, stale documents) still spell names by hand: a rename in schema.ts must be made there too.
+ */
 export function sqlNames<T extends Table>(table: T): SqlNames<T> {
   const names: Record<string, string> = { $table: quote(getTableName(table)) };
   for (const [key, column] of Object.entries(getTableColumns(table))) names[key] = quote(column.name);

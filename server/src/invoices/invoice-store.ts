@@ -1,5 +1,5 @@
-import { and, asc, desc, eq, inArray, lt, sql } from "drizzle-orm";
-import type { Db, Tx } from "../db/client.ts";
+import { and, asc, desc, eq, getTableColumns, inArray, lt, sql } from "drizzle-orm";
+import { STALLED_TRANSACTION_MS, type Db, type Tx } from "../db/client.ts";
 import { columnsExcept, fromDriver, insertRow, insertRows, postgresClientOf, postgresTransactionOf, sqlNames } from "../db/raw-sql.ts";
 import { idempotencyKeys, invoiceCounters, invoiceLines, invoices, type VatBreakdownRecord } from "../db/schema.ts";
 import type { Pricing } from "../domain/pricing.ts";
@@ -58,6 +58,9 @@ const c = sqlNames(invoiceCounters);
  * (the number and the transaction's now(), which is every row's created_at) or none (key taken).
  * The key insert blocks while a concurrent transaction holds the same key.
  */
+/** PostgreSQL 17's transaction_timeout, for this transaction only: it ends the session of one that runs past it. */
+const boundTransactionSql = "select set_config('transaction_timeout', $1, true)";
+
 export const claimNumberSql = `with claimed as (
   insert into ${k.$table} (${keyInsert.columns})
   values (${keyInsert.placeholders})
@@ -104,9 +107,11 @@ export async function issueInvoice(
   beforeCommit: () => void,
 ): Promise<IssueResult> {
   const issued = await postgresClientOf(db).begin(async (tx) => {
-    const [claimed] = await tx.unsafe<{ number: string; created_at: string }[]>(claimNumberSql, claimNumberParams(draft), {
-      prepare: true,
-    });
+    // Bounded before the claim may wait for the counter's lock; sent with it, in one round trip.
+    const [, [claimed]] = await Promise.all([
+      tx.unsafe(boundTransactionSql, [`${STALLED_TRANSACTION_MS}ms`], { prepare: true }),
+      tx.unsafe<{ number: string; created_at: string }[]>(claimNumberSql, claimNumberParams(draft), { prepare: true }),
+    ]);
     if (!claimed) return undefined;
     // Number and created_at as drizzle reads them back (postgres.js hands timestamps over as text under drizzle).
     const invoice = issuedRecord(draft, fromDriver(invoices.number, claimed.number), fromDriver(invoices.createdAt, claimed.created_at));
@@ -204,14 +209,21 @@ export function invoiceReader(db: Db): (tenantId: string, id: string) => Promise
   return (tenantId, id) => readInvoice((prepared ??= prepare()), tenantId, id);
 }
 
-/** One page of the tenant's invoices, newest number first, starting below `beforeNumber`. */
+/**
+ * One page of the tenant's invoices, newest number first, starting below `beforeNumber`: at most
+ * `limit` invoices and, but for its first invoice, at most `maxLines` lines in all; `more` says
+ * whether invoices are left after it.
+ */
 export async function listInvoices(
   db: Db,
   tenantId: string,
-  page: { limit: number; beforeNumber?: bigint; status?: InvoiceStatusName },
-): Promise<InvoiceRecord[]> {
+  page: { limit: number; maxLines: number; beforeNumber?: bigint; status?: InvoiceStatusName },
+): Promise<{ invoices: InvoiceRecord[]; more: boolean }> {
   const rows = await db
-    .select()
+    .select({
+      ...getTableColumns(invoices),
+      lineCount: sql<number>`(select count(*)::int from ${invoiceLines} where ${invoiceLines.invoiceId} = ${invoices.id})`,
+    })
     .from(invoices)
     .where(
       and(
@@ -221,19 +233,32 @@ export async function listInvoices(
       ),
     )
     .orderBy(desc(invoices.number))
-    .limit(page.limit);
-  if (rows.length === 0) return [];
+    .limit(page.limit + 1);
+  const kept = withinLines(rows.slice(0, page.limit), page.maxLines);
+  if (kept.length === 0) return { invoices: [], more: false };
   const lines = await db
     .select()
     .from(invoiceLines)
     .where(
       inArray(
         invoiceLines.invoiceId,
-        rows.map((r) => r.id),
+        kept.map((r) => r.id),
       ),
     )
     .orderBy(asc(invoiceLines.position));
-  return rows.map((row) => ({ ...row, lines: lines.filter((l) => l.invoiceId === row.id) }));
+  const linesOf = new Map(kept.map((r) => [r.id, [] as typeof lines]));
+  for (const line of lines) linesOf.get(line.invoiceId)!.push(line);
+  return {
+    invoices: kept.map(({ lineCount: _, ...row }) => ({ ...row, lines: linesOf.get(row.id)! })),
+    more: rows.length > kept.length,
+  };
+}
+
+/** The first rows whose lines add up to at most `maxLines` (the first row always). */
+function withinLines<T extends { lineCount: number }>(rows: T[], maxLines: number): T[] {
+  let total = 0;
+  const kept = rows.findIndex((row, i) => (total += row.lineCount) > maxLines && i > 0);
+  return kept === -1 ? rows : rows.slice(0, kept);
 }
 
 export type TransitionResult =

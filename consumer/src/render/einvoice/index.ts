@@ -1,4 +1,5 @@
-// EN 16931 e-invoices from one model: not yet wired into renderInvoiceDocuments (the proto has no formats for them yet).
+// EN 16931 e-invoices from one model. The Factur-X CII is embedded in the invoice PDF (../facturx.ts); the
+// others are not yet wired into renderInvoiceDocuments (the proto has no formats for them yet).
 import { facturXCiiProfile, writeCii, xrechnungCiiProfile } from "./cii.ts";
 import type { EInvoice } from "./model.ts";
 import { peppolUblProfile, writeUbl, xrechnungUblProfile } from "./ubl.ts";

@@ -157,7 +157,7 @@ lifecycle:
 {{- range $values.extraEnv -}}{{- if and (eq .name "NODE_OPTIONS") (hasKey . "value") -}}{{- $options = append $options (toString .value) -}}{{- end -}}{{- end -}}
 {{- range $options -}}
 {{- if not (contains "--max-semi-space-size" .) -}}
-{{- fail (printf "%s: a NODE_OPTIONS in env or extraEnv replaces the image's (--max-semi-space-size=16; README, design notes): keep a --max-semi-space-size in it" $component) -}}
+{{- fail (printf "%s: a NODE_OPTIONS in env or extraEnv replaces the image's (--max-semi-space-size=16; docs/architecture.md): keep a --max-semi-space-size in it" $component) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}

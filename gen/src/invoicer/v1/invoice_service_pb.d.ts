@@ -159,7 +159,8 @@ export declare const GetInvoiceResponseSchema: GenMessage<GetInvoiceResponse>;
  */
 export declare type ListInvoicesRequest = Message<"invoicer.v1.ListInvoicesRequest"> & {
   /**
-   * 1 to 100; 0 means 20.
+   * 1 to 100; 0 means 20. A page may hold fewer: at most 1,000 invoice lines in all (but for its
+   * first invoice). Page on with next_page_token, never by counting.
    *
    * @generated from field: int32 page_size = 1;
    */
