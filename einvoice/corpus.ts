@@ -3,6 +3,7 @@
 // format must refuse with the rule the validator must name. Later: generated through the running system.
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { DocumentType } from "@invoicer/sdk";
 import { eInvoiceOf, eInvoiceWriters, type EInvoiceFormat } from "../consumer/src/render/einvoice/index.ts";
 import { renderInvoicePdf } from "../consumer/src/render/pdf.ts";
 import { allSamples, rejectedSamples, type Sample } from "../test/support/einvoice-samples.ts";
@@ -36,7 +37,10 @@ export async function writeCorpus(folder: string) {
   const valid: EInvoiceDocument[] = allSamples().flatMap((sample) =>
     formats.flatMap((format) => {
       const path = write(folder, sample, format);
-      return checks[format][sample.extras.typeCode === "381" ? "creditNote" : "invoice"].map((kind) => ({ path, kind }));
+      return checks[format][sample.invoice.documentType === DocumentType.CREDIT_NOTE ? "creditNote" : "invoice"].map((kind) => ({
+        path,
+        kind,
+      }));
     }),
   );
   for (const sample of allSamples()) {

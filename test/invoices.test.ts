@@ -1,14 +1,20 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { clone } from "@bufbuild/protobuf";
+import { clone, create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import {
+  ContactSchema,
   CreateInvoiceRequestSchema,
   DocumentStatus,
+  DocumentType,
+  ElectronicAddressSchema,
   FieldViolationsSchema,
   InvoiceService,
   InvoiceStatus,
+  LineInputSchema,
+  PaymentInstructionsSchema,
+  VatCategory,
   type CreateInvoiceRequest,
 } from "@invoicer/sdk";
 import { BadRequestSchema, ErrorInfoSchema } from "@invoicer/sdk/google/rpc/error_details_pb";
@@ -153,6 +159,118 @@ describe("issuing invoices", () => {
   });
 });
 
+/** sampleInvoice with every EN 16931 field of issue 31 set. */
+function einvoiceRequest(): CreateInvoiceRequest {
+  const request = sampleInvoice({
+    buyerReference: "04011000-12345-03",
+    orderReference: "PO-4711",
+    payment: {
+      meansCode: "58",
+      iban: "DE89370400440532013000",
+      bic: "COBADEFFXXX",
+      remittance: "RF18 5390 0754 7034",
+      terms: "30 days net",
+    },
+    deliveryAddress: { street: "Lager 3", city: "Potsdam", postalCode: "14467", countryCode: "DE" },
+  });
+  request.seller!.electronicAddress = create(ElectronicAddressSchema, { scheme: "9930", id: "DE123456789" });
+  request.seller!.contact = create(ContactSchema, { name: "Erika Mustermann", phone: "+49 30 1234567", email: "billing@acme.example" });
+  request.seller!.legalRegistrationId = "HRB 123456 B";
+  request.buyer!.electronicAddress = create(ElectronicAddressSchema, { scheme: "EM", id: "ap@globex.example" });
+  Object.assign(request.lines[0]!, { quantity: 0n, quantityDecimal: "1.5", unitCode: "HUR", unitPriceMinor: 3_333n });
+  Object.assign(request.lines[1]!, {
+    vatRateBp: 0,
+    vatCategory: VatCategory.EXEMPT,
+    vatExemptionReason: "Exempt: education",
+    vatExemptionReasonCode: "VATEX-EU-132-1I",
+  });
+  return request;
+}
+
+describe("EN 16931 fields", () => {
+  it("stores every field and returns it from create, get and list", async () => {
+    const client = stack.client(stack.tenantA);
+    const request = einvoiceRequest();
+    const { invoice } = await client.createInvoice(request);
+    assert.ok(invoice);
+    assert.deepEqual(invoice.seller, request.seller);
+    assert.deepEqual(invoice.buyer, request.buyer);
+    assert.equal(invoice.buyerReference, "04011000-12345-03");
+    assert.equal(invoice.orderReference, "PO-4711");
+    assert.deepEqual(invoice.payment, request.payment);
+    assert.deepEqual(invoice.deliveryAddress, request.deliveryAddress);
+    assert.equal(invoice.documentType, DocumentType.INVOICE);
+    const [decimal, exempt] = invoice.lines;
+    assert.deepEqual(
+      [decimal!.quantity, decimal!.quantityDecimal, decimal!.unitCode, decimal!.vatCategory, decimal!.netMinor],
+      [0n, "1.5", "HUR", VatCategory.STANDARD, 5_000n], // 1.5 × 33.33 = 49.995 -> 50.00
+    );
+    assert.deepEqual(
+      [exempt!.unitCode, exempt!.vatCategory, exempt!.vatExemptionReason, exempt!.vatExemptionReasonCode],
+      ["C62", VatCategory.EXEMPT, "Exempt: education", "VATEX-EU-132-1I"],
+    );
+    assert.deepEqual((await client.getInvoice({ id: invoice.id })).invoice, invoice);
+    const listed = await client.listInvoices({ pageSize: 100 });
+    assert.deepEqual(
+      listed.invoices.find((i) => i.id === invoice.id),
+      invoice,
+    );
+  });
+
+  it("defaults the unit to C62, the category to S or Z by rate, the remittance to the number and no delivery address", async () => {
+    const request = sampleInvoice({ payment: { meansCode: "58", iban: "DE89370400440532013000" } });
+    request.lines[1]!.vatRateBp = 0;
+    const { invoice } = await stack.client(stack.tenantA).createInvoice(request);
+    assert.deepEqual(
+      invoice!.lines.map((l) => [l.unitCode, l.vatCategory, l.quantityDecimal]),
+      [
+        ["C62", VatCategory.STANDARD, ""],
+        ["C62", VatCategory.ZERO_RATED, ""],
+      ],
+    );
+    assert.equal(invoice!.payment?.remittance, invoice!.number.toString());
+    assert.equal(invoice!.deliveryAddress, undefined);
+    assert.equal(invoice!.documentType, DocumentType.INVOICE);
+  });
+
+  it("delivers an intra-community supply to the buyer's address when none is given (BR-IC-12)", async () => {
+    const request = sampleInvoice();
+    Object.assign(request.lines[1]!, { vatRateBp: 0, vatCategory: VatCategory.INTRA_COMMUNITY, vatExemptionReasonCode: "VATEX-EU-IC" });
+    const { invoice } = await stack.client(stack.tenantA).createInvoice(request);
+    assert.deepEqual(invoice!.deliveryAddress, request.buyer!.address);
+  });
+
+  it("keys the VAT breakdown by category and rate, with each category's exemption reason", async () => {
+    const request = einvoiceRequest();
+    request.lines.push(create(LineInputSchema, { description: "Books", quantity: 1n, unitPriceMinor: 700n, vatRateBp: 0 }));
+    const { invoice } = await stack.client(stack.tenantA).createInvoice(request);
+    assert.deepEqual(
+      invoice!.vatBreakdown.map((b) => [b.vatCategory, b.vatRateBp, b.taxableMinor, b.vatMinor, b.vatExemptionReasonCode]),
+      [
+        [VatCategory.EXEMPT, 0, 2_500n, 0n, "VATEX-EU-132-1I"],
+        [VatCategory.ZERO_RATED, 0, 700n, 0n, ""],
+        [VatCategory.STANDARD, 1900, 5_000n, 950n, ""],
+      ],
+    );
+    assert.equal(invoice!.totalMinor, 2_500n + 700n + 5_000n + 950n);
+  });
+
+  it("answers a retry with the same key with the first invoice and creates nothing twice", async () => {
+    const client = stack.client(stack.tenantA);
+    const request = einvoiceRequest();
+    const first = await client.createInvoice(request);
+    const counts = async () => [await countRows(stack, "invoices"), await countRows(stack, "invoice_lines")];
+    const before = await counts();
+    const retries = await Promise.all([client.createInvoice(request), client.createInvoice(clone(CreateInvoiceRequestSchema, request))]);
+    for (const retry of retries) assert.deepEqual(retry.invoice, first.invoice);
+    assert.deepEqual(await counts(), before);
+    const changed = clone(CreateInvoiceRequestSchema, request);
+    changed.lines[0]!.quantityDecimal = "1.25";
+    assert.equal((await rejection(client.createInvoice(changed))).code, Code.AlreadyExists);
+    assert.deepEqual(await counts(), before);
+  });
+});
+
 describe("validation", () => {
   const cases: [string, (r: CreateInvoiceRequest) => void, string][] = [
     ["missing idempotency key", (r) => (r.idempotencyKey = ""), "idempotency_key"],
@@ -196,6 +314,50 @@ describe("validation", () => {
     // Characters XML 1.0 cannot hold: the DOCX would be unreadable.
     ["U+FFFE in a description", (r) => (r.lines[0]!.description = "Widget \uFFFE"), "lines[0].description"],
     ["U+FFFF in a note", (r) => (r.note = "\uFFFF"), "note"],
+    // EN 16931 fields (issue 31).
+    [
+      "an IBAN failing its checksum",
+      (r) => (r.payment = create(PaymentInstructionsSchema, { meansCode: "58", iban: "DE89370400440532013001" })),
+      "payment.iban",
+    ],
+    [
+      "an unknown EAS scheme",
+      (r) => (r.buyer!.electronicAddress = create(ElectronicAddressSchema, { scheme: "XX", id: "x" })),
+      "buyer.electronic_address.scheme",
+    ],
+    [
+      "an unknown VATEX code",
+      (r) => Object.assign(r.lines[0]!, { vatRateBp: 0, vatCategory: VatCategory.EXEMPT, vatExemptionReasonCode: "VATEX-XX" }),
+      "lines[0].vat_exemption_reason_code",
+    ],
+    [
+      "a decimal quantity with 5 places",
+      (r) => Object.assign(r.lines[0]!, { quantity: 0n, quantityDecimal: "1.00001" }),
+      "lines[0].quantity_decimal",
+    ],
+    [
+      "a decimal quantity that is no number",
+      (r) => Object.assign(r.lines[0]!, { quantity: 0n, quantityDecimal: "one" }),
+      "lines[0].quantity_decimal",
+    ],
+    [
+      "an exemption without a reason",
+      (r) => Object.assign(r.lines[0]!, { vatRateBp: 0, vatCategory: VatCategory.EXPORT }),
+      "lines[0].vat_exemption_reason",
+    ],
+    [
+      "an intra-community supply at 19 %",
+      (r) => Object.assign(r.lines[0]!, { vatCategory: VatCategory.INTRA_COMMUNITY, vatExemptionReasonCode: "VATEX-EU-IC" }),
+      "lines[0].vat_rate_bp",
+    ],
+    [
+      "reverse charge without the buyer's VAT id",
+      (r) => (
+        Object.assign(r.lines[0]!, { vatRateBp: 0, vatCategory: VatCategory.REVERSE_CHARGE, vatExemptionReasonCode: "VATEX-EU-AE" }),
+        (r.buyer!.vatId = "")
+      ),
+      "buyer.vat_id",
+    ],
   ];
   for (const kind of ["connect-json", "grpc"] as const) {
     it(`carries google.rpc.BadRequest and ErrorInfo over ${kind}`, async () => {

@@ -148,6 +148,59 @@ describe("REST routes", () => {
     assert.equal(typeof page.nextPageToken, "string");
   });
 
+  it("takes and returns the EN 16931 fields in the JSON mapping, snake_case accepted, and refuses a bad IBAN naming it", async () => {
+    const body = {
+      idempotency_key: `rest-einvoice-${Date.now()}`,
+      currency_code: "EUR",
+      seller: {
+        name: "Acme GmbH",
+        vat_id: "DE123456789",
+        address: { street: "Hauptstraße 1", city: "Berlin", country_code: "DE" },
+        electronic_address: { scheme: "9930", id: "DE123456789" },
+        contact: { name: "Erika Mustermann", email: "billing@acme.example" },
+        legal_registration_id: "HRB 123456 B",
+      },
+      buyer: { name: "Globex SARL", vat_id: "FR12345678901", address: { street: "1 rue de Rivoli", city: "Paris", country_code: "FR" } },
+      lines: [
+        { description: "Consulting", quantity_decimal: "2.25", unit_code: "HUR", unit_price_minor: "10000", vat_rate_bp: 1900 },
+        {
+          description: "Reverse-charged service",
+          quantity: "1",
+          unit_price_minor: "500",
+          vat_category: "VAT_CATEGORY_REVERSE_CHARGE",
+          vat_exemption_reason_code: "VATEX-EU-AE",
+        },
+      ],
+      buyer_reference: "REF-1",
+      payment: { means_code: "58", iban: "DE89370400440532013000" },
+    };
+    const created = await rest("/v1/invoices", { method: "POST", body: JSON.stringify(body) });
+    assert.equal(created.status, 201);
+    const invoice = await created.json();
+    assert.deepEqual(
+      invoice.lines.map((l: Record<string, string>) => [l.quantityDecimal, l.unitCode, l.vatCategory, l.netMinor]),
+      [
+        ["2.25", "HUR", "VAT_CATEGORY_STANDARD", "22500"],
+        [undefined, "C62", "VAT_CATEGORY_REVERSE_CHARGE", "500"],
+      ],
+    );
+    assert.deepEqual(invoice.seller.electronicAddress, { scheme: "9930", id: "DE123456789" });
+    assert.deepEqual(invoice.payment, { meansCode: "58", iban: "DE89370400440532013000", remittance: invoice.number });
+    assert.equal(invoice.buyerReference, "REF-1");
+    assert.equal(invoice.documentType, "DOCUMENT_TYPE_INVOICE");
+    const badIban = {
+      ...body,
+      idempotency_key: `rest-einvoice-bad-${Date.now()}`,
+      payment: { means_code: "58", iban: "DE00370400440532013000" },
+    };
+    const refused = await rest("/v1/invoices", { method: "POST", body: JSON.stringify(badIban) });
+    assert.equal(refused.status, 400);
+    assert.deepEqual(
+      (await refused.json()).violations.map((v: { field: string }) => v.field),
+      ["payment.iban"],
+    );
+  });
+
   it("answers bad input with the HTTP status and the field", async () => {
     const invalid = await rest("/v1/invoices", { method: "POST", body: JSON.stringify({ idempotencyKey: "x", currencyCode: "XYZ" }) });
     assert.equal(invalid.status, 400);

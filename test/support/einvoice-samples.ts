@@ -1,24 +1,32 @@
-// The e-invoice corpus: one issued invoice (or credit note) per case EN 16931 distinguishes, each as today's
-// proto `Invoice` plus the extras the proto gains later. Unit tests assert on it; einvoice/corpus.ts
-// writes every format of it to a folder for the validators.
+// The e-invoice corpus: one issued invoice (or credit note) per case EN 16931 distinguishes, each a CreateInvoiceRequest
+// turned into the proto `Invoice` the API returns by the server's own mapping (newInvoice, issuedRecord, toInvoice).
+// Unit tests assert on it; einvoice/corpus.ts writes every format of it to a folder for the validators.
 import { clone, create, type MessageInitShape } from "@bufbuild/protobuf";
-import { InvoiceSchema, InvoiceStatus, type Invoice, type PartySchema } from "@invoicer/sdk";
-import type { EInvoiceExtras, EInvoiceFormat, LineExtras, PartyExtras } from "../../consumer/src/render/einvoice/index.ts";
-import { priceInvoice } from "../../server/src/domain/pricing.ts";
+import {
+  CreateInvoiceRequestSchema,
+  DocumentType,
+  VatCategory,
+  type CreateInvoiceRequest,
+  type Invoice,
+  LineInputSchema,
+  type PartySchema,
+} from "@invoicer/sdk";
+import type { EInvoiceExtras, EInvoiceFormat } from "../../consumer/src/render/einvoice/index.ts";
+import { issuedRecord } from "../../server/src/invoices/invoice-store.ts";
+import { newInvoice } from "../../server/src/invoices/invoice-service.ts";
+import { toInvoice } from "../../server/src/invoices/to-proto.ts";
 
 export interface Sample {
   name: string;
+  /** What a client sends (a credit note's is the request of an invoice with the credited lines). */
+  request: CreateInvoiceRequest;
   invoice: Invoice;
+  /** What the proto does not carry yet: a credit note's preceding invoice (BG-3). */
   extras: EInvoiceExtras;
 }
 
 type PartyInit = MessageInitShape<typeof PartySchema>;
-interface SampleLine extends LineExtras {
-  description: string;
-  quantity?: bigint;
-  unitPriceMinor: bigint;
-  vatRateBp: number;
-}
+type SampleLine = MessageInitShape<typeof LineInputSchema>;
 
 /** A GLN (EAS 0088) with its GS1 check digit, which Peppol verifies. */
 export function gln(twelveDigits: string): string {
@@ -26,88 +34,64 @@ export function gln(twelveDigits: string): string {
   return twelveDigits + String((10 - (sum % 10)) % 10);
 }
 
-export const seller: PartyInit = {
+const sellerFields = {
   name: "Acme Consulting GmbH",
   vatId: "DE123456789",
   address: { street: "Hauptstraße 1", city: "Berlin", postalCode: "10115", countryCode: "DE" },
-};
-export const sellerExtras: PartyExtras = {
   electronicAddress: { scheme: "9930", id: "DE123456789" },
   legalRegistrationId: "HRB 123456 B",
   contact: { name: "Erika Mustermann", phone: "+49 30 1234567", email: "billing@acme.example" },
 };
+export const seller: PartyInit = sellerFields;
 const germanBuyer: PartyInit = {
   name: "Bundesamt für Beispiele",
   vatId: "DE987654321",
   address: { street: "Platz der Republik 1", city: "Bonn", postalCode: "53113", countryCode: "DE" },
 };
 const leitwegId = "04011000-12345-03";
-const payment = { meansCode: "58", iban: "DE89370400440532013000", bic: "COBADEFFXXX" };
+const payment = { meansCode: "58", iban: "DE89370400440532013000", bic: "COBADEFFXXX", terms: "Payable within 30 days without deduction." };
 
-function invoiceOf(number: bigint, lines: SampleLine[], parties: { seller?: PartyInit; buyer: PartyInit }, currencyCode = "EUR") {
-  const amounts = lines.map((l) => ({ quantity: l.quantity ?? 1n, unitPriceMinor: l.unitPriceMinor, vatRateBp: l.vatRateBp }));
-  const p = priceInvoice(amounts);
-  return create(InvoiceSchema, {
-    id: `0190f3a2-7c4e-7d21-9b1a-${number.toString().padStart(12, "0")}`,
-    number,
-    status: InvoiceStatus.ISSUED,
-    currencyCode,
-    seller: parties.seller ?? seller,
-    buyer: parties.buyer,
-    lines: lines.map((l, i) => ({ ...amounts[i]!, description: l.description, netMinor: p.netMinor[i]! })),
-    vatBreakdown: p.vatBreakdown,
-    subtotalMinor: p.subtotalMinor,
-    vatTotalMinor: p.vatTotalMinor,
-    totalMinor: p.totalMinor,
-    issueDate: "2026-12-01",
-    supplyDate: "2026-11-30",
-    dueDate: "2026-12-31",
-    note: "Thank you for your business.\r\nQuestions? Write to billing@acme.example & quote the invoice number.",
-  });
+/** The invoice the API returns for `request` when it is issued with `number` (the request is not validated: rejected samples are built too). */
+export function invoiceOf(request: CreateInvoiceRequest, number: bigint): Invoice {
+  const draft = newInvoice(request, "0190f3a2-7c4e-7d21-9b1a-000000000000", () => "2026-12-01");
+  const invoice = toInvoice(issuedRecord(draft, number, new Date("2026-12-01T09:30:00Z")));
+  invoice.id = `0190f3a2-7c4e-7d21-9b1a-${number.toString().padStart(12, "0")}`;
+  return invoice;
 }
-
-const lineExtras = (lines: SampleLine[]): LineExtras[] =>
-  lines.map(({ unitCode, vatCategory, exemptionReason, exemptionReasonCode, quantityDecimal }) => ({
-    unitCode,
-    vatCategory,
-    exemptionReason,
-    exemptionReasonCode,
-    quantityDecimal,
-  }));
 
 function sample(
   name: string,
   number: bigint,
   lines: SampleLine[],
-  buyer: { party: PartyInit; extras: PartyExtras; reference?: string },
-  options: { seller?: PartyInit; sellerExtras?: PartyExtras; currency?: string } = {},
+  buyer: { party: PartyInit; reference?: string },
+  options: { seller?: PartyInit; currency?: string } = {},
 ): Sample {
-  return {
-    name,
-    invoice: invoiceOf(number, lines, { seller: options.seller, buyer: buyer.party }, options.currency),
-    extras: {
-      buyerReference: buyer.reference ?? `PO-${number}`,
-      orderReference: `PO-${number}`,
-      paymentTerms: "Payable within 30 days without deduction.",
-      seller: options.sellerExtras ?? sellerExtras,
-      buyer: buyer.extras,
-      payment,
-      lines: lineExtras(lines),
-    },
-  };
+  const request = create(CreateInvoiceRequestSchema, {
+    idempotencyKey: `sample-${name}`,
+    currencyCode: options.currency ?? "EUR",
+    seller: options.seller ?? seller,
+    buyer: buyer.party,
+    lines: lines.map((l) => ({ quantity: l.quantityDecimal ? 0n : 1n, ...l })),
+    issueDate: "2026-12-01",
+    supplyDate: "2026-11-30",
+    dueDate: "2026-12-31",
+    note: "Thank you for your business.\nQuestions? Write to billing@acme.example & quote the invoice number.",
+    buyerReference: buyer.reference ?? `PO-${number}`,
+    orderReference: `PO-${number}`,
+    payment,
+  });
+  return { name, request, invoice: invoiceOf(request, number), extras: {} };
 }
 
 const publicBuyer = {
-  party: germanBuyer,
-  extras: { electronicAddress: { scheme: "0204", id: leitwegId }, contact: { name: "Max Beispiel" } },
+  party: { ...germanBuyer, electronicAddress: { scheme: "0204", id: leitwegId }, contact: { name: "Max Beispiel" } },
   reference: leitwegId,
 };
 /** A business buyer reached by its GLN (EAS 0088), which every profile accepts. */
 function buyerIn(name: string, address: PartyInit["address"] & { countryCode: string }, vatId = "") {
   const code = address.countryCode;
   return {
-    party: { name, vatId, address },
-    extras: { electronicAddress: { scheme: "0088", id: gln(`40000010${code.charCodeAt(0)}${code.charCodeAt(1)}`) } },
+    party: { name, vatId, address, electronicAddress: { scheme: "0088", id: gln(`40000010${code.charCodeAt(0)}${code.charCodeAt(1)}`) } },
   };
 }
 
@@ -120,14 +104,26 @@ const standardLines: SampleLine[] = [
 ];
 
 const exempt = {
-  vatCategory: "E" as const,
-  exemptionReason: "Exempt: medical treatment, art. 132(1)(c) VAT directive",
-  exemptionReasonCode: "VATEX-EU-132-1C",
+  vatCategory: VatCategory.EXEMPT,
+  vatExemptionReason: "Exempt: medical treatment, art. 132(1)(c) VAT directive",
+  vatExemptionReasonCode: "VATEX-EU-132-1C",
 };
-const reverseCharge = { vatCategory: "AE" as const, exemptionReason: "Reverse charge", exemptionReasonCode: "VATEX-EU-AE" };
-const intraCommunity = { vatCategory: "K" as const, exemptionReason: "Intra-community supply", exemptionReasonCode: "VATEX-EU-IC" };
-const exportOutsideEu = { vatCategory: "G" as const, exemptionReason: "Export outside the EU", exemptionReasonCode: "VATEX-EU-G" };
-const notSubject = { vatCategory: "O" as const, exemptionReason: "Not subject to VAT", exemptionReasonCode: "VATEX-EU-O" };
+const reverseCharge = {
+  vatCategory: VatCategory.REVERSE_CHARGE,
+  vatExemptionReason: "Reverse charge",
+  vatExemptionReasonCode: "VATEX-EU-AE",
+};
+const intraCommunity = {
+  vatCategory: VatCategory.INTRA_COMMUNITY,
+  vatExemptionReason: "Intra-community supply",
+  vatExemptionReasonCode: "VATEX-EU-IC",
+};
+const exportOutsideEu = {
+  vatCategory: VatCategory.EXPORT,
+  vatExemptionReason: "Export outside the EU",
+  vatExemptionReasonCode: "VATEX-EU-G",
+};
+const notSubject = { vatCategory: VatCategory.NOT_SUBJECT, vatExemptionReason: "Not subject to VAT", vatExemptionReasonCode: "VATEX-EU-O" };
 
 const scripts = [
   "Μελέτη σκοπιμότητας και τεκμηρίωση",
@@ -172,10 +168,7 @@ export function invoiceSamples(): Sample[] {
       106n,
       [{ description: "Damages (not a supply)", quantity: 1n, unitPriceMinor: 150_000n, vatRateBp: 0, ...notSubject }],
       buyerIn("Beispiel AG", { street: "Bahnhofstrasse 1", city: "Zürich", postalCode: "8001", countryCode: "CH" }),
-      {
-        seller: { ...seller, vatId: "" },
-        sellerExtras: { ...sellerExtras, electronicAddress: { scheme: "0088", id: gln("400000100001") } },
-      },
+      { seller: { ...sellerFields, vatId: "", electronicAddress: { scheme: "0088", id: gln("400000100001") } } },
     ),
     sample(
       "hundred-lines-non-latin",
@@ -205,27 +198,16 @@ export function invoiceSamples(): Sample[] {
 
 /** A credit note (381) of `credited`, referencing it (BG-3); `lines` picks lines by index with the quantity credited. */
 function creditNote(name: string, number: bigint, credited: Sample, lines?: Array<[index: number, quantity: string]>): Sample {
-  const picked =
-    lines ??
-    credited.invoice.lines.map((l, i): [number, string] => [i, credited.extras.lines?.[i]?.quantityDecimal ?? l.quantity.toString()]);
-  const sampleLines = picked.map(([i, quantity]): SampleLine => {
-    const l = credited.invoice.lines[i]!;
-    return {
-      ...credited.extras.lines?.[i],
-      description: l.description,
-      unitPriceMinor: l.unitPriceMinor,
-      vatRateBp: l.vatRateBp,
-      quantityDecimal: quantity,
-    };
-  });
-  const base = sample(name, number, sampleLines, {
-    party: credited.invoice.buyer!,
-    extras: credited.extras.buyer!,
-    reference: credited.extras.buyerReference,
-  });
+  const picked = lines ?? credited.invoice.lines.map((l, i): [number, string] => [i, l.quantityDecimal || l.quantity.toString()]);
+  const request = clone(CreateInvoiceRequestSchema, credited.request);
+  request.lines = picked.map(([i, quantityDecimal]) =>
+    Object.assign(clone(LineInputSchema, credited.request.lines[i]!), { quantity: 0n, quantityDecimal }),
+  );
+  request.note = `Credit note for invoice ${credited.invoice.number}`;
+  const invoice = invoiceOf(request, number);
+  invoice.documentType = DocumentType.CREDIT_NOTE;
   const precedingInvoice = { number: credited.invoice.number.toString(), issueDate: credited.invoice.issueDate };
-  base.invoice.note = `Credit note for invoice ${credited.invoice.number}`;
-  return { ...base, extras: { ...base.extras, typeCode: "381", precedingInvoice } };
+  return { name, request, invoice, extras: { precedingInvoice } };
 }
 
 /** A full and a partial credit note of the first invoice sample. */
@@ -247,35 +229,34 @@ export interface RejectedSample extends Sample {
   rules: Partial<Record<EInvoiceFormat, string>>;
 }
 
-function changed(s: Sample, name: string, change: (s: Sample) => void): Sample {
-  const copy = { name, extras: structuredClone(s.extras), invoice: clone(InvoiceSchema, s.invoice) };
-  change(copy);
-  return copy;
+/** A copy of `s` whose request is changed, issued again as the API would (if it let the request through). */
+function changed(s: Sample, name: string, change: (request: CreateInvoiceRequest) => void): Sample {
+  const request = clone(CreateInvoiceRequestSchema, s.request);
+  change(request);
+  return { name, request, invoice: invoiceOf(request, s.invoice.number), extras: structuredClone(s.extras) };
 }
 const everywhere = (rule: string) => ({ xrechnungUbl: rule, xrechnungCii: rule, peppolUbl: rule, facturXCii: rule });
 /** XRechnung's rule, and the Peppol BIS national rule for a German seller (DE-R-nnn since 2026.5). */
 const german = (n: number) => ({ xrechnungUbl: `BR-DE-${n}`, xrechnungCii: `BR-DE-${n}`, peppolUbl: `DE-R-${String(n).padStart(3, "0")}` });
 
-/** One gap per sample, each refused by a validator: the later API must refuse the same with the same rule id. */
+/** One gap per sample, each refused by a validator: the API refuses the EN 16931 ones (BR-...) at create with the same rule id. */
 export function rejectedSamples(): RejectedSample[] {
   const [standard, exempt, reverse, , , notSubject] = invoiceSamples() as [Sample, Sample, Sample, Sample, Sample, Sample];
-  const noExemption = (s: Sample) => {
-    s.extras.lines![0] = { ...s.extras.lines![0], exemptionReason: undefined, exemptionReasonCode: undefined };
-  };
+  const noExemption = (r: CreateInvoiceRequest) => Object.assign(r.lines[0]!, { vatExemptionReason: "", vatExemptionReasonCode: "" });
   return [
-    { ...changed(standard, "no-buyer-reference", (s) => delete s.extras.buyerReference), rules: german(15) },
-    { ...changed(standard, "no-seller-contact", (s) => delete s.extras.seller!.contact), rules: german(2) },
-    { ...changed(standard, "no-payment-instructions", (s) => delete s.extras.payment), rules: german(1) },
+    { ...changed(standard, "no-buyer-reference", (r) => (r.buyerReference = "")), rules: german(15) },
+    { ...changed(standard, "no-seller-contact", (r) => (r.seller!.contact = undefined)), rules: german(2) },
+    { ...changed(standard, "no-payment-instructions", (r) => (r.payment = undefined)), rules: german(1) },
     {
-      ...changed(standard, "no-buyer-electronic-address", (s) => delete s.extras.buyer!.electronicAddress),
+      ...changed(standard, "no-buyer-electronic-address", (r) => (r.buyer!.electronicAddress = undefined)),
       rules: { xrechnungUbl: "PEPPOL-EN16931-R010", xrechnungCii: "PEPPOL-EN16931-R010", peppolUbl: "PEPPOL-EN16931-R010" },
     },
     { ...changed(exempt, "exempt-without-reason", noExemption), rules: everywhere("BR-E-10") },
-    { ...changed(reverse, "reverse-charge-without-buyer-vat-id", (s) => (s.invoice.buyer!.vatId = "")), rules: everywhere("BR-AE-02") },
+    { ...changed(reverse, "reverse-charge-without-buyer-vat-id", (r) => (r.buyer!.vatId = "")), rules: everywhere("BR-AE-02") },
     {
-      ...changed(notSubject, "not-subject-with-seller-vat-id", (s) => (s.invoice.seller!.vatId = "DE123456789")),
+      ...changed(notSubject, "not-subject-with-seller-vat-id", (r) => (r.seller!.vatId = "DE123456789")),
       rules: everywhere("BR-O-02"),
     },
-    { ...changed(standard, "standard-without-seller-vat-id", (s) => (s.invoice.seller!.vatId = "")), rules: everywhere("BR-S-02") },
+    { ...changed(standard, "standard-without-seller-vat-id", (r) => (r.seller!.vatId = "")), rules: everywhere("BR-S-02") },
   ];
 }

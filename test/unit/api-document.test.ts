@@ -67,12 +67,15 @@ describe("the OpenAPI document's schemas", () => {
   it("describe every message the REST routes take or answer", () => {
     assert.deepEqual(described.sort(), [
       "Address",
+      "Contact",
       "CreateInvoiceRequest",
+      "ElectronicAddress",
       "Invoice",
       "InvoiceLine",
       "LineInput",
       "ListInvoicesResponse",
       "Party",
+      "PaymentInstructions",
       "VatBreakdown",
     ]);
   });
@@ -89,7 +92,7 @@ describe("the OpenAPI document's schemas", () => {
   });
 
   it("list each enum's names but the zero value, which the JSON mapping leaves out", () => {
-    for (const name of ["InvoiceStatus", "DocumentStatus"]) {
+    for (const name of ["InvoiceStatus", "DocumentStatus", "DocumentType", "VatCategory"]) {
       const protoEnum = protos.getEnum(`invoicer.v1.${name}`) as DescEnum;
       assert.deepEqual(
         schemas[name]!.enum,

@@ -2,11 +2,14 @@
 // amounts and rounding asserted here; validity is the validators' (einvoice/corpus.test.ts runs them through the validators).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { clone } from "@bufbuild/protobuf";
+import { InvoiceSchema, VatCategory } from "@invoicer/sdk";
 import { DOMParser, type Element } from "@xmldom/xmldom";
 import { decimalAmount, decimalPercent, lineNetMinor } from "../../consumer/src/render/einvoice/amounts.ts";
 import { eInvoiceOf, eInvoiceWriters, type EInvoice } from "../../consumer/src/render/einvoice/index.ts";
 import { escapeXml } from "../../consumer/src/render/einvoice/xml.ts";
-import { allSamples, creditNoteSamples, invoiceSamples, type Sample } from "../support/einvoice-samples.ts";
+import { validateCreateInvoice } from "../../server/src/domain/validate-invoice.ts";
+import { allSamples, creditNoteSamples, invoiceSamples, rejectedSamples, type Sample } from "../support/einvoice-samples.ts";
 
 /** Parses a document, failing on any well-formedness error or warning. */
 const parse = (xml: string): Element =>
@@ -66,9 +69,11 @@ describe("e-invoice amounts", () => {
   });
 });
 
-describe("e-invoice model from today's Invoice", () => {
-  it("without extras keeps the invoice's lines, breakdown and totals (S above 0 %, Z at 0 %, unit C62)", () => {
-    const { invoice } = sampleNamed("standard-mixed-rates");
+describe("e-invoice model from the proto Invoice", () => {
+  it("reads an invoice from before categories and unit codes as S above 0 %, Z at 0 %, unit C62, with its own amounts", () => {
+    const invoice = clone(InvoiceSchema, sampleNamed("standard-mixed-rates").invoice);
+    for (const item of [...invoice.lines, ...invoice.vatBreakdown]) item.vatCategory = VatCategory.UNSPECIFIED;
+    for (const line of invoice.lines) line.unitCode = "";
     const m = eInvoiceOf(invoice);
     assert.deepEqual(
       m.lines.map((l) => [l.vatCategory, l.unitCode, l.netMinor]),
@@ -84,7 +89,7 @@ describe("e-invoice model from today's Invoice", () => {
     );
   });
 
-  it("recomputes nets from decimal quantities and keys the breakdown by category and rate", () => {
+  it("takes the server's nets of decimal quantities and its breakdown by category and rate", () => {
     const m = modelOf(sampleNamed("standard-mixed-rates"));
     assert.deepEqual(
       m.lines.map((l) => [l.quantity, l.netMinor]),
@@ -106,6 +111,26 @@ describe("e-invoice model from today's Invoice", () => {
     );
     assert.equal(m.totals.payableMinor, 8_971n + 22_739n + 1_200n + 628n + 4_320n);
     assert.equal(m.payment?.remittance, "101", "the remittance defaults to the invoice number");
+  });
+});
+
+describe("the corpus against the API's rules", () => {
+  it("is made of requests CreateInvoice accepts", () => {
+    for (const s of allSamples()) assert.deepEqual(validateCreateInvoice(s.request), [], s.name);
+  });
+
+  it("has each EN 16931 gap a validator names refused by CreateInvoice with the same rule id; profile gaps are left to the formats", () => {
+    for (const s of rejectedSamples()) {
+      const rules = [...new Set(Object.values(s.rules))];
+      const descriptions = validateCreateInvoice(s.request).map((v) => v.description);
+      const en16931 = rules.filter((rule) => rule.startsWith("BR-") && !rule.startsWith("BR-DE-"));
+      if (en16931.length === 0) assert.deepEqual(descriptions, [], `${s.name}: a profile rule (${rules.join(", ")}), not CreateInvoice's`);
+      for (const rule of en16931)
+        assert.ok(
+          descriptions.some((d) => d.endsWith(`(${rule})`)),
+          `${s.name}: ${rule} not in ${descriptions.join("; ")}`,
+        );
+    }
   });
 });
 

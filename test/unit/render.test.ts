@@ -20,6 +20,9 @@ import { formatRate } from "../../consumer/src/render/money.ts";
 import { renderInvoicePdf } from "../../consumer/src/render/pdf.ts";
 import { createRenderPool, RenderTimeoutError, type RenderPool } from "../../consumer/src/render/pool.ts";
 import { priceInvoice } from "../../server/src/domain/pricing.ts";
+import { vatBreakdownToProto } from "../../server/src/invoices/to-proto.ts";
+import { invoiceOf } from "../support/einvoice-samples.ts";
+import { sampleInvoice } from "@invoicer/devstack/samples";
 
 const formatMoney = (minor: bigint, currency: string) => formatIn(minor, currency, documentLanguage);
 
@@ -48,7 +51,7 @@ function invoice(lines: LineInit[], parties: { seller?: PartyInit; buyer?: Party
       address: { street: "12 rue de la Paix", city: "Paris", postalCode: "75002", countryCode: "FR" },
     },
     lines: lines.map((l, i) => ({ ...l, netMinor: p.netMinor[i]! })),
-    vatBreakdown: p.vatBreakdown,
+    vatBreakdown: p.vatBreakdown.map(vatBreakdownToProto),
     subtotalMinor: p.subtotalMinor,
     vatTotalMinor: p.vatTotalMinor,
     totalMinor: p.totalMinor,
@@ -88,6 +91,18 @@ async function pdfText(pdf: Uint8Array) {
   const { totalPages, text } = await extractText(await getDocumentProxy(pdf.slice()), { mergePages: true });
   return { totalPages, text: squash(text) };
 }
+
+describe("invoice text", () => {
+  it("shows a decimal quantity (BT-129) as the request wrote it, not the whole-unit quantity it replaces", () => {
+    const request = sampleInvoice();
+    Object.assign(request.lines[0]!, { quantity: 0n, quantityDecimal: "1.5", unitCode: "HUR" });
+    const text = invoiceText(invoiceOf(request, 7n));
+    assert.deepEqual(
+      text.lines.map((l) => l[2]),
+      ["1.5", "2"],
+    );
+  });
+});
 
 describe("money formatting", () => {
   it("formats minor units exactly with the currency's digits", () => {

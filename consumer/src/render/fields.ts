@@ -67,7 +67,7 @@ export function invoiceText(inv: Invoice): InvoiceText {
     lines: inv.lines.map((l, i) => [
       String(i + 1),
       l.description,
-      l.quantity.toString(),
+      l.quantityDecimal || l.quantity.toString(),
       money(l.unitPriceMinor),
       formatRate(l.vatRateBp),
       money(l.netMinor),

@@ -89,6 +89,18 @@ export const invoices = pgTable(
     paidAt: timestamp("paid_at", { withTimezone: true }),
     voidedAt: timestamp("voided_at", { withTimezone: true }),
     voidReason: text("void_reason").notNull().default(""),
+    /** BT-3: INVOICE (380) or CREDIT_NOTE (381). */
+    documentType: text("document_type", { enum: ["INVOICE", "CREDIT_NOTE"] })
+      .notNull()
+      .default("INVOICE"),
+    /** BT-10, "" when not given. */
+    buyerReference: text("buyer_reference").notNull().default(""),
+    /** BT-13, "" when not given. */
+    orderReference: text("order_reference").notNull().default(""),
+    /** BG-16 and BT-20, null when not given; the remittance (BT-83) is stored resolved. */
+    payment: jsonb("payment").$type<PaymentRecord>(),
+    /** BG-15, null when none was given or needed. */
+    deliveryAddress: jsonb("delivery_address").$type<AddressRecord>(),
   },
   (t) => [
     uniqueIndex("invoices_tenant_number_idx").on(t.tenantId, t.number),
@@ -112,6 +124,18 @@ export const invoiceLines = pgTable(
     unitPriceMinor: money("unit_price_minor"),
     vatRateBp: integer("vat_rate_bp").notNull(),
     netMinor: money("net_minor"),
+    /** BT-130, UN/ECE Rec 20/21. */
+    unitCode: text("unit_code").notNull().default("C62"),
+    /** BT-151; lines stored before categories are S above 0 % and Z at 0 % (migration 0004). */
+    vatCategory: text("vat_category", { enum: ["S", "Z", "E", "AE", "K", "G", "O"] })
+      .notNull()
+      .default("S"),
+    /** BT-120, "" when not given. */
+    vatExemptionReason: text("vat_exemption_reason").notNull().default(""),
+    /** BT-121 (VATEX), "" when not given. */
+    vatExemptionReasonCode: text("vat_exemption_reason_code").notNull().default(""),
+    /** BT-129 as the request wrote it ("1.5"); "" for a whole-unit quantity (then `quantity` holds it, else 0). */
+    quantityDecimal: text("quantity_decimal").notNull().default(""),
   },
   (t) => [primaryKey({ columns: [t.invoiceId, t.position] })],
 );
@@ -188,15 +212,36 @@ export interface AddressRecord {
   countryCode: string;
 }
 
+/** Parties stored before issue 31 have none of the optional fields. */
 export interface PartyRecord {
   name: string;
   vatId: string;
   address: AddressRecord;
+  /** BT-34/BT-49. */
+  electronicAddress?: { scheme: string; id: string };
+  /** BG-6/BG-9. */
+  contact?: { name: string; phone: string; email: string };
+  /** BT-30/BT-47. */
+  legalRegistrationId?: string;
+}
+
+/** BG-16 and BT-20. */
+export interface PaymentRecord {
+  meansCode: string;
+  iban: string;
+  bic: string;
+  remittance: string;
+  terms: string;
 }
 
 /** Amounts are decimal strings: jsonb cannot hold int64 without losing precision. */
 export interface VatBreakdownRecord {
+  /** BT-118; absent in breakdowns stored before categories (then S above 0 %, Z at 0 %). */
+  vatCategory?: "S" | "Z" | "E" | "AE" | "K" | "G" | "O";
   vatRateBp: number;
   taxableMinor: string;
   vatMinor: string;
+  /** BT-120/BT-121 of the group's lines. */
+  vatExemptionReason?: string;
+  vatExemptionReasonCode?: string;
 }

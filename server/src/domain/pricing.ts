@@ -1,15 +1,31 @@
+import { lineNetMinor, vatOf } from "@invoicer/platform/quantities";
+import { defaultVatCategory, type VatCategoryCode } from "./vat-categories.ts";
+
 /** The largest amount an int64 can hold; anything above it is an error, never a wrap. */
 export const maxAmount = 2n ** 63n - 1n;
 
 export interface LineAmounts {
+  /** Whole units; ignored when quantityDecimal is set. */
   quantity: bigint;
+  /** BT-129 as a decimal string ("1.5"), or "" for a whole-unit quantity. */
+  quantityDecimal?: string;
   unitPriceMinor: bigint;
   vatRateBp: number;
+  /** BT-151; S above 0 % and Z at 0 % when absent. */
+  vatCategory?: VatCategoryCode;
+}
+
+/** BG-23: one per VAT category (BT-118) and rate (BT-119). */
+export interface VatBreakdownAmounts {
+  vatCategory: VatCategoryCode;
+  vatRateBp: number;
+  taxableMinor: bigint;
+  vatMinor: bigint;
 }
 
 export interface Pricing {
   netMinor: bigint[];
-  vatBreakdown: { vatRateBp: number; taxableMinor: bigint; vatMinor: bigint }[];
+  vatBreakdown: VatBreakdownAmounts[];
   subtotalMinor: bigint;
   vatTotalMinor: bigint;
   totalMinor: bigint;
@@ -22,28 +38,37 @@ export class AmountOverflowError extends Error {
   }
 }
 
+const checked = (value: bigint, field: string) => {
+  if (value > maxAmount) throw new AmountOverflowError(field);
+  return value;
+};
+
+/** BT-131: quantity × price; a decimal quantity's net rounds half away from zero to the minor unit (platform/quantities). */
+const lineNet = (line: LineAmounts) =>
+  line.quantityDecimal ? lineNetMinor(line.quantityDecimal, line.unitPriceMinor) : line.quantity * line.unitPriceMinor;
+
+/** BG-23 ordered by rate, then category; the VAT of each group is rounded once, half away from zero. */
+function vatBreakdownOf(lines: LineAmounts[], netMinor: bigint[]): VatBreakdownAmounts[] {
+  const groups = new Map<string, VatBreakdownAmounts>();
+  lines.forEach((line, i) => {
+    const vatCategory = line.vatCategory ?? defaultVatCategory(line.vatRateBp);
+    const key = `${line.vatRateBp}:${vatCategory}`;
+    const group = groups.get(key) ?? { vatCategory, vatRateBp: line.vatRateBp, taxableMinor: 0n, vatMinor: 0n };
+    group.taxableMinor = checked(group.taxableMinor + netMinor[i]!, "lines");
+    groups.set(key, group);
+  });
+  return [...groups.values()]
+    .sort((a, b) => a.vatRateBp - b.vatRateBp || a.vatCategory.localeCompare(b.vatCategory))
+    .map((g) => ({ ...g, vatMinor: vatOf(g.taxableMinor, g.vatRateBp) }));
+}
+
 /**
  * Prices an invoice in integer minor units: net per line, then taxable amount and VAT per
- * rate (rounded half up once per rate), then totals.
+ * category and rate (rounded half away from zero once per group), then totals.
  */
 export function priceInvoice(lines: LineAmounts[]): Pricing {
-  const checked = (value: bigint, field: string) => {
-    if (value > maxAmount) throw new AmountOverflowError(field);
-    return value;
-  };
-  const netMinor = lines.map((line, i) => checked(line.quantity * line.unitPriceMinor, `lines[${i}]`));
-  const taxableByRate = new Map<number, bigint>();
-  lines.forEach((line, i) => {
-    const sum = (taxableByRate.get(line.vatRateBp) ?? 0n) + netMinor[i]!;
-    taxableByRate.set(line.vatRateBp, checked(sum, "lines"));
-  });
-  const vatBreakdown = [...taxableByRate.entries()]
-    .sort(([a], [b]) => a - b)
-    .map(([vatRateBp, taxableMinor]) => ({
-      vatRateBp,
-      taxableMinor,
-      vatMinor: (taxableMinor * BigInt(vatRateBp) + 5000n) / 10000n,
-    }));
+  const netMinor = lines.map((line, i) => checked(lineNet(line), `lines[${i}]`));
+  const vatBreakdown = vatBreakdownOf(lines, netMinor);
   const subtotalMinor = checked(
     netMinor.reduce((a, b) => a + b, 0n),
     "lines",

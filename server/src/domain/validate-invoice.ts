@@ -2,6 +2,13 @@ import type { CreateInvoiceRequest } from "@invoicer/sdk";
 import type { Address, Party } from "@invoicer/sdk";
 import { minorUnitDigits } from "@invoicer/platform/currencies";
 import { Violations, type FieldViolation } from "../shared/violations.ts";
+import {
+  validateCategoriesOfInvoice,
+  validateInvoiceEInvoiceFields,
+  validateLineEInvoiceFields,
+  validatePartyEInvoiceFields,
+} from "./validate-einvoice.ts";
+import { vatCategoryCode, type VatCategoryCode } from "./vat-categories.ts";
 
 export const limits = {
   lines: 100,
@@ -35,20 +42,11 @@ export function validateCreateInvoice(req: CreateInvoiceRequest): FieldViolation
   else if (minorUnitDigits(req.currencyCode) === undefined) {
     v.add("currency_code", "must be an active ISO 4217 code such as EUR");
   }
-  validateParty(v, "seller", req.seller, true);
+  // Not subject to VAT (O) is the one category whose seller has no VAT id (BR-O-02).
+  const notSubject = req.lines.some((l) => vatCategoryCode(l.vatCategory, l.vatRateBp) === "O");
+  validateParty(v, "seller", req.seller, !notSubject);
   validateParty(v, "buyer", req.buyer, false);
-  if (req.lines.length === 0) v.add("lines", "at least one line is required");
-  if (req.lines.length > limits.lines) v.add("lines", `must have at most ${limits.lines} lines`);
-  req.lines.slice(0, limits.lines).forEach((line, i) => {
-    const at = `lines[${i}]`;
-    v.text(`${at}.description`, line.description, limits.description, { required: true, multiline: true });
-    if (line.quantity < 1n) v.add(`${at}.quantity`, "must be at least 1");
-    else if (line.quantity > limits.quantity) v.add(`${at}.quantity`, `must be at most ${limits.quantity}`);
-    if (line.unitPriceMinor < 0n) v.add(`${at}.unit_price_minor`, "must not be negative");
-    if (line.vatRateBp < 0 || line.vatRateBp > limits.vatRateBp) {
-      v.add(`${at}.vat_rate_bp`, `must be from 0 to ${limits.vatRateBp} basis points`);
-    }
-  });
+  const categories = validateLines(v, req);
   const issue = dateField(v, "issue_date", req.issueDate);
   dateField(v, "supply_date", req.supplyDate);
   const due = dateField(v, "due_date", req.dueDate);
@@ -57,21 +55,50 @@ export function validateCreateInvoice(req: CreateInvoiceRequest): FieldViolation
   const latestIssue = addDays(dateRange.latest, -defaultPaymentTermDays);
   if (issue && req.dueDate === "" && issue > latestIssue) v.add("issue_date", `must be at most ${latestIssue} when due_date is not given`);
   v.text("note", req.note, limits.note, { multiline: true });
+  validateInvoiceEInvoiceFields(v, req);
+  if (req.deliveryAddress) validateAddress(v, "delivery_address", req.deliveryAddress);
+  validateCategoriesOfInvoice(v, req, categories);
   return v.list;
 }
 
-function validateParty(v: Violations, at: string, party: Party | undefined, isSeller: boolean) {
+/** 1 to 100 lines; returns the VAT categories (BT-151) of the lines checked. */
+function validateLines(v: Violations, req: CreateInvoiceRequest): Set<VatCategoryCode> {
+  if (req.lines.length === 0) v.add("lines", "at least one line is required");
+  if (req.lines.length > limits.lines) v.add("lines", `must have at most ${limits.lines} lines`);
+  const categories = new Set<VatCategoryCode>();
+  req.lines.slice(0, limits.lines).forEach((line, i) => {
+    const at = `lines[${i}]`;
+    v.text(`${at}.description`, line.description, limits.description, { required: true, multiline: true });
+    // A decimal quantity replaces the whole-unit one (validateLineEInvoiceFields checks it).
+    if (line.quantityDecimal === "") validateWholeQuantity(v, at, line.quantity);
+    if (line.unitPriceMinor < 0n) v.add(`${at}.unit_price_minor`, "must not be negative");
+    if (line.vatRateBp < 0 || line.vatRateBp > limits.vatRateBp) {
+      v.add(`${at}.vat_rate_bp`, `must be from 0 to ${limits.vatRateBp} basis points`);
+    }
+    const category = validateLineEInvoiceFields(v, at, line);
+    if (category) categories.add(category);
+  });
+  return categories;
+}
+
+function validateWholeQuantity(v: Violations, at: string, quantity: bigint) {
+  if (quantity < 1n) v.add(`${at}.quantity`, "must be at least 1");
+  else if (quantity > limits.quantity) v.add(`${at}.quantity`, `must be at most ${limits.quantity}`);
+}
+
+function validateParty(v: Violations, at: string, party: Party | undefined, vatIdRequired: boolean) {
   if (!party) {
     v.add(at, "is required");
     return;
   }
   v.text(`${at}.name`, party.name, limits.name, { required: true });
   if (party.vatId === "") {
-    if (isSeller) v.add(`${at}.vat_id`, "is required");
+    if (vatIdRequired) v.add(`${at}.vat_id`, "is required (BR-S-02)");
   } else if (!vatIdPattern.test(party.vatId)) {
     v.add(`${at}.vat_id`, "must be a country prefix and 2 to 13 characters, such as DE123456789");
   }
   validateAddress(v, `${at}.address`, party.address);
+  validatePartyEInvoiceFields(v, at, party);
 }
 
 function validateAddress(v: Violations, at: string, address: Address | undefined) {

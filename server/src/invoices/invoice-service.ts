@@ -1,13 +1,22 @@
 import { createHash, randomUUID } from "node:crypto";
 import { clone, toBinary } from "@bufbuild/protobuf";
 import { Code, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import { CreateInvoiceRequestSchema, InvoiceStatus, type CreateInvoiceRequest, type InvoiceService, type Party } from "@invoicer/sdk";
+import {
+  CreateInvoiceRequestSchema,
+  InvoiceStatus,
+  type Address,
+  type CreateInvoiceRequest,
+  type InvoiceService,
+  type Party,
+  type PaymentInstructions,
+} from "@invoicer/sdk";
 import { ErrorReason, rpcError } from "@invoicer/platform/error-details";
 import type { Tracer } from "@invoicer/platform/telemetry";
 import type { Db } from "../db/client.ts";
 import { dbSpan } from "../db/spans.ts";
-import type { PartyRecord } from "../db/schema.ts";
-import { AmountOverflowError, priceInvoice } from "../domain/pricing.ts";
+import type { AddressRecord, PartyRecord, PaymentRecord } from "../db/schema.ts";
+import { AmountOverflowError, priceInvoice, type LineAmounts } from "../domain/pricing.ts";
+import { vatCategoryCode } from "../domain/vat-categories.ts";
 import { addDays, defaultPaymentTermDays, limits, validateCreateInvoice } from "../domain/validate-invoice.ts";
 import { apiKeyHashOf, tenantOf } from "../rpc/callers.ts";
 import { assertStillWanted, invalidArgument } from "../rpc/errors.ts";
@@ -113,6 +122,7 @@ export function newInvoice(req: CreateInvoiceRequest, tenantId: string, today: (
   const issueDate = req.issueDate || today();
   const dueDate = req.dueDate || addDays(issueDate, defaultPaymentTermDays);
   if (dueDate < issueDate) throw invalidArgument([{ field: "due_date", description: "must not be before issue_date" }]);
+  const lines = lineRecords(req);
   return {
     id: randomUUID(),
     tenantId,
@@ -121,18 +131,43 @@ export function newInvoice(req: CreateInvoiceRequest, tenantId: string, today: (
     currencyCode: req.currencyCode,
     seller: partyRecord(req.seller!),
     buyer: partyRecord(req.buyer!),
-    lines: req.lines.map((l) => ({
-      description: l.description,
-      quantity: l.quantity,
-      unitPriceMinor: l.unitPriceMinor,
-      vatRateBp: l.vatRateBp,
-    })),
-    pricing: price(req),
+    lines,
+    pricing: price(lines),
     issueDate,
     supplyDate: req.supplyDate || issueDate,
     dueDate,
     note: req.note,
+    documentType: "INVOICE",
+    buyerReference: req.buyerReference,
+    orderReference: req.orderReference,
+    payment: req.payment ? paymentRecord(req.payment) : null,
+    deliveryAddress: deliveryAddressOf(req, lines),
   };
+}
+
+/** A valid request's lines as stored: unit code C62 and the category from the rate when not given. */
+function lineRecords(req: CreateInvoiceRequest): NewInvoice["lines"] {
+  return req.lines.map((l) => ({
+    description: l.description,
+    quantity: l.quantityDecimal ? 0n : l.quantity,
+    quantityDecimal: l.quantityDecimal,
+    unitCode: l.unitCode || "C62",
+    unitPriceMinor: l.unitPriceMinor,
+    vatRateBp: l.vatRateBp,
+    vatCategory: vatCategoryCode(l.vatCategory, l.vatRateBp)!,
+    vatExemptionReason: l.vatExemptionReason,
+    vatExemptionReasonCode: l.vatExemptionReasonCode,
+  }));
+}
+
+/** BG-15 as given; for an intra-community supply without one, the buyer's address (BR-IC-12 needs a deliver-to country). */
+function deliveryAddressOf(req: CreateInvoiceRequest, lines: NewInvoice["lines"]): AddressRecord | null {
+  const address = req.deliveryAddress ?? (lines.some((l) => l.vatCategory === "K") ? req.buyer!.address : undefined);
+  return address ? addressRecord(address) : null;
+}
+
+function paymentRecord(p: PaymentInstructions): PaymentRecord {
+  return { meansCode: p.meansCode, iban: p.iban, bic: p.bic, remittance: p.remittance, terms: p.terms };
 }
 
 async function settle(db: Db, tracer: Tracer, ctx: HandlerContext, id: string, to: "PAID" | "VOID", reason: string) {
@@ -164,9 +199,9 @@ function assertInvoiceId(id: string) {
 export const notFound = (id: string) =>
   rpcError(`invoice ${id} not found`, Code.NotFound, ErrorReason.INVOICE_NOT_FOUND, { metadata: { id } });
 
-function price(req: CreateInvoiceRequest) {
+function price(lines: LineAmounts[]) {
   try {
-    return priceInvoice(req.lines);
+    return priceInvoice(lines);
   } catch (err) {
     if (err instanceof AmountOverflowError) {
       throw invalidArgument([{ field: err.field, description: "amount exceeds the largest int64 amount" }]);
@@ -183,13 +218,24 @@ function requestHash(req: CreateInvoiceRequest): string {
 }
 
 function partyRecord(p: Party): PartyRecord {
-  const a = p.address!;
+  const e = p.electronicAddress;
+  const c = p.contact;
   return {
     name: p.name,
     vatId: p.vatId,
-    address: { street: a.street, city: a.city, postalCode: a.postalCode, countryCode: a.countryCode },
+    address: addressRecord(p.address!),
+    ...(e ? { electronicAddress: { scheme: e.scheme, id: e.id } } : {}),
+    ...(c ? { contact: { name: c.name, phone: c.phone, email: c.email } } : {}),
+    legalRegistrationId: p.legalRegistrationId,
   };
 }
+
+const addressRecord = (a: Address): AddressRecord => ({
+  street: a.street,
+  city: a.city,
+  postalCode: a.postalCode,
+  countryCode: a.countryCode,
+});
 
 function encodePageToken(lastNumber: bigint): string {
   return Buffer.from(`n:${lastNumber}`).toString("base64url");

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, getTableColumns, inArray, lt, sql } from "drizzle-orm";
 import { STALLED_TRANSACTION_MS, type Db, type Tx } from "../db/client.ts";
 import { columnsExcept, fromDriver, insertRow, insertRows, postgresClientOf, postgresTransactionOf, sqlNames } from "../db/raw-sql.ts";
-import { idempotencyKeys, invoiceCounters, invoiceLines, invoices } from "../db/schema.ts";
+import { idempotencyKeys, invoiceCounters, invoiceLines, invoices, type VatBreakdownRecord } from "../db/schema.ts";
 import type { Pricing } from "../domain/pricing.ts";
 import { eventStatement, outboxRow, writeOutbox, type OutboxEvent, type OutboxRow } from "../outbox/outbox-writer.ts";
 
@@ -132,11 +132,7 @@ export function issuedRecord(draft: NewInvoice, number: bigint, createdAt: Date)
     number,
     status: "ISSUED",
     documentStatus: "PENDING",
-    vatBreakdown: pricing.vatBreakdown.map((b) => ({
-      vatRateBp: b.vatRateBp,
-      taxableMinor: b.taxableMinor.toString(),
-      vatMinor: b.vatMinor.toString(),
-    })),
+    vatBreakdown: vatBreakdownRecords(pricing, lines),
     subtotalMinor: pricing.subtotalMinor,
     vatTotalMinor: pricing.vatTotalMinor,
     totalMinor: pricing.totalMinor,
@@ -146,7 +142,23 @@ export function issuedRecord(draft: NewInvoice, number: bigint, createdAt: Date)
     voidReason: "",
     lines: lines.map((line, position) => ({ invoiceId: draft.id, position, netMinor: pricing.netMinor[position]!, ...line })),
     ...fields,
+    payment: fields.payment && { ...fields.payment, remittance: fields.payment.remittance || number.toString() },
   };
+}
+
+/** BG-23 as stored: each category and rate with the exemption reason (BT-120/121) of its first line. */
+function vatBreakdownRecords(pricing: Pricing, lines: NewInvoice["lines"]): VatBreakdownRecord[] {
+  return pricing.vatBreakdown.map((b) => {
+    const first = lines.find((l) => l.vatCategory === b.vatCategory && l.vatRateBp === b.vatRateBp);
+    return {
+      vatCategory: b.vatCategory,
+      vatRateBp: b.vatRateBp,
+      taxableMinor: b.taxableMinor.toString(),
+      vatMinor: b.vatMinor.toString(),
+      vatExemptionReason: first?.vatExemptionReason ?? "",
+      vatExemptionReasonCode: first?.vatExemptionReasonCode ?? "",
+    };
+  });
 }
 
 async function replay(db: Db, draft: NewInvoice): Promise<IssueResult> {

@@ -1,29 +1,8 @@
 import { minorUnitDigits } from "@invoicer/platform/currencies";
+import { vatOf } from "@invoicer/platform/quantities";
 import type { Line, Totals, VatBreakdown } from "./model.ts";
 
-const quantityPattern = /^\d{1,15}(\.\d{1,4})?$/;
-
-/** Divides an integer by a positive divisor, rounding half away from zero. */
-const roundedDivision = (value: bigint, divisor: bigint) => {
-  const magnitude = value < 0n ? -value : value;
-  const rounded = (magnitude + divisor / 2n) / divisor;
-  return value < 0n ? -rounded : rounded;
-};
-
-/** The decimal quantity (BT-129) in ten-thousandths: "1.5" → 15000n. */
-export function quantityTenThousandths(quantity: string): bigint {
-  if (!quantityPattern.test(quantity)) throw new RangeError(`quantity ${quantity} is not a decimal with at most 4 places`);
-  const [whole, fraction = ""] = quantity.split(".");
-  return BigInt(whole!) * 10_000n + BigInt(fraction.padEnd(4, "0"));
-}
-
-/** BT-131 for a decimal quantity: quantity × price, rounded half away from zero to the minor unit. */
-export function lineNetMinor(quantity: string, priceMinor: bigint): bigint {
-  return roundedDivision(quantityTenThousandths(quantity) * priceMinor, 10_000n);
-}
-
-/** VAT of a taxable amount, rounded half away from zero as the server's pricing does. */
-export const vatOf = (taxableMinor: bigint, rateBp: number) => roundedDivision(taxableMinor * BigInt(rateBp), 10_000n);
+export { lineNetMinor, quantityTenThousandths, vatOf } from "@invoicer/platform/quantities";
 
 /** BG-23: one entry per VAT category and rate, ordered by category then rate; BT-120/121 come from the group's first line. */
 export function vatBreakdownOf(lines: Line[]): VatBreakdown[] {

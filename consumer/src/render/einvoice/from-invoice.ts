@@ -1,127 +1,118 @@
-import type { Invoice, InvoiceLine, Party as ProtoParty } from "@invoicer/sdk";
-import { lineNetMinor, totalsOf, vatBreakdownOf } from "./amounts.ts";
-import type {
-  Contact,
-  Delivery,
-  DocumentTypeCode,
-  EInvoice,
-  ElectronicAddress,
-  Line,
-  Party,
-  Payment,
-  PostalAddress,
-  PrecedingInvoice,
-  VatCategory,
-} from "./model.ts";
+import {
+  DocumentType,
+  VatCategory as ProtoVatCategory,
+  type Address,
+  type Invoice,
+  type InvoiceLine,
+  type Party as ProtoParty,
+  type VatBreakdown as ProtoVatBreakdown,
+} from "@invoicer/sdk";
+import { totalsOf } from "./amounts.ts";
+import type { Delivery, EInvoice, Line, Party, PostalAddress, PrecedingInvoice, VatBreakdown, VatCategory } from "./model.ts";
 
-/** What a party needs beyond today's proto `Party` (fields the proto gains later). */
-export interface PartyExtras {
-  electronicAddress?: ElectronicAddress;
-  contact?: Contact;
-  legalRegistrationId?: string;
-}
-
-/** What a line needs beyond today's proto `InvoiceLine`. */
-export interface LineExtras {
-  /** BT-130; C62 when absent. */
-  unitCode?: string;
-  /** BT-151; when absent S above 0 % and Z at 0 %, as today's invoices mean. */
-  vatCategory?: VatCategory;
-  /** BT-120. */
-  exemptionReason?: string;
-  /** BT-121. */
-  exemptionReasonCode?: string;
-  /** BT-129 as a decimal ("1.5"); replaces the whole-unit quantity, and the net is recomputed with it. */
-  quantityDecimal?: string;
-}
-
-/** Everything EN 16931 needs that today's proto `Invoice` does not carry; each becomes a proto field later. */
+/** What EN 16931 needs that the proto `Invoice` does not carry yet; each becomes a proto field with credit notes. */
 export interface EInvoiceExtras {
-  /** BT-3; 380 when absent. */
-  typeCode?: DocumentTypeCode;
-  /** BG-3, for a credit note. */
+  /** BG-3, for a credit note (BT-3 381 comes from the invoice's document_type). */
   precedingInvoice?: PrecedingInvoice;
-  buyerReference?: string;
-  orderReference?: string;
-  paymentTerms?: string;
-  seller?: PartyExtras;
-  buyer?: PartyExtras;
-  /** BT-70 and BG-15; BT-72 is the invoice's supply date. */
-  delivery?: Omit<Delivery, "date">;
-  /** BG-16; the remittance (BT-83) defaults to the invoice number. */
-  payment?: Payment;
-  /** By line index. */
-  lines?: LineExtras[];
+  /** BT-70 deliver-to party name. */
+  deliveryPartyName?: string;
 }
 
 /** Empty proto strings mean "absent": EN 16931 syntaxes forbid empty elements. */
 const present = (s: string | undefined) => (s ? s : undefined);
 
-function addressOf(p: ProtoParty | undefined): PostalAddress {
-  const a = p?.address;
+const categoryCodes: Record<ProtoVatCategory, VatCategory | undefined> = {
+  [ProtoVatCategory.UNSPECIFIED]: undefined,
+  [ProtoVatCategory.STANDARD]: "S",
+  [ProtoVatCategory.ZERO_RATED]: "Z",
+  [ProtoVatCategory.EXEMPT]: "E",
+  [ProtoVatCategory.REVERSE_CHARGE]: "AE",
+  [ProtoVatCategory.INTRA_COMMUNITY]: "K",
+  [ProtoVatCategory.EXPORT]: "G",
+  [ProtoVatCategory.NOT_SUBJECT]: "O",
+};
+/** BT-151/BT-118; unspecified (an event from before categories) means S above 0 % and Z at 0 %, as the server reads it. */
+const categoryOf = (category: ProtoVatCategory, rateBp: number): VatCategory => categoryCodes[category] ?? (rateBp > 0 ? "S" : "Z");
+
+function addressOf(a: Address | undefined): PostalAddress {
+  return { street: present(a?.street), city: present(a?.city), postalCode: present(a?.postalCode), countryCode: a?.countryCode ?? "" };
+}
+
+function partyOf(p: ProtoParty | undefined): Party {
+  const e = p?.electronicAddress;
+  const c = p?.contact;
   return {
-    street: present(a?.street),
-    city: present(a?.city),
-    postalCode: present(a?.postalCode),
-    countryCode: a?.countryCode ?? "",
+    name: p?.name ?? "",
+    legalRegistrationId: present(p?.legalRegistrationId),
+    vatId: present(p?.vatId),
+    electronicAddress: e?.id ? { scheme: e.scheme, id: e.id } : undefined,
+    address: addressOf(p?.address),
+    contact: c && (c.name || c.phone || c.email) ? { name: present(c.name), phone: present(c.phone), email: present(c.email) } : undefined,
   };
 }
 
-function partyOf(p: ProtoParty | undefined, extras: PartyExtras = {}): Party {
-  return { name: p?.name ?? "", vatId: present(p?.vatId), address: addressOf(p), ...extras };
-}
-
-const defaultCategory = (rateBp: number): VatCategory => (rateBp > 0 ? "S" : "Z");
-
-function lineOf(l: InvoiceLine, index: number, extras: LineExtras = {}): Line {
-  const quantity = extras.quantityDecimal ?? l.quantity.toString();
+function lineOf(l: InvoiceLine, index: number): Line {
   return {
     id: String(index + 1),
-    quantity,
-    unitCode: extras.unitCode ?? "C62",
-    netMinor: extras.quantityDecimal ? lineNetMinor(quantity, l.unitPriceMinor) : l.netMinor,
+    quantity: l.quantityDecimal || l.quantity.toString(),
+    unitCode: l.unitCode || "C62",
+    netMinor: l.netMinor,
     priceMinor: l.unitPriceMinor,
-    vatCategory: extras.vatCategory ?? defaultCategory(l.vatRateBp),
+    vatCategory: categoryOf(l.vatCategory, l.vatRateBp),
     vatRateBp: l.vatRateBp,
     itemName: l.description,
-    exemptionReason: extras.exemptionReason,
-    exemptionReasonCode: extras.exemptionReasonCode,
+    exemptionReason: present(l.vatExemptionReason),
+    exemptionReasonCode: present(l.vatExemptionReasonCode),
   };
 }
 
-/** BG-13: the supply date (BT-72), and for an intra-community supply the buyer's address when none is given (BR-IC-12). */
-function deliveryOf(inv: Invoice, lines: Line[], extras: EInvoiceExtras, buyer: Party): Delivery | undefined {
-  const address = extras.delivery?.address ?? (lines.some((l) => l.vatCategory === "K") ? buyer.address : undefined);
-  const delivery = { partyName: extras.delivery?.partyName, date: present(inv.supplyDate), address };
+/** BG-23 as the server keyed it (category and rate), ordered by category then rate as the writers list it. */
+function vatBreakdownOf(breakdown: ProtoVatBreakdown[]): VatBreakdown[] {
+  return breakdown
+    .map((b) => ({
+      category: categoryOf(b.vatCategory, b.vatRateBp),
+      rateBp: b.vatRateBp,
+      taxableMinor: b.taxableMinor,
+      vatMinor: b.vatMinor,
+      exemptionReason: present(b.vatExemptionReason),
+      exemptionReasonCode: present(b.vatExemptionReasonCode),
+    }))
+    .sort((a, b) => a.category.localeCompare(b.category) || a.rateBp - b.rateBp);
+}
+
+/** BG-13: the supply date (BT-72) and the deliver-to address (BG-15; the server gives an intra-community supply the buyer's). */
+function deliveryOf(inv: Invoice, extras: EInvoiceExtras): Delivery | undefined {
+  const delivery = {
+    partyName: extras.deliveryPartyName,
+    date: present(inv.supplyDate),
+    address: inv.deliveryAddress && addressOf(inv.deliveryAddress),
+  };
   return delivery.partyName || delivery.date || delivery.address ? delivery : undefined;
 }
 
-/**
- * Maps an issued proto `Invoice` (a credit note when `extras.typeCode` is 381) to the EN 16931 model.
- * The VAT breakdown and totals are recomputed by category and rate from the lines; without extras
- * they equal the invoice's own, which is keyed by rate alone.
- */
+/** Maps an issued proto `Invoice` (a credit note when its document_type says so) to the EN 16931 model. */
 export function eInvoiceOf(inv: Invoice, extras: EInvoiceExtras = {}): EInvoice {
-  const lines = inv.lines.map((l, i) => lineOf(l, i, extras.lines?.[i]));
-  const vatBreakdown = vatBreakdownOf(lines);
-  const seller = partyOf(inv.seller, extras.seller);
-  const buyer = partyOf(inv.buyer, extras.buyer);
+  const lines = inv.lines.map(lineOf);
+  const vatBreakdown = vatBreakdownOf(inv.vatBreakdown);
   const number = inv.number.toString();
+  const p = inv.payment;
   return {
     number,
     issueDate: inv.issueDate,
-    typeCode: extras.typeCode ?? "380",
+    typeCode: inv.documentType === DocumentType.CREDIT_NOTE ? "381" : "380",
     currency: inv.currencyCode,
     dueDate: present(inv.dueDate),
-    buyerReference: extras.buyerReference,
-    orderReference: extras.orderReference,
-    paymentTerms: extras.paymentTerms,
+    buyerReference: present(inv.buyerReference),
+    orderReference: present(inv.orderReference),
+    paymentTerms: present(p?.terms),
     note: present(inv.note),
     precedingInvoice: extras.precedingInvoice,
-    seller,
-    buyer,
-    delivery: deliveryOf(inv, lines, extras, buyer),
-    payment: extras.payment && { ...extras.payment, remittance: extras.payment.remittance ?? number },
+    seller: partyOf(inv.seller),
+    buyer: partyOf(inv.buyer),
+    delivery: deliveryOf(inv, extras),
+    payment: p?.meansCode
+      ? { meansCode: p.meansCode, remittance: p.remittance || number, iban: present(p.iban), bic: present(p.bic) }
+      : undefined,
     totals: totalsOf(lines, vatBreakdown),
     vatBreakdown,
     lines,

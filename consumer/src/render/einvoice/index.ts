@@ -4,7 +4,7 @@ import { facturXCiiProfile, writeCii, xrechnungCiiProfile } from "./cii.ts";
 import type { EInvoice } from "./model.ts";
 import { peppolUblProfile, writeUbl, xrechnungUblProfile } from "./ubl.ts";
 
-export { eInvoiceOf, type EInvoiceExtras, type LineExtras, type PartyExtras } from "./from-invoice.ts";
+export { eInvoiceOf, type EInvoiceExtras } from "./from-invoice.ts";
 export type { EInvoice } from "./model.ts";
 
 /** Each XML e-invoice format, by name, written from the same model. */

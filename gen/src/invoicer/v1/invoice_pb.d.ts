@@ -65,7 +65,7 @@ export declare type Invoice = Message<"invoicer.v1.Invoice"> & {
   lines: InvoiceLine[];
 
   /**
-   * Taxable amount and VAT for each distinct VAT rate, ordered by rate.
+   * BG-23: taxable amount and VAT for each distinct VAT category and rate, ordered by rate, then category.
    *
    * @generated from field: repeated invoicer.v1.VatBreakdown vat_breakdown = 9;
    */
@@ -133,6 +133,41 @@ export declare type Invoice = Message<"invoicer.v1.Invoice"> & {
    * @generated from field: string void_reason = 20;
    */
   voidReason: string;
+
+  /**
+   * BT-10, as the request gave it.
+   *
+   * @generated from field: string buyer_reference = 21;
+   */
+  buyerReference: string;
+
+  /**
+   * BT-13, as the request gave it.
+   *
+   * @generated from field: string order_reference = 22;
+   */
+  orderReference: string;
+
+  /**
+   * BG-16 and BT-20; its remittance (BT-83) is the invoice number when the request gave none.
+   *
+   * @generated from field: invoicer.v1.PaymentInstructions payment = 23;
+   */
+  payment?: PaymentInstructions | undefined;
+
+  /**
+   * BG-15; the buyer's address when the request gave none and a line is an intra-community supply (BR-IC-12).
+   *
+   * @generated from field: invoicer.v1.Address delivery_address = 24;
+   */
+  deliveryAddress?: Address | undefined;
+
+  /**
+   * BT-3: DOCUMENT_TYPE_INVOICE (380) for every invoice CreateInvoice issues.
+   *
+   * @generated from field: invoicer.v1.DocumentType document_type = 25;
+   */
+  documentType: DocumentType;
 };
 
 /**
@@ -140,6 +175,54 @@ export declare type Invoice = Message<"invoicer.v1.Invoice"> & {
  * Use `create(InvoiceSchema)` to create a new message.
  */
 export declare const InvoiceSchema: GenMessage<Invoice>;
+
+/**
+ * BG-16 payment instructions, with the payment terms (BT-20).
+ *
+ * @generated from message invoicer.v1.PaymentInstructions
+ */
+export declare type PaymentInstructions = Message<"invoicer.v1.PaymentInstructions"> & {
+  /**
+   * BT-81, UNTDID 4461: "58" SEPA credit transfer, "30" credit transfer, "59" SEPA direct debit, ...
+   *
+   * @generated from field: string means_code = 1;
+   */
+  meansCode: string;
+
+  /**
+   * BT-84, the IBAN to pay to; required for 30 and 58 (BR-61).
+   *
+   * @generated from field: string iban = 2;
+   */
+  iban: string;
+
+  /**
+   * BT-86, the BIC of the IBAN's bank (ISO 9362).
+   *
+   * @generated from field: string bic = 3;
+   */
+  bic: string;
+
+  /**
+   * BT-83; defaults to the invoice number.
+   *
+   * @generated from field: string remittance = 4;
+   */
+  remittance: string;
+
+  /**
+   * BT-20, free text such as "30 days net".
+   *
+   * @generated from field: string terms = 5;
+   */
+  terms: string;
+};
+
+/**
+ * Describes the message invoicer.v1.PaymentInstructions.
+ * Use `create(PaymentInstructionsSchema)` to create a new message.
+ */
+export declare const PaymentInstructionsSchema: GenMessage<PaymentInstructions>;
 
 /**
  * A seller or buyer as art. 226 of the EU VAT directive requires it.
@@ -158,11 +241,32 @@ export declare type Party = Message<"invoicer.v1.Party"> & {
   address?: Address | undefined;
 
   /**
-   * VAT identification number with its country prefix, for example "DE123456789".
+   * BT-31/BT-48: VAT identification number with its country prefix, for example "DE123456789".
    *
    * @generated from field: string vat_id = 3;
    */
   vatId: string;
+
+  /**
+   * BT-34/BT-49.
+   *
+   * @generated from field: invoicer.v1.ElectronicAddress electronic_address = 4;
+   */
+  electronicAddress?: ElectronicAddress | undefined;
+
+  /**
+   * BG-6/BG-9.
+   *
+   * @generated from field: invoicer.v1.Contact contact = 5;
+   */
+  contact?: Contact | undefined;
+
+  /**
+   * BT-30/BT-47, for example a commercial register number.
+   *
+   * @generated from field: string legal_registration_id = 6;
+   */
+  legalRegistrationId: string;
 };
 
 /**
@@ -170,6 +274,65 @@ export declare type Party = Message<"invoicer.v1.Party"> & {
  * Use `create(PartySchema)` to create a new message.
  */
 export declare const PartySchema: GenMessage<Party>;
+
+/**
+ * BT-34/BT-49: where the party receives e-invoices.
+ *
+ * @generated from message invoicer.v1.ElectronicAddress
+ */
+export declare type ElectronicAddress = Message<"invoicer.v1.ElectronicAddress"> & {
+  /**
+   * EAS code: "EM" e-mail, "0204" Leitweg-ID, "9930" DE VAT, "0088" GLN, "0208" BE enterprise number, ...
+   *
+   * @generated from field: string scheme = 1;
+   */
+  scheme: string;
+
+  /**
+   * @generated from field: string id = 2;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message invoicer.v1.ElectronicAddress.
+ * Use `create(ElectronicAddressSchema)` to create a new message.
+ */
+export declare const ElectronicAddressSchema: GenMessage<ElectronicAddress>;
+
+/**
+ * BG-6/BG-9.
+ *
+ * @generated from message invoicer.v1.Contact
+ */
+export declare type Contact = Message<"invoicer.v1.Contact"> & {
+  /**
+   * BT-41/BT-56.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * BT-42/BT-57.
+   *
+   * @generated from field: string phone = 2;
+   */
+  phone: string;
+
+  /**
+   * BT-43/BT-58.
+   *
+   * @generated from field: string email = 3;
+   */
+  email: string;
+};
+
+/**
+ * Describes the message invoicer.v1.Contact.
+ * Use `create(ContactSchema)` to create a new message.
+ */
+export declare const ContactSchema: GenMessage<Contact>;
 
 /**
  * @generated from message invoicer.v1.Address
@@ -235,6 +398,42 @@ export declare type LineInput = Message<"invoicer.v1.LineInput"> & {
    * @generated from field: int32 vat_rate_bp = 4;
    */
   vatRateBp: number;
+
+  /**
+   * BT-130, UN/ECE Recommendation 20/21 code; defaults to "C62" (one).
+   *
+   * @generated from field: string unit_code = 5;
+   */
+  unitCode: string;
+
+  /**
+   * BT-151; unspecified means standard above 0 % and zero rated at 0 %.
+   *
+   * @generated from field: invoicer.v1.VatCategory vat_category = 6;
+   */
+  vatCategory: VatCategory;
+
+  /**
+   * BT-120; this or vat_exemption_reason_code is required for E, AE, K, G and O, and refused for S and Z.
+   *
+   * @generated from field: string vat_exemption_reason = 7;
+   */
+  vatExemptionReason: string;
+
+  /**
+   * BT-121, a VATEX code such as "VATEX-EU-AE".
+   *
+   * @generated from field: string vat_exemption_reason_code = 8;
+   */
+  vatExemptionReasonCode: string;
+
+  /**
+   * BT-129 as a decimal with up to 4 places, for example "1.5"; when set, quantity must be 0 and
+   * the net is quantity_decimal * unit_price_minor rounded half away from zero to the minor unit.
+   *
+   * @generated from field: string quantity_decimal = 9;
+   */
+  quantityDecimal: string;
 };
 
 /**
@@ -255,6 +454,8 @@ export declare type InvoiceLine = Message<"invoicer.v1.InvoiceLine"> & {
   description: string;
 
   /**
+   * 0 when quantity_decimal is set.
+   *
    * @generated from field: int64 quantity = 2;
    */
   quantity: bigint;
@@ -270,11 +471,46 @@ export declare type InvoiceLine = Message<"invoicer.v1.InvoiceLine"> & {
   vatRateBp: number;
 
   /**
-   * quantity * unit_price_minor.
+   * BT-131: quantity * unit_price_minor, or quantity_decimal * unit_price_minor rounded half away from zero.
    *
    * @generated from field: int64 net_minor = 5;
    */
   netMinor: bigint;
+
+  /**
+   * BT-130, "C62" unless the request gave another.
+   *
+   * @generated from field: string unit_code = 6;
+   */
+  unitCode: string;
+
+  /**
+   * BT-151, never unspecified.
+   *
+   * @generated from field: invoicer.v1.VatCategory vat_category = 7;
+   */
+  vatCategory: VatCategory;
+
+  /**
+   * BT-120.
+   *
+   * @generated from field: string vat_exemption_reason = 8;
+   */
+  vatExemptionReason: string;
+
+  /**
+   * BT-121.
+   *
+   * @generated from field: string vat_exemption_reason_code = 9;
+   */
+  vatExemptionReasonCode: string;
+
+  /**
+   * BT-129 as the request gave it; empty for a whole-unit quantity.
+   *
+   * @generated from field: string quantity_decimal = 10;
+   */
+  quantityDecimal: string;
 };
 
 /**
@@ -284,25 +520,52 @@ export declare type InvoiceLine = Message<"invoicer.v1.InvoiceLine"> & {
 export declare const InvoiceLineSchema: GenMessage<InvoiceLine>;
 
 /**
+ * BG-23, one per VAT category and rate.
+ *
  * @generated from message invoicer.v1.VatBreakdown
  */
 export declare type VatBreakdown = Message<"invoicer.v1.VatBreakdown"> & {
   /**
+   * BT-119.
+   *
    * @generated from field: int32 vat_rate_bp = 1;
    */
   vatRateBp: number;
 
   /**
+   * BT-116.
+   *
    * @generated from field: int64 taxable_minor = 2;
    */
   taxableMinor: bigint;
 
   /**
-   * taxable_minor * vat_rate_bp / 10000, rounded half away from zero.
+   * BT-117: taxable_minor * vat_rate_bp / 10000, rounded half away from zero.
    *
    * @generated from field: int64 vat_minor = 3;
    */
   vatMinor: bigint;
+
+  /**
+   * BT-118.
+   *
+   * @generated from field: invoicer.v1.VatCategory vat_category = 4;
+   */
+  vatCategory: VatCategory;
+
+  /**
+   * BT-120 of the category's lines.
+   *
+   * @generated from field: string vat_exemption_reason = 5;
+   */
+  vatExemptionReason: string;
+
+  /**
+   * BT-121 of the category's lines.
+   *
+   * @generated from field: string vat_exemption_reason_code = 6;
+   */
+  vatExemptionReasonCode: string;
 };
 
 /**
@@ -357,6 +620,105 @@ export declare type FieldViolation = Message<"invoicer.v1.FieldViolation"> & {
  * Use `create(FieldViolationSchema)` to create a new message.
  */
 export declare const FieldViolationSchema: GenMessage<FieldViolation>;
+
+/**
+ * BT-3 (UNTDID 1001).
+ *
+ * @generated from enum invoicer.v1.DocumentType
+ */
+export enum DocumentType {
+  /**
+   * @generated from enum value: DOCUMENT_TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * 380, commercial invoice.
+   *
+   * @generated from enum value: DOCUMENT_TYPE_INVOICE = 1;
+   */
+  INVOICE = 1,
+
+  /**
+   * 381, credit note.
+   *
+   * @generated from enum value: DOCUMENT_TYPE_CREDIT_NOTE = 2;
+   */
+  CREDIT_NOTE = 2,
+}
+
+/**
+ * Describes the enum invoicer.v1.DocumentType.
+ */
+export declare const DocumentTypeSchema: GenEnum<DocumentType>;
+
+/**
+ * BT-151/BT-118: the VAT category of a line and of a breakdown (UNTDID 5305 subset of EN 16931).
+ *
+ * @generated from enum invoicer.v1.VatCategory
+ */
+export enum VatCategory {
+  /**
+   * On a request: VAT_CATEGORY_STANDARD above 0 %, VAT_CATEGORY_ZERO_RATED at 0 %. Never returned.
+   *
+   * @generated from enum value: VAT_CATEGORY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * S, rate above 0.
+   *
+   * @generated from enum value: VAT_CATEGORY_STANDARD = 1;
+   */
+  STANDARD = 1,
+
+  /**
+   * Z, rate 0.
+   *
+   * @generated from enum value: VAT_CATEGORY_ZERO_RATED = 2;
+   */
+  ZERO_RATED = 2,
+
+  /**
+   * E, rate 0, with an exemption reason.
+   *
+   * @generated from enum value: VAT_CATEGORY_EXEMPT = 3;
+   */
+  EXEMPT = 3,
+
+  /**
+   * AE, rate 0, with an exemption reason and the buyer's VAT id.
+   *
+   * @generated from enum value: VAT_CATEGORY_REVERSE_CHARGE = 4;
+   */
+  REVERSE_CHARGE = 4,
+
+  /**
+   * K, rate 0, with an exemption reason and both VAT ids.
+   *
+   * @generated from enum value: VAT_CATEGORY_INTRA_COMMUNITY = 5;
+   */
+  INTRA_COMMUNITY = 5,
+
+  /**
+   * G, rate 0, with an exemption reason.
+   *
+   * @generated from enum value: VAT_CATEGORY_EXPORT = 6;
+   */
+  EXPORT = 6,
+
+  /**
+   * O, rate 0, with an exemption reason, no VAT id on either party, no other category on the invoice.
+   *
+   * @generated from enum value: VAT_CATEGORY_NOT_SUBJECT = 7;
+   */
+  NOT_SUBJECT = 7,
+}
+
+/**
+ * Describes the enum invoicer.v1.VatCategory.
+ */
+export declare const VatCategorySchema: GenEnum<VatCategory>;
 
 /**
  * @generated from enum invoicer.v1.InvoiceStatus

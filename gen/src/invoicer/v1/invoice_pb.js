@@ -9,7 +9,7 @@ import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
  * Describes the file invoicer/v1/invoice.proto.
  */
 export const file_invoicer_v1_invoice = /*@__PURE__*/
-  fileDesc("ChlpbnZvaWNlci92MS9pbnZvaWNlLnByb3RvEgtpbnZvaWNlci52MSLyBAoHSW52b2ljZRIKCgJpZBgBIAEoCRIOCgZudW1iZXIYAiABKAMSKgoGc3RhdHVzGAMgASgOMhouaW52b2ljZXIudjEuSW52b2ljZVN0YXR1cxI0Cg9kb2N1bWVudF9zdGF0dXMYBCABKA4yGy5pbnZvaWNlci52MS5Eb2N1bWVudFN0YXR1cxIVCg1jdXJyZW5jeV9jb2RlGAUgASgJEiIKBnNlbGxlchgGIAEoCzISLmludm9pY2VyLnYxLlBhcnR5EiEKBWJ1eWVyGAcgASgLMhIuaW52b2ljZXIudjEuUGFydHkSJwoFbGluZXMYCCADKAsyGC5pbnZvaWNlci52MS5JbnZvaWNlTGluZRIwCg12YXRfYnJlYWtkb3duGAkgAygLMhkuaW52b2ljZXIudjEuVmF0QnJlYWtkb3duEhYKDnN1YnRvdGFsX21pbm9yGAogASgDEhcKD3ZhdF90b3RhbF9taW5vchgLIAEoAxITCgt0b3RhbF9taW5vchgMIAEoAxISCgppc3N1ZV9kYXRlGA0gASgJEhMKC3N1cHBseV9kYXRlGA4gASgJEhAKCGR1ZV9kYXRlGA8gASgJEgwKBG5vdGUYECABKAkSLwoLY3JlYXRlX3RpbWUYESABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCHBheV90aW1lGBIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgl2b2lkX3RpbWUYEyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC3ZvaWRfcmVhc29uGBQgASgJIkwKBVBhcnR5EgwKBG5hbWUYASABKAkSJQoHYWRkcmVzcxgCIAEoCzIULmludm9pY2VyLnYxLkFkZHJlc3MSDgoGdmF0X2lkGAMgASgJIlIKB0FkZHJlc3MSDgoGc3RyZWV0GAEgASgJEgwKBGNpdHkYAiABKAkSEwoLcG9zdGFsX2NvZGUYAyABKAkSFAoMY291bnRyeV9jb2RlGAQgASgJImEKCUxpbmVJbnB1dBITCgtkZXNjcmlwdGlvbhgBIAEoCRIQCghxdWFudGl0eRgCIAEoAxIYChB1bml0X3ByaWNlX21pbm9yGAMgASgDEhMKC3ZhdF9yYXRlX2JwGAQgASgFInYKC0ludm9pY2VMaW5lEhMKC2Rlc2NyaXB0aW9uGAEgASgJEhAKCHF1YW50aXR5GAIgASgDEhgKEHVuaXRfcHJpY2VfbWlub3IYAyABKAMSEwoLdmF0X3JhdGVfYnAYBCABKAUSEQoJbmV0X21pbm9yGAUgASgDIk0KDFZhdEJyZWFrZG93bhITCgt2YXRfcmF0ZV9icBgBIAEoBRIVCg10YXhhYmxlX21pbm9yGAIgASgDEhEKCXZhdF9taW5vchgDIAEoAyJCCg9GaWVsZFZpb2xhdGlvbnMSLwoKdmlvbGF0aW9ucxgBIAMoCzIbLmludm9pY2VyLnYxLkZpZWxkVmlvbGF0aW9uIjQKDkZpZWxkVmlvbGF0aW9uEg0KBWZpZWxkGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJKnwKDUludm9pY2VTdGF0dXMSHgoaSU5WT0lDRV9TVEFUVVNfVU5TUEVDSUZJRUQQABIZChVJTlZPSUNFX1NUQVRVU19JU1NVRUQQARIXChNJTlZPSUNFX1NUQVRVU19QQUlEEAISFwoTSU5WT0lDRV9TVEFUVVNfVk9JRBADKmkKDkRvY3VtZW50U3RhdHVzEh8KG0RPQ1VNRU5UX1NUQVRVU19VTlNQRUNJRklFRBAAEhsKF0RPQ1VNRU5UX1NUQVRVU19QRU5ESU5HEAESGQoVRE9DVU1FTlRfU1RBVFVTX1JFQURZEAIqZAoORG9jdW1lbnRGb3JtYXQSHwobRE9DVU1FTlRfRk9STUFUX1VOU1BFQ0lGSUVEEAASFwoTRE9DVU1FTlRfRk9STUFUX1BERhABEhgKFERPQ1VNRU5UX0ZPUk1BVF9ET0NYEAJiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChlpbnZvaWNlci92MS9pbnZvaWNlLnByb3RvEgtpbnZvaWNlci52MSK5BgoHSW52b2ljZRIKCgJpZBgBIAEoCRIOCgZudW1iZXIYAiABKAMSKgoGc3RhdHVzGAMgASgOMhouaW52b2ljZXIudjEuSW52b2ljZVN0YXR1cxI0Cg9kb2N1bWVudF9zdGF0dXMYBCABKA4yGy5pbnZvaWNlci52MS5Eb2N1bWVudFN0YXR1cxIVCg1jdXJyZW5jeV9jb2RlGAUgASgJEiIKBnNlbGxlchgGIAEoCzISLmludm9pY2VyLnYxLlBhcnR5EiEKBWJ1eWVyGAcgASgLMhIuaW52b2ljZXIudjEuUGFydHkSJwoFbGluZXMYCCADKAsyGC5pbnZvaWNlci52MS5JbnZvaWNlTGluZRIwCg12YXRfYnJlYWtkb3duGAkgAygLMhkuaW52b2ljZXIudjEuVmF0QnJlYWtkb3duEhYKDnN1YnRvdGFsX21pbm9yGAogASgDEhcKD3ZhdF90b3RhbF9taW5vchgLIAEoAxITCgt0b3RhbF9taW5vchgMIAEoAxISCgppc3N1ZV9kYXRlGA0gASgJEhMKC3N1cHBseV9kYXRlGA4gASgJEhAKCGR1ZV9kYXRlGA8gASgJEgwKBG5vdGUYECABKAkSLwoLY3JlYXRlX3RpbWUYESABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCHBheV90aW1lGBIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgl2b2lkX3RpbWUYEyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC3ZvaWRfcmVhc29uGBQgASgJEhcKD2J1eWVyX3JlZmVyZW5jZRgVIAEoCRIXCg9vcmRlcl9yZWZlcmVuY2UYFiABKAkSMQoHcGF5bWVudBgXIAEoCzIgLmludm9pY2VyLnYxLlBheW1lbnRJbnN0cnVjdGlvbnMSLgoQZGVsaXZlcnlfYWRkcmVzcxgYIAEoCzIULmludm9pY2VyLnYxLkFkZHJlc3MSMAoNZG9jdW1lbnRfdHlwZRgZIAEoDjIZLmludm9pY2VyLnYxLkRvY3VtZW50VHlwZSJnChNQYXltZW50SW5zdHJ1Y3Rpb25zEhIKCm1lYW5zX2NvZGUYASABKAkSDAoEaWJhbhgCIAEoCRILCgNiaWMYAyABKAkSEgoKcmVtaXR0YW5jZRgEIAEoCRINCgV0ZXJtcxgFIAEoCSLOAQoFUGFydHkSDAoEbmFtZRgBIAEoCRIlCgdhZGRyZXNzGAIgASgLMhQuaW52b2ljZXIudjEuQWRkcmVzcxIOCgZ2YXRfaWQYAyABKAkSOgoSZWxlY3Ryb25pY19hZGRyZXNzGAQgASgLMh4uaW52b2ljZXIudjEuRWxlY3Ryb25pY0FkZHJlc3MSJQoHY29udGFjdBgFIAEoCzIULmludm9pY2VyLnYxLkNvbnRhY3QSHQoVbGVnYWxfcmVnaXN0cmF0aW9uX2lkGAYgASgJIi8KEUVsZWN0cm9uaWNBZGRyZXNzEg4KBnNjaGVtZRgBIAEoCRIKCgJpZBgCIAEoCSI1CgdDb250YWN0EgwKBG5hbWUYASABKAkSDQoFcGhvbmUYAiABKAkSDQoFZW1haWwYAyABKAkiUgoHQWRkcmVzcxIOCgZzdHJlZXQYASABKAkSDAoEY2l0eRgCIAEoCRITCgtwb3N0YWxfY29kZRgDIAEoCRIUCgxjb3VudHJ5X2NvZGUYBCABKAki/wEKCUxpbmVJbnB1dBITCgtkZXNjcmlwdGlvbhgBIAEoCRIQCghxdWFudGl0eRgCIAEoAxIYChB1bml0X3ByaWNlX21pbm9yGAMgASgDEhMKC3ZhdF9yYXRlX2JwGAQgASgFEhEKCXVuaXRfY29kZRgFIAEoCRIuCgx2YXRfY2F0ZWdvcnkYBiABKA4yGC5pbnZvaWNlci52MS5WYXRDYXRlZ29yeRIcChR2YXRfZXhlbXB0aW9uX3JlYXNvbhgHIAEoCRIhChl2YXRfZXhlbXB0aW9uX3JlYXNvbl9jb2RlGAggASgJEhgKEHF1YW50aXR5X2RlY2ltYWwYCSABKAkilAIKC0ludm9pY2VMaW5lEhMKC2Rlc2NyaXB0aW9uGAEgASgJEhAKCHF1YW50aXR5GAIgASgDEhgKEHVuaXRfcHJpY2VfbWlub3IYAyABKAMSEwoLdmF0X3JhdGVfYnAYBCABKAUSEQoJbmV0X21pbm9yGAUgASgDEhEKCXVuaXRfY29kZRgGIAEoCRIuCgx2YXRfY2F0ZWdvcnkYByABKA4yGC5pbnZvaWNlci52MS5WYXRDYXRlZ29yeRIcChR2YXRfZXhlbXB0aW9uX3JlYXNvbhgIIAEoCRIhChl2YXRfZXhlbXB0aW9uX3JlYXNvbl9jb2RlGAkgASgJEhgKEHF1YW50aXR5X2RlY2ltYWwYCiABKAkivgEKDFZhdEJyZWFrZG93bhITCgt2YXRfcmF0ZV9icBgBIAEoBRIVCg10YXhhYmxlX21pbm9yGAIgASgDEhEKCXZhdF9taW5vchgDIAEoAxIuCgx2YXRfY2F0ZWdvcnkYBCABKA4yGC5pbnZvaWNlci52MS5WYXRDYXRlZ29yeRIcChR2YXRfZXhlbXB0aW9uX3JlYXNvbhgFIAEoCRIhChl2YXRfZXhlbXB0aW9uX3JlYXNvbl9jb2RlGAYgASgJIkIKD0ZpZWxkVmlvbGF0aW9ucxIvCgp2aW9sYXRpb25zGAEgAygLMhsuaW52b2ljZXIudjEuRmllbGRWaW9sYXRpb24iNAoORmllbGRWaW9sYXRpb24SDQoFZmllbGQYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkqZwoMRG9jdW1lbnRUeXBlEh0KGURPQ1VNRU5UX1RZUEVfVU5TUEVDSUZJRUQQABIZChVET0NVTUVOVF9UWVBFX0lOVk9JQ0UQARIdChlET0NVTUVOVF9UWVBFX0NSRURJVF9OT1RFEAIq9gEKC1ZhdENhdGVnb3J5EhwKGFZBVF9DQVRFR09SWV9VTlNQRUNJRklFRBAAEhkKFVZBVF9DQVRFR09SWV9TVEFOREFSRBABEhsKF1ZBVF9DQVRFR09SWV9aRVJPX1JBVEVEEAISFwoTVkFUX0NBVEVHT1JZX0VYRU1QVBADEh8KG1ZBVF9DQVRFR09SWV9SRVZFUlNFX0NIQVJHRRAEEiAKHFZBVF9DQVRFR09SWV9JTlRSQV9DT01NVU5JVFkQBRIXChNWQVRfQ0FURUdPUllfRVhQT1JUEAYSHAoYVkFUX0NBVEVHT1JZX05PVF9TVUJKRUNUEAcqfAoNSW52b2ljZVN0YXR1cxIeChpJTlZPSUNFX1NUQVRVU19VTlNQRUNJRklFRBAAEhkKFUlOVk9JQ0VfU1RBVFVTX0lTU1VFRBABEhcKE0lOVk9JQ0VfU1RBVFVTX1BBSUQQAhIXChNJTlZPSUNFX1NUQVRVU19WT0lEEAMqaQoORG9jdW1lbnRTdGF0dXMSHwobRE9DVU1FTlRfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGwoXRE9DVU1FTlRfU1RBVFVTX1BFTkRJTkcQARIZChVET0NVTUVOVF9TVEFUVVNfUkVBRFkQAipkCg5Eb2N1bWVudEZvcm1hdBIfChtET0NVTUVOVF9GT1JNQVRfVU5TUEVDSUZJRUQQABIXChNET0NVTUVOVF9GT1JNQVRfUERGEAESGAoURE9DVU1FTlRfRk9STUFUX0RPQ1gQAmIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * Describes the message invoicer.v1.Invoice.
@@ -19,59 +19,108 @@ export const InvoiceSchema = /*@__PURE__*/
   messageDesc(file_invoicer_v1_invoice, 0);
 
 /**
+ * Describes the message invoicer.v1.PaymentInstructions.
+ * Use `create(PaymentInstructionsSchema)` to create a new message.
+ */
+export const PaymentInstructionsSchema = /*@__PURE__*/
+  messageDesc(file_invoicer_v1_invoice, 1);
+
+/**
  * Describes the message invoicer.v1.Party.
  * Use `create(PartySchema)` to create a new message.
  */
 export const PartySchema = /*@__PURE__*/
-  messageDesc(file_invoicer_v1_invoice, 1);
+  messageDesc(file_invoicer_v1_invoice, 2);
+
+/**
+ * Describes the message invoicer.v1.ElectronicAddress.
+ * Use `create(ElectronicAddressSchema)` to create a new message.
+ */
+export const ElectronicAddressSchema = /*@__PURE__*/
+  messageDesc(file_invoicer_v1_invoice, 3);
+
+/**
+ * Describes the message invoicer.v1.Contact.
+ * Use `create(ContactSchema)` to create a new message.
+ */
+export const ContactSchema = /*@__PURE__*/
+  messageDesc(file_invoicer_v1_invoice, 4);
 
 /**
  * Describes the message invoicer.v1.Address.
  * Use `create(AddressSchema)` to create a new message.
  */
 export const AddressSchema = /*@__PURE__*/
-  messageDesc(file_invoicer_v1_invoice, 2);
+  messageDesc(file_invoicer_v1_invoice, 5);
 
 /**
  * Describes the message invoicer.v1.LineInput.
  * Use `create(LineInputSchema)` to create a new message.
  */
 export const LineInputSchema = /*@__PURE__*/
-  messageDesc(file_invoicer_v1_invoice, 3);
+  messageDesc(file_invoicer_v1_invoice, 6);
 
 /**
  * Describes the message invoicer.v1.InvoiceLine.
  * Use `create(InvoiceLineSchema)` to create a new message.
  */
 export const InvoiceLineSchema = /*@__PURE__*/
-  messageDesc(file_invoicer_v1_invoice, 4);
+  messageDesc(file_invoicer_v1_invoice, 7);
 
 /**
  * Describes the message invoicer.v1.VatBreakdown.
  * Use `create(VatBreakdownSchema)` to create a new message.
  */
 export const VatBreakdownSchema = /*@__PURE__*/
-  messageDesc(file_invoicer_v1_invoice, 5);
+  messageDesc(file_invoicer_v1_invoice, 8);
 
 /**
  * Describes the message invoicer.v1.FieldViolations.
  * Use `create(FieldViolationsSchema)` to create a new message.
  */
 export const FieldViolationsSchema = /*@__PURE__*/
-  messageDesc(file_invoicer_v1_invoice, 6);
+  messageDesc(file_invoicer_v1_invoice, 9);
 
 /**
  * Describes the message invoicer.v1.FieldViolation.
  * Use `create(FieldViolationSchema)` to create a new message.
  */
 export const FieldViolationSchema = /*@__PURE__*/
-  messageDesc(file_invoicer_v1_invoice, 7);
+  messageDesc(file_invoicer_v1_invoice, 10);
+
+/**
+ * Describes the enum invoicer.v1.DocumentType.
+ */
+export const DocumentTypeSchema = /*@__PURE__*/
+  enumDesc(file_invoicer_v1_invoice, 0);
+
+/**
+ * BT-3 (UNTDID 1001).
+ *
+ * @generated from enum invoicer.v1.DocumentType
+ */
+export const DocumentType = /*@__PURE__*/
+  tsEnum(DocumentTypeSchema);
+
+/**
+ * Describes the enum invoicer.v1.VatCategory.
+ */
+export const VatCategorySchema = /*@__PURE__*/
+  enumDesc(file_invoicer_v1_invoice, 1);
+
+/**
+ * BT-151/BT-118: the VAT category of a line and of a breakdown (UNTDID 5305 subset of EN 16931).
+ *
+ * @generated from enum invoicer.v1.VatCategory
+ */
+export const VatCategory = /*@__PURE__*/
+  tsEnum(VatCategorySchema);
 
 /**
  * Describes the enum invoicer.v1.InvoiceStatus.
  */
 export const InvoiceStatusSchema = /*@__PURE__*/
-  enumDesc(file_invoicer_v1_invoice, 0);
+  enumDesc(file_invoicer_v1_invoice, 2);
 
 /**
  * @generated from enum invoicer.v1.InvoiceStatus
@@ -83,7 +132,7 @@ export const InvoiceStatus = /*@__PURE__*/
  * Describes the enum invoicer.v1.DocumentStatus.
  */
 export const DocumentStatusSchema = /*@__PURE__*/
-  enumDesc(file_invoicer_v1_invoice, 1);
+  enumDesc(file_invoicer_v1_invoice, 3);
 
 /**
  * @generated from enum invoicer.v1.DocumentStatus
@@ -95,7 +144,7 @@ export const DocumentStatus = /*@__PURE__*/
  * Describes the enum invoicer.v1.DocumentFormat.
  */
 export const DocumentFormatSchema = /*@__PURE__*/
-  enumDesc(file_invoicer_v1_invoice, 2);
+  enumDesc(file_invoicer_v1_invoice, 4);
 
 /**
  * @generated from enum invoicer.v1.DocumentFormat

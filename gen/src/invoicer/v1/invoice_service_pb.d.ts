@@ -4,7 +4,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
-import type { DocumentFormat, Invoice, InvoiceStatus, LineInput, Party } from "./invoice_pb.js";
+import type { Address, DocumentFormat, Invoice, InvoiceStatus, LineInput, Party, PaymentInstructions } from "./invoice_pb.js";
 import type { InvoiceEvent } from "./events_pb.js";
 
 /**
@@ -70,6 +70,34 @@ export declare type CreateInvoiceRequest = Message<"invoicer.v1.CreateInvoiceReq
    * @generated from field: string note = 9;
    */
   note: string;
+
+  /**
+   * BT-10, up to 200 characters (the Leitweg-ID for German public buyers).
+   *
+   * @generated from field: string buyer_reference = 10;
+   */
+  buyerReference: string;
+
+  /**
+   * BT-13, the buyer's purchase order reference, up to 200 characters.
+   *
+   * @generated from field: string order_reference = 11;
+   */
+  orderReference: string;
+
+  /**
+   * BG-16 and BT-20.
+   *
+   * @generated from field: invoicer.v1.PaymentInstructions payment = 12;
+   */
+  payment?: PaymentInstructions | undefined;
+
+  /**
+   * BG-15, where the goods or services are delivered.
+   *
+   * @generated from field: invoicer.v1.Address delivery_address = 13;
+   */
+  deliveryAddress?: Address | undefined;
 };
 
 /**
