@@ -67,6 +67,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger, observabi
     limits: { ...config.forwarding, maxBodyBytes: config.maxBodyBytes },
     services: config.services,
     trustedHeaders: callHeaders,
+    http1Calls: config.http1Calls,
   });
   await app.register(publicReflection);
   return app;
