@@ -52,9 +52,15 @@ export async function proxiedCalls(app: FastifyInstance, { endpoints, capacity, 
     if (raw.method === "GET") delete headers["content-length"];
     // undici destroys the body it was given when a call fails: never the caller's own request. Read
     // only as undici sends, so a call that never connected still has its whole body to send again.
-    const body = () => (raw.method === "GET" ? undefined : lentBody(raw));
-    // The server has not ended the call a second past its deadline: the caller's connection goes (before the answer, undici's timeout ends it).
-    const expiry = setTimeout(() => reply.raw.headersSent && cut(request, reply.raw, Code.DeadlineExceeded), timeoutMs + deadlineGraceMs);
+    let body: Readable | undefined;
+    // The server has not ended the call a second past its deadline: the caller's connection goes, or,
+    // before the answer began, the caller is answered and undici's call ends with its body (undici's
+    // own timeout for the answer starts only once the whole request is sent).
+    const expiry = setTimeout(() => {
+      if (reply.raw.headersSent) return cut(request, reply.raw, Code.DeadlineExceeded);
+      sendRpcError(request, reply, Code.DeadlineExceeded, "deadline exceeded");
+      body?.destroy(new Error("deadline exceeded"));
+    }, timeoutMs + deadlineGraceMs);
     reply.raw.once("close", () => {
       clearTimeout(expiry);
       capacity.closeCall(tenant);
@@ -62,7 +68,8 @@ export async function proxiedCalls(app: FastifyInstance, { endpoints, capacity, 
     const send = (endpoint: Endpoint | undefined, attempt: number) => {
       if (!endpoint) return unavailable(request, reply, undefined);
       const done = inFlight(endpoint, reply.raw);
-      request.body = body();
+      body = raw.method === "GET" ? undefined : lentBody(raw);
+      request.body = body;
       reply.from(undefined, {
         getUpstream: () => endpoint.url,
         timeout: timeoutMs + deadlineGraceMs,
@@ -73,7 +80,7 @@ export async function proxiedCalls(app: FastifyInstance, { endpoints, capacity, 
           const answer = res.stream as Readable;
           // The server failed mid-answer (the caller leaving destroys the answer too: that is its own outcome).
           answer.once("error", () => reply.raw.destroyed || noteGrpcStatus(request.exchange, Code.Unavailable));
-          cutStalledReader(request, answer, reply.raw, limits.stalledReaderMs);
+          cutStalledReader(request, reply.raw, limits.stalledReaderMs);
           return reply.send(answer);
         },
         onError: (_reply, { error }) => {
@@ -135,15 +142,15 @@ function unavailable(request: FastifyRequest, reply: FastifyReply, err: Error | 
   return sendRpcError(request, reply, Code.Unavailable, "server unavailable");
 }
 
-/** A caller that takes none of its answer for `ms` (the answer stream stays paused) has its connection cut. */
-function cutStalledReader(request: FastifyRequest, answer: Readable, res: ServerResponse, ms: number) {
-  let stall: NodeJS.Timeout | undefined;
-  answer.on("pause", () => (stall ??= setTimeout(() => cut(request, res, Code.ResourceExhausted), ms)));
-  res.on("drain", () => {
-    clearTimeout(stall);
-    stall = undefined;
-  });
-  res.once("close", () => clearTimeout(stall));
+/** A caller that takes none of its answer for `ms` (its connection's buffer stays full, nothing drained) has its connection cut. */
+function cutStalledReader(request: FastifyRequest, res: ServerResponse, ms: number) {
+  let drained = false;
+  res.on("drain", () => (drained = true));
+  const check = setInterval(() => {
+    if (res.writableNeedDrain && !drained) cut(request, res, Code.ResourceExhausted);
+    drained = false;
+  }, ms);
+  res.once("close", () => clearInterval(check));
 }
 
 function cut(request: FastifyRequest, res: ServerResponse, code: Code) {

@@ -121,6 +121,13 @@ async function forwardingGateway(serverUrl: string | string[], limits: Partial<G
     },
     /** Resolves when the next key check begins. */
     keyCheckBegins: () => new Promise<void>((begun) => checking.push(begun)),
+    /** Resolves once the gateway has written `count` request log lines for `path`. */
+    linesFor: (path: string, count: number) =>
+      new Promise<void>((done) => {
+        const seen = () => lines.filter((l) => l.msg === "request" && l.path === path).length;
+        const check = () => (seen() >= count ? done() : awaited.push({ path, done: check }));
+        check();
+      }),
     /** The request log line of the call to `path`, once the gateway has written it. */
     lineFor: (path: string) =>
       new Promise<Record<string, unknown>>((done) => {
@@ -317,6 +324,35 @@ describe("forwarding RPCs to the server", () => {
       server.close();
     },
   );
+});
+
+describe("HTTP/1.1 calls through reply-from", () => {
+  it("cuts a caller that stops reading its answer, while other calls go on meanwhile", { timeout: 20_000 }, async () => {
+    const server = await upstream({ listBytes: 32 * 1024 * 1024 });
+    const gateway = await forwardingGateway(server.url, { stalledReaderMs: 500, maxOpenCalls: 4 });
+    // Four callers that send a call and never read a byte of its answer: the tenant's every slot.
+    const stalled = Array.from({ length: 4 }, () => {
+      const socket = connect(Number(new URL(gateway.url).port), "127.0.0.1");
+      socket.pause();
+      socket.write(
+        `POST ${service}/ListInvoices HTTP/1.1\r\nhost: gateway\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}`,
+      );
+      return socket;
+    });
+    await gateway.linesFor(`${service}/ListInvoices`, 4);
+    assert.equal((await gateway.lineFor(`${service}/ListInvoices`)).code, "resource_exhausted");
+    // Their slots and upstream connections were given back: the tenant calls again, all four slots at once.
+    const answers = await Promise.all(
+      Array.from({ length: 4 }, () => fetch(`${gateway.url}${service}/PayInvoice`, { method: "POST", headers: json, body: "{}" })),
+    );
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [200, 200, 200, 200],
+    );
+    stalled.forEach((socket) => socket.destroy());
+    await gateway.app.close();
+    server.close();
+  });
 });
 
 describe("balancing forwarded calls over the server's endpoints", () => {
