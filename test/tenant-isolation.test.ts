@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import * as http2 from "node:http2";
+import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -57,6 +58,23 @@ describe("one tenant cannot take the gateway from the others", () => {
     await Promise.all(calls.map((call) => once(call, "response")));
     await ordinaryCalls(stack, 10);
     for (const session of attackers) session.destroy();
+  });
+
+  it("serves tenant B while tenant A leaves its Connect answers over HTTP/1.1 unread", { timeout: 30_000 }, async () => {
+    // Connections that never read: each answer of megabytes waits on its own connection to the server.
+    const { port } = new URL(stack.gatewayUrl);
+    const body = JSON.stringify({ pageSize: 100 });
+    const attackers = Array.from({ length: 8 }, () => {
+      const socket = connect(Number(port), "127.0.0.1");
+      socket.pause();
+      socket.write(
+        `POST ${listInvoices} HTTP/1.1\r\nhost: gateway\r\nauthorization: Bearer ${stack.tenantA.apiKey}\r\n` +
+          `content-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+      );
+      return socket;
+    });
+    await ordinaryCalls(stack, 10);
+    for (const socket of attackers) socket.destroy();
   });
 
   it("refuses tenant A's calls past its share with ResourceExhausted, and serves tenant B (case 2)", { timeout: 30_000 }, async () => {

@@ -72,6 +72,7 @@ export async function buildGateway(config: GatewayConfig, log: Logger, observabi
     limits,
     services: config.services,
     trustedHeaders: callHeaders,
+    http1Calls: config.http1Calls,
   });
   await app.register(publicReflection);
   return app;

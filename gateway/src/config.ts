@@ -7,6 +7,7 @@ import { ConfigError, envReader } from "@invoicer/platform/config";
 import type { ConnectionLimits } from "@invoicer/platform/http-server";
 import { tracingConfig, type TracingConfig } from "@invoicer/platform/telemetry";
 import type { ForwardingLimits } from "./rpc-forwarder.ts";
+import type { Http1Carrier } from "./rpc-proxy.ts";
 import type { TenantCapacityLimits } from "./tenant-capacity.ts";
 
 /** Where `npm run build -w web` puts the browser client. */
@@ -27,6 +28,8 @@ export interface GatewayConfig {
   serverUrls: string[];
   /** How often the server's names are resolved again and each endpoint's health is checked. */
   serverRefreshMs: number;
+  /** Who carries Connect and gRPC-web calls over HTTP/1.1: reply-from over undici (proxy), or the HTTP/2 forwarder as gRPC's. */
+  http1Calls: Http1Carrier;
   /** What one call and one tenant may take of the gateway and its sessions to the server. */
   forwarding: Omit<ForwardingLimits, "maxBodyBytes"> & TenantCapacityLimits;
   internalToken: string;
@@ -70,6 +73,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     port: e.port("GATEWAY_PORT", 8080),
     serverUrls: e.urls("SERVER_URL", "http://127.0.0.1:8081"),
     serverRefreshMs: e.int("SERVER_REFRESH_MS", 2_000, 100, 60_000),
+    http1Calls: http1Carrier(e.string("HTTP1_RPC_PATH", "proxy")),
     forwarding: {
       perEndpoint: e.int("SERVER_SESSIONS_PER_ENDPOINT", 2, 1, 64),
       maxStreamsPerSession: 2 ** 29, // a quarter of the ids a client session has
@@ -105,6 +109,11 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     metricsToken: e.optional("METRICS_TOKEN") && e.secret("METRICS_TOKEN"),
     services: [{ service: InvoiceService, authenticate: true }],
   };
+}
+
+function http1Carrier(name: string): Http1Carrier {
+  if (name === "proxy" || name === "forwarder") return name;
+  throw new ConfigError(`HTTP1_RPC_PATH must be proxy or forwarder, got "${name}"`);
 }
 
 /** TRUST_PROXY's addresses, CIDRs and names (loopback, uniquelocal, ...) as Fastify reads them, for the connection cap. */

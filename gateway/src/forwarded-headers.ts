@@ -17,10 +17,9 @@ const dropped = new Set([
   ...["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "host", "expect", "http2-settings"],
 ]);
 
-/** The request headers for the server: the caller's that may go on, and the gateway's `extraHeaders`. */
-export function upstreamHeaders(req: CallerRequest, extraHeaders: Record<string, string>): http2.OutgoingHttpHeaders {
-  const headers: http2.OutgoingHttpHeaders = { ":method": req.method, ":path": req.url };
-  const incoming = req.headers as IncomingHttpHeaders;
+/** The caller's headers that may go on to the server, and the gateway's `extraHeaders` over them. */
+export function passedOnHeaders(incoming: IncomingHttpHeaders, extraHeaders: Record<string, string>): IncomingHttpHeaders {
+  const headers: IncomingHttpHeaders = {};
   // Headers an HTTP/1.1 caller names in `Connection` are for this hop only (RFC 9110 §7.6.1).
   const hopOnly = incoming.connection ? new Set(incoming.connection.toLowerCase().split(/\s*,\s*/)) : undefined;
   for (const [name, value] of Object.entries(incoming)) if (!dropped.has(name) && !hopOnly?.has(name)) headers[name] = value;
@@ -29,9 +28,15 @@ export function upstreamHeaders(req: CallerRequest, extraHeaders: Record<string,
     if (/(?:^|,)\s*trailers\s*(?:$|[,;])/i.test(String(headers.te))) headers.te = "trailers";
     else delete headers.te;
   }
+  return Object.assign(headers, extraHeaders);
+}
+
+/** The request headers for an HTTP/2 stream to the server: the caller's that may go on, and the gateway's `extraHeaders`. */
+export function upstreamHeaders(req: CallerRequest, extraHeaders: Record<string, string>): http2.OutgoingHttpHeaders {
+  const headers: http2.OutgoingHttpHeaders = { ":method": req.method, ":path": req.url, ...passedOnHeaders(req.headers, extraHeaders) };
   // Node ends a GET's stream at once: a length for a body that never goes would break the call.
   if (req.method === "GET") delete headers["content-length"];
-  return Object.assign(headers, extraHeaders);
+  return headers;
 }
 
 /**
@@ -76,10 +81,11 @@ export function deadlineMs(req: CallerRequest, capMs: number): number {
  * call without one goes on without one, as the caller sent it (the gateway's timer still ends it at
  * the cap); a header the server cannot parse is passed on for it to refuse.
  */
-export function withDeadline(headers: http2.OutgoingHttpHeaders, req: CallerRequest, ms: number): http2.OutgoingHttpHeaders {
+export function withDeadline<H extends http2.OutgoingHttpHeaders>(headers: H, req: CallerRequest, ms: number): H {
   const asked = askedMs(req);
   if (asked === undefined || asked <= ms) return headers;
-  if (grpcFamily(req)) headers["grpc-timeout"] = `${ms}m`;
-  else headers["connect-timeout-ms"] = String(ms);
+  const named: Record<string, unknown> = headers;
+  if (grpcFamily(req)) named["grpc-timeout"] = `${ms}m`;
+  else named["connect-timeout-ms"] = String(ms);
   return headers;
 }

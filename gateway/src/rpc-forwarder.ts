@@ -250,11 +250,20 @@ function resetCaller(f: Flight, code: number) {
 }
 
 /** No connection was made: nothing reached the server, so the call may go to another endpoint whatever its method. */
-function neverConnected(err: Error | undefined): boolean {
+export function neverConnected(err: Error | undefined): boolean {
   const codes = [(err as NodeJS.ErrnoException | undefined)?.code, ((err?.cause ?? undefined) as NodeJS.ErrnoException | undefined)?.code];
   return codes.some(
     (c) =>
-      c !== undefined && ["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "ETIMEDOUT", "ERR_HTTP2_GOAWAY_SESSION"].includes(c),
+      c !== undefined &&
+      [
+        "ECONNREFUSED",
+        "EHOSTUNREACH",
+        "ENETUNREACH",
+        "ENOTFOUND",
+        "ETIMEDOUT",
+        "ERR_HTTP2_GOAWAY_SESSION",
+        "UND_ERR_CONNECT_TIMEOUT",
+      ].includes(c),
   );
 }
 

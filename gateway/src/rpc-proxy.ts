@@ -5,6 +5,7 @@ import type { ServerEndpoints } from "@invoicer/platform/server-endpoints";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { AuthenticateHook } from "./authenticate.ts";
 import type { ForwardedService } from "./config.ts";
+import { proxiedCalls, type ProxyCall } from "./proxied-calls.ts";
 import { rpcForwarder, type ForwardingLimits, type MethodPolicy } from "./rpc-forwarder.ts";
 import type { TenantCapacity } from "./tenant-capacity.ts";
 import { isGrpc, sendRpcError } from "./rpc-errors.ts";
@@ -16,14 +17,20 @@ export interface RpcForwardingOptions {
   capacity: TenantCapacity;
   services: ForwardedService[];
   trustedHeaders: RpcProxyOptions["trustedHeaders"];
+  /** Who carries HTTP/1.1 calls (Connect, gRPC-web): reply-from over undici, or the forwarder as gRPC's calls. */
+  http1Calls?: Http1Carrier;
 }
 
+export type Http1Carrier = "proxy" | "forwarder";
+
 /** The forwarded services' RPCs, balanced per call over the server's endpoints; those that need a key use `app.authenticate`. */
-export async function rpcForwarding(app: FastifyInstance, { endpoints, capacity, limits, services, trustedHeaders }: RpcForwardingOptions) {
+export async function rpcForwarding(app: FastifyInstance, options: RpcForwardingOptions) {
+  const { endpoints, capacity, limits, services, trustedHeaders, http1Calls = "proxy" } = options;
   const forward = rpcForwarder(endpoints, capacity, limits, app.log);
   app.addHook("onClose", async () => forward.close());
+  const proxy = http1Calls === "proxy" ? await proxiedCalls(app, { endpoints, capacity, limits, trustedHeaders }) : undefined;
   for (const { service, authenticate } of services) {
-    await app.register(rpcProxy, { service, authenticate: authenticate ? app.authenticate : undefined, forward, trustedHeaders });
+    await app.register(rpcProxy, { service, authenticate: authenticate ? app.authenticate : undefined, forward, proxy, trustedHeaders });
   }
 }
 
@@ -33,6 +40,8 @@ export interface RpcProxyOptions {
   /** The API-key check, for a service that needs one. */
   authenticate?: AuthenticateHook;
   forward: ReturnType<typeof rpcForwarder>;
+  /** Carries HTTP/1.1 calls when given; the forwarder carries the rest. */
+  proxy?: ProxyCall;
   /** The headers the server believes (internal token, tenant, trace and request id), which replace any a client sent. */
   trustedHeaders: (request: Pick<FastifyRequest, "exchange" | "tenantId">) => Record<string, string>;
 }
@@ -47,10 +56,11 @@ const methodPolicy = (method: DescMethod): MethodPolicy => ({
 });
 
 /**
- * Forwards one service's RPCs to the server, Connect, gRPC-web and gRPC alike, bodies unread:
- * each streams to the server as it arrives and the answer streams back.
+ * Forwards one service's RPCs to the server, bodies unread: each streams to the server as it arrives
+ * and the answer streams back. HTTP/1.1 calls (Connect, gRPC-web), whose status is in the body, go
+ * through `proxy`; HTTP/2 calls through the forwarder, which carries gRPC's status in the trailers.
  */
-export async function rpcProxy(app: FastifyInstance, { service, authenticate, forward, trustedHeaders }: RpcProxyOptions) {
+export async function rpcProxy(app: FastifyInstance, { service, authenticate, forward, proxy, trustedHeaders }: RpcProxyOptions) {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", (_request, _body, done) => done(null));
   const procedures = new Map(service.methods.map((m) => [`/${service.typeName}/${m.name}`, methodPolicy(m)]));
@@ -68,10 +78,12 @@ export async function rpcProxy(app: FastifyInstance, { service, authenticate, fo
       if (!reply.sent && !procedures.has(request.url.split("?", 1)[0]!)) return reply.callNotFound();
     },
     handler: (request, reply) => {
+      const policy = procedures.get(request.url.split("?", 1)[0]!)!;
+      if (proxy && request.raw.httpVersionMajor === 1) return proxy(request, reply, policy);
       forward(request.raw, reply.raw, trustedHeaders(request), {
         tenant: request.tenantId,
         log: request.log,
-        policy: procedures.get(request.url.split("?", 1)[0]!)!,
+        policy,
         exchange: request.exchange,
         answer: {
           answering: () => reply.hijack().getHeaders(),

@@ -28,21 +28,24 @@ const service = "/invoicer.v1.InvoiceService";
 const json = { "content-type": "application/json" };
 
 /**
- * The server's stand-in, noting each call's headers: WatchInvoices answers its headers and stays
- * open (`open` counts such streams), GetInvoice fails after its first bytes, the rest answer at
+ * The server's stand-in, over HTTP/2 (gRPC's path) or HTTP/1.1 (reply-from's), noting each call's
+ * headers: WatchInvoices answers its headers and stays open (`open` counts such streams), GetInvoice
+ * fails after its first bytes, ListInvoices answers `listBytes` (2 by default), the rest answer at
  * once without reading the body (the real server then resets the stream's upload, as this one does).
  */
-async function upstream({ reset, resetFirst = Infinity }: { reset?: number; resetFirst?: number } = {}) {
+async function upstream({ reset, resetFirst = Infinity, listBytes = 2 }: { reset?: number; resetFirst?: number; listBytes?: number } = {}) {
   const seen: IncomingHttpHeaders[] = [];
   const sessions = new Set<unknown>();
   let open = 0;
   const closed: (() => void)[] = [];
   const server = createDualServer((req, res) => {
-    seen.push(req.headers);
-    const stream = (res as unknown as http2.Http2ServerResponse).stream;
+    seen.push({ ":path": req.url, ...req.headers });
+    const stream = (res as unknown as http2.Http2ServerResponse).stream as http2.ServerHttp2Stream | undefined;
     sessions.add(stream?.session);
-    // An endpoint that refuses or fails every stream before answering (RST_STREAM with this code).
-    if (reset !== undefined && seen.length <= resetFirst) return void stream.close(reset);
+    // HTTP/2: RST_STREAM with this code; HTTP/1.1: the connection drops.
+    const fail = (code: number) => (stream ? stream.close(code) : res.destroy());
+    // An endpoint that refuses or fails every stream before answering.
+    if (reset !== undefined && seen.length <= resetFirst) return void fail(reset);
     res.writeHead(200, json);
     if (req.url === `${service}/WatchInvoices`) {
       open++;
@@ -50,7 +53,8 @@ async function upstream({ reset, resetFirst = Infinity }: { reset?: number; rese
       return void res.once("close", () => (open--, closed.shift()?.()));
     }
     // As when the server dies mid-answer: the stream is reset with an error.
-    if (req.url === `${service}/GetInvoice`) return void res.write("{", () => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR));
+    if (req.url === `${service}/GetInvoice`) return void res.write("{", () => fail(http2.constants.NGHTTP2_INTERNAL_ERROR));
+    if (req.url === `${service}/ListInvoices`) return void res.end(`{${" ".repeat(listBytes - 2)}}`);
     res.end("{}");
   });
   await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
@@ -120,6 +124,13 @@ async function forwardingGateway(serverUrl: string | string[], limits: Partial<G
     },
     /** Resolves when the next key check begins. */
     keyCheckBegins: () => new Promise<void>((begun) => checking.push(begun)),
+    /** Resolves once the gateway has written `count` request log lines for `path`. */
+    linesFor: (path: string, count: number) =>
+      new Promise<void>((done) => {
+        const seen = () => lines.filter((l) => l.msg === "request" && l.path === path).length;
+        const check = () => (seen() >= count ? done() : awaited.push({ path, done: check }));
+        check();
+      }),
     /** The request log line of the call to `path`, once the gateway has written it. */
     lineFor: (path: string) =>
       new Promise<Record<string, unknown>>((done) => {
@@ -169,7 +180,11 @@ describe("forwarding RPCs to the server", () => {
     const hopByHop = { connection: "keep-alive, x-hop", "x-hop": "1", "keep-alive": "timeout=5", "proxy-connection": "keep-alive" };
     const headers = { ...hopByHop, te: "gzip, trailers", expect: "100-continue", ...json };
     assert.equal((await app.inject({ method: "POST", url: `${service}/ListInvoices`, headers, payload: "{}" })).statusCode, 200);
-    for (const name of [...Object.keys(hopByHop), "expect"]) assert.equal(server.seen[0]![name], undefined, `${name} is not forwarded`);
+    for (const name of [...Object.keys(hopByHop), "expect"].filter((n) => n !== "connection")) {
+      assert.equal(server.seen[0]![name], undefined, `${name} is not forwarded`);
+    }
+    // undici names its own connection's: the caller's is not passed on.
+    assert.notEqual(server.seen[0]!.connection, hopByHop.connection);
     assert.equal(server.seen[0]!.te, "trailers", "of TE, what HTTP/2 allows");
     // A GET with a body (Connect GETs have none): HTTP/2 ends a GET at once, so its length is not sent.
     assert.equal((await app.inject({ method: "GET", url: `${service}/ListInvoices`, headers, payload: "{}" })).statusCode, 200);
@@ -314,26 +329,74 @@ describe("forwarding RPCs to the server", () => {
   );
 });
 
+describe("HTTP/1.1 calls through reply-from", () => {
+  it("cuts a caller that stops reading its answer, while other calls go on meanwhile", { timeout: 20_000 }, async () => {
+    const server = await upstream({ listBytes: 32 * 1024 * 1024 });
+    const gateway = await forwardingGateway(server.url, { stalledReaderMs: 500, maxOpenCalls: 4 });
+    // Four callers that send a call and never read a byte of its answer: the tenant's every slot.
+    const stalled = Array.from({ length: 4 }, () => {
+      const socket = connect(Number(new URL(gateway.url).port), "127.0.0.1");
+      socket.pause();
+      socket.write(
+        `POST ${service}/ListInvoices HTTP/1.1\r\nhost: gateway\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}`,
+      );
+      return socket;
+    });
+    await gateway.linesFor(`${service}/ListInvoices`, 4);
+    assert.equal((await gateway.lineFor(`${service}/ListInvoices`)).code, "resource_exhausted");
+    // Their slots and upstream connections were given back: the tenant calls again, all four slots at once.
+    const answers = await Promise.all(
+      Array.from({ length: 4 }, () => fetch(`${gateway.url}${service}/PayInvoice`, { method: "POST", headers: json, body: "{}" })),
+    );
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [200, 200, 200, 200],
+    );
+    stalled.forEach((socket) => socket.destroy());
+    await gateway.app.close();
+    server.close();
+  });
+});
+
 describe("balancing forwarded calls over the server's endpoints", () => {
-  /** `count` Connect calls of `method` through the gateway, `concurrency` at a time; their HTTP statuses. */
-  async function calls(gatewayUrl: string, method: string, count: number, concurrency = 1) {
+  /**
+   * `count` Connect calls of `method` through the gateway, `concurrency` at a time; their HTTP statuses.
+   * Over HTTP/1.1 reply-from carries them, over HTTP/2 the forwarder (its sessions to the server).
+   */
+  async function calls(gatewayUrl: string, method: string, count: number, { concurrency = 1, http = 1 } = {}) {
     const statuses: number[] = [];
+    const session = http === 2 ? http2.connect(gatewayUrl) : undefined;
     const next = async (): Promise<void> => {
       if (statuses.length >= count) return;
       statuses.push(0);
-      const answer = await fetch(`${gatewayUrl}${service}/${method}`, { method: "POST", headers: json, body: "{}" });
-      await answer.arrayBuffer();
-      statuses[statuses.indexOf(0)] = answer.status;
+      const status = session ? await http2Call(session, method) : await http1Call(gatewayUrl, method);
+      statuses[statuses.indexOf(0)] = status;
       return next();
     };
     await Promise.all(Array.from({ length: concurrency }, next));
+    session?.close();
     return statuses;
+  }
+
+  async function http1Call(gatewayUrl: string, method: string) {
+    const answer = await fetch(`${gatewayUrl}${service}/${method}`, { method: "POST", headers: json, body: "{}" });
+    await answer.arrayBuffer();
+    return answer.status;
+  }
+
+  async function http2Call(session: http2.ClientHttp2Session, method: string, body = "{}") {
+    const call = session.request({ ":method": "POST", ":path": `${service}/${method}`, ...json });
+    call.end(body);
+    const [headers] = (await once(call, "response")) as [http2.IncomingHttpHeaders];
+    call.resume();
+    await once(call, "close");
+    return Number(headers[":status"]);
   }
 
   it("spreads calls per call, not per connection: each of three endpoints within 25 % of an even share", async () => {
     const servers = await Promise.all([upstream(), upstream(), upstream()]);
     const { app, url } = await forwardingGateway(servers.map((s) => s.url));
-    const statuses = await calls(url, "ListInvoices", 300, 8);
+    const statuses = await calls(url, "ListInvoices", 300, { concurrency: 8 });
     assert.deepEqual(new Set(statuses), new Set([200]));
     for (const s of servers) assert.ok(Math.abs(s.seen.length - 100) <= 25, `shares: ${servers.map((x) => x.seen.length)}`);
     await app.close();
@@ -341,19 +404,21 @@ describe("balancing forwarded calls over the server's endpoints", () => {
   });
 
   it("takes out an endpoint it cannot reach and sends the call, even one not safe to repeat, to another", async () => {
-    const [up, down] = await Promise.all([upstream(), upstream()]);
-    down.close();
-    const { app, url } = await forwardingGateway([up.url, down.url]);
-    assert.deepEqual(await calls(url, "PayInvoice", 20), Array<number>(20).fill(200));
-    assert.equal(up.seen.length, 20);
-    await app.close();
-    up.close();
+    for (const http of [1, 2]) {
+      const [up, down] = await Promise.all([upstream(), upstream()]);
+      down.close();
+      const { app, url } = await forwardingGateway([up.url, down.url]);
+      assert.deepEqual(await calls(url, "PayInvoice", 20, { http }), Array<number>(20).fill(200), `HTTP/${http}`);
+      assert.equal(up.seen.length, 20);
+      await app.close();
+      up.close();
+    }
   });
 
   it("sends a refused stream (REFUSED_STREAM) to another endpoint, whatever its method, and replaces the refusing session", async () => {
     const [good, refusing] = await Promise.all([upstream(), upstream({ reset: http2.constants.NGHTTP2_REFUSED_STREAM })]);
     const { app, url } = await forwardingGateway([good.url, refusing.url], { perEndpoint: 1 });
-    assert.deepEqual(await calls(url, "PayInvoice", 10), Array<number>(10).fill(200));
+    assert.deepEqual(await calls(url, "PayInvoice", 10, { http: 2 }), Array<number>(10).fill(200));
     assert.equal(good.seen.length, 10);
     assert.equal(refusing.sessions.size, refusing.seen.length, "a new session after each refusal");
     await app.close();
@@ -363,7 +428,7 @@ describe("balancing forwarded calls over the server's endpoints", () => {
   it("does not repeat a call with side effects that the server reset with ENHANCE_YOUR_CALM: it may have run", async () => {
     const calm = await upstream({ reset: http2.constants.NGHTTP2_ENHANCE_YOUR_CALM });
     const { app, url } = await forwardingGateway(calm.url);
-    assert.deepEqual(await calls(url, "PayInvoice", 1), [503]);
+    assert.deepEqual(await calls(url, "PayInvoice", 1, { http: 2 }), [503]);
     assert.equal(calm.seen.length, 1);
     await app.close();
     calm.close();
@@ -372,13 +437,18 @@ describe("balancing forwarded calls over the server's endpoints", () => {
   it("resends a refused call's body only while it is held within the tenant's bound, and tries the only endpoint again", async () => {
     const once = await upstream({ reset: http2.constants.NGHTTP2_REFUSED_STREAM, resetFirst: 1 });
     const { app, url } = await forwardingGateway(once.url, { maxWaitingBytes: 1_000 });
-    const pay = (body: string) => fetch(`${url}${service}/PayInvoice`, { method: "POST", headers: json, body }).then((r) => r.status);
-    assert.equal(await pay(`{"id":"${"x".repeat(100)}"}`), 200, "kept, sent again on a fresh session");
+    const pay = async (gatewayUrl: string, body: string) => {
+      const session = http2.connect(gatewayUrl);
+      const status = await http2Call(session, "PayInvoice", body);
+      session.close();
+      return status;
+    };
+    assert.equal(await pay(url, `{"id":"${"x".repeat(100)}"}`), 200, "kept, sent again on a fresh session");
     assert.equal(once.seen.length, 2);
     const lone = await upstream({ reset: http2.constants.NGHTTP2_REFUSED_STREAM, resetFirst: 1 });
     const second = await forwardingGateway(lone.url, { maxWaitingBytes: 1_000 });
-    const big = await fetch(`${second.url}${service}/PayInvoice`, { method: "POST", headers: json, body: `{"id":"${"x".repeat(5_000)}"}` });
-    assert.equal(big.status, 503, "a body past the tenant's bound is not kept, so not sent again");
+    const big = await pay(second.url, `{"id":"${"x".repeat(5_000)}"}`);
+    assert.equal(big, 503, "a body past the tenant's bound is not kept, so not sent again");
     assert.equal(lone.seen.length, 1);
     await Promise.all([app.close(), second.app.close()]);
     [once, lone].forEach((s) => s.close());
@@ -414,12 +484,20 @@ describe("balancing forwarded calls over the server's endpoints", () => {
   it("sends a call that failed on the server again only when it is safe to repeat", async () => {
     const [first, second] = await Promise.all([upstream({ reset: http2.constants.NGHTTP2_INTERNAL_ERROR }), upstream()]);
     const { app, url } = await forwardingGateway(first.url);
-    assert.deepEqual(await calls(url, "PayInvoice", 1), [503]);
+    assert.deepEqual(await calls(url, "PayInvoice", 1, { http: 2 }), [503]);
     assert.equal(first.seen.length, 1, "PayInvoice is not repeated");
+    // reply-from streams the body to the server unkept: a call that reached the server never goes again.
+    assert.deepEqual(await calls(url, "PayInvoice", 1, { http: 1 }), [503]);
+    assert.equal(first.seen.length, 2, "PayInvoice over HTTP/1.1 is not repeated");
     await app.close();
     const both = await forwardingGateway([first.url, second.url]);
-    assert.deepEqual(await calls(both.url, "ListInvoices", 10), Array<number>(10).fill(200), "ListInvoices has no side effects");
-    assert.deepEqual(await calls(both.url, "CreateInvoice", 10), Array<number>(10).fill(200), "CreateInvoice has an idempotency key");
+    const http = 2;
+    assert.deepEqual(await calls(both.url, "ListInvoices", 10, { http }), Array<number>(10).fill(200), "ListInvoices has no side effects");
+    assert.deepEqual(
+      await calls(both.url, "CreateInvoice", 10, { http }),
+      Array<number>(10).fill(200),
+      "CreateInvoice has an idempotency key",
+    );
     await both.app.close();
     [first, second].forEach((s) => s.close());
   });
@@ -427,7 +505,7 @@ describe("balancing forwarded calls over the server's endpoints", () => {
   it("replaces a session before its stream ids run out (case 8), and every call still goes through", async () => {
     const server = await upstream();
     const { app, url } = await forwardingGateway(server.url, { perEndpoint: 1, maxStreamsPerSession: 3 });
-    assert.deepEqual(await calls(url, "ListInvoices", 10), Array<number>(10).fill(200));
+    assert.deepEqual(await calls(url, "ListInvoices", 10, { http: 2 }), Array<number>(10).fill(200));
     assert.ok(server.sessions.size >= 4, `sessions: ${server.sessions.size}`);
     await app.close();
     server.close();
