@@ -455,16 +455,20 @@ describe("balancing forwarded calls over the server's endpoints", () => {
   });
 
   it("gives a call it sends again what is left of its deadline, not all of it", async () => {
-    const once = await upstream({ reset: http2.constants.NGHTTP2_REFUSED_STREAM, resetFirst: 1 });
-    const { app, url } = await forwardingGateway(once.url, { maxCallMs: 5_000 });
-    const headers = { ...json, "connect-timeout-ms": "3000" };
-    const answer = await fetch(`${url}${service}/PayInvoice`, { method: "POST", headers, body: "{}" });
-    assert.equal(answer.status, 200);
-    const [first, second] = once.seen.map((h) => Number(h["connect-timeout-ms"]));
+    const refusing = await upstream({ reset: http2.constants.NGHTTP2_REFUSED_STREAM, resetFirst: 1 });
+    const { app, url } = await forwardingGateway(refusing.url, { maxCallMs: 5_000 });
+    // Over HTTP/2: the forwarder's path, whose sessions a refused stream may be sent again on.
+    const session = http2.connect(url);
+    const call = session.request({ ":method": "POST", ":path": `${service}/PayInvoice`, ...json, "connect-timeout-ms": "3000" });
+    call.end("{}");
+    const [answer] = (await once(call, "response")) as [http2.IncomingHttpHeaders];
+    assert.equal(answer[":status"], 200);
+    session.destroy();
+    const [first, second] = refusing.seen.map((h) => Number(h["connect-timeout-ms"]));
     assert.equal(first, 3_000, "the caller's own deadline, under the cap, goes as it came");
     assert.ok(second! < 3_000, `the second try's deadline: ${second}`);
     await app.close();
-    once.close();
+    refusing.close();
   });
 
   it("refuses a call whose headers pass 16 KiB before any session to the server sees it", async () => {
