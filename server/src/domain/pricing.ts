@@ -1,5 +1,5 @@
 import { lineNetMinor, vatOf } from "@invoicer/platform/quantities";
-import { defaultVatCategory, type VatCategoryCode } from "./vat-categories.ts";
+import { defaultVatCategory, type VatCategoryCode } from "@invoicer/platform/vat-categories";
 
 /** The largest amount an int64 can hold; anything above it is an error, never a wrap. */
 export const maxAmount = 2n ** 63n - 1n;

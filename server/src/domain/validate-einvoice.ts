@@ -5,7 +5,7 @@ import type { CreateInvoiceRequest, LineInput, Party, PaymentInstructions } from
 import { isValidBIC, isValidIBAN } from "ibantools";
 import type { Violations } from "../shared/violations.ts";
 import { creditTransferCodes, easCodes, paymentMeansPattern, unitCodePattern, vatexCodes } from "./code-lists.ts";
-import { exemptCategoryRules, vatCategoryCode, type VatCategoryCode } from "./vat-categories.ts";
+import { exemptCategoryRules, vatCategoryCode, type VatCategoryCode } from "@invoicer/platform/vat-categories";
 
 export const einvoiceLimits = {
   reference: 200,

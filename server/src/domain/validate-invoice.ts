@@ -8,7 +8,7 @@ import {
   validateLineEInvoiceFields,
   validatePartyEInvoiceFields,
 } from "./validate-einvoice.ts";
-import { vatCategoryCode, type VatCategoryCode } from "./vat-categories.ts";
+import { vatCategoryCode, type VatCategoryCode } from "@invoicer/platform/vat-categories";
 
 export const limits = {
   lines: 100,

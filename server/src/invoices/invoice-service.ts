@@ -16,7 +16,7 @@ import type { Db } from "../db/client.ts";
 import { dbSpan } from "../db/spans.ts";
 import type { AddressRecord, PartyRecord, PaymentRecord } from "../db/schema.ts";
 import { AmountOverflowError, priceInvoice, type LineAmounts } from "../domain/pricing.ts";
-import { vatCategoryCode } from "../domain/vat-categories.ts";
+import { vatCategoryCode } from "@invoicer/platform/vat-categories";
 import { addDays, defaultPaymentTermDays, limits, validateCreateInvoice } from "../domain/validate-invoice.ts";
 import { apiKeyHashOf, tenantOf } from "../rpc/callers.ts";
 import { assertStillWanted, invalidArgument } from "../rpc/errors.ts";

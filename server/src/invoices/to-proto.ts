@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { DocumentStatus, DocumentType, InvoiceSchema, InvoiceStatus, type Invoice } from "@invoicer/sdk";
 import type { PartyRecord, VatBreakdownRecord } from "../db/schema.ts";
-import { defaultVatCategory, vatCategoryToProto } from "../domain/vat-categories.ts";
+import { defaultVatCategory, vatCategoryToProto } from "@invoicer/platform/vat-categories";
 import type { InvoiceRecord, InvoiceStatusName, LineRow } from "./invoice-store.ts";
 
 export const statusToProto: Record<InvoiceStatusName, InvoiceStatus> = {

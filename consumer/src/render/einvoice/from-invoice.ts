@@ -1,3 +1,4 @@
+import { defaultVatCategory, vatCategoryCode } from "@invoicer/platform/vat-categories";
 import {
   DocumentType,
   VatCategory as ProtoVatCategory,
@@ -21,18 +22,9 @@ export interface EInvoiceExtras {
 /** Empty proto strings mean "absent": EN 16931 syntaxes forbid empty elements. */
 const present = (s: string | undefined) => (s ? s : undefined);
 
-const categoryCodes: Record<ProtoVatCategory, VatCategory | undefined> = {
-  [ProtoVatCategory.UNSPECIFIED]: undefined,
-  [ProtoVatCategory.STANDARD]: "S",
-  [ProtoVatCategory.ZERO_RATED]: "Z",
-  [ProtoVatCategory.EXEMPT]: "E",
-  [ProtoVatCategory.REVERSE_CHARGE]: "AE",
-  [ProtoVatCategory.INTRA_COMMUNITY]: "K",
-  [ProtoVatCategory.EXPORT]: "G",
-  [ProtoVatCategory.NOT_SUBJECT]: "O",
-};
 /** BT-151/BT-118; unspecified (an event from before categories) means S above 0 % and Z at 0 %, as the server reads it. */
-const categoryOf = (category: ProtoVatCategory, rateBp: number): VatCategory => categoryCodes[category] ?? (rateBp > 0 ? "S" : "Z");
+const categoryOf = (category: ProtoVatCategory, rateBp: number): VatCategory =>
+  vatCategoryCode(category, rateBp) ?? defaultVatCategory(rateBp);
 
 function addressOf(a: Address | undefined): PostalAddress {
   return { street: present(a?.street), city: present(a?.city), postalCode: present(a?.postalCode), countryCode: a?.countryCode ?? "" };
