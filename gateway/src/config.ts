@@ -73,7 +73,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     port: e.port("GATEWAY_PORT", 8080),
     serverUrls: e.urls("SERVER_URL", "http://127.0.0.1:8081"),
     serverRefreshMs: e.int("SERVER_REFRESH_MS", 2_000, 100, 60_000),
-    http1Calls: http1Carrier(e.string("HTTP1_RPC_PATH", "forwarder")),
+    http1Calls: http1Carrier(e.string("HTTP1_RPC_PATH", "proxy")),
     forwarding: {
       perEndpoint: e.int("SERVER_SESSIONS_PER_ENDPOINT", 2, 1, 64),
       maxStreamsPerSession: 2 ** 29, // a quarter of the ids a client session has

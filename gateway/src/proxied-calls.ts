@@ -78,6 +78,8 @@ export async function proxiedCalls(app: FastifyInstance, { endpoints, capacity, 
           // reply-from closes a connection whose request body the server left unread; the HTTP server drops the rest instead, so it serves the next call.
           reply.removeHeader("connection");
           const answer = res.stream as Readable;
+          // The caller left after its whole request came (reply-from drops answers only to callers that left mid-request).
+          if (reply.raw.destroyed) return void answer.destroy();
           // The server failed mid-answer (the caller leaving destroys the answer too: that is its own outcome).
           answer.once("error", () => reply.raw.destroyed || noteGrpcStatus(request.exchange, Code.Unavailable));
           cutStalledReader(request, reply.raw, limits.stalledReaderMs);

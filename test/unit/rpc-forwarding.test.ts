@@ -3,7 +3,7 @@
 // observes it, whose key check waits as long as a test says (a real one may ask the server).
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import type { IncomingHttpHeaders } from "node:http";
+import { createServer, type IncomingHttpHeaders } from "node:http";
 import * as http2 from "node:http2";
 import { connect, type AddressInfo } from "node:net";
 import { describe, it } from "node:test";
@@ -353,6 +353,32 @@ describe("HTTP/1.1 calls through reply-from", () => {
       [200, 200, 200, 200],
     );
     stalled.forEach((socket) => socket.destroy());
+    await gateway.app.close();
+    server.close();
+  });
+
+  it("keeps no timer of a call whose caller left before the server's answer came, and drops the answer", async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+    let answer!: () => void;
+    const held = new Promise<void>((r) => (answer = r));
+    let dropped!: Promise<unknown>;
+    // The server begins its answer once the caller has left, and never ends it on its own.
+    const server = createServer((_req, res) => {
+      dropped = once(res, "close");
+      void held.then(() => res.writeHead(200, json).write("{"));
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const gateway = await forwardingGateway(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const before = timers();
+    const caller = connect(Number(new URL(gateway.url).port), "127.0.0.1");
+    caller.write(`POST ${service}/PayInvoice HTTP/1.1\r\nhost: gateway\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}`);
+    await once(server, "request");
+    caller.destroy();
+    await gateway.lineFor(`${service}/PayInvoice`);
+    answer();
+    await dropped;
+    assert.equal(timers(), before, "every timer of the call is gone once it ended");
     await gateway.app.close();
     server.close();
   });
