@@ -82,16 +82,34 @@ describe("web app in Chromium, served by the gateway", () => {
     await field("lines[0].unit_price_minor").fill("150.00");
     await page.getByRole("button", { name: "Add line" }).click();
     await field("lines[1].description").fill("Handbook");
-    await field("lines[1].quantity").fill("2");
+    await field("lines[1].quantity").fill("2,5");
+    await field("lines[1].unit_code").fill("KGM");
     await field("lines[1].unit_price_minor").fill("12.50");
     await field("lines[1].vat_rate_bp").fill("7");
+    // What an XRechnung needs beyond the standard: the buyer reference, the seller's contact, both electronic addresses, payment.
+    await field("buyer_reference").fill("04011000-12345-03");
+    await field("seller.electronic_address.scheme").fill("EM");
+    await field("seller.electronic_address.id").fill("billing@acme.example");
+    await field("buyer.electronic_address.scheme").fill("EM");
+    await field("buyer.electronic_address.id").fill("ap@globex.example");
+    await field("seller.contact.name").fill("Erika Mustermann");
+    await field("seller.contact.phone").fill("+49 30 1234567");
+    await field("seller.contact.email").fill("billing@acme.example");
+    await field("payment.means_code").selectOption("58");
+    await field("payment.iban").fill("DE89 3704 0044 0532 0130 00");
     await page.getByRole("button", { name: "Issue invoice" }).click();
 
-    // 3 x 150.00 at 19 % and 2 x 12.50 at 7 %: 475.00 net + 85.50 + 1.75 VAT.
-    await row(1).locator(".total", { hasText: "€562.25" }).waitFor();
+    // 3 x 150.00 at 19 % and 2.5 kg x 12.50 at 7 %: 481.25 net + 85.50 + 2.19 VAT (2.1875 rounded half away from zero).
+    await row(1).locator(".total", { hasText: "€568.94" }).waitFor();
     assert.equal(await row(1).locator(".status").textContent(), "Issued");
     assert.equal(await row(1).locator(".buyer").textContent(), "Globex SARL");
     assert.equal(await page.locator("#form-result").textContent(), "Issued invoice 1.");
+    const { invoice } = await stack.client(stack.tenantA).getInvoice({ id: (await row(1).getAttribute("data-invoice-id"))! });
+    assert.deepEqual(
+      [invoice!.lines[1]!.quantityDecimal, invoice!.lines[1]!.unitCode, invoice!.buyerReference, invoice!.payment?.iban],
+      ["2.5", "KGM", "04011000-12345-03", "DE89370400440532013000"],
+    );
+    assert.equal(invoice!.seller?.contact?.email, "billing@acme.example");
   });
 
   it("sees the document become ready live, without a reload, and downloads the PDF", async () => {

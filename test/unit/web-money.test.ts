@@ -24,12 +24,21 @@ describe("web money", () => {
     assert.equal(parseAmount("92233720368547758.08", "EUR"), undefined, "over int64");
   });
 
-  it("parses VAT percentages into basis points and quantities into whole numbers", () => {
+  it("parses VAT percentages into basis points", () => {
     assert.equal(parseVatRate("19"), 1_900);
     assert.equal(parseVatRate("7.5"), 750);
     assert.equal(parseVatRate("5,5 %"), 550);
     assert.equal(parseVatRate("abc"), undefined);
-    assert.equal(parseQuantity("3"), 3n);
-    assert.equal(parseQuantity("1.5"), undefined);
+  });
+
+  it("parses whole quantities into quantity and up to 4 decimals into quantity_decimal (BT-129)", () => {
+    assert.deepEqual(parseQuantity("3"), { quantity: 3n, quantityDecimal: "" });
+    assert.deepEqual(parseQuantity("3.00"), { quantity: 3n, quantityDecimal: "" });
+    assert.deepEqual(parseQuantity("1.5"), { quantity: 0n, quantityDecimal: "1.5" });
+    assert.deepEqual(parseQuantity("007,25"), { quantity: 0n, quantityDecimal: "7.25" });
+    assert.equal(parseQuantity("1.23456"), undefined);
+    assert.equal(parseQuantity("-1"), undefined);
+    assert.equal(parseQuantity("1e3"), undefined);
+    assert.equal(parseQuantity("99999999999999999999"), undefined);
   });
 });

@@ -37,7 +37,7 @@ export function showFormError(form: HTMLFormElement, summary: HTMLElement, messa
 export function showViolations(form: HTMLFormElement, summary: HTMLElement, violations: { field: string; description: string }[]) {
   clearViolations(form, summary);
   for (const { field, description } of violations) {
-    const input = form.querySelector<HTMLElement>(`[name="${CSS.escape(field)}"]`);
+    const input = form.querySelector<HTMLElement>(`[name="${CSS.escape(field)}"], [data-alias="${CSS.escape(field)}"]`);
     if (!input) {
       summary.append(Object.assign(document.createElement("li"), { textContent: `${field}: ${description}` }));
       continue;

@@ -27,7 +27,7 @@ export interface InvoiceList {
   issued(): void;
 }
 
-/** The invoice table: pages by cursor, status changes in place, pay, void and PDF download. */
+/** The invoice table: pages by cursor, status changes in place, pay, void and each document format's download. */
 export function invoiceList(section: HTMLElement, client: () => InvoicerClient, describe: (err: unknown) => string): InvoiceList {
   const rows = section.querySelector<HTMLTableSectionElement>("#invoice-rows")!;
   const [newer, older] = ["#newer-page", "#older-page"].map((s) => section.querySelector<HTMLButtonElement>(s)!) as [
@@ -98,7 +98,7 @@ export function invoiceList(section: HTMLElement, client: () => InvoicerClient, 
       const reason = prompt(`Void invoice ${number}? Reason (optional):`, "");
       if (reason !== null) void act(() => client().voidInvoice({ id, reason }));
     }
-    if (button.dataset.action === "pdf") void act(() => downloadPdf(client(), id));
+    if (button.dataset.action === "download") void act(() => download(client(), id, Number(button.dataset.format) as DocumentFormat));
   });
 
   return {
@@ -136,13 +136,25 @@ function invoiceRow(invoice: Invoice): HTMLTableRowElement {
   };
   button("pay", "Pay", issued);
   button("void", "Void", issued);
-  button("pdf", "PDF", invoice.documentStatus === DocumentStatus.READY);
+  for (const format of documentFormats) {
+    button("download", formatLabels[format] ?? DocumentFormat[format], invoice.documentStatus === DocumentStatus.READY);
+    actions.lastElementChild!.setAttribute("data-format", String(format));
+  }
   return row;
 }
 
-/** Fetches the rendered PDF through the API and hands it to the browser as a download. */
-async function downloadPdf(client: InvoicerClient, id: string): Promise<{ invoice?: Invoice }> {
-  const file = await client.getInvoiceDocument({ id, format: DocumentFormat.PDF });
+/** Every format the API offers, in the SDK's order. */
+const documentFormats = Object.values(DocumentFormat).filter(
+  (f): f is DocumentFormat => typeof f === "number" && f !== DocumentFormat.UNSPECIFIED,
+);
+const formatLabels: Partial<Record<DocumentFormat, string>> = { [DocumentFormat.PDF]: "PDF", [DocumentFormat.DOCX]: "DOCX" };
+
+/**
+ * Fetches a stored document through the API and hands it to the browser as a download; a format the
+ * invoice's profile does not meet answers FailedPrecondition, which the list shows with what is missing.
+ */
+async function download(client: InvoicerClient, id: string, format: DocumentFormat): Promise<{ invoice?: Invoice }> {
+  const file = await client.getInvoiceDocument({ id, format });
   const url = URL.createObjectURL(new Blob([file.content.slice()], { type: file.contentType }));
   Object.assign(document.createElement("a"), { href: url, download: file.filename }).click();
   setTimeout(() => URL.revokeObjectURL(url), 60_000); // the download may still be reading it

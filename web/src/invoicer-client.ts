@@ -1,6 +1,7 @@
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
 import { InvoiceService } from "@invoicer/sdk";
+import { PreconditionFailureSchema } from "@invoicer/sdk/google/rpc/error_details_pb";
 
 export type Protocol = "grpc-web" | "connect";
 export type InvoicerClient = Client<typeof InvoiceService>;
@@ -25,5 +26,9 @@ export function describeError(err: unknown, gatewayUrl: string): string {
     return `Cannot reach the gateway at ${gatewayUrl}: the network refused the call, or this page's origin (${location.origin}) is not in the gateway's CORS_ORIGINS.`;
   }
   if (error.code === Code.Unauthenticated) return `The gateway refused the API key: ${error.rawMessage}`;
-  return `${Code[error.code]}: ${error.rawMessage}`;
+  // What a document's profile misses, each with its rule (google.rpc.PreconditionFailure).
+  const missing = error
+    .findDetails(PreconditionFailureSchema)
+    .flatMap((d) => d.violations.map((v) => `${v.subject} (${v.type}): ${v.description}`));
+  return `${Code[error.code]}: ${error.rawMessage}${missing.length > 0 ? `; ${missing.join("; ")}` : ""}`;
 }

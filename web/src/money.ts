@@ -21,7 +21,16 @@ export function parseVatRate(text: string): number | undefined {
   return Number(match[1]) * 100 + Number((match[2] ?? "").padEnd(2, "0"));
 }
 
-/** A quantity as a whole number; undefined if it is not one. */
-export function parseQuantity(text: string): bigint | undefined {
-  return /^\d{1,19}$/.test(text.trim()) ? int64(BigInt(text.trim())) : undefined;
+/**
+ * A quantity as the request carries it: whole units as `quantity`, or BT-129 with up to 4 decimals
+ * ("1.5", "0,25") as `quantity_decimal`; undefined if it is neither.
+ */
+export function parseQuantity(text: string): { quantity: bigint; quantityDecimal: string } | undefined {
+  const match = /^(\d{1,19})(?:[.,](\d{1,4}))?$/.exec(text.trim());
+  if (!match) return undefined;
+  if (match[2] === undefined || /^0+$/.test(match[2])) {
+    const quantity = int64(BigInt(match[1]!));
+    return quantity === undefined ? undefined : { quantity, quantityDecimal: "" };
+  }
+  return { quantity: 0n, quantityDecimal: `${BigInt(match[1]!)}.${match[2]}` };
 }
