@@ -11,7 +11,7 @@ import { envReader, runMain } from "@invoicer/platform/config";
 import { startLocalKafka, type LocalKafka } from "@invoicer/devstack/local-kafka";
 import { startLocalPostgres, type LocalPostgres } from "@invoicer/devstack/local-postgres";
 import { assertPortFree } from "@invoicer/devstack/ports";
-import { createApiKey, hashApiKey } from "../server/src/api-keys.ts";
+import { createApiKey, hashApiKey } from "../server/src/api-key-admin.ts";
 import { openDatabase } from "../server/src/db/client.ts";
 import { applyMigrations } from "../server/src/db/migrate.ts";
 import { apiKeys } from "../server/src/db/schema.ts";

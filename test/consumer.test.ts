@@ -9,7 +9,7 @@ import type { EventMessage, ReceivedMessage } from "@invoicer/platform/kafka";
 import { createLogger } from "@invoicer/platform/logger";
 import { startObservability } from "@invoicer/platform/observability";
 import { documentWorker, StoppedError } from "../consumer/src/document-worker.ts";
-import { consumerMetrics } from "../consumer/src/metrics.ts";
+import { consumerMetrics } from "../consumer/src/consumer-metrics.ts";
 import { renderInvoiceDocuments } from "../consumer/src/render/index.ts";
 import { RenderTimeoutError } from "../consumer/src/render/pool.ts";
 import { redriveDocuments } from "../server/src/documents/redrive.ts";

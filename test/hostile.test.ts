@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { codeFromString, codeToHttpStatus, codeToString } from "@connectrpc/connect/protocol-connect";
 import { InvoiceStatus } from "@invoicer/sdk";
-import { createApiKey, revokeApiKey } from "../server/src/api-keys.ts";
+import { createApiKey, revokeApiKey } from "../server/src/api-key-admin.ts";
 import { hostileCorpus, sqlLookingInvoice, type CorpusContext, type Expected, type HostileCase } from "./support/hostile-corpus.ts";
 import { send, type HostileRequest, type Outcome } from "./support/hostile-wire.ts";
 import { sampleInvoice } from "@invoicer/devstack/samples";

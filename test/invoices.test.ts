@@ -76,7 +76,7 @@ describe("issuing invoices", () => {
   });
 
   it("gives 200 concurrent creates of one tenant the numbers 1..200 with no gap or duplicate", async () => {
-    const fresh = await import("../server/src/api-keys.ts").then((m) => m.createApiKey(stack.database.db, "concurrent"));
+    const fresh = await import("../server/src/api-key-admin.ts").then((m) => m.createApiKey(stack.database.db, "concurrent"));
     const client = stack.client({ id: fresh.tenantId, apiKey: fresh.apiKey });
     const results = await Promise.all(Array.from({ length: 200 }, () => client.createInvoice(sampleInvoice())));
     const numbers = results.map((r) => Number(r.invoice!.number)).sort((a, b) => a - b);
@@ -478,7 +478,7 @@ describe("tenant isolation", () => {
 
 describe("listing", () => {
   it("holds at most 1,000 invoice lines in a page: fewer invoices than page_size, and the token goes on from there", async () => {
-    const fresh = await import("../server/src/api-keys.ts").then((m) => m.createApiKey(stack.database.db, "large lister"));
+    const fresh = await import("../server/src/api-key-admin.ts").then((m) => m.createApiKey(stack.database.db, "large lister"));
     const client = stack.client({ id: fresh.tenantId, apiKey: fresh.apiKey });
     const lines = Array.from({ length: 100 }, (_, i) => ({
       description: `line ${i}`,
@@ -506,7 +506,7 @@ describe("listing", () => {
   });
 
   it("pages newest first with a cursor and filters by status", async () => {
-    const fresh = await import("../server/src/api-keys.ts").then((m) => m.createApiKey(stack.database.db, "lister"));
+    const fresh = await import("../server/src/api-key-admin.ts").then((m) => m.createApiKey(stack.database.db, "lister"));
     const client = stack.client({ id: fresh.tenantId, apiKey: fresh.apiKey });
     const created = [];
     for (let i = 0; i < 5; i++) created.push((await client.createInvoice(sampleInvoice())).invoice!);

@@ -8,7 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { isUnknownApiKey } from "@invoicer/platform/error-details";
 import { createLogger } from "@invoicer/platform/logger";
-import { createApiKey, hashApiKey, revokeApiKey } from "../server/src/api-keys.ts";
+import { createApiKey, hashApiKey, revokeApiKey } from "../server/src/api-key-admin.ts";
 import { createInvoiceWatch } from "../server/src/invoices/watch.ts";
 import { eq } from "drizzle-orm";
 import { apiKeys } from "../server/src/db/schema.ts";

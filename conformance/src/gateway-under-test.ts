@@ -1,6 +1,6 @@
 // The server the conformance runner starts for the "gateway" run: the project's gateway (buildGateway,
 // as gateway/src/main.ts builds it) forwarding the ConformanceService, without API keys, to the
-// project's server plumbing (plumbing.ts) in the same process. So every case crosses the gateway's
+// project's server plumbing (conformance-server.ts) in the same process. So every case crosses the gateway's
 // HTTP/1.1-or-HTTP/2 front, its Connect/gRPC-web proxy or gRPC forwarder, and the server behind it.
 // Logs are JSON lines on stderr; silent unless CONFORMANCE_LOG_LEVEL is set (info, debug, ...).
 import { closeGracefully } from "@invoicer/platform/http-server";
@@ -10,7 +10,7 @@ import { buildGateway } from "../../gateway/src/app.ts";
 import { loadGatewayConfig } from "../../gateway/src/config.ts";
 import { ConformanceService } from "../gen/connectrpc/conformance/v1/service_pb.js";
 import { readServerCompatRequest, writeServerCompatResponse } from "./compat.ts";
-import { host, serveConformance } from "./plumbing.ts";
+import { host, serveConformance } from "./conformance-server.ts";
 
 const level = process.env.CONFORMANCE_LOG_LEVEL ?? "silent";
 const request = await readServerCompatRequest();

@@ -8,7 +8,7 @@ import type { EventBus, Subscription } from "@invoicer/platform/kafka";
 import type { Logger } from "@invoicer/platform/logger";
 import type { Observability } from "@invoicer/platform/observability";
 import { traceCalls } from "@invoicer/platform/telemetry";
-import { consumerMetrics } from "./metrics.ts";
+import { consumerMetrics } from "./consumer-metrics.ts";
 import type { ConsumerConfig } from "./config.ts";
 import { documentWorker, type DocumentWorkerDeps } from "./document-worker.ts";
 import { createRenderPool } from "./render/pool.ts";

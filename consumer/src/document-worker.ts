@@ -5,7 +5,7 @@ import { readCloudEventHeaders } from "@invoicer/platform/cloudevents";
 import type { EventMessage, ReceivedMessage } from "@invoicer/platform/kafka";
 import type { Logger } from "@invoicer/platform/logger";
 import { inSpan, remoteContext, SpanKind, type Tracer } from "@invoicer/platform/telemetry";
-import type { WorkerMetrics } from "./metrics.ts";
+import type { WorkerMetrics } from "./consumer-metrics.ts";
 import { RenderTimeoutError } from "./render/pool.ts";
 
 export interface AttachRequest {

@@ -1,7 +1,7 @@
 // The application database as every local stack makes it (tests, the fault suite, the bench):
 // a fresh database on a running cluster, migrated, with tenants and their API keys.
 import postgres from "postgres";
-import { createApiKey } from "../../server/src/api-keys.ts";
+import { createApiKey } from "../../server/src/api-key-admin.ts";
 import { openDatabase } from "../../server/src/db/client.ts";
 import { applyMigrations } from "../../server/src/db/migrate.ts";
 

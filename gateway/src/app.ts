@@ -14,13 +14,13 @@ import { browserCors } from "./browser-cors.ts";
 import type { GatewayConfig } from "./config.ts";
 import { errorAnswers } from "./error-answers.ts";
 import { healthRoutes } from "./health.ts";
-import { metricsRoute } from "./metrics.ts";
-import { exchangeOf, observeRequests, requestObservation } from "./observe.ts";
-import { publicReflection, reflectionProcedures } from "./reflection.ts";
+import { metricsRoute } from "./metrics-route.ts";
+import { exchangeOf, observeRequests, requestObservation } from "./request-observation.ts";
+import { publicReflection, reflectionProcedures } from "./public-reflection.ts";
 import { restRoutes } from "./rest.ts";
 import { tenantCapacity } from "./tenant-capacity.ts";
-import { procedurePaths, rpcForwarding } from "./rpc-proxy.ts";
-import { serverTransport, trustedHeaders } from "./server-calls.ts";
+import { procedurePaths, rpcForwarding } from "./rpc-routes.ts";
+import { serverTransport, trustedHeaders } from "./server-trust.ts";
 import { webApp } from "./web-app.ts";
 
 /** The gateway as a Fastify app, not yet listening; HTTP/1.1 and HTTP/2 share its port. The order of registration is the order of the hooks. */

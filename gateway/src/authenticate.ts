@@ -4,7 +4,7 @@ import { hashApiKey } from "@invoicer/platform/api-key-format";
 import { ErrorReason, retryInfo } from "@invoicer/platform/error-details";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
-import { apiKeyResolver, bearerToken, KeyCheckBudgetError, KeyCheckBusyError, looksLikeApiKey, type ApiKeyResolver } from "./api-keys.ts";
+import { apiKeyResolver, bearerToken, KeyCheckBudgetError, KeyCheckBusyError, looksLikeApiKey, type ApiKeyResolver } from "./key-checks.ts";
 import { keyRateLimit, type KeyAllowance } from "./key-rate-limit.ts";
 import { sendRpcError } from "./rpc-errors.ts";
 

@@ -6,8 +6,8 @@ import proxyAddr from "@fastify/proxy-addr";
 import { ConfigError, envReader } from "@invoicer/platform/config";
 import type { ConnectionLimits } from "@invoicer/platform/http-server";
 import { tracingConfig, type TracingConfig } from "@invoicer/platform/telemetry";
-import type { ForwardingLimits } from "./rpc-forwarder.ts";
-import type { Http1Carrier } from "./rpc-proxy.ts";
+import type { ForwardingLimits } from "./http2-forwarder.ts";
+import type { Http1Carrier } from "./rpc-routes.ts";
 import type { TenantCapacityLimits } from "./tenant-capacity.ts";
 
 /** Where `npm run build -w web` puts the browser client. */

@@ -2,7 +2,7 @@ import type { Client } from "@connectrpc/connect";
 import type { ApiKeyService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
 import { isUnknownApiKey } from "@invoicer/platform/error-details";
 import { LRUCache } from "lru-cache";
-import { serverCallTimeoutMs } from "./server-calls.ts";
+import { serverCallTimeoutMs } from "./server-trust.ts";
 
 export interface KeyRateLimitOptions {
   /** The key's sustained rate across every gateway. */

@@ -12,7 +12,7 @@ import { closeGracefully } from "@invoicer/platform/http-server";
 import type { Logger } from "@invoicer/platform/logger";
 import type { Observability } from "@invoicer/platform/observability";
 import { registerReflection } from "@invoicer/platform/reflection";
-import { apiKeyService } from "./api-keys.ts";
+import { apiKeyService } from "./api-key-admin.ts";
 import type { Database } from "./db/client.ts";
 import { invoiceDocumentDownloads, invoiceDocumentService } from "./documents/document-service.ts";
 import { invoiceService } from "./invoices/invoice-service.ts";
@@ -22,7 +22,7 @@ import { trustedCallers } from "./rpc/callers.ts";
 import { createRpcRouter } from "./rpc/router.ts";
 import { callsPerTenant } from "./rpc/tenant-calls.ts";
 import { readBudgetPerTenant } from "./rpc/read-budget.ts";
-import { outboxMetrics } from "./outbox/metrics.ts";
+import { outboxMetrics } from "./outbox/pipeline-gauges.ts";
 import type { ServerConfig } from "./config.ts";
 
 export interface ServerDeps {

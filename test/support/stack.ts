@@ -12,7 +12,7 @@ import { tracedProducer } from "@invoicer/platform/traced-producer";
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace";
 import { buildGateway } from "../../gateway/src/app.ts";
 import { loadGatewayConfig, type GatewayConfig } from "../../gateway/src/config.ts";
-import { createApiKey } from "../../server/src/api-keys.ts";
+import { createApiKey } from "../../server/src/api-key-admin.ts";
 import { createServerHandler, drainServer, serverLifecycle, type ServerLifecycle } from "../../server/src/app.ts";
 import { openDatabase, type Database } from "../../server/src/db/client.ts";
 import { createInvoiceWatch, type InvoiceWatch } from "../../server/src/invoices/watch.ts";

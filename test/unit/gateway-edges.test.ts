@@ -6,7 +6,7 @@ import { Code, ConnectError, createClient, createRouterTransport } from "@connec
 import { ApiKeyService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
 import { createLogger } from "@invoicer/platform/logger";
 import { startObservability } from "@invoicer/platform/observability";
-import { apiKeyResolver, KeyCheckBudgetError, KeyCheckBusyError } from "../../gateway/src/api-keys.ts";
+import { apiKeyResolver, KeyCheckBudgetError, KeyCheckBusyError } from "../../gateway/src/key-checks.ts";
 import { buildGateway } from "../../gateway/src/app.ts";
 import { loadGatewayConfig } from "../../gateway/src/config.ts";
 import { unknownApiKey } from "@invoicer/platform/error-details";

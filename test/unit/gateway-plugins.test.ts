@@ -14,9 +14,9 @@ import { apiKeyAuthentication } from "../../gateway/src/authenticate.ts";
 import { browserCors } from "../../gateway/src/browser-cors.ts";
 import { errorAnswers } from "../../gateway/src/error-answers.ts";
 import { healthRoutes } from "../../gateway/src/health.ts";
-import { metricsRoute } from "../../gateway/src/metrics.ts";
-import { exchangeOf, observeRequests, requestObservation } from "../../gateway/src/observe.ts";
-import { trustedHeaders } from "../../gateway/src/server-calls.ts";
+import { metricsRoute } from "../../gateway/src/metrics-route.ts";
+import { exchangeOf, observeRequests, requestObservation } from "../../gateway/src/request-observation.ts";
+import { trustedHeaders } from "../../gateway/src/server-trust.ts";
 import { unknownApiKey } from "@invoicer/platform/error-details";
 
 const validKey = `inv_${"a".repeat(32)}`;

@@ -14,7 +14,7 @@ import PDFDocument from "pdfkit";
 import { extractText, getDocumentProxy } from "unpdf";
 import { formatMoney as formatIn } from "@invoicer/platform/money";
 import { renderInvoiceDocx } from "../../consumer/src/render/docx.ts";
-import { documentLanguage, invoiceText } from "../../consumer/src/render/fields.ts";
+import { documentLanguage, invoiceText } from "../../consumer/src/render/invoice-text.ts";
 import { renderInvoiceDocuments } from "../../consumer/src/render/index.ts";
 import { formatRate } from "../../consumer/src/render/money.ts";
 import { renderInvoicePdf } from "../../consumer/src/render/pdf.ts";

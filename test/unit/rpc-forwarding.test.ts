@@ -1,4 +1,4 @@
-// The gateway's forwarding of RPCs (rpc-proxy.ts, rpc-forwarder.ts) on real sockets: a stand-in
+// The gateway's forwarding of RPCs (rpc-routes.ts, http2-forwarder.ts, http1-proxy.ts) on real sockets: a stand-in
 // server on the platform's dual server, and a gateway of the forwarding alone, observed as main.ts
 // observes it, whose key check waits as long as a test says (a real one may ask the server).
 import assert from "node:assert/strict";
@@ -17,9 +17,9 @@ import Fastify from "fastify";
 import { serverEndpoints } from "@invoicer/platform/server-endpoints";
 import { loadGatewayConfig, type GatewayConfig } from "../../gateway/src/config.ts";
 import { errorAnswers } from "../../gateway/src/error-answers.ts";
-import { exchangeOf, observeRequests, requestObservation } from "../../gateway/src/observe.ts";
-import { procedurePaths, rpcForwarding } from "../../gateway/src/rpc-proxy.ts";
-import { trustedHeaders } from "../../gateway/src/server-calls.ts";
+import { exchangeOf, observeRequests, requestObservation } from "../../gateway/src/request-observation.ts";
+import { procedurePaths, rpcForwarding } from "../../gateway/src/rpc-routes.ts";
+import { trustedHeaders } from "../../gateway/src/server-trust.ts";
 import { tenantCapacity } from "../../gateway/src/tenant-capacity.ts";
 
 const tenant = "11111111-1111-4111-8111-111111111111";

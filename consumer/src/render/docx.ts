@@ -2,7 +2,7 @@ import * as zlib from "node:zlib";
 import type { Invoice } from "@invoicer/sdk";
 import { Document, Packer, Paragraph, Table, TableCell, TableRow, WidthType, type ISectionOptions } from "docx";
 import { strFromU8, unzipSync } from "fflate";
-import { invoiceText } from "./fields.ts";
+import { invoiceText } from "./invoice-text.ts";
 
 type Align = "left" | "right";
 

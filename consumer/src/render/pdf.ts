@@ -6,7 +6,7 @@ import type { Invoice } from "@invoicer/sdk";
 import PDFDocument from "pdfkit";
 import type { EInvoiceExtras } from "./einvoice/index.ts";
 import { embedFacturX, facturXOf } from "./facturx.ts";
-import { invoiceText } from "./fields.ts";
+import { invoiceText } from "./invoice-text.ts";
 
 const margin = 40;
 const pad = 3;

@@ -1,7 +1,7 @@
 // Creates an API key for a tenant (creating the tenant if new) and prints it once.
 // Usage: npm run create-api-key -- <tenant-name>     (reads DATABASE_URL)
 import { envReader, runMain } from "@invoicer/platform/config";
-import { createApiKey } from "../api-keys.ts";
+import { createApiKey } from "../api-key-admin.ts";
 import { openDatabase } from "../db/client.ts";
 import { applyMigrations } from "../db/migrate.ts";
 

@@ -4,7 +4,7 @@
 //        npm run revoke-api-key -- - < key-file               (a whole key: read from stdin, never argv)
 import { apiKeyPattern } from "@invoicer/platform/api-key-format";
 import { envReader, runMain } from "@invoicer/platform/config";
-import { revokeApiKeyBy, type KeyToRevoke, type Revocation } from "../api-keys.ts";
+import { revokeApiKeyBy, type KeyToRevoke, type Revocation } from "../api-key-admin.ts";
 import { openDatabase } from "../db/client.ts";
 import { applyMigrations } from "../db/migrate.ts";
 import { uuidPattern } from "../shared/ids.ts";

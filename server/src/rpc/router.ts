@@ -4,7 +4,7 @@ import type { Logger } from "@invoicer/platform/logger";
 import { rpcServerMetrics } from "@invoicer/platform/metrics";
 import type { Observability } from "@invoicer/platform/observability";
 import { errorBoundary } from "./errors.ts";
-import { observeCalls } from "./observe.ts";
+import { observeCalls } from "./call-observation.ts";
 
 /**
  * JSON requests are read strictly: invalid UTF-8 is refused rather than stored as U+FFFD, and a

@@ -3,7 +3,7 @@ import type { ApiKeyService } from "@invoicer/sdk/invoicer/v1/internal_service_p
 import { apiKeyPattern } from "@invoicer/platform/api-key-format";
 import { isUnknownApiKey } from "@invoicer/platform/error-details";
 import { LRUCache } from "lru-cache";
-import { serverCallTimeoutMs } from "./server-calls.ts";
+import { serverCallTimeoutMs } from "./server-trust.ts";
 
 /** Too many key checks are already waiting for the server: answer Unavailable rather than queue more. */
 export class KeyCheckBusyError extends Error {}

@@ -5,8 +5,8 @@ import type { ServerEndpoints } from "@invoicer/platform/server-endpoints";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { AuthenticateHook } from "./authenticate.ts";
 import type { ForwardedService } from "./config.ts";
-import { proxiedCalls, type ProxyCall } from "./proxied-calls.ts";
-import { rpcForwarder, type ForwardingLimits, type MethodPolicy } from "./rpc-forwarder.ts";
+import { proxiedCalls, type ProxyCall } from "./http1-proxy.ts";
+import { rpcForwarder, type ForwardingLimits, type MethodPolicy } from "./http2-forwarder.ts";
 import type { TenantCapacity } from "./tenant-capacity.ts";
 import { isGrpc, sendRpcError } from "./rpc-errors.ts";
 

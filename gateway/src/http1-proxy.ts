@@ -10,8 +10,8 @@ import type { Endpoint, ServerEndpoints } from "@invoicer/platform/server-endpoi
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { Agent } from "undici";
 import { deadlineMs, passedOnHeaders, withDeadline } from "./forwarded-headers.ts";
-import { noteGrpcStatus } from "./observe.ts";
-import { neverConnected, type ForwardingLimits, type MethodPolicy } from "./rpc-forwarder.ts";
+import { noteGrpcStatus } from "./request-observation.ts";
+import { neverConnected, type ForwardingLimits, type MethodPolicy } from "./http2-forwarder.ts";
 import { sendRpcError } from "./rpc-errors.ts";
 import type { TenantCapacity } from "./tenant-capacity.ts";
 

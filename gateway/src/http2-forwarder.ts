@@ -6,7 +6,7 @@ import { ErrorReason } from "@invoicer/platform/error-details";
 import type { Logger } from "@invoicer/platform/logger";
 import type { Endpoint, ServerEndpoints } from "@invoicer/platform/server-endpoints";
 import { deadlineMs, normalizeGrpcMessage, upstreamHeaders, withDeadline } from "./forwarded-headers.ts";
-import { noteGrpcStatus, noteResponseCode, type Exchange } from "./observe.ts";
+import { noteGrpcStatus, noteResponseCode, type Exchange } from "./request-observation.ts";
 import { resendableBody, type ResendableBody } from "./resendable-body.ts";
 import { serverSessions, type ServerSessionOptions } from "./server-sessions.ts";
 import type { TenantCapacity } from "./tenant-capacity.ts";
