@@ -3,7 +3,7 @@
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { BadRequestSchema, ErrorInfoSchema, RetryInfoSchema } from "@invoicer/sdk/google/rpc/error_details_pb";
+import { BadRequestSchema, ErrorInfoSchema, PreconditionFailureSchema, RetryInfoSchema } from "@invoicer/sdk/google/rpc/error_details_pb";
 
 /** One detail as a ConnectError is built with (connect-es does not export the type). */
 export type OutgoingDetail = NonNullable<ConstructorParameters<typeof ConnectError>[3]>[number];
@@ -23,6 +23,9 @@ export const ErrorReason = {
   SERVICE_NOT_FOUND: "SERVICE_NOT_FOUND",
   // FailedPrecondition
   INVOICE_NOT_ISSUED: "INVOICE_NOT_ISSUED",
+  INVOICE_NOT_CREDITABLE: "INVOICE_NOT_CREDITABLE",
+  CREDIT_EXCEEDS_REMAINING: "CREDIT_EXCEEDS_REMAINING",
+  INVOICE_NOT_VOIDABLE: "INVOICE_NOT_VOIDABLE",
   DOCUMENT_NOT_READY: "DOCUMENT_NOT_READY",
   // ResourceExhausted
   RATE_LIMITED: "RATE_LIMITED",
@@ -76,6 +79,11 @@ export function errorInfo(reason: ErrorReason, metadata: Record<string, string> 
 export function badRequest(violations: readonly { field: string; description: string }[]): OutgoingDetail {
   const fieldViolations = violations.map(({ field, description }) => ({ field, description }));
   return { desc: BadRequestSchema, value: create(BadRequestSchema, { fieldViolations }) };
+}
+
+/** google.rpc.PreconditionFailure: each unmet condition by its type (the rule), its subject and why. */
+export function preconditionFailure(violations: readonly { type: string; subject: string; description: string }[]): OutgoingDetail {
+  return { desc: PreconditionFailureSchema, value: create(PreconditionFailureSchema, { violations: [...violations] }) };
 }
 
 export function retryInfo(delayMs: number): OutgoingDetail {

@@ -15,6 +15,7 @@ import { registerReflection } from "@invoicer/platform/reflection";
 import { apiKeyService } from "./api-key-admin.ts";
 import type { Database } from "./db/client.ts";
 import { invoiceDocumentDownloads, invoiceDocumentService } from "./documents/document-service.ts";
+import { creditNoteIssuer } from "./invoices/credit-note-service.ts";
 import { invoiceService } from "./invoices/invoice-service.ts";
 import type { InvoiceWatch } from "./invoices/watch.ts";
 import { healthService } from "./rpc/health.ts";
@@ -65,7 +66,11 @@ export function createServerHandler({ config, database, watch, log, observabilit
       () => false,
     );
   const routes = (router: ConnectRouter) => {
-    router.service(InvoiceService, { ...invoiceService(database.db, watch, tracer), ...invoiceDocumentDownloads(database.db, tracer) });
+    router.service(InvoiceService, {
+      ...invoiceService(database.db, watch, tracer),
+      createCreditNote: creditNoteIssuer(database.db, tracer),
+      ...invoiceDocumentDownloads(database.db, tracer),
+    });
     router.service(InvoiceDocumentService, invoiceDocumentService(database.db, tracer));
     router.service(ApiKeyService, apiKeyService(database.db));
     router.service(

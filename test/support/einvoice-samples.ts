@@ -3,8 +3,8 @@
 // Unit tests assert on it; einvoice/corpus.ts writes every format of it to a folder for the validators.
 import { clone, create, type MessageInitShape } from "@bufbuild/protobuf";
 import {
+  CreateCreditNoteRequestSchema,
   CreateInvoiceRequestSchema,
-  DocumentType,
   VatCategory,
   type CreateInvoiceRequest,
   type Invoice,
@@ -12,16 +12,17 @@ import {
   type PartySchema,
 } from "@invoicer/sdk";
 import type { EInvoiceExtras, EInvoiceFormat } from "../../consumer/src/render/einvoice/index.ts";
-import { issuedRecord } from "../../server/src/invoices/invoice-store.ts";
+import { newCreditNote } from "../../server/src/invoices/credit-note-service.ts";
+import { issuedRecord, type InvoiceRecord, type NewInvoice } from "../../server/src/invoices/invoice-store.ts";
 import { newInvoice } from "../../server/src/invoices/invoice-service.ts";
 import { toInvoice } from "../../server/src/invoices/to-proto.ts";
 
 export interface Sample {
   name: string;
-  /** What a client sends (a credit note's is the request of an invoice with the credited lines). */
+  /** What a client sends (a credit note's: the CreateInvoiceRequest of the same fields and its credited lines). */
   request: CreateInvoiceRequest;
   invoice: Invoice;
-  /** What the proto does not carry yet: a credit note's preceding invoice (BG-3). */
+  /** What the proto does not carry yet (EInvoiceExtras). */
   extras: EInvoiceExtras;
 }
 
@@ -51,12 +52,19 @@ const germanBuyer: PartyInit = {
 const leitwegId = "04011000-12345-03";
 const payment = { meansCode: "58", iban: "DE89370400440532013000", bic: "COBADEFFXXX", terms: "Payable within 30 days without deduction." };
 
+const tenantId = "0190f3a2-7c4e-7d21-9b1a-000000000000";
+const today = () => "2026-12-01";
+const idOf = (number: bigint) => `0190f3a2-7c4e-7d21-9b1a-${number.toString().padStart(12, "0")}`;
+
+/** The invoice as stored when `draft` is issued with `number`, under the id the samples give that number. */
+function issued(draft: NewInvoice, number: bigint): InvoiceRecord {
+  const record = issuedRecord({ ...draft, id: idOf(number) }, number, new Date("2026-12-01T09:30:00Z"));
+  return { ...record, lines: record.lines.map((l) => ({ ...l, invoiceId: record.id })) };
+}
+
 /** The invoice the API returns for `request` when it is issued with `number` (the request is not validated: rejected samples are built too). */
 export function invoiceOf(request: CreateInvoiceRequest, number: bigint): Invoice {
-  const draft = newInvoice(request, "0190f3a2-7c4e-7d21-9b1a-000000000000", () => "2026-12-01");
-  const invoice = toInvoice(issuedRecord(draft, number, new Date("2026-12-01T09:30:00Z")));
-  invoice.id = `0190f3a2-7c4e-7d21-9b1a-${number.toString().padStart(12, "0")}`;
-  return invoice;
+  return toInvoice(issued(newInvoice(request, tenantId, today), number));
 }
 
 function sample(
@@ -196,18 +204,42 @@ export function invoiceSamples(): Sample[] {
   ];
 }
 
-/** A credit note (381) of `credited`, referencing it (BG-3); `lines` picks lines by index with the quantity credited. */
-function creditNote(name: string, number: bigint, credited: Sample, lines?: Array<[index: number, quantity: string]>): Sample {
-  const picked = lines ?? credited.invoice.lines.map((l, i): [number, string] => [i, l.quantityDecimal || l.quantity.toString()]);
-  const request = clone(CreateInvoiceRequestSchema, credited.request);
-  request.lines = picked.map(([i, quantityDecimal]) =>
-    Object.assign(clone(LineInputSchema, credited.request.lines[i]!), { quantity: 0n, quantityDecimal }),
-  );
-  request.note = `Credit note for invoice ${credited.invoice.number}`;
-  const invoice = invoiceOf(request, number);
-  invoice.documentType = DocumentType.CREDIT_NOTE;
-  const precedingInvoice = { number: credited.invoice.number.toString(), issueDate: credited.invoice.issueDate };
-  return { name, request, invoice, extras: { precedingInvoice } };
+/**
+ * A credit note (381) of `credited` as CreateCreditNote issues it with `number` (the server's own mapping);
+ * `lines` picks lines of the invoice by index with the quantity credited, none credits it all.
+ */
+function creditNote(name: string, number: bigint, credited: Sample, lines: Array<[index: number, quantity: string]> = []): Sample {
+  const request = create(CreateCreditNoteRequestSchema, {
+    idempotencyKey: `sample-${name}`,
+    invoiceId: credited.invoice.id,
+    reason: `Credit note for invoice ${credited.invoice.number}`,
+    issueDate: "2026-12-01",
+    lines: lines.map(([i, quantityDecimal]) =>
+      Object.assign(clone(LineInputSchema, credited.request.lines[i]!), { quantity: 0n, quantityDecimal }),
+    ),
+  });
+  const creditedRecord = issued(newInvoice(credited.request, tenantId, today), credited.invoice.number);
+  const invoice = toInvoice(issued(newCreditNote(request, creditedRecord, tenantId, today), number));
+  return { name, request: creditedRequestOf(invoice), invoice, extras: {} };
+}
+
+/** What a client would send to create the same document as an invoice: its fields, the credit note's lines. */
+function creditedRequestOf(invoice: Invoice): CreateInvoiceRequest {
+  return create(CreateInvoiceRequestSchema, {
+    idempotencyKey: `request-${invoice.number}`,
+    currencyCode: invoice.currencyCode,
+    seller: invoice.seller,
+    buyer: invoice.buyer,
+    lines: invoice.lines.map(({ netMinor: _, $typeName: __, ...line }) => line),
+    issueDate: invoice.issueDate,
+    supplyDate: invoice.supplyDate,
+    dueDate: invoice.dueDate,
+    note: invoice.note,
+    buyerReference: invoice.buyerReference,
+    orderReference: invoice.orderReference,
+    payment: invoice.payment,
+    deliveryAddress: invoice.deliveryAddress,
+  });
 }
 
 /** A full and a partial credit note of the first invoice sample. */

@@ -9,7 +9,7 @@ export interface RenderedDocument {
 
 /** Renders every document format the API knows for one invoice; the server names their content types. */
 export async function renderInvoiceDocuments(invoice: Invoice): Promise<RenderedDocument[]> {
-  // The PDF's Factur-X XML holds what the proto carries; the EN 16931 extras reach it when the proto has them.
+  // The PDF's Factur-X XML holds what the proto carries (a credit note's preceding invoice included).
   const [pdf, docx] = await Promise.all([renderInvoicePdf(invoice), renderInvoiceDocx(invoice)]);
   return [
     { format: DocumentFormat.PDF, content: pdf },

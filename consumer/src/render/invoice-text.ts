@@ -1,5 +1,5 @@
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
-import { InvoiceStatus, type Invoice, type Party } from "@invoicer/sdk";
+import { DocumentType, InvoiceStatus, type Invoice, type Party } from "@invoicer/sdk";
 import { formatMoney } from "@invoicer/platform/money";
 import { formatRate } from "./money.ts";
 
@@ -45,8 +45,11 @@ export const documentLanguage = "en-US";
 
 export function invoiceText(inv: Invoice): InvoiceText {
   const money = (minor: bigint) => formatMoney(minor, inv.currencyCode, documentLanguage);
+  const credit = inv.documentType === DocumentType.CREDIT_NOTE;
+  const preceding = inv.precedingInvoice;
   const details: Array<[string, string]> = [
-    ["Invoice number", inv.number.toString()],
+    [credit ? "Credit note number" : "Invoice number", inv.number.toString()],
+    ["Credited invoice", preceding ? `No. ${preceding.number} of ${preceding.issueDate}` : ""],
     ["Status", statusLabels[inv.status] ?? String(inv.status)],
     ["Currency", inv.currencyCode],
     ["Issue date", inv.issueDate],
@@ -56,10 +59,11 @@ export function invoiceText(inv: Invoice): InvoiceText {
     ["Paid", time(inv.payTime)],
     ["Voided", time(inv.voidTime)],
     ["Void reason", inv.voidReason],
+    ["Credited so far", inv.creditedMinor > 0n ? money(inv.creditedMinor) : ""],
     ["Invoice ID", inv.id],
   ];
   return {
-    title: `Invoice No. ${inv.number}`,
+    title: `${credit ? "Credit Note" : "Invoice"} No. ${inv.number}`,
     details: details.filter(([, v]) => v !== ""),
     seller: party(inv.seller),
     buyer: party(inv.buyer),
@@ -82,7 +86,7 @@ export function invoiceText(inv: Invoice): InvoiceText {
     totals: [
       ["Net total", money(inv.subtotalMinor)],
       ["VAT total", money(inv.vatTotalMinor)],
-      ["Total due", money(inv.totalMinor)],
+      [credit ? "Total credited" : "Total due", money(inv.totalMinor)],
     ],
     note: inv.note,
   };

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import {
   bigint,
+  check,
   customType,
   date,
   doublePrecision,
@@ -13,6 +14,7 @@ import {
   timestamp,
   uniqueIndex,
   uuid,
+  type AnyPgColumn,
 } from "drizzle-orm/pg-core";
 
 const bytea = customType<{ data: Uint8Array; driverData: Buffer }>({
@@ -101,8 +103,24 @@ export const invoices = pgTable(
     payment: jsonb("payment").$type<PaymentRecord>(),
     /** BG-15, null when none was given or needed. */
     deliveryAddress: jsonb("delivery_address").$type<AddressRecord>(),
+    /** A credit note's invoice (BG-3); null on invoices. */
+    precedingInvoiceId: uuid("preceding_invoice_id").references((): AnyPgColumn => invoices.id),
+    /** BT-25, the preceding invoice's number as issued. */
+    precedingInvoiceNumber: bigint("preceding_invoice_number", { mode: "bigint" }),
+    /** BT-26, the preceding invoice's issue date. */
+    precedingIssueDate: date("preceding_issue_date"),
+    /** An invoice's credit notes' totals summed; raised in the credit note's transaction, never above total_minor. */
+    creditedMinor: bigint("credited_minor", { mode: "bigint" })
+      .notNull()
+      .default(sql`0`),
+    /** An invoice's credit notes, oldest first. */
+    creditNoteIds: uuid("credit_note_ids")
+      .array()
+      .notNull()
+      .default(sql`'{}'::uuid[]`),
   },
   (t) => [
+    check("invoices_credited_within_total", sql`${t.creditedMinor} between 0 and ${t.totalMinor}`),
     uniqueIndex("invoices_tenant_number_idx").on(t.tenantId, t.number),
     index("invoices_tenant_status_number_idx").on(t.tenantId, t.status, t.number),
     // Invoices still waiting for their documents, oldest first: what the stale-documents check reads.

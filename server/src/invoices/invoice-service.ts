@@ -10,7 +10,7 @@ import {
   type Party,
   type PaymentInstructions,
 } from "@invoicer/sdk";
-import { ErrorReason, rpcError } from "@invoicer/platform/error-details";
+import { ErrorReason, preconditionFailure, rpcError } from "@invoicer/platform/error-details";
 import type { Tracer } from "@invoicer/platform/telemetry";
 import type { Db } from "../db/client.ts";
 import { dbSpan } from "../db/spans.ts";
@@ -45,13 +45,13 @@ export function invoiceLookup(db: Db, tracer: Tracer) {
   };
 }
 
-/** invoicer.v1.InvoiceService on PostgreSQL, but for GetInvoiceDocument (documents/document-service.ts). */
+/** invoicer.v1.InvoiceService on PostgreSQL, but for GetInvoiceDocument (documents/document-service.ts) and CreateCreditNote (credit-note-service.ts). */
 export function invoiceService(
   db: Db,
   watch: InvoiceWatch,
   tracer: Tracer,
   today: () => string = utcToday,
-): Omit<ServiceImpl<typeof InvoiceService>, "getInvoiceDocument"> {
+): Omit<ServiceImpl<typeof InvoiceService>, "getInvoiceDocument" | "createCreditNote"> {
   const mustFind = invoiceLookup(db, tracer);
   return {
     async createInvoice(req, ctx) {
@@ -142,6 +142,9 @@ export function newInvoice(req: CreateInvoiceRequest, tenantId: string, today: (
     orderReference: req.orderReference,
     payment: req.payment ? paymentRecord(req.payment) : null,
     deliveryAddress: deliveryAddressOf(req, lines),
+    precedingInvoiceId: null,
+    precedingInvoiceNumber: null,
+    precedingIssueDate: null,
   };
 }
 
@@ -177,6 +180,13 @@ async function settle(db: Db, tracer: Tracer, ctx: HandlerContext, id: string, t
     settleInvoice(db, tenantId, id, to, reason, invoiceEvent(to === "PAID" ? "paid" : "voided"), () => assertStillWanted(ctx.signal)),
   );
   if (result.kind === "not-found") throw notFound(id);
+  if (result.kind === "credited") {
+    const description = "a credit note, or an invoice with credit notes, cannot be voided: issue a credit note of what remains";
+    throw rpcError(description, Code.FailedPrecondition, ErrorReason.INVOICE_NOT_VOIDABLE, {
+      metadata: { id },
+      details: [preconditionFailure([{ type: "VOID_ONLY_UNCREDITED_INVOICE", subject: `invoices/${id}`, description }])],
+    });
+  }
   if (result.kind === "wrong-status") {
     const verb = to === "PAID" ? "paid" : "voided";
     throw rpcError(
@@ -249,6 +259,6 @@ function decodePageToken(token: string): bigint | null {
   return number !== null && number <= maxInt64 ? number : null;
 }
 
-function utcToday(): string {
+export function utcToday(): string {
   return new Date().toISOString().slice(0, 10);
 }

@@ -22,7 +22,9 @@ type AssignedOnIssue =
   | "createdAt"
   | "paidAt"
   | "voidedAt"
-  | "voidReason";
+  | "voidReason"
+  | "creditedMinor"
+  | "creditNoteIds";
 
 /**
  * A new invoice as the request gives it: every column of schema.ts's `invoices` but those issuing
@@ -42,9 +44,13 @@ export type IssueResult =
 const keyInsert = insertRow(idempotencyKeys, ["tenantId", "key", "requestHash", "invoiceId"], 1);
 /**
  * Every column of the invoice but those left to their defaults: created_at (the transaction's now(),
- * as the claim returns it) and what paying or voiding sets (issuedRecord gives them their defaults too).
+ * as the claim returns it) and what paying, voiding or crediting sets (issuedRecord gives them their defaults too).
  */
-const invoiceInsert = insertRow(invoices, columnsExcept(invoices, ["createdAt", "paidAt", "voidedAt", "voidReason"]), 1);
+const invoiceInsert = insertRow(
+  invoices,
+  columnsExcept(invoices, ["createdAt", "paidAt", "voidedAt", "voidReason", "creditedMinor", "creditNoteIds"]),
+  1,
+);
 /** Every column of a line but its invoice (the inserted one) and its position (its place in the arrays). */
 const linesInsert = insertRows(invoiceLines, columnsExcept(invoiceLines, ["invoiceId", "position"]), invoiceInsert.next);
 const l = sqlNames(invoiceLines);
@@ -59,7 +65,7 @@ const c = sqlNames(invoiceCounters);
  * The key insert blocks while a concurrent transaction holds the same key.
  */
 /** PostgreSQL 17's transaction_timeout, for this transaction only: it ends the session of one that runs past it. */
-const boundTransactionSql = "select set_config('transaction_timeout', $1, true)";
+export const boundTransactionSql = "select set_config('transaction_timeout', $1, true)";
 
 export const claimNumberSql = `with claimed as (
   insert into ${k.$table} (${keyInsert.columns})
@@ -140,6 +146,8 @@ export function issuedRecord(draft: NewInvoice, number: bigint, createdAt: Date)
     paidAt: null,
     voidedAt: null,
     voidReason: "",
+    creditedMinor: 0n,
+    creditNoteIds: [],
     lines: lines.map((line, position) => ({ invoiceId: draft.id, position, netMinor: pricing.netMinor[position]!, ...line })),
     ...fields,
     payment: fields.payment && { ...fields.payment, remittance: fields.payment.remittance || number.toString() },
@@ -161,7 +169,8 @@ function vatBreakdownRecords(pricing: Pricing, lines: NewInvoice["lines"]): VatB
   });
 }
 
-async function replay(db: Db, draft: NewInvoice): Promise<IssueResult> {
+/** What the idempotency key of `draft` holds once its transaction committed: the same request's invoice, or a reused key. */
+export async function replay(db: Db, draft: NewInvoice): Promise<IssueResult> {
   const [first] = await db
     .select()
     .from(idempotencyKeys)
@@ -265,12 +274,16 @@ export type TransitionResult =
   | { kind: "changed"; invoice: InvoiceRecord }
   | { kind: "already"; invoice: InvoiceRecord }
   | { kind: "not-found" }
-  | { kind: "wrong-status"; status: InvoiceStatusName };
+  | { kind: "wrong-status"; status: InvoiceStatusName }
+  | { kind: "credited" };
+
+/** Only an invoice without credit notes, and no credit note, may be voided: both are corrections in the buyer's books. */
+const voidable = and(eq(invoices.documentType, "INVOICE"), eq(invoices.creditedMinor, 0n));
 
 /**
  * Moves an ISSUED invoice to PAID or VOID with its outbox event, in one transaction. The same
  * change again (a retry after a lost answer: PAID again, or VOID with the same reason) changes
- * nothing and answers "already".
+ * nothing and answers "already". Voiding a credit note or a credited invoice answers "credited".
  */
 export async function settleInvoice(
   db: Db,
@@ -286,13 +299,14 @@ export async function settleInvoice(
     const updated = await tx
       .update(invoices)
       .set(changes)
-      .where(and(eq(invoices.tenantId, tenantId), eq(invoices.id, id), eq(invoices.status, "ISSUED")))
+      .where(and(eq(invoices.tenantId, tenantId), eq(invoices.id, id), eq(invoices.status, "ISSUED"), to === "VOID" ? voidable : undefined))
       .returning({ id: invoices.id });
     const invoice = await findInvoice(tx, tenantId, id);
     if (!invoice) return { kind: "not-found" };
     if (updated.length === 0) {
       const repeated = invoice.status === to && (to === "PAID" || invoice.voidReason === voidReason);
-      return repeated ? { kind: "already", invoice } : { kind: "wrong-status", status: invoice.status };
+      if (repeated) return { kind: "already", invoice };
+      return invoice.status === "ISSUED" ? { kind: "credited" } : { kind: "wrong-status", status: invoice.status };
     }
     await writeOutbox(postgresTransactionOf(tx), tenantId, id, eventFor(invoice));
     beforeCommit();

@@ -45,6 +45,11 @@ export function toInvoice(record: InvoiceRecord): Invoice {
     payTime: record.paidAt ? timestampFromDate(record.paidAt) : undefined,
     voidTime: record.voidedAt ? timestampFromDate(record.voidedAt) : undefined,
     voidReason: record.voidReason,
+    precedingInvoice: record.precedingInvoiceId
+      ? { id: record.precedingInvoiceId, number: record.precedingInvoiceNumber ?? 0n, issueDate: record.precedingIssueDate ?? "" }
+      : undefined,
+    creditedMinor: record.creditedMinor,
+    creditNoteIds: record.creditNoteIds,
   });
 }
 

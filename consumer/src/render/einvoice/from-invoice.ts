@@ -11,10 +11,8 @@ import {
 import { totalsOf } from "./amounts.ts";
 import type { Delivery, EInvoice, Line, Party, PostalAddress, PrecedingInvoice, VatBreakdown, VatCategory } from "./model.ts";
 
-/** What EN 16931 needs that the proto `Invoice` does not carry yet; each becomes a proto field with credit notes. */
+/** What EN 16931 needs that the proto `Invoice` does not carry yet. */
 export interface EInvoiceExtras {
-  /** BG-3, for a credit note (BT-3 381 comes from the invoice's document_type). */
-  precedingInvoice?: PrecedingInvoice;
   /** BT-70 deliver-to party name. */
   deliveryPartyName?: string;
 }
@@ -82,6 +80,12 @@ function deliveryOf(inv: Invoice, extras: EInvoiceExtras): Delivery | undefined 
   return delivery.partyName || delivery.date || delivery.address ? delivery : undefined;
 }
 
+/** BG-3 of a credit note: the credited invoice's number (BT-25) and issue date (BT-26). */
+function precedingOf(inv: Invoice): PrecedingInvoice | undefined {
+  const p = inv.precedingInvoice;
+  return p ? { number: p.number.toString(), issueDate: present(p.issueDate) } : undefined;
+}
+
 /** Maps an issued proto `Invoice` (a credit note when its document_type says so) to the EN 16931 model. */
 export function eInvoiceOf(inv: Invoice, extras: EInvoiceExtras = {}): EInvoice {
   const lines = inv.lines.map(lineOf);
@@ -98,7 +102,7 @@ export function eInvoiceOf(inv: Invoice, extras: EInvoiceExtras = {}): EInvoice 
     orderReference: present(inv.orderReference),
     paymentTerms: present(p?.terms),
     note: present(inv.note),
-    precedingInvoice: extras.precedingInvoice,
+    precedingInvoice: precedingOf(inv),
     seller: partyOf(inv.seller),
     buyer: partyOf(inv.buyer),
     delivery: deliveryOf(inv, extras),

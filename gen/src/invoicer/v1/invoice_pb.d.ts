@@ -163,11 +163,34 @@ export declare type Invoice = Message<"invoicer.v1.Invoice"> & {
   deliveryAddress?: Address | undefined;
 
   /**
-   * BT-3: DOCUMENT_TYPE_INVOICE (380) for every invoice CreateInvoice issues.
+   * BT-3: DOCUMENT_TYPE_INVOICE (380) for every invoice CreateInvoice issues, DOCUMENT_TYPE_CREDIT_NOTE
+   * (381) for CreateCreditNote's.
    *
    * @generated from field: invoicer.v1.DocumentType document_type = 25;
    */
   documentType: DocumentType;
+
+  /**
+   * BG-3, a credit note's invoice; unset on invoices.
+   *
+   * @generated from field: invoicer.v1.PrecedingInvoice preceding_invoice = 26;
+   */
+  precedingInvoice?: PrecedingInvoice | undefined;
+
+  /**
+   * What the invoice's credit notes credit in all (their total_minor summed); at most total_minor.
+   * Always 0 on a credit note.
+   *
+   * @generated from field: int64 credited_minor = 27;
+   */
+  creditedMinor: bigint;
+
+  /**
+   * The invoice's credit notes, oldest first; empty on a credit note.
+   *
+   * @generated from field: repeated string credit_note_ids = 28;
+   */
+  creditNoteIds: string[];
 };
 
 /**
@@ -175,6 +198,40 @@ export declare type Invoice = Message<"invoicer.v1.Invoice"> & {
  * Use `create(InvoiceSchema)` to create a new message.
  */
 export declare const InvoiceSchema: GenMessage<Invoice>;
+
+/**
+ * BG-3: the invoice a credit note corrects.
+ *
+ * @generated from message invoicer.v1.PrecedingInvoice
+ */
+export declare type PrecedingInvoice = Message<"invoicer.v1.PrecedingInvoice"> & {
+  /**
+   * The invoice's id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * BT-25, the invoice's number.
+   *
+   * @generated from field: int64 number = 2;
+   */
+  number: bigint;
+
+  /**
+   * BT-26, the invoice's issue date, YYYY-MM-DD.
+   *
+   * @generated from field: string issue_date = 3;
+   */
+  issueDate: string;
+};
+
+/**
+ * Describes the message invoicer.v1.PrecedingInvoice.
+ * Use `create(PrecedingInvoiceSchema)` to create a new message.
+ */
+export declare const PrecedingInvoiceSchema: GenMessage<PrecedingInvoice>;
 
 /**
  * BG-16 payment instructions, with the payment terms (BT-20).

@@ -280,6 +280,71 @@ export declare type VoidInvoiceResponse = Message<"invoicer.v1.VoidInvoiceRespon
 export declare const VoidInvoiceResponseSchema: GenMessage<VoidInvoiceResponse>;
 
 /**
+ * @generated from message invoicer.v1.CreateCreditNoteRequest
+ */
+export declare type CreateCreditNoteRequest = Message<"invoicer.v1.CreateCreditNoteRequest"> & {
+  /**
+   * Client-chosen key, 1 to 128 printable ASCII characters, unique per request intent; one series of
+   * keys with CreateInvoice's.
+   *
+   * @generated from field: string idempotency_key = 1;
+   */
+  idempotencyKey: string;
+
+  /**
+   * The invoice to credit (BT-25/BT-26 of the credit note).
+   *
+   * @generated from field: string invoice_id = 2;
+   */
+  invoiceId: string;
+
+  /**
+   * 0 to 100 lines, priced and checked as CreateInvoice's; none credits the whole invoice (its lines).
+   *
+   * @generated from field: repeated invoicer.v1.LineInput lines = 3;
+   */
+  lines: LineInput[];
+
+  /**
+   * Why the invoice is credited, 1 to 2000 characters; the credit note's note (BT-22).
+   *
+   * @generated from field: string reason = 4;
+   */
+  reason: string;
+
+  /**
+   * YYYY-MM-DD, not before the invoice's issue date; defaults to today (UTC).
+   *
+   * @generated from field: string issue_date = 5;
+   */
+  issueDate: string;
+};
+
+/**
+ * Describes the message invoicer.v1.CreateCreditNoteRequest.
+ * Use `create(CreateCreditNoteRequestSchema)` to create a new message.
+ */
+export declare const CreateCreditNoteRequestSchema: GenMessage<CreateCreditNoteRequest>;
+
+/**
+ * @generated from message invoicer.v1.CreateCreditNoteResponse
+ */
+export declare type CreateCreditNoteResponse = Message<"invoicer.v1.CreateCreditNoteResponse"> & {
+  /**
+   * document_type DOCUMENT_TYPE_CREDIT_NOTE, with preceding_invoice set.
+   *
+   * @generated from field: invoicer.v1.Invoice credit_note = 1;
+   */
+  creditNote?: Invoice | undefined;
+};
+
+/**
+ * Describes the message invoicer.v1.CreateCreditNoteResponse.
+ * Use `create(CreateCreditNoteResponseSchema)` to create a new message.
+ */
+export declare const CreateCreditNoteResponseSchema: GenMessage<CreateCreditNoteResponse>;
+
+/**
  * @generated from message invoicer.v1.WatchInvoicesRequest
  */
 export declare type WatchInvoicesRequest = Message<"invoicer.v1.WatchInvoicesRequest"> & {
@@ -407,6 +472,8 @@ export declare const InvoiceService: GenService<{
   },
   /**
    * ISSUED -> VOID. Any other status is FailedPrecondition.
+   * ISSUED -> VOID, for an invoice nobody has received yet and that has no credit notes; a credit
+   * note cannot be voided. An invoice the buyer has received is corrected by CreateCreditNote.
    *
    * @generated from rpc invoicer.v1.InvoiceService.VoidInvoice
    */
@@ -414,6 +481,18 @@ export declare const InvoiceService: GenService<{
     methodKind: "unary";
     input: typeof VoidInvoiceRequestSchema;
     output: typeof VoidInvoiceResponseSchema;
+  },
+  /**
+   * Issues a credit note (BT-3 381) of an ISSUED or PAID invoice, numbered in the same gapless series.
+   * Its total may not exceed what of the invoice is not credited yet. Retrying with the same
+   * idempotency_key returns the first result.
+   *
+   * @generated from rpc invoicer.v1.InvoiceService.CreateCreditNote
+   */
+  createCreditNote: {
+    methodKind: "unary";
+    input: typeof CreateCreditNoteRequestSchema;
+    output: typeof CreateCreditNoteResponseSchema;
   },
   /**
    * Streams the tenant's invoice changes (issued, paid, voided, document ready) as they commit.
