@@ -200,6 +200,45 @@ describe("every documented route on the gateway", () => {
     }
   });
 
+  it("POST /v1/invoices/{id}/credit-notes issues a credit note idempotently, and refuses over-credit and bad bodies", async () => {
+    const created = await call("POST", "/v1/invoices", { body: validBody() });
+    const params = { id: created.body.id as string };
+    const line = { description: "Handbook returned", quantity: "1", unitPriceMinor: "1250", vatRateBp: 700 };
+    const body = { idempotencyKey: `credit-${created.body.id}`, reason: "Returned", lines: [line] };
+    const credited = await call("POST", "/v1/invoices/{id}/credit-notes", { params, body });
+    assert.deepEqual(credited.requestProblems, []);
+    assert.equal(credited.status, 201);
+    assert.equal(credited.body.documentType, "DOCUMENT_TYPE_CREDIT_NOTE");
+    assert.equal(credited.body.totalMinor, "1338");
+    assert.deepEqual(credited.body.precedingInvoice, { id: params.id, number: created.body.number, issueDate: created.body.issueDate });
+    const { idempotencyKey, ...withoutKey } = body;
+    const retried = await call("POST", "/v1/invoices/{id}/credit-notes", {
+      params,
+      body: withoutKey,
+      headers: { "idempotency-key": idempotencyKey },
+    });
+    assert.equal(retried.status, 201);
+    assert.equal(retried.body.id, credited.body.id);
+    const whole = await call("POST", "/v1/invoices/{id}/credit-notes", {
+      params,
+      body: { idempotencyKey: `${idempotencyKey}-all`, reason: "All" },
+    });
+    assertError(whole, 400, "failed_precondition", "CREDIT_EXCEEDS_REMAINING");
+    assert.equal(whole.body.details[1].violations[0].type, "CREDIT_WITHIN_REMAINING");
+    const otherInvoice = await call("POST", "/v1/invoices/{id}/credit-notes", { params, body: { ...body, invoiceId: unknownId } });
+    assertError(otherInvoice, 400, "invalid_argument", "VALIDATION_FAILED");
+    const missing = await call("POST", "/v1/invoices/{id}/credit-notes", {
+      params: { id: unknownId },
+      body: { ...body, idempotencyKey: "x" },
+    });
+    assertError(missing, 404, "not_found", "INVOICE_NOT_FOUND");
+    const noReason = await call("POST", "/v1/invoices/{id}/credit-notes", { params, body: { idempotencyKey: "y" } });
+    assert.notDeepEqual(noReason.requestProblems, []);
+    assertError(noReason, 400, "invalid_argument", "VALIDATION_FAILED");
+    const anonymous = await call("POST", "/v1/invoices/{id}/credit-notes", { params, body, apiKey: null });
+    assertError(anonymous, 401, "unauthenticated", "API_KEY_MISSING");
+  });
+
   it("GET /healthz, /readyz and /openapi.yaml answer without a key", async () => {
     assert.equal((await call("GET", "/healthz", { apiKey: null })).status, 200);
     assert.deepEqual((await call("GET", "/readyz", { apiKey: null })).body, { status: "ready" });

@@ -2,6 +2,7 @@ import { fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { codeToHttpStatus, codeToString } from "@connectrpc/connect/protocol-connect";
 import {
+  CreateCreditNoteRequestSchema,
   CreateInvoiceRequestSchema,
   DocumentFormat,
   FieldViolationsSchema,
@@ -9,7 +10,7 @@ import {
   InvoiceStatus,
   type InvoiceService,
 } from "@invoicer/sdk";
-import { ErrorReason, rpcError, withErrorInfo } from "@invoicer/platform/error-details";
+import { badRequest, ErrorReason, rpcError, withErrorInfo } from "@invoicer/platform/error-details";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { restDetails, sendRpcError } from "./rpc-errors.ts";
 import type { TenantCapacity } from "./tenant-capacity.ts";
@@ -57,6 +58,26 @@ export async function restRoutes(app: FastifyInstance, { client, callHeaders: he
       if (req.idempotencyKey === "" && typeof headerKey === "string") req.idempotencyKey = headerKey;
       const { invoice } = await client.createInvoice(req, callOptions(request));
       return send(reply, 201, toJson(InvoiceSchema, invoice!));
+    } catch (err) {
+      return fail(reply, asBadJson(err));
+    }
+  });
+
+  // The invoice is the path's; a body naming another is refused rather than silently overridden.
+  app.post<{ Body: unknown; Params: { id: string } }>("/v1/invoices/:id/credit-notes", async (request, reply) => {
+    try {
+      const req = fromJson(CreateCreditNoteRequestSchema, (request.body ?? {}) as JsonValue);
+      if (req.invoiceId !== "" && req.invoiceId !== request.params.id) {
+        const violation = { field: "invoice_id", description: "must be the path's invoice id or absent" };
+        throw rpcError(`invoice_id: ${violation.description}`, Code.InvalidArgument, ErrorReason.VALIDATION_FAILED, {
+          details: [badRequest([violation])],
+        });
+      }
+      req.invoiceId = request.params.id;
+      const headerKey = request.headers["idempotency-key"];
+      if (req.idempotencyKey === "" && typeof headerKey === "string") req.idempotencyKey = headerKey;
+      const { creditNote } = await client.createCreditNote(req, callOptions(request));
+      return send(reply, 201, toJson(InvoiceSchema, creditNote!));
     } catch (err) {
       return fail(reply, asBadJson(err));
     }

@@ -61,13 +61,14 @@ function expectField(field: DescField, schema: Schema, input: boolean): string |
 }
 
 describe("the OpenAPI document's schemas", () => {
-  const requestMessages = ["CreateInvoiceRequest", "LineInput"];
+  const requestMessages = ["CreateInvoiceRequest", "CreateCreditNoteRequest", "LineInput"];
   const described = Object.keys(schemas).filter((name) => protos.getMessage(`invoicer.v1.${name}`));
 
   it("describe every message the REST routes take or answer", () => {
     assert.deepEqual(described.sort(), [
       "Address",
       "Contact",
+      "CreateCreditNoteRequest",
       "CreateInvoiceRequest",
       "ElectronicAddress",
       "Invoice",
@@ -76,6 +77,7 @@ describe("the OpenAPI document's schemas", () => {
       "ListInvoicesResponse",
       "Party",
       "PaymentInstructions",
+      "PrecedingInvoice",
       "VatBreakdown",
     ]);
   });
@@ -116,7 +118,7 @@ describe("the OpenAPI document's schemas", () => {
     assert.deepEqual(error.code!.enum, codes.map(codeToString));
     const errorInfo = schemas.ErrorInfo!.properties as Record<string, Schema>;
     assert.deepEqual(errorInfo.reason!.enum, Object.values(ErrorReason));
-    for (const name of ["ErrorInfo", "BadRequest", "RetryInfo"]) {
+    for (const name of ["ErrorInfo", "BadRequest", "PreconditionFailure", "RetryInfo"]) {
       const message = protos.getMessage(`google.rpc.${name}`) as DescMessage;
       const fields = Object.keys(schemas[name]!.properties as Schema).filter((f) => f !== "@type");
       assert.ok(
