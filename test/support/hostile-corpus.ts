@@ -20,6 +20,7 @@ import {
   ListInvoicesRequestSchema,
   PayInvoiceRequestSchema,
   VoidInvoiceRequestSchema,
+  CreateCreditNoteRequestSchema,
   WatchInvoicesRequestSchema,
   type CreateInvoiceRequest,
 } from "@invoicer/sdk";
@@ -586,6 +587,7 @@ function tenantIsolation(): HostileCase[] {
       build: (ctx) => grpcJs(method, request(ctx), { authorization: `Bearer ${ctx.keyA}` }),
     });
   }
+  cases.push(...creditOfAnotherTenant(category));
   for (const suffix of ["", "/pdf", "/docx"]) {
     cases.push({
       category,
@@ -753,6 +755,42 @@ function contentTypeCases(): HostileCase[] {
         headers: { authorization: `Bearer ${ctx.keyA}`, "content-type": "application/grpc" },
         body: envelope(toBinary(ListInvoicesRequestSchema, create(ListInvoicesRequestSchema, { pageSize: -1 }))),
       }),
+    },
+  ];
+}
+
+/** CreateCreditNote of B's invoice with A's key, over every transport: NotFound, as for a missing invoice. */
+function creditOfAnotherTenant(category: string): HostileCase[] {
+  const request = (ctx: CorpusContext) => ({ idempotencyKey: "hostile-credit", invoiceId: ctx.invoiceOfB, reason: "mine now" });
+  return [
+    ...rpcTransports.map((transport): HostileCase => ({
+      category,
+      name: `CreateCreditNote of B's invoice with A's key [${transport}]`,
+      transport,
+      expect: Code.NotFound,
+      build: (ctx) => rpc(transport, methodPath("CreateCreditNote"), CreateCreditNoteRequestSchema, request(ctx), ctx),
+    })),
+    {
+      category,
+      name: "CreateCreditNote of B's invoice with A's key [grpc-js]",
+      transport: "grpc",
+      expect: Code.NotFound,
+      build: (ctx) =>
+        grpcJs(
+          "CreateCreditNote",
+          { idempotency_key: "hostile-credit", invoice_id: ctx.invoiceOfB, reason: "mine now" },
+          { authorization: `Bearer ${ctx.keyA}` },
+        ),
+    },
+    {
+      category,
+      name: "POST /v1/invoices/<B's id>/credit-notes with A's key [rest]",
+      transport: "rest",
+      expect: { http: 404 },
+      build: (ctx) =>
+        rest("POST", `/v1/invoices/${ctx.invoiceOfB}/credit-notes`, ctx, {
+          json: JSON.stringify({ idempotencyKey: "hostile-credit", reason: "mine now" }),
+        }),
     },
   ];
 }
