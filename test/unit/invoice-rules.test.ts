@@ -9,6 +9,7 @@ import { internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-a
 import { createLogger } from "@invoicer/platform/logger";
 import { startObservability } from "@invoicer/platform/observability";
 import type { Db } from "../../server/src/db/client.ts";
+import { creditNoteIssuer } from "../../server/src/invoices/credit-note-service.ts";
 import { invoiceService } from "../../server/src/invoices/invoice-service.ts";
 import type { InvoiceWatch } from "../../server/src/invoices/watch.ts";
 import { trustedCallers } from "../../server/src/rpc/callers.ts";
@@ -25,7 +26,11 @@ const untouchable = new Proxy({} as Db, {
 });
 const { tracer } = startObservability("unit", { serviceName: "unit" });
 const transport = createRouterTransport(
-  (router) => router.service(InvoiceService, invoiceService(untouchable, {} as InvoiceWatch, tracer)),
+  (router) =>
+    router.service(InvoiceService, {
+      ...invoiceService(untouchable, {} as InvoiceWatch, tracer),
+      createCreditNote: creditNoteIssuer(untouchable, tracer),
+    }),
   {
     router: { interceptors: [errorBoundary(createLogger("unit", "silent")), trustedCallers({ internalToken: token })] },
   },
@@ -55,6 +60,13 @@ describe("invoice rules, before the database", () => {
     assert.equal(info?.reason, "VALIDATION_FAILED");
     assert.equal(info?.domain, "invoicer.v1");
     assert.deepEqual(info?.metadata, { field: "currency_code", violations: "3" });
+  });
+
+  it("names a credit note's missing key, bad invoice id, blank reason and too many lines before reading the invoice", async () => {
+    const lines = Array.from({ length: 101 }, () => sampleInvoice().lines[0]!);
+    const err = await refusal(invoices.createCreditNote({ invoiceId: "INV-1", reason: " ", lines }, asGateway));
+    assert.equal(err.code, Code.InvalidArgument);
+    assert.deepEqual(fields(err), ["idempotency_key", "invoice_id", "reason", "lines"]);
   });
 
   it("refuses a due date before the issue date, and amounts past int64", async () => {
