@@ -16,7 +16,7 @@ import {
 import { BadRequestSchema, ErrorInfoSchema, PreconditionFailureSchema } from "@invoicer/sdk/google/rpc/error_details_pb";
 import { strFromU8, unzipSync } from "fflate";
 import { extractText, getDocumentProxy } from "unpdf";
-import { createApiKey } from "../server/src/api-keys.ts";
+import { createApiKey } from "../server/src/api-key-admin.ts";
 import { watchInvoices } from "./support/events.ts";
 import { countRows, sampleInvoice, startStack, type Stack } from "./support/stack.ts";
 
