@@ -208,13 +208,13 @@ describe("credit notes", () => {
     assert.equal(await countRows(stack, "invoices"), before);
   });
 
-  it("renders the credit note's PDF, DOCX and Factur-X XML (381, the credited invoice's number) until READY", async () => {
+  it("renders the credit note's PDF, DOCX and Factur-X XML (381, the credited invoice's number) until READY", async (t) => {
     const client = stack.client(stack.tenantA);
     const { invoice } = await client.createInvoice(sampleInvoice());
     const watch = await watchInvoices(client);
+    t.after(() => watch.close());
     const { creditNote: note } = await client.createCreditNote(creditNote({ invoiceId: invoice!.id }));
     await watch.until((es) => es.some((e) => e.kind.case === "documentReady" && e.invoiceId === note!.id), 60_000);
-    watch.close();
     assert.equal((await client.getInvoice({ id: note!.id })).invoice!.documentStatus, DocumentStatus.READY);
     const pdf = new Uint8Array((await client.getInvoiceDocument({ id: note!.id, format: DocumentFormat.PDF })).content);
     const { text } = await extractText(await getDocumentProxy(pdf.slice()), { mergePages: true });
