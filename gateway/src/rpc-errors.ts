@@ -1,7 +1,7 @@
 import { create, createRegistry, fromBinary, toJson, type JsonObject } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, codeToString, errorToJson } from "@connectrpc/connect/protocol-connect";
-import { BadRequestSchema, ErrorInfoSchema, RetryInfoSchema } from "@invoicer/sdk/google/rpc/error_details_pb";
+import { BadRequestSchema, ErrorInfoSchema, PreconditionFailureSchema, RetryInfoSchema } from "@invoicer/sdk/google/rpc/error_details_pb";
 import { defaultReason, rpcError, type ErrorReason, type OutgoingDetail } from "@invoicer/platform/error-details";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import type { Http2ServerResponse } from "node:http2";
@@ -69,7 +69,7 @@ const isRest = (request: FastifyRequest) => request.url.startsWith("/v1/");
 const restError = (error: ConnectError) => ({ code: codeToString(error.code), message: error.rawMessage, details: restDetails(error) });
 
 /** The details REST shows, in the proto JSON mapping of google.protobuf.Any: {"@type": ..., ...fields}. */
-const restDetailTypes = createRegistry(ErrorInfoSchema, BadRequestSchema, RetryInfoSchema);
+const restDetailTypes = createRegistry(ErrorInfoSchema, BadRequestSchema, PreconditionFailureSchema, RetryInfoSchema);
 
 export function restDetails(error: ConnectError): JsonObject[] {
   return error.details.flatMap((d) => {

@@ -3,7 +3,7 @@
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { BadRequestSchema, ErrorInfoSchema, RetryInfoSchema } from "@invoicer/sdk/google/rpc/error_details_pb";
+import { BadRequestSchema, ErrorInfoSchema, PreconditionFailureSchema, RetryInfoSchema } from "@invoicer/sdk/google/rpc/error_details_pb";
 
 /** One detail as a ConnectError is built with (connect-es does not export the type). */
 export type OutgoingDetail = NonNullable<ConstructorParameters<typeof ConnectError>[3]>[number];
@@ -24,6 +24,7 @@ export const ErrorReason = {
   // FailedPrecondition
   INVOICE_NOT_ISSUED: "INVOICE_NOT_ISSUED",
   DOCUMENT_NOT_READY: "DOCUMENT_NOT_READY",
+  EINVOICE_PROFILE_NOT_MET: "EINVOICE_PROFILE_NOT_MET",
   // ResourceExhausted
   RATE_LIMITED: "RATE_LIMITED",
   KEY_CHECKS_EXHAUSTED: "KEY_CHECKS_EXHAUSTED",
@@ -76,6 +77,12 @@ export function errorInfo(reason: ErrorReason, metadata: Record<string, string> 
 export function badRequest(violations: readonly { field: string; description: string }[]): OutgoingDetail {
   const fieldViolations = violations.map(({ field, description }) => ({ field, description }));
   return { desc: BadRequestSchema, value: create(BadRequestSchema, { fieldViolations }) };
+}
+
+/** google.rpc.PreconditionFailure: each unmet condition by its type (a rule id), subject (a field path) and description. */
+export function preconditionFailure(violations: readonly { type: string; subject: string; description: string }[]): OutgoingDetail {
+  const list = violations.map(({ type, subject, description }) => ({ type, subject, description }));
+  return { desc: PreconditionFailureSchema, value: create(PreconditionFailureSchema, { violations: list }) };
 }
 
 export function retryInfo(delayMs: number): OutgoingDetail {
