@@ -2,7 +2,12 @@
 // its profile is met, archived with the SHA-256 of the stored bytes, downloadable over RPC and REST, never
 // rendered again; a format whose profile the invoice misses is FailedPrecondition naming field and rule.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { clone } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -177,4 +182,27 @@ describe("document formats", () => {
     assert.deepEqual(await storedDocuments(invoice.id), before);
     for (const d of before) assert.equal(d.sha256, sha256(d.content).toString("hex"), d.format);
   });
+});
+
+it("runs the SDK README's download example: saves an XRechnung with its digest, or names what the invoice misses", async (t) => {
+  const example = readFileSync("examples/sdk-download.ts", "utf8");
+  assert.ok(readFileSync("gen/README.md", "utf8").includes("```ts\n" + example + "```"), "gen/README.md carries the example verbatim");
+  const folder = mkdtempSync(join(tmpdir(), "sdk-download-"));
+  t.after(() => rmSync(folder, { recursive: true, force: true }));
+  const run = async (id: string) =>
+    (
+      await promisify(execFile)(process.execPath, ["--import", "tsx", "examples/sdk-download.ts", id, folder], {
+        env: { ...process.env, INVOICER_URL: stack.gatewayUrl, INVOICER_API_KEY: stack.tenantA.apiKey },
+      })
+    ).stdout.trim();
+  const full = await issued(sampleRequest(0));
+  const name = `invoice-${full.number}-xrechnung-ubl.xml`;
+  const line = await run(full.id);
+  const digest = sha256(readFileSync(join(folder, name))).toString("hex");
+  assert.equal(line, `saved ${name} (application/xml), sha256 ${digest}`);
+  const partial = await issued(sampleRequest(2, (r) => (r.buyerReference = "")));
+  assert.equal(
+    await run(partial.id),
+    "no XRechnung: buyer_reference is missing (BR-DE-15: BT-10 buyer reference (the Leitweg-ID of a public buyer) is required)",
+  );
 });
