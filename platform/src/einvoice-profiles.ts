@@ -42,15 +42,19 @@ function germanGaps(inv: Invoice, id: (n: number, suffix?: string) => string): P
     if (!contact.phone) gap("seller.contact.phone", id(6), "BT-42 seller contact telephone is required");
     if (!contact.email) gap("seller.contact.email", id(7), "BT-43 seller contact e-mail is required");
   }
-  addressGaps(gaps, "seller.address", inv.seller?.address, [id(3), id(4)]);
-  addressGaps(gaps, "buyer.address", inv.buyer?.address, [id(8), id(9)]);
-  if (inv.deliveryAddress) addressGaps(gaps, "delivery_address", inv.deliveryAddress, [id(10), id(11)]);
+  addressGaps(gaps, "seller.address", inv.seller?.address, { city: [id(3), "BT-37"], postalCode: [id(4), "BT-38"] });
+  addressGaps(gaps, "buyer.address", inv.buyer?.address, { city: [id(8), "BT-52"], postalCode: [id(9), "BT-53"] });
+  if (inv.deliveryAddress) {
+    addressGaps(gaps, "delivery_address", inv.deliveryAddress, { city: [id(10), "BT-77"], postalCode: [id(11), "BT-78"] });
+  }
   return gaps;
 }
 
-function addressGaps(gaps: ProfileGap[], at: string, address: Address | undefined, [cityRule, postalRule]: string[]) {
-  if (!address?.city) gaps.push({ field: `${at}.city`, rule: cityRule!, description: "the city is required" });
-  if (!address?.postalCode) gaps.push({ field: `${at}.postal_code`, rule: postalRule!, description: "the postal code is required" });
+/** The city and postal code of an address, each with its rule id and business term. */
+function addressGaps(gaps: ProfileGap[], at: string, address: Address | undefined, rules: Record<"city" | "postalCode", [string, string]>) {
+  const [[cityRule, cityTerm], [postalRule, postalTerm]] = [rules.city, rules.postalCode];
+  if (!address?.city) gaps.push({ field: `${at}.city`, rule: cityRule, description: `${cityTerm} city is required` });
+  if (!address?.postalCode) gaps.push({ field: `${at}.postal_code`, rule: postalRule, description: `${postalTerm} post code is required` });
 }
 
 /** BT-34/BT-49, which XRechnung 3.0 and Peppol require of both parties. */
