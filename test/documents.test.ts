@@ -134,6 +134,15 @@ describe("document formats", () => {
       );
       assert.match(violations[0]!.description, /BT-10/);
     }
+    // Another tenant learns nothing of the invoice, not even what it lacks.
+    const otherTenant = ConnectError.from(
+      await stack
+        .client(stack.tenantB)
+        .getInvoiceDocument({ id: invoice.id, format: DocumentFormat.XRECHNUNG_UBL })
+        .catch((e: unknown) => e),
+    );
+    assert.equal(otherTenant.code, Code.NotFound);
+    assert.deepEqual(otherTenant.findDetails(PreconditionFailureSchema), []);
     const rest = await fetch(`${stack.gatewayUrl}/v1/invoices/${invoice.id}/xrechnung-cii`, {
       headers: { authorization: `Bearer ${stack.tenantA.apiKey}` },
     });
