@@ -14,6 +14,8 @@ import { watchInvoices } from "./support/events.ts";
 import { apiChecker, documentedRoutes, loadApiDocument, registeredRoutes, type SentRequest } from "./support/openapi.ts";
 import { sampleInvoice } from "@invoicer/devstack/samples";
 import { startStack, type Stack } from "./support/stack.ts";
+import { invoiceSamples } from "./support/einvoice-samples.ts";
+import { documentRoutes } from "../gateway/src/rest.ts";
 
 const document = loadApiDocument();
 const api = apiChecker(document);
@@ -173,25 +175,32 @@ describe("every documented route on the gateway", () => {
     );
   });
 
-  it("GET /v1/invoices/{id}/pdf and /docx answer the files once rendered, 400 before", async () => {
+  it("GET /v1/invoices/{id}/<format> answers each file once rendered with its Repr-Digest, 400 before", async () => {
     const watch = await watchInvoices(stack.client(stack.tenantA));
-    const created = await call("POST", "/v1/invoices", { body: validBody() });
-    for (const format of ["pdf", "docx"]) {
+    const full = toJson(CreateInvoiceRequestSchema, invoiceSamples()[0]!.request) as JsonObject;
+    const created = await call("POST", "/v1/invoices", { body: { ...full, idempotencyKey: `openapi-${process.pid}-${Date.now()}` } });
+    assert.equal(created.status, 201);
+    for (const [format] of documentRoutes) {
       const early = await call("GET", `/v1/invoices/{id}/${format}`, { params: { id: created.body.id } });
       // The consumer may already have rendered it: either answer is documented.
       if (early.status !== 200) assertError(early, 400, "failed_precondition", "DOCUMENT_NOT_READY");
     }
     await watch.until((events) => events.some((e) => e.invoiceId === created.body.id && e.kind.case === "documentReady"));
     watch.close();
-    for (const [format, magic] of [
-      ["pdf", "%PDF-"],
-      ["docx", "PK"],
-    ]) {
+    const magics: Record<string, string> = { pdf: "%PDF-", docx: "PK" };
+    for (const [format] of documentRoutes) {
       const file = await call("GET", `/v1/invoices/{id}/${format}`, { params: { id: created.body.id } });
       assert.deepEqual(file.requestProblems, []);
       assert.equal(file.status, 200);
-      assert.equal(file.body.subarray(0, magic!.length).toString(), magic);
-      assert.match(file.headers.get("content-disposition")!, new RegExp(`^attachment; filename="invoice-\\d+\\.${format}"$`));
+      assert.equal(
+        file.body
+          .subarray(0, 5)
+          .toString()
+          .slice(0, (magics[format] ?? "<?xml").length),
+        magics[format] ?? "<?xml",
+      );
+      assert.match(file.headers.get("content-disposition")!, /^attachment; filename="invoice-\d+(?:\.pdf|\.docx|-[a-z-]+\.xml)"$/);
+      assert.match(file.headers.get("repr-digest")!, /^sha-256=:[A-Za-z0-9+/]{43}=:$/);
       const missing = await call("GET", `/v1/invoices/{id}/${format}`, { params: { id: unknownId } });
       assertError(missing, 404, "not_found", "INVOICE_NOT_FOUND");
       assertError(await call("GET", `/v1/invoices/{id}/${format}`, { params: { id: "x" } }), 400, "invalid_argument", "VALIDATION_FAILED");
@@ -237,6 +246,14 @@ describe("every documented route on the gateway", () => {
     assertError(noReason, 400, "invalid_argument", "VALIDATION_FAILED");
     const anonymous = await call("POST", "/v1/invoices/{id}/credit-notes", { params, body, apiKey: null });
     assertError(anonymous, 401, "unauthenticated", "API_KEY_MISSING");
+  });
+
+  it("GET /v1/invoices/{id}/xrechnung-ubl of an invoice without what XRechnung needs is 400 with a PreconditionFailure", async () => {
+    const created = await call("POST", "/v1/invoices", { body: validBody() });
+    const answer = await call("GET", "/v1/invoices/{id}/xrechnung-ubl", { params: { id: created.body.id } });
+    assertError(answer, 400, "failed_precondition", "EINVOICE_PROFILE_NOT_MET");
+    const failure = answer.body.details.find((d: { "@type": string }) => d["@type"].endsWith("google.rpc.PreconditionFailure"));
+    assert.ok(failure.violations.some((v: { type: string; subject: string }) => v.type === "BR-DE-15" && v.subject === "buyer_reference"));
   });
 
   it("GET /healthz, /readyz and /openapi.yaml answer without a key", async () => {

@@ -92,11 +92,8 @@ export async function restRoutes(app: FastifyInstance, { client, callHeaders: he
     }
   });
 
-  // The rendered documents, as files: GET /v1/invoices/{id}/pdf and /v1/invoices/{id}/docx.
-  for (const [path, format] of [
-    ["pdf", DocumentFormat.PDF],
-    ["docx", DocumentFormat.DOCX],
-  ] as const) {
+  // The rendered documents, as files: GET /v1/invoices/{id}/pdf, /docx, /xrechnung-ubl, /xrechnung-cii and /peppol-ubl.
+  for (const [path, format] of documentRoutes) {
     app.get<{ Params: { id: string } }>(`/v1/invoices/:id/${path}`, async (request, reply) => {
       try {
         const document = await client.getInvoiceDocument({ id: request.params.id, format }, callOptions(request));
@@ -104,6 +101,7 @@ export async function restRoutes(app: FastifyInstance, { client, callHeaders: he
           .code(200)
           .header("content-type", document.contentType)
           .header("content-disposition", `attachment; filename="${document.filename}"`)
+          .header("repr-digest", reprDigest(document.sha256))
           .send(Buffer.from(document.content));
       } catch (err) {
         return fail(reply, err);
@@ -134,6 +132,18 @@ export async function restRoutes(app: FastifyInstance, { client, callHeaders: he
     }
   });
 }
+
+/** Each document format's route under /v1/invoices/{id}/. */
+export const documentRoutes = [
+  ["pdf", DocumentFormat.PDF],
+  ["docx", DocumentFormat.DOCX],
+  ["xrechnung-ubl", DocumentFormat.XRECHNUNG_UBL],
+  ["xrechnung-cii", DocumentFormat.XRECHNUNG_CII],
+  ["peppol-ubl", DocumentFormat.PEPPOL_UBL],
+] as const;
+
+/** RFC 9530's Repr-Digest of the stored bytes, from the SHA-256 the server keeps in hex: `sha-256=:<base64>:`. */
+const reprDigest = (sha256Hex: string) => `sha-256=:${Buffer.from(sha256Hex, "hex").toString("base64")}:`;
 
 /** The statuses a list can be filtered by, by name; a Map, so no other key (such as "constructor") matches. */
 const restStatuses = new Map([

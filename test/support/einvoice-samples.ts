@@ -3,8 +3,10 @@
 // Unit tests assert on it; einvoice/corpus.ts writes every format of it to a folder for the validators.
 import { clone, create, type MessageInitShape } from "@bufbuild/protobuf";
 import {
+  AddressSchema,
   CreateCreditNoteRequestSchema,
   CreateInvoiceRequestSchema,
+  ElectronicAddressSchema,
   VatCategory,
   type CreateInvoiceRequest,
   type Invoice,
@@ -268,21 +270,27 @@ function changed(s: Sample, name: string, change: (request: CreateInvoiceRequest
   return { name, request, invoice: invoiceOf(request, s.invoice.number), extras: structuredClone(s.extras) };
 }
 const everywhere = (rule: string) => ({ xrechnungUbl: rule, xrechnungCii: rule, peppolUbl: rule, facturXCii: rule });
+const xrechnung = (rule: string) => ({ xrechnungUbl: rule, xrechnungCii: rule });
 /** XRechnung's rule, and the Peppol BIS national rule for a German seller (DE-R-nnn since 2026.5). */
 const german = (n: number) => ({ xrechnungUbl: `BR-DE-${n}`, xrechnungCii: `BR-DE-${n}`, peppolUbl: `DE-R-${String(n).padStart(3, "0")}` });
 
 /** One gap per sample, each refused by a validator: the API refuses the EN 16931 ones (BR-...) at create with the same rule id. */
 export function rejectedSamples(): RejectedSample[] {
   const [standard, exempt, reverse, , , notSubject] = invoiceSamples() as [Sample, Sample, Sample, Sample, Sample, Sample];
+  const sellerContact = (r: CreateInvoiceRequest) => r.seller!.contact!;
   const noExemption = (r: CreateInvoiceRequest) => Object.assign(r.lines[0]!, { vatExemptionReason: "", vatExemptionReasonCode: "" });
   return [
     { ...changed(standard, "no-buyer-reference", (r) => (r.buyerReference = "")), rules: german(15) },
     { ...changed(standard, "no-seller-contact", (r) => (r.seller!.contact = undefined)), rules: german(2) },
     { ...changed(standard, "no-payment-instructions", (r) => (r.payment = undefined)), rules: german(1) },
+    { ...changed(standard, "no-seller-contact-name", (r) => (sellerContact(r).name = "")), rules: german(5) },
+    { ...changed(standard, "no-seller-contact-phone", (r) => (sellerContact(r).phone = "")), rules: german(6) },
+    { ...changed(standard, "no-seller-contact-email", (r) => (sellerContact(r).email = "")), rules: german(7) },
     {
       ...changed(standard, "no-buyer-electronic-address", (r) => (r.buyer!.electronicAddress = undefined)),
       rules: { xrechnungUbl: "PEPPOL-EN16931-R010", xrechnungCii: "PEPPOL-EN16931-R010", peppolUbl: "PEPPOL-EN16931-R010" },
     },
+    ...profileSamples(standard, reverse),
     { ...changed(exempt, "exempt-without-reason", noExemption), rules: everywhere("BR-E-10") },
     { ...changed(reverse, "reverse-charge-without-buyer-vat-id", (r) => (r.buyer!.vatId = "")), rules: everywhere("BR-AE-02") },
     {
@@ -290,5 +298,51 @@ export function rejectedSamples(): RejectedSample[] {
       rules: everywhere("BR-O-02"),
     },
     { ...changed(standard, "standard-without-seller-vat-id", (r) => (r.seller!.vatId = "")), rules: everywhere("BR-S-02") },
+  ];
+}
+
+/** The gaps of XRechnung's and Peppol's profiles that the API lets through (platform/src/einvoice-profiles.ts names each). */
+function profileSamples(standard: Sample, reverse: Sample): RejectedSample[] {
+  const delivery = { street: "Lieferweg 1", city: "Bonn", postalCode: "", countryCode: "DE" };
+  return [
+    { ...changed(standard, "no-seller-postal-code", (r) => (r.seller!.address!.postalCode = "")), rules: german(4) },
+    { ...changed(standard, "no-buyer-postal-code", (r) => (r.buyer!.address!.postalCode = "")), rules: german(9) },
+    {
+      ...changed(standard, "delivery-address-without-postal-code", (r) => (r.deliveryAddress = create(AddressSchema, delivery))),
+      rules: german(11),
+    },
+    {
+      ...changed(standard, "no-seller-electronic-address", (r) => (r.seller!.electronicAddress = undefined)),
+      rules: { xrechnungUbl: "PEPPOL-EN16931-R020", xrechnungCii: "PEPPOL-EN16931-R020", peppolUbl: "PEPPOL-EN16931-R020" },
+    },
+    // Between a German seller and a French buyer only Peppol's own rules apply, not its DE-R ones.
+    {
+      ...changed(reverse, "no-buyer-or-order-reference", (r) => Object.assign(r, { buyerReference: "", orderReference: "" })),
+      rules: { ...xrechnung("BR-DE-15"), peppolUbl: "PEPPOL-EN16931-R003" },
+    },
+    {
+      ...changed(
+        reverse,
+        "e-mail-endpoint",
+        (r) => (r.buyer!.electronicAddress = create(ElectronicAddressSchema, { scheme: "EM", id: "ap@exemple.example" })),
+      ),
+      rules: { peppolUbl: "PEPPOL-EN16931-CL008" },
+    },
+    {
+      ...changed(
+        reverse,
+        "gln-with-wrong-check-digit",
+        (r) => (r.buyer!.electronicAddress!.id = r.buyer!.electronicAddress!.id.replace(/\d$/, (d) => String((Number(d) + 1) % 10))),
+      ),
+      rules: { peppolUbl: "PEPPOL-COMMON-R040" },
+    },
+    {
+      ...changed(reverse, "direct-debit-without-mandate", (r) => Object.assign(r.payment!, { meansCode: "59", iban: "", bic: "" })),
+      rules: { ...xrechnung("BR-DE-25-a"), peppolUbl: "PEPPOL-EN16931-R061" },
+    },
+    {
+      ...changed(reverse, "card-payment-without-card", (r) => Object.assign(r.payment!, { meansCode: "48", iban: "", bic: "" })),
+      rules: xrechnung("BR-DE-24-a"),
+    },
   ];
 }

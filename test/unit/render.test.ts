@@ -21,7 +21,7 @@ import { renderInvoicePdf } from "../../consumer/src/render/pdf.ts";
 import { createRenderPool, RenderTimeoutError, type RenderPool } from "../../consumer/src/render/pool.ts";
 import { priceInvoice } from "../../server/src/domain/pricing.ts";
 import { vatBreakdownToProto } from "../../server/src/invoices/to-proto.ts";
-import { invoiceOf } from "../support/einvoice-samples.ts";
+import { invoiceOf, invoiceSamples } from "../support/einvoice-samples.ts";
 import { sampleInvoice } from "@invoicer/devstack/samples";
 
 const formatMoney = (minor: bigint, currency: string) => formatIn(minor, currency, documentLanguage);
@@ -485,3 +485,25 @@ function docxLibraryRendering(invoice: Invoice): Promise<Buffer> {
     }),
   );
 }
+
+describe("render pool with e-invoice formats", () => {
+  let xmlPool: RenderPool;
+  before(() => {
+    xmlPool = createRenderPool({ workers: 1, timeoutMs: 30_000 });
+  });
+  after(() => xmlPool.close());
+
+  it("renders every XML format an invoice's profiles allow on a worker thread, as this thread does", async () => {
+    const [full] = invoiceSamples();
+    const docs = await xmlPool.render(full!.invoice);
+    assert.deepEqual(
+      docs.map((d) => d.format),
+      [DocumentFormat.PDF, DocumentFormat.DOCX, DocumentFormat.XRECHNUNG_UBL, DocumentFormat.XRECHNUNG_CII, DocumentFormat.PEPPOL_UBL],
+    );
+    const here = await renderInvoiceDocuments(full!.invoice);
+    for (const [i, d] of docs.entries()) {
+      if (d.format === DocumentFormat.DOCX) continue; // the DOCX's zip carries its own timestamps
+      assert.ok(Buffer.from(d.content).equals(Buffer.from(here[i]!.content)), DocumentFormat[d.format]);
+    }
+  });
+});

@@ -213,9 +213,13 @@ export const invoiceDocuments = pgTable(
       .notNull()
       .references(() => invoices.id),
     tenantId: uuid("tenant_id").notNull(),
-    format: text("format", { enum: ["PDF", "DOCX"] }).notNull(),
+    format: text("format", { enum: ["PDF", "DOCX", "XRECHNUNG_UBL", "XRECHNUNG_CII", "PEPPOL_UBL"] }).notNull(),
     contentType: text("content_type").notNull(),
     content: bytea("content").notNull(),
+    // Lower-case hex, computed by PostgreSQL from the bytes as it stores them (rows stored before were computed when the column came).
+    sha256: text("sha256")
+      .notNull()
+      .generatedAlwaysAs(sql`encode(sha256(content), 'hex')`),
     // The event the document was rendered from (a record, not a key: attaching is idempotent by invoice and format).
     eventId: uuid("event_id").notNull(),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),

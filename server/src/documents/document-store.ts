@@ -77,10 +77,10 @@ export async function attachDocuments(
   });
 }
 
-/** One rendered document of the tenant's invoice, if it has been attached. */
+/** One rendered document of the tenant's invoice with the SHA-256 stored with it, if it has been attached. */
 export async function findDocument(db: Db, tenantId: string, invoiceId: string, format: DocumentFormatName) {
   const [row] = await db
-    .select({ contentType: invoiceDocuments.contentType, content: invoiceDocuments.content })
+    .select({ contentType: invoiceDocuments.contentType, content: invoiceDocuments.content, sha256: invoiceDocuments.sha256 })
     .from(invoiceDocuments)
     .where(and(eq(invoiceDocuments.tenantId, tenantId), eq(invoiceDocuments.invoiceId, invoiceId), eq(invoiceDocuments.format, format)));
   return row;

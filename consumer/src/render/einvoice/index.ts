@@ -1,5 +1,5 @@
 // EN 16931 e-invoices from one model. The Factur-X CII is embedded in the invoice PDF (../facturx.ts); the
-// others are not yet wired into renderInvoiceDocuments (the proto has no formats for them yet).
+// others are documents of their own (../index.ts renders those whose profile the invoice meets).
 import { facturXCiiProfile, writeCii, xrechnungCiiProfile } from "./cii.ts";
 import type { EInvoice } from "./model.ts";
 import { peppolUblProfile, writeUbl, xrechnungUblProfile } from "./ubl.ts";

@@ -850,6 +850,27 @@ export enum DocumentFormat {
    * @generated from enum value: DOCUMENT_FORMAT_DOCX = 2;
    */
   DOCX = 2,
+
+  /**
+   * XRechnung 3.0 in UBL 2.1 (application/xml); rendered when the invoice meets XRechnung's rules.
+   *
+   * @generated from enum value: DOCUMENT_FORMAT_XRECHNUNG_UBL = 3;
+   */
+  XRECHNUNG_UBL = 3,
+
+  /**
+   * XRechnung 3.0 in UN/CEFACT CII D16B (application/xml); rendered when the invoice meets XRechnung's rules.
+   *
+   * @generated from enum value: DOCUMENT_FORMAT_XRECHNUNG_CII = 4;
+   */
+  XRECHNUNG_CII = 4,
+
+  /**
+   * Peppol BIS Billing 3.0 in UBL 2.1 (application/xml); rendered when the invoice meets Peppol's rules.
+   *
+   * @generated from enum value: DOCUMENT_FORMAT_PEPPOL_UBL = 5;
+   */
+  PEPPOL_UBL = 5,
 }
 
 /**

@@ -417,6 +417,14 @@ export declare type GetInvoiceDocumentResponse = Message<"invoicer.v1.GetInvoice
    * @generated from field: string filename = 3;
    */
   filename: string;
+
+  /**
+   * The SHA-256 of `content` in lower-case hex, as the server stored the document when the invoice was
+   * issued: documents are archived once and never rendered again, so the digest never changes.
+   *
+   * @generated from field: string sha256 = 4;
+   */
+  sha256: string;
 };
 
 /**
@@ -508,7 +516,9 @@ export declare const InvoiceService: GenService<{
     output: typeof WatchInvoicesResponseSchema;
   },
   /**
-   * Returns a rendered document of an invoice once its document is READY.
+   * Returns a rendered document of an invoice once its document is READY, with its SHA-256.
+   * A format whose profile the invoice does not meet (XRechnung, Peppol BIS) is FailedPrecondition
+   * with a google.rpc.PreconditionFailure naming each missing field (subject) and rule id (type).
    *
    * @generated from rpc invoicer.v1.InvoiceService.GetInvoiceDocument
    */

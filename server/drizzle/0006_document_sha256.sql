@@ -1,0 +1,1 @@
+ALTER TABLE "invoice_documents" ADD COLUMN "sha256" text GENERATED ALWAYS AS (encode(sha256(content), 'hex')) STORED NOT NULL;
