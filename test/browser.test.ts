@@ -119,6 +119,10 @@ describe("web app in Chromium, served by the gateway", () => {
     assert.match(download.suggestedFilename(), /\.pdf$/);
     const pdf = readFileSync((await download.path())!);
     assert.equal(pdf.subarray(0, 5).toString("latin1"), "%PDF-");
+    // The form gave what XRechnung needs: its UBL carries the buyer reference (BT-10).
+    const [xml] = await Promise.all([page.waitForEvent("download"), row(1).getByRole("button", { name: "XRechnung UBL" }).click()]);
+    assert.match(xml.suggestedFilename(), /\.xml$/);
+    assert.match(readFileSync((await xml.path())!, "utf8"), /<cbc:BuyerReference>04011000-12345-03<\/cbc:BuyerReference>/);
   });
 
   it("pays an invoice and voids another, both shown live", async () => {
@@ -177,6 +181,23 @@ describe("web app in Chromium, served by the gateway", () => {
     await stack.client(stack.tenantB).createInvoice(sampleInvoice());
     await other.locator('#invoice-rows tr[data-invoice-number="1"]').waitFor();
     await other.close();
+  });
+
+  it("credits an invoice in full with a credit note, which lists with its own number and documents", async () => {
+    page.once("dialog", (dialog) => void dialog.accept("Returned"));
+    await row(10).getByRole("button", { name: "Credit" }).click();
+    await row(12).locator(".status", { hasText: "Credit note for No. 10" }).waitFor();
+    await row(10).locator(".status", { hasText: "Issued, ¥1,320 credited" }).waitFor();
+    assert.equal(await row(10).getByRole("button", { name: "Credit" }).isDisabled(), true, "nothing is left to credit");
+    assert.equal(await row(12).getByRole("button", { name: "Void" }).isDisabled(), true, "a credit note is not voided");
+    await row(12).locator('.document[data-document-status="READY"]').waitFor();
+    const [download] = await Promise.all([page.waitForEvent("download"), row(12).getByRole("button", { name: "PDF" }).click()]);
+    assert.equal(
+      readFileSync((await download.path())!)
+        .subarray(0, 5)
+        .toString("latin1"),
+      "%PDF-",
+    );
   });
 });
 

@@ -1,4 +1,4 @@
-import { DocumentFormat, DocumentStatus, InvoiceStatus, type Invoice } from "@invoicer/sdk";
+import { DocumentFormat, DocumentStatus, DocumentType, InvoiceStatus, type Invoice } from "@invoicer/sdk";
 import type { InvoicerClient } from "./invoicer-client.ts";
 import { formatMoney } from "@invoicer/platform/money";
 import { uiLanguage } from "./language.ts";
@@ -98,6 +98,11 @@ export function invoiceList(section: HTMLElement, client: () => InvoicerClient, 
       const reason = prompt(`Void invoice ${number}? Reason (optional):`, "");
       if (reason !== null) void act(() => client().voidInvoice({ id, reason }));
     }
+    if (button.dataset.action === "credit") {
+      const reason = prompt(`Credit invoice ${number} in full with a credit note? Reason:`, "");
+      // The credit note is a new row and the invoice's credited amount changed: the page is read again.
+      if (reason) void act(() => creditInFull(client(), id, reason)).then(reload);
+    }
     if (button.dataset.action === "download") void act(() => download(client(), id, Number(button.dataset.format) as DocumentFormat));
   });
 
@@ -125,7 +130,7 @@ function invoiceRow(invoice: Invoice): HTMLTableRowElement {
   cell("issue-date", invoice.issueDate);
   cell("buyer", invoice.buyer?.name ?? "");
   cell("amount total", formatMoney(invoice.totalMinor, invoice.currencyCode, uiLanguage));
-  cell("status", statusLabels[invoice.status]).dataset.status = InvoiceStatus[invoice.status];
+  cell("status", statusText(invoice)).dataset.status = InvoiceStatus[invoice.status];
   cell("document", documentLabels[invoice.documentStatus]).dataset.documentStatus = DocumentStatus[invoice.documentStatus];
   const actions = cell("actions", "");
   const issued = invoice.status === InvoiceStatus.ISSUED;
@@ -134,20 +139,40 @@ function invoiceRow(invoice: Invoice): HTMLTableRowElement {
     element.dataset.action = action;
     actions.append(element);
   };
-  button("pay", "Pay", issued);
-  button("void", "Void", issued);
-  for (const format of documentFormats) {
-    button("download", formatLabels[format] ?? DocumentFormat[format], invoice.documentStatus === DocumentStatus.READY);
-    actions.lastElementChild!.setAttribute("data-format", String(format));
+  const creditNote = invoice.documentType === DocumentType.CREDIT_NOTE;
+  const uncredited = !creditNote && invoice.status !== InvoiceStatus.VOID && invoice.creditedMinor < invoice.totalMinor;
+  button("pay", "Pay", issued && !creditNote);
+  button("void", "Void", issued && !creditNote && invoice.creditNoteIds.length === 0);
+  button("credit", "Credit", uncredited);
+  for (const [format, label] of Object.entries(formatLabels)) {
+    button("download", label, invoice.documentStatus === DocumentStatus.READY);
+    actions.lastElementChild!.setAttribute("data-format", format);
   }
   return row;
 }
 
-/** Every format the API offers, in the SDK's order. */
-const documentFormats = Object.values(DocumentFormat).filter(
-  (f): f is DocumentFormat => typeof f === "number" && f !== DocumentFormat.UNSPECIFIED,
-);
-const formatLabels: Partial<Record<DocumentFormat, string>> = { [DocumentFormat.PDF]: "PDF", [DocumentFormat.DOCX]: "DOCX" };
+/** The status, and what a credit note corrects or what has been credited of an invoice. */
+function statusText(invoice: Invoice): string {
+  const status = statusLabels[invoice.status];
+  if (invoice.documentType === DocumentType.CREDIT_NOTE) return `Credit note for No. ${invoice.precedingInvoice?.number ?? "?"}`;
+  if (invoice.creditedMinor === 0n) return status;
+  return `${status}, ${formatMoney(invoice.creditedMinor, invoice.currencyCode, uiLanguage)} credited`;
+}
+
+/** Credits the whole invoice (no lines given): one credit note for what is left, its key fresh for this click. */
+async function creditInFull(client: InvoicerClient, invoiceId: string, reason: string): Promise<{ invoice?: Invoice }> {
+  await client.createCreditNote({ idempotencyKey: crypto.randomUUID(), invoiceId, reason });
+  return {};
+}
+
+/** Every format the API offers, with its button's label (the type makes a new format need one). */
+const formatLabels: Record<Exclude<DocumentFormat, DocumentFormat.UNSPECIFIED>, string> = {
+  [DocumentFormat.PDF]: "PDF",
+  [DocumentFormat.DOCX]: "DOCX",
+  [DocumentFormat.XRECHNUNG_UBL]: "XRechnung UBL",
+  [DocumentFormat.XRECHNUNG_CII]: "XRechnung CII",
+  [DocumentFormat.PEPPOL_UBL]: "Peppol",
+};
 
 /**
  * Fetches a stored document through the API and hands it to the browser as a download; a format the
