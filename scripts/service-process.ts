@@ -63,6 +63,8 @@ export function serviceProcess(
     crashes: () => crashes,
     pid: () => (exited() ? undefined : child?.pid),
     async start() {
+      if (!process.features.typescript)
+        throw new Error(`Node ${process.version} cannot run ${entry}: the services need Node 24.12+ (bash scripts/with-node.sh 24 ...)`);
       const log = openSync(logFile, "a");
       const spawnedAt = performance.now();
       try {
