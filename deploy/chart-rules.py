@@ -57,7 +57,7 @@ def rules(render: str, docs: list[dict]) -> None:
         pod = deployment["spec"]["template"]["spec"]
         (container,) = pod["containers"]
         cwhere = f"{where} {component}:"
-        check(container["command"] == ["node", "--import", "tsx", f"{component}/src/main.ts"], f"{cwhere} starts {component}/src/main.ts as the Dockerfile/compose do")
+        check(container["command"] == ["node", f"{component}/src/main.ts"], f"{cwhere} starts {component}/src/main.ts as the Dockerfile/compose do")
         # Probes on what the service really serves.
         live, ready = container.get("livenessProbe", {}), container.get("readinessProbe", {})
         if component == "server":
@@ -90,7 +90,7 @@ def rules(render: str, docs: list[dict]) -> None:
             partitions = value
         check(pod["securityContext"].get("runAsNonRoot") is True, f"{cwhere} runAsNonRoot")
         check(container["securityContext"].get("readOnlyRootFilesystem") is True, f"{cwhere} read-only root filesystem")
-        check(any(m["mountPath"] == "/tmp" for m in container.get("volumeMounts", [])), f"{cwhere} a writable /tmp (tsx's cache)")
+        check(any(m["mountPath"] == "/tmp" for m in container.get("volumeMounts", [])), f"{cwhere} a writable /tmp (the root filesystem is read-only)")
     check(partitions is not None, f"{where} KAFKA_TOPIC_PARTITIONS is set")
 
     # Autoscaling: one HPA per component unless disabled; the consumer's ceiling is the partitions.

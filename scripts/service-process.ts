@@ -2,6 +2,7 @@
 // healthy, stopped or killed and restarted, with their output appended to a log file.
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
+import { resolve } from "node:path";
 
 export interface ServiceProcess {
   name: string;
@@ -23,16 +24,27 @@ export interface ServiceProcess {
  */
 export const serviceNodeOptions = "--max-semi-space-size=16";
 
-/** A service's environment: serviceNodeOptions first, so NODE_OPTIONS already in `env` win. */
+/**
+ * Node's compile cache, as the image has one (Dockerfile, scripts/fill-compile-cache.sh): from the second
+ * start on, a service loads neither Node's TypeScript stripper (about 20 MB of RSS) nor compiles its
+ * modules again. Filled as the services exit. docs/decisions/0038.
+ */
+export const serviceCompileCache = resolve(import.meta.dirname, "..", ".data", "compile-cache");
+
+/** A service's environment: serviceNodeOptions first, so NODE_OPTIONS already in `env` win; the compile cache unless `env` names one. */
 export function serviceEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return { ...env, NODE_OPTIONS: [serviceNodeOptions, env.NODE_OPTIONS].filter(Boolean).join(" ") };
+  return {
+    NODE_COMPILE_CACHE: serviceCompileCache,
+    ...env,
+    NODE_OPTIONS: [serviceNodeOptions, env.NODE_OPTIONS].filter(Boolean).join(" "),
+  };
 }
 
 const readyTimeoutMs = 60_000;
 const stopTimeoutMs = 15_000;
 const readyPollMs = 20;
 
-/** A Node service run through tsx, its output appended to `logFile` by the child itself. */
+/** A Node service run by Node's own type stripping (`node <entry>.ts`, as in the image), its output appended to `logFile` by the child itself. */
 export function serviceProcess(
   name: string,
   entry: string,
@@ -51,10 +63,12 @@ export function serviceProcess(
     crashes: () => crashes,
     pid: () => (exited() ? undefined : child?.pid),
     async start() {
+      if (!process.features.typescript)
+        throw new Error(`Node ${process.version} cannot run ${entry}: the services need Node 24.12+ (bash scripts/with-node.sh 24 ...)`);
       const log = openSync(logFile, "a");
       const spawnedAt = performance.now();
       try {
-        const [command, ...args] = [...launcher, process.execPath, ...nodeFlags, "--import", "tsx", entry];
+        const [command, ...args] = [...launcher, process.execPath, ...nodeFlags, entry];
         child = spawn(command!, args, {
           env: serviceEnv({ ...process.env, ...env }),
           stdio: ["ignore", log, log],

@@ -1,13 +1,13 @@
 // `npm start`: the whole system on this machine, no Docker. PostgreSQL is embedded unless
 // DATABASE_URL is set and Kafka runs locally (KRaft) unless KAFKA_BROKERS is set; the server,
-// the consumer and the gateway run as child processes with prefixed logs.
+// the consumer and the gateway run as child processes (`node <service>/src/main.ts`) with prefixed logs.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { eq } from "drizzle-orm";
-import { envReader, runMain } from "@invoicer/platform/config";
+import { ConfigError, envReader, runMain } from "@invoicer/platform/config";
 import { startLocalKafka, type LocalKafka } from "@invoicer/devstack/local-kafka";
 import { startLocalPostgres, type LocalPostgres } from "@invoicer/devstack/local-postgres";
 import { assertPortFree } from "@invoicer/devstack/ports";
@@ -24,6 +24,11 @@ const step = (what: string, since: number) => console.log(`[start] ${what} (${Da
 
 await runMain(async () => {
   const t0 = Date.now();
+  // The services run their .ts files on Node's own type stripping (docs/decisions/0038), not on tsx as this script does.
+  if (!process.features.typescript)
+    throw new ConfigError(
+      `Node ${process.version} cannot run the services' TypeScript: use Node 24.12+ (bash scripts/with-node.sh 24 npm start)`,
+    );
   const env = envReader(process.env);
   const gatewayPort = env.port("GATEWAY_PORT", 8080);
   const serverPort = env.port("SERVER_PORT", 8081);
@@ -172,7 +177,7 @@ function kept(name: string, make: () => string): string {
 }
 
 function run(name: string, entry: string, env: NodeJS.ProcessEnv, onCrash: () => void): ChildProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", entry], { env: serviceEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [entry], { env: serviceEnv(env), stdio: ["ignore", "pipe", "pipe"] });
   for (const stream of [child.stdout!, child.stderr!]) {
     createInterface({ input: stream }).on("line", (line) => console.log(`${name.padEnd(8)}| ${line}`));
   }

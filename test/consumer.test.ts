@@ -180,7 +180,7 @@ describe("outbox redrive-documents", () => {
 
   it("refuses a --pending-minutes shorter than DOCUMENTS_STALE_AFTER_MS: those documents may still be in flight", async () => {
     const outbox = (args: string[], env: Record<string, string> = {}) =>
-      promisify(execFile)(process.execPath, ["--import", "tsx", "server/src/cli/outbox.ts", "redrive-documents", ...args], {
+      promisify(execFile)(process.execPath, ["server/src/cli/outbox.ts", "redrive-documents", ...args], {
         env: { ...process.env, DATABASE_URL: stack.databaseUrl, ...env },
       });
     await assert.rejects(

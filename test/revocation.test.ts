@@ -80,7 +80,7 @@ describe("revoking a key with open WatchInvoices streams", () => {
 
 /** Runs revoke-api-key with `args`, writing `stdin` to it (closed empty when none). */
 function revokeCli(args: string[], stdin = ""): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "server/src/cli/revoke-api-key.ts", ...args], {
+  const child = spawn(process.execPath, ["server/src/cli/revoke-api-key.ts", ...args], {
     env: { ...process.env, DATABASE_URL: stack.databaseUrl },
   });
   const out = { stdout: "", stderr: "" };

@@ -66,13 +66,18 @@ describe("compose.yaml", () => {
   it("runs every service from the Dockerfile's image with its own main, and two consumers", () => {
     for (const name of Object.keys(apps)) {
       assert.equal(services[name]!.build, ".");
-      assert.deepEqual(services[name]!.command, ["node", "--import", "tsx", `${name}/src/main.ts`]);
+      assert.deepEqual(services[name]!.command, ["node", `${name}/src/main.ts`], "Node strips the types itself: no loader");
     }
     assert.equal(services.consumer!.deploy?.replicas, 2);
     const dockerfile = readFileSync("Dockerfile", "utf8");
     assert.match(dockerfile, /^FROM .* AS build$/m);
     assert.match(dockerfile, /RUN npm ci /);
     assert.match(dockerfile, /^USER node$/m, "services run as a non-root user");
+    assert.match(dockerfile, /^CMD \["node", "server\/src\/main\.ts"\]$/m, "the image's default is the server, run by Node itself");
+    assert.match(dockerfile, /^ENV .*NODE_COMPILE_CACHE=\S+/m, "the services start from a compile cache");
+    assert.match(dockerfile, /^RUN bash scripts\/fill-compile-cache\.sh$/m, "filled when the image is built");
+    const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { dependencies?: Record<string, string> };
+    assert.ok(!("tsx" in (pkg.dependencies ?? {})), "tsx is tooling: a dev dependency, pruned from the image");
     const nodeOptions = /^ENV .*NODE_OPTIONS="([^"]*)"/m.exec(dockerfile)?.[1];
     assert.equal(nodeOptions, serviceNodeOptions, "the image's services run with the V8 flags npm start gives them");
     for (const name of Object.keys(apps)) {

@@ -1,6 +1,6 @@
 // Applies the committed migrations and exits (reads DATABASE_URL): what the server does at start-up,
 // alone, for a deploy that migrates before the new servers roll (the Helm chart's hook Job):
-//   node --import tsx server/src/cli/migrate.ts
+//   node server/src/cli/migrate.ts
 import { envReader, runMain } from "@invoicer/platform/config";
 import { applyMigrations } from "../db/migrate.ts";
 

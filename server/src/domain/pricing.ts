@@ -33,8 +33,10 @@ export interface Pricing {
 
 /** Thrown when an amount would not fit in int64; `field` names the request field to blame. */
 export class AmountOverflowError extends Error {
-  constructor(readonly field: string) {
+  readonly field: string;
+  constructor(field: string) {
     super(`${field}: amount exceeds ${maxAmount} minor units`);
+    this.field = field;
   }
 }
 

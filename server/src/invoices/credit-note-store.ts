@@ -31,8 +31,10 @@ type Refusal = Extract<CreditResult, { kind: "not-creditable" | "over-credit" }>
 
 /** Thrown inside the transaction to roll back the claimed key and number; answered as its refusal. */
 class CreditRefused extends Error {
-  constructor(readonly refusal: Refusal) {
+  readonly refusal: Refusal;
+  constructor(refusal: Refusal) {
     super(refusal.kind);
+    this.refusal = refusal;
   }
 }
 

@@ -119,7 +119,7 @@ topologySpreadConstraints:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 volumes:
-  # tsx compiles the TypeScript at start-up and caches it under the temporary directory; the root filesystem is read-only.
+  # A writable temporary directory for libraries that write one; the root filesystem is read-only.
   - name: tmp
     emptyDir:
       sizeLimit: 256Mi
