@@ -30,9 +30,9 @@ export interface RenderPoolOptions {
 /**
  * Starts a pool of worker threads that render invoices' documents (piscina). A render that takes longer
  * than `timeoutMs` is aborted, which terminates its worker; piscina starts another one in its place.
- * Workers load TypeScript as this thread does: they inherit its `--import tsx`. (piscina tries
- * require() before import(), so tsx compiles the worker and the renderers to CommonJS there; the
- * PDF comes out byte for byte the same, which test/unit/render.test.ts checks.)
+ * Workers load TypeScript as this thread does: Node's own type stripping in the service, tsx's
+ * loader (inherited) in the tests; the documents come out byte for byte the same either way, which
+ * test/unit/render.test.ts checks.
  */
 export function createRenderPool({
   workers,
