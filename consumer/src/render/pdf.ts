@@ -26,6 +26,8 @@ interface GlyphRun {
 }
 interface FontkitFont {
   hasGlyphForCodePoint(codePoint: number): boolean;
+  /** Every code point the font's cmap maps to a glyph. */
+  characterSet: number[];
   getGlyph(id: number, codePoints?: number[]): Glyph;
   layout(text: string | Glyph[], ...options: unknown[]): GlyphRun;
   /** fontkit's cache of one Glyph per glyph id. */
@@ -118,6 +120,12 @@ const copy = <T extends object>(o: T, own: Partial<T>): T => Object.assign(Objec
 
 const regular = face("DejaVuSans", "DejaVuSans.ttf");
 const bold = face("DejaVuSans-Bold", "DejaVuSans-Bold.ttf");
+
+/** The code points both faces have a glyph for, ascending: what the server's pdf-glyphs.ts table is made from. */
+export function codePointsBothFacesDraw(): number[] {
+  const inBold = new Set(bold.font.characterSet);
+  return regular.font.characterSet.filter((c) => inBold.has(c)).sort((a, b) => a - b);
+}
 
 /**
  * Renders an invoice as an A4 PDF/A-3b in DejaVu Sans (Latin, Greek, Cyrillic and more), embedded as
