@@ -121,7 +121,7 @@ const copy = <T extends object>(o: T, own: Partial<T>): T => Object.assign(Objec
 const regular = face("DejaVuSans", "DejaVuSans.ttf");
 const bold = face("DejaVuSans-Bold", "DejaVuSans-Bold.ttf");
 
-/** The code points both faces have a glyph for, ascending: what the server's pdf-glyphs.ts table is made from. */
+/** The code points both faces have a glyph for, ascending: the server's table of printable text is made from them. */
 export function codePointsBothFacesDraw(): number[] {
   const inBold = new Set(bold.font.characterSet);
   return regular.font.characterSet.filter((c) => inBold.has(c)).sort((a, b) => a - b);
