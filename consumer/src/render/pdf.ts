@@ -333,7 +333,8 @@ function splitWord(doc: PDFKit.PDFDocument, face: Face, word: string, width: num
 const ignorable = /^\p{Default_Ignorable_Code_Point}$/u;
 
 /**
- * Text as the face can print it. Characters it has no glyph for (CJK, most emoji) would come
+ * Text as the face can print it. The server accepts only text the faces print (decision 0036), but
+ * invoices stored before may hold characters without a glyph (CJK, most emoji): they would come
  * out as an empty box with no text behind it, so they become "?"; invisible ones without a
  * glyph (variation selectors, joiners) are dropped. Tabs have no glyph and become spaces.
  * NFC composes decomposed accents into the precomposed letters the font draws best.
