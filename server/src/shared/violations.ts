@@ -13,8 +13,11 @@ const notText = /[\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\
 /** Collects violations of one request, each naming the field by its path in the request. */
 export class Violations {
   readonly list: FieldViolation[] = [];
+  readonly #textRule: ((value: string) => string | undefined) | undefined;
   /** `textRule` is a further check of every text field's value: what is wrong with it, or undefined. */
-  constructor(private readonly textRule?: (value: string) => string | undefined) {}
+  constructor(textRule?: (value: string) => string | undefined) {
+    this.#textRule = textRule;
+  }
   add(field: string, description: string) {
     this.list.push({ field, description });
   }
@@ -30,7 +33,7 @@ export class Violations {
     } else if (notText.test(value)) {
       this.add(field, "must not contain U+FFFE, U+FFFF or unpaired surrogates");
     } else {
-      const problem = this.textRule?.(value);
+      const problem = this.#textRule?.(value);
       if (problem !== undefined) this.add(field, problem);
     }
   }
