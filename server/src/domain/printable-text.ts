@@ -58,7 +58,7 @@ function codePointName(codePoint: number): string {
   return /[\p{C}\p{M}\p{Z}]/u.test(c) ? hex : `${hex} (${c})`;
 }
 
-// One bit per code point, 16 KB: regular expressions over these sets, once warm, added ~8 MB to the process's RSS.
+// One bit per code point, 16 KB: regular expressions over these sets, once warm, added 8-12 MB to the process's RSS.
 const printableBits = new Uint8Array(((printableRanges.at(-1)?.[1] ?? 0) >> 3) + 1);
 for (const [first, last] of printableRanges) for (let c = first; c <= last; c++) printableBits[c >> 3]! |= 1 << (c & 7);
 
