@@ -1,5 +1,5 @@
 // What a pair of faces (regular, bold) costs the PDF renderer: RSS and the time of a 100-line document drawn in them.
-// Decision 0036 compares DejaVu Sans with a CJK face:
+// Decision 0038 compares DejaVu Sans with a CJK face:
 //   npm pack @expo-google-fonts/noto-sans-sc@0.4.3 && tar xzf expo-google-fonts-noto-sans-sc-0.4.3.tgz
 //   node --expose-gc --import tsx scripts/font-cost.ts package/400Regular/NotoSansSC_400Regular.ttf package/700Bold/NotoSansSC_700Bold.ttf han
 //   node --expose-gc --import tsx scripts/font-cost.ts "" "" greek        (DejaVu Sans, the consumer's faces)

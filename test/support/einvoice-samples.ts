@@ -135,7 +135,7 @@ const exportOutsideEu = {
 };
 const notSubject = { vatCategory: VatCategory.NOT_SUBJECT, vatExemptionReason: "Not subject to VAT", vatExemptionReasonCode: "VATEX-EU-O" };
 
-// Scripts the invoice PDF prints (decision 0036): the API refuses CJK and right-to-left text.
+// Scripts the invoice PDF prints (decision 0038): the API refuses CJK and right-to-left text.
 const scripts = [
   "Μελέτη σκοπιμότητας και τεκμηρίωση",
   "Разработка программного обеспечения (второй этап)",

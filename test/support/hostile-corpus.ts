@@ -1824,7 +1824,7 @@ function xmlForbidden(): HostileCase[] {
   ];
 }
 
-/** Text the invoice PDF cannot print (decision 0036): refused over every transport, REST included. */
+/** Text the invoice PDF cannot print (decision 0038): refused over every transport, REST included. */
 function unprintableText(): HostileCase[] {
   const category = "text the invoice PDF cannot print";
   const fields: [string, (r: CreateInvoiceRequest) => void][] = [

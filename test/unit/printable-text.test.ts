@@ -1,5 +1,5 @@
 // Issue 31, "Every accepted character is printed": the API accepts in a text field only what the invoice PDF prints,
-// and the PDF prints every such character as itself (decision 0036).
+// and the PDF prints every such character as itself (decision 0038).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { create } from "@bufbuild/protobuf";

@@ -333,7 +333,7 @@ function splitWord(doc: PDFKit.PDFDocument, face: Face, word: string, width: num
 const ignorable = /^\p{Default_Ignorable_Code_Point}$/u;
 
 /**
- * Text as the face can print it. The server accepts only text the faces print (decision 0036), but
+ * Text as the face can print it. The server accepts only text the faces print (decision 0038), but
  * invoices stored before may hold characters without a glyph (CJK, most emoji): they would come
  * out as an empty box with no text behind it, so they become "?"; invisible ones without a
  * glyph (variation selectors, joiners) are dropped. Tabs have no glyph and become spaces.

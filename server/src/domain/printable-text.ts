@@ -1,4 +1,4 @@
-// What the invoice PDF can print (decision 0036): text that reaches a document holds only characters its fonts
+// What the invoice PDF can print (decision 0038): text that reaches a document holds only characters its fonts
 // draw, in an order pdfkit lays out. The PDF prints text in NFC, so that is the form checked.
 import { printableRanges } from "./printable-ranges.ts";
 
