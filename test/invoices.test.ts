@@ -388,6 +388,29 @@ describe("validation", () => {
     });
   }
 
+  it("refuses text the invoice PDF cannot print, naming each field and character, and creates nothing", async () => {
+    const request = sampleInvoice();
+    request.lines.push(...request.lines.map((l) => clone(LineInputSchema, l)));
+    request.lines[3]!.description = "Übersetzung 漢字";
+    request.buyer!.name = "شركة المثال";
+    const before = await countRows(stack, "invoices");
+    const err = await rejection(stack.client(stack.tenantA).createInvoice(request));
+    assert.equal(err.code, Code.InvalidArgument, err.message);
+    assert.deepEqual(
+      err.findDetails(BadRequestSchema).flatMap((d) => d.fieldViolations.map((v) => ({ field: v.field, description: v.description }))),
+      [
+        { field: "buyer.name", description: "cannot print U+0634 (ش): the invoice PDF cannot lay out right-to-left text" },
+        { field: "lines[3].description", description: "cannot print U+6F22 (漢): the invoice PDF's fonts have no glyph for it" },
+      ],
+    );
+    assert.equal(await countRows(stack, "invoices"), before);
+    // The key was not spent: the same request in text the PDF prints is created.
+    request.lines[3]!.description = "Übersetzung (Kanji)";
+    request.buyer!.name = "Sharikat al-Mithal";
+    const { invoice } = await stack.client(stack.tenantA).createInvoice(request);
+    assert.equal(invoice?.lines[3]?.description, "Übersetzung (Kanji)");
+  });
+
   for (const [name, mutate, field] of cases) {
     it(`rejects ${name} as InvalidArgument naming ${field}, storing nothing`, async () => {
       const request = sampleInvoice();

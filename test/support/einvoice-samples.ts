@@ -135,11 +135,12 @@ const exportOutsideEu = {
 };
 const notSubject = { vatCategory: VatCategory.NOT_SUBJECT, vatExemptionReason: "Not subject to VAT", vatExemptionReasonCode: "VATEX-EU-O" };
 
+// Scripts the invoice PDF prints (decision 0039): the API refuses CJK and right-to-left text.
 const scripts = [
   "Μελέτη σκοπιμότητας και τεκμηρίωση",
-  "软件开发服务（第二阶段）",
-  "خدمات استشارية لتطوير البرمجيات",
-  "日本語の翻訳サービス",
+  "Разработка программного обеспечения (второй этап)",
+  "პროგრამული უზრუნველყოფის კონსულტაცია",
+  "Ծրագրային ապահովման թարգմանություն",
 ];
 
 /** Every invoice of the corpus (`creditNoteSamples` credits the first). */
@@ -191,7 +192,7 @@ export function invoiceSamples(): Sample[] {
         vatRateBp: i % 3 === 0 ? 700 : 1900,
       })),
       buyerIn(
-        "Ελληνική Εταιρεία Λογισμικού Α.Ε. — 東京支店 — شركة",
+        "Ελληνική Εταιρεία Λογισμικού Α.Ε. — Київська філія — თბილისი",
         { street: "Οδός Ερμού 12", city: "Αθήνα", postalCode: "10431", countryCode: "GR" },
         "EL094259216",
       ),
@@ -199,8 +200,13 @@ export function invoiceSamples(): Sample[] {
     sample(
       "buyer-outside-eu-jpy",
       108n,
-      [{ description: "ソフトウェア保守（年間）", quantity: 12n, unitPriceMinor: 125_000n, vatRateBp: 0, ...exportOutsideEu }],
-      buyerIn("株式会社サンプル", { street: "丸の内1-1-1", city: "東京都千代田区", postalCode: "100-0001", countryCode: "JP" }),
+      [{ description: "Software maintenance (yearly)", quantity: 12n, unitPriceMinor: 125_000n, vatRateBp: 0, ...exportOutsideEu }],
+      buyerIn("Sanpuru Kabushiki Kaisha", {
+        street: "Marunouchi 1-1-1",
+        city: "Chiyoda-ku, Tōkyō",
+        postalCode: "100-0001",
+        countryCode: "JP",
+      }),
       { currency: "JPY" },
     ),
   ];

@@ -1824,10 +1824,23 @@ function xmlForbidden(): HostileCase[] {
   ];
 }
 
+/** Text the invoice PDF cannot print (decision 0039): refused over every transport, REST included. */
+function unprintableText(): HostileCase[] {
+  const category = "text the invoice PDF cannot print";
+  const fields: [string, (r: CreateInvoiceRequest) => void][] = [
+    ["Han in a line description", (r) => (r.lines[1]!.description = "漢字")],
+    ["Arabic in the buyer name", (r) => (r.buyer!.name = "شركة")],
+    ["a right-to-left override in the seller's street", (r) => (r.seller!.address!.street = "\u202EHauptstraße 1")],
+    ["an emoji the font lacks in the note", (r) => (r.note = "\u{1F680}")],
+  ];
+  return fields.flatMap(([what, mutate]) => createInvoiceEverywhere(category, what, Code.InvalidArgument, mutate));
+}
+
 export function hostileCorpus(): HostileCase[] {
   return [
     ...beforeAuthentication(),
     ...xmlForbidden(),
+    ...unprintableText(),
     ...authentication(),
     ...forgedInternalHeaders(),
     ...internalServices(),

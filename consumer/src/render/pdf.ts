@@ -26,6 +26,8 @@ interface GlyphRun {
 }
 interface FontkitFont {
   hasGlyphForCodePoint(codePoint: number): boolean;
+  /** Every code point the font's cmap maps to a glyph. */
+  characterSet: number[];
   getGlyph(id: number, codePoints?: number[]): Glyph;
   layout(text: string | Glyph[], ...options: unknown[]): GlyphRun;
   /** fontkit's cache of one Glyph per glyph id. */
@@ -118,6 +120,12 @@ const copy = <T extends object>(o: T, own: Partial<T>): T => Object.assign(Objec
 
 const regular = face("DejaVuSans", "DejaVuSans.ttf");
 const bold = face("DejaVuSans-Bold", "DejaVuSans-Bold.ttf");
+
+/** The code points both faces have a glyph for, ascending: the server's table of printable text is made from them. */
+export function codePointsBothFacesDraw(): number[] {
+  const inBold = new Set(bold.font.characterSet);
+  return regular.font.characterSet.filter((c) => inBold.has(c)).sort((a, b) => a - b);
+}
 
 /**
  * Renders an invoice as an A4 PDF/A-3b in DejaVu Sans (Latin, Greek, Cyrillic and more), embedded as
@@ -325,7 +333,8 @@ function splitWord(doc: PDFKit.PDFDocument, face: Face, word: string, width: num
 const ignorable = /^\p{Default_Ignorable_Code_Point}$/u;
 
 /**
- * Text as the face can print it. Characters it has no glyph for (CJK, most emoji) would come
+ * Text as the face can print it. The server accepts only text the faces print (decision 0039), but
+ * invoices stored before may hold characters without a glyph (CJK, most emoji): they would come
  * out as an empty box with no text behind it, so they become "?"; invisible ones without a
  * glyph (variation selectors, joiners) are dropped. Tabs have no glyph and become spaces.
  * NFC composes decomposed accents into the precomposed letters the font draws best.

@@ -2,6 +2,7 @@ import type { CreateInvoiceRequest } from "@invoicer/sdk";
 import type { Address, Party } from "@invoicer/sdk";
 import { minorUnitDigits } from "@invoicer/platform/currencies";
 import { Violations, type FieldViolation } from "../shared/violations.ts";
+import { unprintable } from "./printable-text.ts";
 import {
   validateCategoriesOfInvoice,
   validateInvoiceEInvoiceFields,
@@ -33,7 +34,8 @@ const regionNames = new Intl.DisplayNames(["en"], { type: "region", fallback: "n
 
 /** Every rule a new invoice must pass before it touches the database. */
 export function validateCreateInvoice(req: CreateInvoiceRequest): FieldViolation[] {
-  const v = new Violations();
+  // Every text of a new invoice reaches its documents: the PDF must be able to print it.
+  const v = new Violations(unprintable);
   if (req.idempotencyKey === "") v.add("idempotency_key", "is required");
   else if (req.idempotencyKey.length > limits.idempotencyKey || !/^[\x21-\x7e]+$/.test(req.idempotencyKey)) {
     v.add("idempotency_key", `must be 1 to ${limits.idempotencyKey} printable ASCII characters`);

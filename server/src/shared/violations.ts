@@ -13,10 +13,15 @@ const notText = /[\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\
 /** Collects violations of one request, each naming the field by its path in the request. */
 export class Violations {
   readonly list: FieldViolation[] = [];
+  readonly #textRule: ((value: string) => string | undefined) | undefined;
+  /** `textRule` is a further check of every text field's value: what is wrong with it, or undefined. */
+  constructor(textRule?: (value: string) => string | undefined) {
+    this.#textRule = textRule;
+  }
   add(field: string, description: string) {
     this.list.push({ field, description });
   }
-  /** Checks a text field: required or not, its length in characters, and no control characters. */
+  /** Checks a text field: required or not, its length in characters, no control characters, then the text rule. */
   text(field: string, value: string, max: number, opts: { required?: boolean; multiline?: boolean } = {}) {
     if (value.trim() === "") {
       if (opts.required) this.add(field, "is required");
@@ -27,6 +32,9 @@ export class Violations {
       this.add(field, "must not contain control characters");
     } else if (notText.test(value)) {
       this.add(field, "must not contain U+FFFE, U+FFFF or unpaired surrogates");
+    } else {
+      const problem = this.#textRule?.(value);
+      if (problem !== undefined) this.add(field, problem);
     }
   }
 }
