@@ -1,23 +1,36 @@
 // The EN 16931 fields of a new invoice (issue 31): their shapes, code lists and the business rules
 // that tie them together. Each refusal names the field and, where EN 16931 has one, the rule id.
 import { decimalQuantityPattern } from "@invoicer/platform/quantities";
-import type { CreateInvoiceRequest, LineInput, Party, PaymentInstructions } from "@invoicer/sdk";
+import {
+  ContactSchema,
+  CreateInvoiceRequestSchema,
+  ElectronicAddressSchema,
+  LineInputSchema,
+  PartySchema,
+  PaymentInstructionsSchema,
+  type CreateInvoiceRequest,
+  type LineInput,
+  type Party,
+  type PaymentInstructions,
+} from "@invoicer/sdk";
 import { isValidBIC, isValidIBAN } from "ibantools";
 import type { Violations } from "../shared/violations.ts";
 import { creditTransferCodes, easCodes, paymentMeansPattern, unitCodePattern, vatexCodes } from "./code-lists.ts";
 import { exemptCategoryRules, vatCategoryCode, type VatCategoryCode } from "@invoicer/platform/vat-categories";
+import { maxLen, upperBound } from "./proto-rules.ts";
 
+/** The bounds of the EN 16931 fields, as the proto declares them (buf.validate). */
 export const einvoiceLimits = {
-  reference: 200,
-  electronicAddressId: 200,
-  contactName: 200,
-  phone: 50,
-  email: 200,
-  legalRegistrationId: 100,
-  remittance: 140,
-  paymentTerms: 1000,
-  exemptionReason: 500,
-  quantity: 1_000_000_000,
+  reference: maxLen(CreateInvoiceRequestSchema.field.buyerReference),
+  electronicAddressId: maxLen(ElectronicAddressSchema.field.id),
+  contactName: maxLen(ContactSchema.field.name),
+  phone: maxLen(ContactSchema.field.phone),
+  email: maxLen(ContactSchema.field.email),
+  legalRegistrationId: maxLen(PartySchema.field.legalRegistrationId),
+  remittance: maxLen(PaymentInstructionsSchema.field.remittance),
+  paymentTerms: maxLen(PaymentInstructionsSchema.field.terms),
+  exemptionReason: maxLen(LineInputSchema.field.vatExemptionReason),
+  quantity: Number(upperBound(LineInputSchema.field.quantity)),
 } as const;
 
 /** BT-34/BT-49, BG-6/BG-9 and BT-30/BT-47 of a seller or buyer. */

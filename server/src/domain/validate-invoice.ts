@@ -1,5 +1,12 @@
-import type { CreateInvoiceRequest } from "@invoicer/sdk";
-import type { Address, Party } from "@invoicer/sdk";
+import {
+  AddressSchema,
+  CreateInvoiceRequestSchema,
+  LineInputSchema,
+  PartySchema,
+  type Address,
+  type CreateInvoiceRequest,
+  type Party,
+} from "@invoicer/sdk";
 import { minorUnitDigits } from "@invoicer/platform/currencies";
 import { Violations, type FieldViolation } from "../shared/violations.ts";
 import { unprintable } from "./printable-text.ts";
@@ -10,19 +17,21 @@ import {
   validatePartyEInvoiceFields,
 } from "./validate-einvoice.ts";
 import { vatCategoryCode, type VatCategoryCode } from "@invoicer/platform/vat-categories";
+import { maxItems, maxLen, protoViolations, upperBound, withProtoViolations } from "./proto-rules.ts";
 
+/** The bounds the domain's messages name, as the proto declares them (buf.validate); the void reason's is the API's own. */
 export const limits = {
-  lines: 100,
-  idempotencyKey: 128,
-  name: 200,
-  street: 200,
-  city: 100,
-  postalCode: 20,
-  description: 500,
-  note: 2000,
+  lines: maxItems(CreateInvoiceRequestSchema.field.lines),
+  idempotencyKey: maxLen(CreateInvoiceRequestSchema.field.idempotencyKey),
+  name: maxLen(PartySchema.field.name),
+  street: maxLen(AddressSchema.field.street),
+  city: maxLen(AddressSchema.field.city),
+  postalCode: maxLen(AddressSchema.field.postalCode),
+  description: maxLen(LineInputSchema.field.description),
+  note: maxLen(CreateInvoiceRequestSchema.field.note),
   voidReason: 500,
-  quantity: 1_000_000_000n,
-  vatRateBp: 10_000,
+  quantity: upperBound(LineInputSchema.field.quantity),
+  vatRateBp: Number(upperBound(LineInputSchema.field.vatRateBp)),
 } as const;
 
 /** Dates both PostgreSQL (no year 0) and YYYY-MM-DD can hold. */
@@ -60,7 +69,7 @@ export function validateCreateInvoice(req: CreateInvoiceRequest): FieldViolation
   validateInvoiceEInvoiceFields(v, req);
   if (req.deliveryAddress) validateAddress(v, "delivery_address", req.deliveryAddress);
   validateCategoriesOfInvoice(v, req, categories);
-  return v.list;
+  return withProtoViolations(protoViolations(CreateInvoiceRequestSchema, req), v.list);
 }
 
 /** 1 to 100 lines; returns the VAT categories (BT-151) of the lines checked. */

@@ -15,7 +15,8 @@ import { ErrorReason, preconditionFailure, rpcError } from "@invoicer/platform/e
 import type { Tracer } from "@invoicer/platform/telemetry";
 import type { Db } from "../db/client.ts";
 import { dbSpan } from "../db/spans.ts";
-import { limits, validateCreateInvoice } from "../domain/validate-invoice.ts";
+import { maxLen, protoViolations, withProtoViolations } from "../domain/proto-rules.ts";
+import { validateCreateInvoice } from "../domain/validate-invoice.ts";
 import { tenantOf } from "../rpc/callers.ts";
 import { assertStillWanted, invalidArgument } from "../rpc/errors.ts";
 import { uuidPattern } from "../shared/ids.ts";
@@ -68,9 +69,8 @@ function validateCreditNoteShape(req: CreateCreditNoteRequest): FieldViolation[]
   if (req.idempotencyKey === "") v.add("idempotency_key", "is required");
   if (req.invoiceId === "") v.add("invoice_id", "is required");
   else if (!uuidPattern.test(req.invoiceId)) v.add("invoice_id", "must be a UUID in lower case");
-  v.text("reason", req.reason, limits.note, { required: true, multiline: true });
-  if (req.lines.length > limits.lines) v.add("lines", `must have at most ${limits.lines} lines`);
-  return v.list;
+  v.text("reason", req.reason, maxLen(CreateCreditNoteRequestSchema.field.reason), { required: true, multiline: true });
+  return withProtoViolations(protoViolations(CreateCreditNoteRequestSchema, req), v.list);
 }
 
 /**
