@@ -1,27 +1,41 @@
 // The e-invoice corpus generated through the running system: each sample invoice is created over the API, the
 // consumer renders it, and every document downloaded from the gateway goes through the independent validators.
 // Each profile gap the validators name (rejectedSamples) is answered FailedPrecondition with the same rule id.
-// (Credit notes join once the API creates them; einvoice/corpus.test.ts checks the writers' credit notes.)
+// Each sample invoice is then credited through CreateCreditNote (in full, or its first line), and the credit notes'
+// documents go through the same validators.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { clone } from "@bufbuild/protobuf";
+import { clone, create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { CreateInvoiceRequestSchema, DocumentFormat, PreconditionFailureSchema, type CreateInvoiceRequest } from "@invoicer/sdk";
+import {
+  CreateInvoiceRequestSchema,
+  DocumentFormat,
+  DocumentType,
+  LineInputSchema,
+  PreconditionFailureSchema,
+  type CreateInvoiceRequest,
+  type InvoiceLine,
+} from "@invoicer/sdk";
 import { invoiceSamples, rejectedSamples } from "../test/support/einvoice-samples.ts";
 import { watchInvoices } from "../test/support/events.ts";
 import { startStack, type Stack } from "../test/support/stack.ts";
 import { validateDocuments, type DocumentKind, type EInvoiceDocument } from "./validate.ts";
 
-/** Each downloadable format the validators check, with the kinds an invoice of it must pass. */
-const checked: [DocumentFormat, string, DocumentKind[]][] = [
-  [DocumentFormat.PDF, "pdf", ["factur-x-pdf"]],
-  [DocumentFormat.XRECHNUNG_UBL, "xml", ["xrechnung-ubl-invoice", "en16931-ubl-invoice"]],
-  [DocumentFormat.XRECHNUNG_CII, "xml", ["xrechnung-cii"]],
-  [DocumentFormat.PEPPOL_UBL, "xml", ["peppol-ubl-invoice"]],
+/** Each downloadable format the validators check, with the kinds an invoice and a credit note of it must pass. */
+const checked: [DocumentFormat, string, DocumentKind[], DocumentKind[]][] = [
+  [DocumentFormat.PDF, "pdf", ["factur-x-pdf"], ["factur-x-pdf"]],
+  [
+    DocumentFormat.XRECHNUNG_UBL,
+    "xml",
+    ["xrechnung-ubl-invoice", "en16931-ubl-invoice"],
+    ["xrechnung-ubl-creditnote", "en16931-ubl-creditnote"],
+  ],
+  [DocumentFormat.XRECHNUNG_CII, "xml", ["xrechnung-cii"], ["xrechnung-cii"]],
+  [DocumentFormat.PEPPOL_UBL, "xml", ["peppol-ubl-invoice"], ["peppol-ubl-creditnote"]],
 ];
 const formatOf = {
   xrechnungUbl: DocumentFormat.XRECHNUNG_UBL,
@@ -39,28 +53,67 @@ after(async () => {
   rmSync(folder, { recursive: true, force: true });
 });
 
+/** An issued line as a request line, to credit it. */
+const lineInputOf = ({
+  description,
+  quantity,
+  quantityDecimal,
+  unitCode,
+  unitPriceMinor,
+  vatRateBp,
+  vatCategory,
+  vatExemptionReason,
+  vatExemptionReasonCode,
+}: InvoiceLine) =>
+  create(LineInputSchema, {
+    description,
+    quantity,
+    quantityDecimal,
+    unitCode,
+    unitPriceMinor,
+    vatRateBp,
+    vatCategory,
+    vatExemptionReason,
+    vatExemptionReasonCode,
+  });
+
 const asNew = (request: CreateInvoiceRequest, name: string) =>
   Object.assign(clone(CreateInvoiceRequestSchema, request), { idempotencyKey: `stack-corpus-${name}-${process.pid}-${Date.now()}` });
 
 describe("the e-invoice corpus through the running system", { timeout: 15 * 60_000 }, () => {
-  it("downloads every format of every sample invoice and the validators find no error", async () => {
+  it("downloads every format of every sample invoice and of its credit note, and the validators find no error", async () => {
     const client = stack.client(stack.tenantA);
     const watch = await watchInvoices(client);
-    const created = await Promise.all(
-      invoiceSamples().map(async (s) => ({ s, invoice: (await client.createInvoice(asNew(s.request, s.name))).invoice! })),
+    const invoices = await Promise.all(
+      invoiceSamples().map(async (s) => ({ name: s.name, invoice: (await client.createInvoice(asNew(s.request, s.name))).invoice! })),
     );
+    // In full, or (every other sample) its first line only.
+    const creditNotes = await Promise.all(
+      invoices.map(async ({ name, invoice }, n) => {
+        const lines = n % 2 === 0 ? [] : [lineInputOf(invoice.lines[0]!)];
+        const request = {
+          idempotencyKey: `stack-corpus-${name}-credit-${process.pid}-${Date.now()}`,
+          invoiceId: invoice.id,
+          lines,
+          reason: "Returned",
+        };
+        return { name: `${name}-credit-note`, invoice: (await client.createCreditNote(request)).creditNote! };
+      }),
+    );
+    const created = [...invoices, ...creditNotes];
     const ids = new Set(created.map((c) => c.invoice.id));
     await watch.until(
       (es) => ids.size === new Set(es.filter((e) => e.kind.case === "documentReady" && ids.has(e.invoiceId)).map((e) => e.invoiceId)).size,
     );
     watch.close();
     const documents: EInvoiceDocument[] = [];
-    for (const { s, invoice } of created) {
-      for (const [format, extension, kinds] of checked) {
+    for (const { name, invoice } of created) {
+      for (const [format, extension, invoiceKinds, creditNoteKinds] of checked) {
         const document = await client.getInvoiceDocument({ id: invoice.id, format });
-        assert.equal(document.sha256, createHash("sha256").update(document.content).digest("hex"), `${s.name} ${DocumentFormat[format]}`);
-        const path = join(folder, `${s.name}.${DocumentFormat[format]}.${extension}`);
+        assert.equal(document.sha256, createHash("sha256").update(document.content).digest("hex"), `${name} ${DocumentFormat[format]}`);
+        const path = join(folder, `${name}.${DocumentFormat[format]}.${extension}`);
         writeFileSync(path, document.content);
+        const kinds = invoice.documentType === DocumentType.CREDIT_NOTE ? creditNoteKinds : invoiceKinds;
         documents.push(...kinds.map((kind) => ({ path, kind })));
       }
     }
@@ -68,7 +121,7 @@ describe("the e-invoice corpus through the running system", { timeout: 15 * 60_0
     const errors = results.flatMap((r) => r.errors.map((e) => `${r.kind} ${r.path}: ${e.rule} ${e.message}`));
     const versions = [...new Set(results.map((r) => r.validator))].join("; ");
     console.log(
-      `e-invoice corpus through the stack: ${created.length} invoices, ${documents.length} checks, ${errors.length} errors; ${versions}`,
+      `e-invoice corpus through the stack: ${invoices.length} invoices, ${creditNotes.length} credit notes, ${documents.length} checks, ${errors.length} errors; ${versions}`,
     );
     assert.deepEqual(errors, []);
   });
