@@ -155,15 +155,17 @@ describe("document formats", () => {
     ]);
   });
 
-  it("answers a met format that is not stored as not ready, and an unknown format as InvalidArgument", async () => {
+  it("answers a met format a READY invoice was archived without as not archived, and an unknown format as InvalidArgument", async () => {
     const invoice = await issued(sampleRequest(0));
+    // As for an invoice documented before the format existed: it is never rendered afterwards.
     await stack.database.sql`delete from invoice_documents where invoice_id = ${invoice.id} and format = 'PEPPOL_UBL'`;
     const client = stack.client(stack.tenantA);
-    const notReady = ConnectError.from(
+    const notArchived = ConnectError.from(
       await client.getInvoiceDocument({ id: invoice.id, format: DocumentFormat.PEPPOL_UBL }).catch((e: unknown) => e),
     );
-    assert.equal(notReady.code, Code.FailedPrecondition);
-    assert.equal(notReady.findDetails(ErrorInfoSchema)[0]?.reason, "DOCUMENT_NOT_READY");
+    assert.equal(notArchived.code, Code.FailedPrecondition);
+    assert.equal(notArchived.findDetails(ErrorInfoSchema)[0]?.reason, "DOCUMENT_NOT_ARCHIVED");
+    assert.match(notArchived.rawMessage, /archived without PEPPOL_UBL/);
     const unknown = ConnectError.from(
       await client.getInvoiceDocument({ id: invoice.id, format: 99 as DocumentFormat }).catch((e: unknown) => e),
     );

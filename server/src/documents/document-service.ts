@@ -99,6 +99,11 @@ function notRendered(invoice: InvoiceRecord, format: DocumentFormat) {
       details: [preconditionFailure(gaps.map((g) => ({ type: g.rule, subject: g.field, description: g.description })))],
     });
   }
+  // Documents are archived once and never rendered again: a READY invoice without this one never gets it.
+  if (invoice.documentStatus === "READY") {
+    const message = `the invoice's documents were archived without ${DocumentFormat[format]} (issued before the format existed); it is never rendered afterwards`;
+    return rpcError(message, Code.FailedPrecondition, ErrorReason.DOCUMENT_NOT_ARCHIVED);
+  }
   return rpcError(
     "the invoice's documents are not rendered yet (document_status PENDING); try again shortly",
     Code.FailedPrecondition,
