@@ -6,7 +6,7 @@ import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { InvoiceService } from "@invoicer/sdk";
-import { createInvoiceTemplate, runGhz, type LoadRun } from "./ghz.ts";
+import { documentedInvoiceTemplate, runGhz, type LoadRun } from "./ghz.ts";
 import type { PeerTools } from "./peer-tools.ts";
 import { fmt, percentile, table, target } from "./results.ts";
 import type { Stack, Tenant } from "./stack.ts";
@@ -70,7 +70,12 @@ export async function documentsSection(o: Options) {
     const { rate } = o;
     o.say(`CreateInvoice via the gateway at ${rate}/s (ghz --rps): ${o.warmupS} s warm-up + ${o.seconds} s, READY on WatchInvoices ...`);
     const metadata = { authorization: `Bearer ${tenant.apiKey}` };
-    const call = { method: "CreateInvoice" as const, target: new URL(o.stack.gatewayUrl).host, data: createInvoiceTemplate(), metadata };
+    const call = {
+      method: "CreateInvoice" as const,
+      target: new URL(o.stack.gatewayUrl).host,
+      data: documentedInvoiceTemplate(),
+      metadata,
+    };
     const load = runGhz(o.tools.ghz, call, { concurrency: 50, seconds: o.warmupS + o.seconds, rps: rate });
     await new Promise((r) => setTimeout(r, o.warmupS * 1000)); // the warm-up is a span of time
     const start = Date.now();

@@ -2,7 +2,7 @@
 import { spawn } from "node:child_process";
 import { toJson } from "@bufbuild/protobuf";
 import { CreateInvoiceRequestSchema } from "@invoicer/sdk";
-import { sampleInvoice } from "@invoicer/devstack/samples";
+import { documentedInvoice, sampleInvoice } from "@invoicer/devstack/samples";
 
 export interface LoadRun {
   calls: number;
@@ -24,6 +24,9 @@ export interface GhzCall {
 
 /** devstack's sample invoice in proto JSON, with a new idempotency key per call (ghz's {{newUUID}}). */
 export const createInvoiceTemplate = () => toJson(CreateInvoiceRequestSchema, sampleInvoice({ idempotencyKey: "bench-{{newUUID}}" }));
+/** The documents section's invoice: one every format's profile takes, so each is rendered in all five. */
+export const documentedInvoiceTemplate = () =>
+  toJson(CreateInvoiceRequestSchema, documentedInvoice({ idempotencyKey: "bench-{{newUUID}}" }));
 
 export function spawnCollect(command: string, args: string[], cwd?: string) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {

@@ -4,6 +4,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { DocumentFormat } from "@invoicer/sdk";
 import { formatGaps } from "@invoicer/platform/einvoice-profiles";
+import { documentedInvoice } from "@invoicer/devstack/samples";
+import { validateCreateInvoice } from "../../server/src/domain/validate-invoice.ts";
 import { allSamples, invoiceOf, invoiceSamples, rejectedSamples } from "../support/einvoice-samples.ts";
 import { create } from "@bufbuild/protobuf";
 import { CreateInvoiceRequestSchema } from "@invoicer/sdk";
@@ -17,6 +19,12 @@ const xmlFormats = [
 const isProfileRule = (rule: string) => /^(?:BR-DE-|DE-R-|PEPPOL-)/.test(rule);
 
 describe("e-invoice profiles", () => {
+  it("finds nothing missing in the bench's documented invoice, which CreateInvoice accepts, in any XML format", () => {
+    const request = documentedInvoice();
+    assert.deepEqual(validateCreateInvoice(request), []);
+    for (const [format] of xmlFormats) assert.deepEqual(formatGaps(invoiceOf(request, 1n), format), [], DocumentFormat[format]);
+  });
+
   it("finds nothing missing in any sample the validators accept, in any XML format", () => {
     for (const s of allSamples()) for (const [format] of xmlFormats) assert.deepEqual(formatGaps(s.invoice, format), [], s.name);
   });
