@@ -31,7 +31,7 @@ describe("through the gateway", () => {
 
   it("serves gRPC over HTTP/2 to @grpc/grpc-js loading the .proto files, status trailers included", async () => {
     const definition = protoLoader.loadSync("invoicer/v1/invoice_service.proto", {
-      includeDirs: ["proto"],
+      includeDirs: ["proto", "third_party"],
       keepCase: true,
       longs: String,
       enums: String,

@@ -284,7 +284,7 @@ function sendGrpcJs(baseUrl: string, call: GrpcJsCall): Promise<Outcome> {
   grpcJsService ??= (
     grpc.loadPackageDefinition(
       protoLoader.loadSync("invoicer/v1/invoice_service.proto", {
-        includeDirs: ["proto"],
+        includeDirs: ["proto", "third_party"],
         keepCase: true,
         longs: String,
         enums: String,

@@ -5,8 +5,9 @@ import { describe, it } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { pathToString } from "@bufbuild/protobuf/reflect";
 import { createValidator } from "@bufbuild/protovalidate";
-import { CreateCreditNoteRequestSchema, CreateInvoiceRequestSchema, type CreateInvoiceRequest } from "@invoicer/sdk";
+import { CreateCreditNoteRequestSchema, CreateInvoiceRequestSchema, LineInputSchema, type CreateInvoiceRequest } from "@invoicer/sdk";
 import { sampleInvoice } from "@invoicer/devstack/samples";
+import { protoViolations } from "../../server/src/domain/proto-rules.ts";
 import { einvoiceLimits } from "../../server/src/domain/validate-einvoice.ts";
 import { limits, validateCreateInvoice } from "../../server/src/domain/validate-invoice.ts";
 
@@ -29,6 +30,18 @@ function overBounds(): CreateInvoiceRequest {
 }
 
 describe("structural bounds declared in the proto", () => {
+  it("names a list past its max_items once and checks only its first max_items elements", () => {
+    const lines = Array.from({ length: 100_000 }, () => create(LineInputSchema));
+    const request = create(CreateCreditNoteRequestSchema, { idempotencyKey: "k", invoiceId: "i", reason: "r", lines });
+    const violations = protoViolations(CreateCreditNoteRequestSchema, request);
+    assert.deepEqual(violations[0], { field: "lines", description: "must contain no more than 100 item(s) (repeated.max_items)" });
+    assert.ok(violations.length <= 1 + 100 * 2, `${violations.length} violations`);
+    assert.ok(
+      violations.slice(1).every((v) => /^lines\[(\d|\d\d)\]\./.test(v.field)),
+      "only the first 100 lines are checked",
+    );
+  });
+
   it("accepts the sample invoice on both sides", () => {
     assert.deepEqual(clientRefuses(sampleInvoice()), []);
     assert.deepEqual(validateCreateInvoice(sampleInvoice()), []);

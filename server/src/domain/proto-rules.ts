@@ -9,12 +9,25 @@ import type { FieldViolation } from "../shared/violations.ts";
 
 const validator = createValidator();
 
-/** Every violation of the proto's rules, by its field path, its description naming the rule id. */
+/**
+ * Every violation of the proto's rules, by its field path, its description naming the rule id. A list
+ * past its `max_items` is named once and only its first `max_items` elements are checked: 100,000
+ * bad lines must not cost 100,000 checks and an answer of 200,000 violations.
+ */
 export function protoViolations<Desc extends DescMessage>(schema: Desc, message: MessageShape<Desc>): FieldViolation[] {
-  const result = validator.validate(schema, message);
+  const overLong: FieldViolation[] = [];
+  const bounded: Record<string, unknown> = { ...message };
+  for (const field of schema.fields) {
+    const max = field.fieldKind === "list" ? declaredMaxItems(field) : undefined;
+    const list = bounded[field.localName] as unknown[];
+    if (max === undefined || list.length <= max) continue;
+    bounded[field.localName] = list.slice(0, max);
+    overLong.push({ field: field.name, description: `must contain no more than ${max} item(s) (repeated.max_items)` });
+  }
+  const result = validator.validate(schema, bounded as MessageShape<Desc>);
   if (result.kind === "error") throw result.error;
-  if (result.kind === "valid") return [];
-  return result.violations.map((v) => ({ field: pathToString(v.field), description: `${v.message} (${v.ruleId})` }));
+  const found = result.kind === "valid" ? [] : result.violations;
+  return [...overLong, ...found.map((v) => ({ field: pathToString(v.field), description: `${v.message} (${v.ruleId})` }))];
 }
 
 /**
@@ -35,9 +48,14 @@ export function maxLen(field: DescField): number {
 
 /** A repeated field's `max_items` as the proto declares it. */
 export function maxItems(field: DescField): number {
+  const max = declaredMaxItems(field);
+  if (max === undefined) throw new Error(`${field.toString()} declares no repeated.max_items`);
+  return max;
+}
+
+function declaredMaxItems(field: DescField): number | undefined {
   const rules = getOption(field, fieldRules).type;
-  if (rules.case !== "repeated" || !rules.value.maxItems) throw new Error(`${field.toString()} declares no repeated.max_items`);
-  return Number(rules.value.maxItems);
+  return rules.case === "repeated" && rules.value.maxItems ? Number(rules.value.maxItems) : undefined;
 }
 
 /** An integer field's `lte` as the proto declares it. */
