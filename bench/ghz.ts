@@ -53,7 +53,7 @@ const endOfRun = /use of closed network connection|the client connection is clos
 /** One ghz run: `concurrency` workers for `seconds`, closed-loop, or paced at `rps` calls/s. */
 export async function runGhz(ghz: string, call: GhzCall, load: { concurrency: number; seconds: number; rps?: number }): Promise<LoadRun> {
   const args = [
-    ...["--insecure", "--proto", "proto/invoicer/v1/invoice_service.proto", "--import-paths", "proto"],
+    ...["--insecure", "--proto", "proto/invoicer/v1/invoice_service.proto", "--import-paths", "proto,third_party"],
     ...["--call", `invoicer.v1.InvoiceService/${call.method}`, "--data", JSON.stringify(call.data)],
     ...["--metadata", JSON.stringify(call.metadata), "--concurrency", String(load.concurrency), "--connections", "1", "--cpus", "1"],
     ...(load.rps ? ["--rps", String(load.rps)] : []),
