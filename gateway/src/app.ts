@@ -29,6 +29,9 @@ export async function buildGateway(config: GatewayConfig, log: Logger, observabi
   const app = Fastify({
     loggerInstance: log,
     bodyLimit: config.maxBodyBytes,
+    // A path parameter is as long as the request line allows (the HTTP parser bounds it at 16 KiB):
+    // a malformed id is the API's own 400, never the router's undocumented 414.
+    routerOptions: { maxParamLength: 16 * 1024 },
     serverFactory: (handler) => createDualServer(observeRequests(handler, observability, log, procedures), config.connections),
     trustProxy: config.trustProxy,
     // observeRequests logs one line per request and picks the request id (the caller's, if sane).
