@@ -133,12 +133,20 @@ async function createWithRetries(
       const what = `${codeName(code)}: ${rawMessage.replace(/\d+/g, "N").slice(0, 100)}`;
       stats.errorMessages[what] = (stats.errorMessages[what] ?? 0) + 1;
       stats.failedAttempts.push({ tenantId, startedAt: attemptedAt, ms: performance.now() - attemptedAt, code: codeName(code) });
-      if (code !== Code.Unavailable) stats.failedInFlight++;
+      if (!refusedBeforeWork(code)) stats.failedInFlight++;
       stats.retries++;
       await new Promise((r) => setTimeout(r, retryPauseMs));
     }
   }
   stats.failed++;
+}
+
+/**
+ * Unavailable (no server, or one draining) and ResourceExhausted (a tenant's calls-in-flight bound, checked
+ * before the handler runs) refuse a call before any work; every other code failed a call a server took.
+ */
+function refusedBeforeWork(code: Code): boolean {
+  return code === Code.Unavailable || code === Code.ResourceExhausted;
 }
 
 /** Failed attempts by code, as "3x deadline_exceeded, 1x unavailable" ("none" for none). */

@@ -50,7 +50,8 @@ ${rows.join("\n")}
 
 Columns: *sent/ok/failed* are creates by the load generator (a failed call is retried with the same
 idempotency key, on the other replica when there are two, up to 60 times); *failed in flight* are
-attempts a server took and then failed with anything but Unavailable (a deploy must have none);
+attempts a server took and then failed: any code but Unavailable and ResourceExhausted, which refuse
+a call before work (a deploy must have none);
 *committed* are invoices in PostgreSQL; *published* outbox rows marked published (issued and
 document-ready events); *documents* PDFs stored; *redeliveries* events seen on the topic more than
 once (at-least-once delivery, harmless); *dead-lettered* messages on the dead-letter topic (only the
