@@ -210,6 +210,27 @@ describe("credit notes", () => {
     assert.equal(await countRows(stack, "invoices"), before);
   });
 
+  it("tells watchers the invoice was credited: an InvoiceCredited event of the invoice, with its credited amount and the credit note", async (t) => {
+    const client = await freshClient("credited-event");
+    const { invoice } = await client.createInvoice(sampleInvoice());
+    const watch = await watchInvoices(client);
+    t.after(() => watch.close());
+    const { creditNote: note } = await client.createCreditNote(creditNote({ invoiceId: invoice!.id, lines: [zeroRated(500n)] }));
+    const events = await watch.until((es) => es.some((e) => e.kind.case === "credited"), 10_000);
+    const credited = events.filter((e) => e.kind.case === "credited");
+    assert.equal(credited.length, 1);
+    assert.equal(credited[0]!.invoiceId, invoice!.id);
+    assert.equal(credited[0]!.kind.case === "credited" && credited[0]!.kind.value.creditNoteId, note!.id);
+    const shown = credited[0]!.kind.value!.invoice!;
+    assert.equal(shown.creditedMinor, 500n);
+    assert.deepEqual(shown.creditNoteIds, [note!.id]);
+    assert.equal(shown.lines.length, invoice!.lines.length, "the invoice's lines travel with it, as in every other event");
+    assert.ok(
+      events.some((e) => e.kind.case === "issued" && e.invoiceId === note!.id),
+      "the credit note's own issued event",
+    );
+  });
+
   it("renders the credit note's PDF, DOCX and Factur-X XML (381, the credited invoice's number) until READY", async (t) => {
     const client = stack.client(stack.tenantA);
     const { invoice } = await client.createInvoice(sampleInvoice());

@@ -74,7 +74,7 @@ function showLiveState(state: LiveState, reason?: string) {
   liveStatus.title = reason ?? "";
 }
 
-const eventNames = { issued: "issued", paid: "paid", voided: "voided", documentReady: "document ready" } as const;
+const eventNames = { issued: "issued", paid: "paid", voided: "voided", documentReady: "document ready", credited: "credited" } as const;
 
 function showEvent(event: InvoiceEvent) {
   const invoice = event.kind.value?.invoice;

@@ -21,11 +21,13 @@ import { tenantOf } from "../rpc/callers.ts";
 import { assertStillWanted, invalidArgument } from "../rpc/errors.ts";
 import { uuidPattern } from "../shared/ids.ts";
 import { Violations, type FieldViolation } from "../shared/violations.ts";
-import { issueCreditNote, type CreditResult, type NewCreditNote } from "./credit-note-store.ts";
-import { invoiceEvent } from "./events.ts";
+import { issueCreditNote, type CreditNoteEvents, type CreditResult, type NewCreditNote } from "./credit-note-store.ts";
+import { invoiceCreditedEvent, invoiceEvent } from "./events.ts";
 import type { InvoiceRecord } from "./invoice-store.ts";
 import { invoiceLookup, newInvoice, notFound, utcToday } from "./invoice-service.ts";
 import { toInvoice } from "./to-proto.ts";
+
+const creditNoteEvents: CreditNoteEvents = { issued: invoiceEvent("issued"), credited: invoiceCreditedEvent };
 
 /** The CreateCreditNote method of invoicer.v1.InvoiceService. */
 export function creditNoteIssuer(db: Db, tracer: Tracer, today: () => string = utcToday) {
@@ -39,7 +41,7 @@ export function creditNoteIssuer(db: Db, tracer: Tracer, today: () => string = u
     if (refusal) throw refused(refusal, invoice.id);
     const draft = newCreditNote(req, invoice, tenantId, today);
     const result = await dbSpan(tracer, "INSERT", "invoices", () =>
-      issueCreditNote(db, draft, invoiceEvent("issued"), () => assertStillWanted(ctx.signal)),
+      issueCreditNote(db, draft, creditNoteEvents, () => assertStillWanted(ctx.signal)),
     );
     return { creditNote: toInvoice(answer(result, invoice.id)) };
   };

@@ -1,9 +1,10 @@
 // Issuing a credit note (BT-3 381): the credited invoice is locked, so concurrent credit notes of one
 // invoice take turns and together never credit more than its total.
+import type { TransactionSql } from "postgres";
 import { STALLED_TRANSACTION_MS, type Db } from "../db/client.ts";
-import { fromDriver, postgresClientOf, sqlNames } from "../db/raw-sql.ts";
-import { invoices } from "../db/schema.ts";
-import { outboxRow, type OutboxEvent } from "../outbox/outbox-writer.ts";
+import { fromDriver, postgresClientOf, rowReader, sqlNames } from "../db/raw-sql.ts";
+import { invoiceLines, invoices } from "../db/schema.ts";
+import { outboxRow, writeOutbox, type OutboxEvent } from "../outbox/outbox-writer.ts";
 import {
   boundTransactionSql,
   claimNumberParams,
@@ -44,7 +45,12 @@ const lockInvoiceSql = `select ${i.status} as status, ${i.documentType} as docum
 from ${i.$table} where ${i.tenantId} = $1::uuid and ${i.id} = $2::uuid for update`;
 const addCreditSql = `update ${i.$table} set ${i.creditedMinor} = ${i.creditedMinor} + $3::bigint,
   ${i.creditNoteIds} = array_append(${i.creditNoteIds}, $4::uuid)
-where ${i.tenantId} = $1::uuid and ${i.id} = $2::uuid`;
+where ${i.tenantId} = $1::uuid and ${i.id} = $2::uuid
+returning *`;
+const l = sqlNames(invoiceLines);
+const linesSql = `select * from ${l.$table} where ${l.invoiceId} = $1::uuid order by ${l.position}`;
+const readInvoiceRow = rowReader(invoices);
+const readLineRow = rowReader(invoiceLines);
 
 interface LockedInvoice {
   status: InvoiceStatusName;
@@ -62,16 +68,33 @@ function refusalOf(invoice: LockedInvoice, creditMinor: bigint): Refusal | undef
   return creditMinor > remainingMinor ? { kind: "over-credit", remainingMinor } : undefined;
 }
 
+/** The outbox events of a credit note: its own (issued), and its invoice's (credited). */
+export interface CreditNoteEvents {
+  issued: (creditNote: InvoiceRecord) => OutboxEvent;
+  credited: (invoice: InvoiceRecord, creditNoteId: string) => OutboxEvent;
+}
+
+/** Adds the credit note's total to its invoice's credited amount; answers the invoice as it now is, with its lines. */
+async function creditInvoice(tx: TransactionSql, note: InvoiceRecord): Promise<InvoiceRecord> {
+  const [[row], lines] = await Promise.all([
+    tx.unsafe<Record<string, unknown>[]>(addCreditSql, [note.tenantId, note.precedingInvoiceId, note.totalMinor.toString(), note.id], {
+      prepare: true,
+    }),
+    tx.unsafe<Record<string, unknown>[]>(linesSql, [note.precedingInvoiceId], { prepare: true }),
+  ]);
+  return { ...readInvoiceRow(row!), lines: lines.map(readLineRow) };
+}
+
 /**
  * Issues a credit note in one transaction: locks the credited invoice (FOR UPDATE), claims the
  * idempotency key and the tenant's next number (the invoices' series), refuses a void invoice, a
  * credit note or more than the invoice's remaining amount, inserts the credit note, its lines and its
- * outbox event, and adds its total to the invoice's credited amount.
+ * outbox event, adds its total to the invoice's credited amount and writes the invoice's event.
  */
 export async function issueCreditNote(
   db: Db,
   draft: NewCreditNote,
-  eventFor: (invoice: InvoiceRecord) => OutboxEvent,
+  events: CreditNoteEvents,
   beforeCommit: () => void,
 ): Promise<CreditResult> {
   try {
@@ -88,8 +111,9 @@ export async function issueCreditNote(
       const refusal = refusalOf(locked, draft.pricing.totalMinor);
       if (refusal) throw new CreditRefused(refusal);
       const note = issuedRecord(draft, fromDriver(invoices.number, claimed.number), fromDriver(invoices.createdAt, claimed.created_at));
-      await tx.unsafe(insertIssuedSql, insertIssuedParams(note, outboxRow(note.tenantId, note.id, eventFor(note))), { prepare: true });
-      await tx.unsafe(addCreditSql, [draft.tenantId, draft.precedingInvoiceId, note.totalMinor.toString(), note.id], { prepare: true });
+      await tx.unsafe(insertIssuedSql, insertIssuedParams(note, outboxRow(note.tenantId, note.id, events.issued(note))), { prepare: true });
+      const credited = await creditInvoice(tx, note);
+      await writeOutbox(tx, note.tenantId, credited.id, events.credited(credited, note.id));
       beforeCommit();
       return note;
     });

@@ -67,6 +67,12 @@ export declare type InvoiceEvent = Message<"invoicer.v1.InvoiceEvent"> & {
      */
     value: InvoiceDocumentReady;
     case: "documentReady";
+  } | {
+    /**
+     * @generated from field: invoicer.v1.InvoiceCredited credited = 14;
+     */
+    value: InvoiceCredited;
+    case: "credited";
   } | { case: undefined; value?: undefined };
 };
 
@@ -139,4 +145,32 @@ export declare type InvoiceDocumentReady = Message<"invoicer.v1.InvoiceDocumentR
  * Use `create(InvoiceDocumentReadySchema)` to create a new message.
  */
 export declare const InvoiceDocumentReadySchema: GenMessage<InvoiceDocumentReady>;
+
+/**
+ * A credit note of the invoice was issued, in the same transaction as the credit note's own
+ * InvoiceIssued event (keyed by the credit note's id).
+ *
+ * @generated from message invoicer.v1.InvoiceCredited
+ */
+export declare type InvoiceCredited = Message<"invoicer.v1.InvoiceCredited"> & {
+  /**
+   * The credited invoice, its credited_minor and credit_note_ids as of this credit note.
+   *
+   * @generated from field: invoicer.v1.Invoice invoice = 1;
+   */
+  invoice?: Invoice | undefined;
+
+  /**
+   * The credit note just issued (BT-1 of the credit note is its number).
+   *
+   * @generated from field: string credit_note_id = 2;
+   */
+  creditNoteId: string;
+};
+
+/**
+ * Describes the message invoicer.v1.InvoiceCredited.
+ * Use `create(InvoiceCreditedSchema)` to create a new message.
+ */
+export declare const InvoiceCreditedSchema: GenMessage<InvoiceCredited>;
 
