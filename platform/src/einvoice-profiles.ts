@@ -4,6 +4,7 @@
 // here is one the validators in einvoice/ name for the same gap (test/support/einvoice-samples.ts rejectedSamples).
 import { DocumentFormat, type Address, type Invoice, type Party } from "@invoicer/sdk";
 import { minorUnitDigits } from "./currencies.ts";
+import { peppolIdentifierRules } from "./peppol-identifiers.ts";
 
 /** A field the invoice lacks (or holds in a form the profile refuses), by its path in CreateInvoiceRequest. */
 export interface ProfileGap {
@@ -118,15 +119,6 @@ const peppolEas = new Set(
   ).split(" "),
 );
 
-/** A GS1 key as Peppol checks a GLN: digits whose last is the check digit (weights 3, 1, 3, ... from the right of the rest). */
-function isGln(id: string): boolean {
-  if (!/^\d+$/.test(id)) return false;
-  const sum = [...id.slice(0, -1)].reverse().reduce((s, d, i) => s + Number(d) * (i % 2 === 0 ? 3 : 1), 0);
-  return (10 - (sum % 10)) % 10 === Number(id.at(-1));
-}
-/** A Belgian enterprise number: 10 digits, the last two 97 minus the first eight modulo 97. */
-const isBelgianEnterprise = (id: string) => /^\d{10}$/.test(id) && 97 - (Number(id.slice(0, 8)) % 97) === Number(id.slice(8));
-
 function peppolSchemeGaps(inv: Invoice, at: "seller" | "buyer"): ProfileGap[] {
   const address = inv[at]?.electronicAddress;
   if (!address?.id) return [];
@@ -135,13 +127,7 @@ function peppolSchemeGaps(inv: Invoice, at: "seller" | "buyer"): ProfileGap[] {
     return [
       { field: `${field}.scheme`, rule: "PEPPOL-EN16931-CL008", description: `EAS ${address.scheme} is not a Peppol endpoint scheme` },
     ];
-  if (address.scheme === "0088" && !isGln(address.id))
-    return [
-      { field: `${field}.id`, rule: "PEPPOL-COMMON-R040", description: "a GLN (0088) must be digits ending in a valid GS1 check digit" },
-    ];
-  if (address.scheme === "0208" && !isBelgianEnterprise(address.id))
-    return [
-      { field: `${field}.id`, rule: "PEPPOL-COMMON-R043", description: "a Belgian enterprise number (0208) must be 10 digits, mod 97" },
-    ];
+  const scheme = peppolIdentifierRules[address.scheme];
+  if (scheme && !scheme.valid(address.id)) return [{ field: `${field}.id`, rule: scheme.rule, description: scheme.description }];
   return [];
 }

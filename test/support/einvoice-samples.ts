@@ -209,6 +209,19 @@ export function invoiceSamples(): Sample[] {
       }),
       { currency: "JPY" },
     ),
+    sample(
+      "intra-community-swedish-organisation-number",
+      109n,
+      [{ description: "Spare parts", quantity: 40n, unitPriceMinor: 1_250n, vatRateBp: 0, ...intraCommunity }],
+      {
+        party: {
+          name: "Exempel AB",
+          vatId: "SE556036079301",
+          address: { street: "Storgatan 1", city: "Göteborg", postalCode: "41101", countryCode: "SE" },
+          electronicAddress: { scheme: "0007", id: "5560360793" },
+        },
+      },
+    ),
   ];
 }
 
@@ -307,6 +320,20 @@ export function rejectedSamples(): RejectedSample[] {
   ];
 }
 
+/** Peppol endpoint identifiers in a form their scheme's fatal check refuses (PEPPOL-COMMON-R041 to R053). */
+function wrongIdentifiers(reverse: Sample): RejectedSample[] {
+  const endpoints: Array<[name: string, scheme: string, id: string, rule: string]> = [
+    ["norwegian-organisation-number-wrong-check-digit", "0192", "923609017", "PEPPOL-COMMON-R041"],
+    ["swedish-organisation-number-wrong-check-digit", "0007", "5560360794", "PEPPOL-COMMON-R049"],
+    ["australian-business-number-wrong-check-digits", "0151", "51824753557", "PEPPOL-COMMON-R050"],
+    ["danish-se-number-without-dk", "0198", "12345678", "PEPPOL-COMMON-R053"],
+  ];
+  return endpoints.map(([name, scheme, id, rule]) => ({
+    ...changed(reverse, name, (r) => (r.buyer!.electronicAddress = create(ElectronicAddressSchema, { scheme, id }))),
+    rules: { peppolUbl: rule },
+  }));
+}
+
 /** The gaps of XRechnung's and Peppol's profiles that the API lets through (platform/src/einvoice-profiles.ts names each). */
 function profileSamples(standard: Sample, reverse: Sample): RejectedSample[] {
   const delivery = { street: "Lieferweg 1", city: "Bonn", postalCode: "", countryCode: "DE" };
@@ -342,6 +369,7 @@ function profileSamples(standard: Sample, reverse: Sample): RejectedSample[] {
       ),
       rules: { peppolUbl: "PEPPOL-COMMON-R040" },
     },
+    ...wrongIdentifiers(reverse),
     {
       ...changed(reverse, "direct-debit-without-mandate", (r) => Object.assign(r.payment!, { meansCode: "59", iban: "", bic: "" })),
       rules: { ...xrechnung("BR-DE-25-a"), peppolUbl: "PEPPOL-EN16931-R061" },

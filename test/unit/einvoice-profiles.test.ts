@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { DocumentFormat } from "@invoicer/sdk";
 import { formatGaps } from "@invoicer/platform/einvoice-profiles";
+import { peppolIdentifierRules } from "@invoicer/platform/peppol-identifiers";
 import { documentedInvoice } from "@invoicer/devstack/samples";
 import { validateCreateInvoice } from "../../server/src/domain/validate-invoice.ts";
 import { allSamples, invoiceOf, invoiceSamples, rejectedSamples } from "../support/einvoice-samples.ts";
@@ -63,5 +64,27 @@ describe("e-invoice profiles", () => {
     const kwd = invoiceOf(create(CreateInvoiceRequestSchema, { ...standard!.request, currencyCode: "KWD" }), 1n);
     for (const [format] of xmlFormats)
       assert.ok(formatGaps(kwd, format).some((g) => g.rule === "BR-DEC-09" && g.field === "currency_code"));
+  });
+
+  it("accepts a well-formed identifier of each Peppol scheme that has a check, and refuses one with a changed check digit", () => {
+    const wellFormed: Record<string, string> = {
+      "0088": "4000001000012",
+      "0192": "923609016",
+      "0184": "DK12345678",
+      "0096": "1234567890",
+      "0198": "DK12345678",
+      "0208": "0123456749",
+      "0007": "5560360793",
+      "0151": "51824753556",
+    };
+    assert.deepEqual(Object.keys(wellFormed).sort(), Object.keys(peppolIdentifierRules).sort());
+    for (const [scheme, id] of Object.entries(wellFormed)) assert.ok(peppolIdentifierRules[scheme]!.valid(id), `${scheme} ${id}`);
+    for (const [scheme, id] of [
+      ["0088", "4000001000013"],
+      ["0192", "923609017"],
+      ["0208", "0123456748"],
+      ["0007", "5560360794"],
+    ])
+      assert.ok(!peppolIdentifierRules[scheme!]!.valid(id!), `${scheme} ${id}`);
   });
 });
