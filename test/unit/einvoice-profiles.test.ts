@@ -65,7 +65,9 @@ describe("e-invoice profiles", () => {
     for (const [format] of xmlFormats)
       assert.ok(formatGaps(kwd, format).some((g) => g.rule === "BR-DEC-09" && g.field === "currency_code"));
   });
+});
 
+describe("Peppol identifier checks", () => {
   it("accepts a well-formed identifier of each Peppol scheme that has a check, and refuses one with a changed check digit", () => {
     const wellFormed: Record<string, string> = {
       "0088": "4000001000012",
