@@ -2,7 +2,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { InvoiceEventSchema, type DocumentFormat, type Invoice, type InvoiceEvent } from "@invoicer/sdk";
 import { readCloudEventHeaders } from "@invoicer/platform/cloudevents";
-import type { EventMessage, ReceivedMessage } from "@invoicer/platform/kafka";
+import type { EventMessage, ReceivedMessage } from "@invoicer/platform/kafka/messages";
 import type { Logger } from "@invoicer/platform/logger";
 import { inSpan, remoteContext, SpanKind, type Tracer } from "@invoicer/platform/telemetry";
 import type { WorkerMetrics } from "./consumer-metrics.ts";

@@ -1,5 +1,5 @@
 import { createServer } from "node:http";
-import { connectEventBus } from "@invoicer/platform/kafka";
+import { connectEventBus } from "@invoicer/platform/kafka/event-bus";
 import { createLogger } from "@invoicer/platform/logger";
 import { listen } from "@invoicer/platform/http-server";
 import { isMetricsScrape, sendMetrics } from "@invoicer/platform/metrics";

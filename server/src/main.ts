@@ -1,6 +1,6 @@
 import { runMain } from "@invoicer/platform/config";
 import { createDualServer, listen } from "@invoicer/platform/http-server";
-import { connectEventBus } from "@invoicer/platform/kafka";
+import { connectEventBus } from "@invoicer/platform/kafka/event-bus";
 import { createLogger } from "@invoicer/platform/logger";
 import { createMetricsServer } from "@invoicer/platform/metrics";
 import { startObservability } from "@invoicer/platform/observability";

@@ -4,7 +4,7 @@ import { createClient, type Client, type Interceptor, type Transport } from "@co
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { InvoiceService } from "@invoicer/sdk";
 import { createDualServer, listen } from "@invoicer/platform/http-server";
-import { connectEventBus, type EventBus } from "@invoicer/platform/kafka";
+import { connectEventBus, type EventBus } from "@invoicer/platform/kafka/event-bus";
 import { createMetricsServer } from "@invoicer/platform/metrics";
 import { createLogger, type Logger } from "@invoicer/platform/logger";
 import { startObservability, type Observability } from "@invoicer/platform/observability";

@@ -1,5 +1,6 @@
 import { cloudEventHeaders } from "@invoicer/platform/cloudevents";
-import { isRejectedForGood, type EventProducer } from "@invoicer/platform/kafka";
+import type { EventProducer } from "@invoicer/platform/kafka/messages";
+import { isRejectedForGood } from "@invoicer/platform/kafka/producer";
 import type { Logger } from "@invoicer/platform/logger";
 import type { Sql, TransactionSql } from "postgres";
 import type { OutboxNotifications } from "./notifications.ts";
