@@ -3,7 +3,7 @@ import { createClient } from "@connectrpc/connect";
 import { InvoiceService } from "@invoicer/sdk";
 import { ApiKeyService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
 import { balancedTransport } from "@invoicer/platform/balanced-transport";
-import { createDualServer } from "@invoicer/platform/http-server";
+import { createDualServer } from "@invoicer/platform/http-server/dual-server";
 import type { Logger } from "@invoicer/platform/logger";
 import type { Observability } from "@invoicer/platform/observability";
 import Fastify, { LogController } from "fastify";

@@ -1,5 +1,6 @@
 import { runMain } from "@invoicer/platform/config";
-import { createDualServer, listen } from "@invoicer/platform/http-server";
+import { createDualServer } from "@invoicer/platform/http-server/dual-server";
+import { listen } from "@invoicer/platform/http-server/listen";
 import { connectEventBus } from "@invoicer/platform/kafka/event-bus";
 import { createLogger } from "@invoicer/platform/logger";
 import { createMetricsServer } from "@invoicer/platform/metrics";

@@ -9,7 +9,7 @@ import { connect, type AddressInfo } from "node:net";
 import { describe, it } from "node:test";
 import { Code } from "@connectrpc/connect";
 import { InvoiceService } from "@invoicer/sdk";
-import { createDualServer } from "@invoicer/platform/http-server";
+import { createDualServer } from "@invoicer/platform/http-server/dual-server";
 import { apiKeyHashHeader, internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
 import { createLogger } from "@invoicer/platform/logger";
 import { startObservability } from "@invoicer/platform/observability";
