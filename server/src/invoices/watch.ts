@@ -3,7 +3,11 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { InvoiceEventSchema, type InvoiceEvent } from "@invoicer/sdk";
 import { ErrorReason, rpcError, unknownApiKey } from "@invoicer/platform/error-details";
 import type { Logger } from "@invoicer/platform/logger";
+import { and, eq, isNull, sql as expr } from "drizzle-orm";
 import type { Sql } from "postgres";
+import { drizzleOn, type Db } from "../db/client.ts";
+import { sqlNames } from "../db/raw-sql.ts";
+import { apiKeys, outbox } from "../db/schema.ts";
 import type { OutboxNotifications } from "../outbox/notifications.ts";
 
 /** Events a watcher may fall behind by before its stream is ended; it can reconnect and re-list. */
@@ -77,7 +81,7 @@ export function createInvoiceWatch(sql: Sql, notifications: OutboxNotifications,
     while (pending.size() > 0) {
       const batch = pending.take(deliveryBatch);
       const ids = batch.map((n) => n.eventId);
-      const rows = await sql<{ id: string; payload: Buffer }[]>`select id, payload from outbox where id = any(${ids}::uuid[])`;
+      const rows = await sql.unsafe<{ id: string; payload: Buffer }[]>(eventPayloadsSql, [ids], { prepare: true });
       const byId = new Map(rows.map((r) => [r.id, r.payload]));
       for (const { tenantId, eventId } of batch) {
         const payload = byId.get(eventId);
@@ -130,7 +134,7 @@ export function createInvoiceWatch(sql: Sql, notifications: OutboxNotifications,
     signal.addEventListener("abort", onAbort);
     try {
       // Checked once the watcher is registered: a revocation after this check reaches it as a notification.
-      if (apiKeyHash && !(await isActiveKey(sql, apiKeyHash))) throw unknownApiKey();
+      if (apiKeyHash && !(await isActiveKey(drizzleOn(sql), apiKeyHash))) throw unknownApiKey();
       yield undefined;
       while (!signal.aborted) {
         const event = watcher.queue.shift();
@@ -155,8 +159,15 @@ export function createInvoiceWatch(sql: Sql, notifications: OutboxNotifications,
   }
 }
 
-async function isActiveKey(sql: Sql, apiKeyHash: string): Promise<boolean> {
-  const rows = await sql`select 1 from api_keys where key_hash = ${apiKeyHash} and revoked_at is null`;
+const o = sqlNames(outbox);
+/** The payloads of outbox rows by id ($1, an array): prepared, as it runs for every batch of notifications. */
+const eventPayloadsSql = `select ${o.id} as id, ${o.payload} as payload from ${o.$table} where ${o.id} = any($1::uuid[])`;
+
+async function isActiveKey(db: Db, apiKeyHash: string): Promise<boolean> {
+  const rows = await db
+    .select({ one: expr`1` })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.keyHash, apiKeyHash), isNull(apiKeys.revokedAt)));
   return rows.length > 0;
 }
 
