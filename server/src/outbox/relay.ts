@@ -60,7 +60,7 @@ type BatchOutcome = { published: number } | { refused: OutboxRow[]; reason: stri
  * halves; a single row it refuses is set aside (parked), and only its invoice's later rows wait.
  */
 export function startOutboxRelay(options: RelayOptions): OutboxRelay {
-  const { sql, producer, topic, log, batchSize = 100, maxBatchBytes = 512 * 1024, pollIntervalMs = 5_000, maxBackoffMs = 30_000 } = options;
+  const { sql, log, batchSize = 100, maxBatchBytes = 512 * 1024, pollIntervalMs = 5_000, maxBackoffMs = 30_000 } = options;
   const db = drizzleOn(sql);
   let stopped = false;
   let notified = false;
@@ -81,26 +81,6 @@ export function startOutboxRelay(options: RelayOptions): OutboxRelay {
       };
     });
 
-  /**
-   * Publishes one batch in one transaction (BEGIN, UPDATE ... RETURNING, send, COMMIT): the marks
-   * commit only once Kafka has the batch; a failed send rolls them back before attempts are counted.
-   */
-  const publishBatch = async (rowLimit: number, byteLimit: number): Promise<BatchOutcome> => {
-    let claimed: OutboxRow[] = [];
-    try {
-      return await sql.begin(async (tx) => {
-        claimed = await claimBatch(tx, rowLimit, byteLimit);
-        if (claimed.length > 0) await producer.send(topic, claimed.map(toMessage));
-        return { published: claimed.length };
-      });
-    } catch (err) {
-      if (claimed.length === 0) throw err;
-      if (isRejectedForGood(err)) return { refused: claimed, reason: reasonOf(err) };
-      await countFailedAttempt(db, claimed).catch(() => undefined);
-      throw Object.assign(new Error("publishing the outbox failed"), { cause: err, rows: claimed.length });
-    }
-  };
-
   const loop = (async () => {
     let failures = 0;
     let byteLimit: number | undefined;
@@ -109,7 +89,7 @@ export function startOutboxRelay(options: RelayOptions): OutboxRelay {
       notified = false;
       try {
         byteLimit ??= await batchByteLimit(options, maxBatchBytes, log);
-        const outcome = await publishBatch(rowLimit, byteLimit);
+        const outcome = await publishBatch(options, db, rowLimit, byteLimit);
         if (failures > 0) log.info({ failures }, "outbox relay recovered");
         failures = 0;
         if ("refused" in outcome) {
@@ -138,6 +118,26 @@ export function startOutboxRelay(options: RelayOptions): OutboxRelay {
       unsubscribe();
     },
   };
+}
+
+/**
+ * Publishes one batch in one transaction (BEGIN, UPDATE ... RETURNING, send, COMMIT): the marks
+ * commit only once Kafka has the batch; a failed send rolls them back before attempts are counted.
+ */
+async function publishBatch({ sql, producer, topic }: RelayOptions, db: Db, rowLimit: number, byteLimit: number): Promise<BatchOutcome> {
+  let claimed: OutboxRow[] = [];
+  try {
+    return await sql.begin(async (tx) => {
+      claimed = await claimBatch(tx, rowLimit, byteLimit);
+      if (claimed.length > 0) await producer.send(topic, claimed.map(toMessage));
+      return { published: claimed.length };
+    });
+  } catch (err) {
+    if (claimed.length === 0) throw err;
+    if (isRejectedForGood(err)) return { refused: claimed, reason: reasonOf(err) };
+    await countFailedAttempt(db, claimed).catch(() => undefined);
+    throw Object.assign(new Error("publishing the outbox failed"), { cause: err, rows: claimed.length });
+  }
 }
 
 const o = sqlNames(outbox);
