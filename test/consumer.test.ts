@@ -5,7 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { DocumentStatus, InvoiceEventSchema, type Invoice, type InvoiceEvent } from "@invoicer/sdk";
-import type { EventMessage, ReceivedMessage } from "@invoicer/platform/kafka";
+import type { EventMessage, ReceivedMessage } from "@invoicer/platform/kafka/messages";
 import { createLogger } from "@invoicer/platform/logger";
 import { startObservability } from "@invoicer/platform/observability";
 import { documentWorker, StoppedError } from "../consumer/src/document-worker.ts";

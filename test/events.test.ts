@@ -7,7 +7,7 @@ import { unzipSync } from "fflate";
 import { extractText, getDocumentProxy } from "unpdf";
 import { renderInvoiceDocuments } from "../consumer/src/render/index.ts";
 import { ceHeaders, eventContentType, eventSource, legacyHeaders, readCloudEventHeaders } from "@invoicer/platform/cloudevents";
-import type { Subscription } from "@invoicer/platform/kafka";
+import type { Subscription } from "@invoicer/platform/kafka/group-member";
 import { createLogger } from "@invoicer/platform/logger";
 import { startOutboxRelay } from "../server/src/outbox/relay.ts";
 import {

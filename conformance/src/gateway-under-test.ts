@@ -3,7 +3,7 @@
 // project's server plumbing (conformance-server.ts) in the same process. So every case crosses the gateway's
 // HTTP/1.1-or-HTTP/2 front, its Connect/gRPC-web proxy or gRPC forwarder, and the server behind it.
 // Logs are JSON lines on stderr; silent unless CONFORMANCE_LOG_LEVEL is set (info, debug, ...).
-import { closeGracefully } from "@invoicer/platform/http-server";
+import { closeGracefully } from "@invoicer/platform/http-server/graceful-close";
 import { createLogger } from "@invoicer/platform/logger";
 import { startObservability } from "@invoicer/platform/observability";
 import { buildGateway } from "../../gateway/src/app.ts";

@@ -2,7 +2,7 @@
 // once per server configuration: the project's own server plumbing (conformance-server.ts) with the
 // ConformanceService, on 127.0.0.1 at an ephemeral port, serving until SIGTERM.
 // Logs are JSON lines on stderr; silent unless CONFORMANCE_LOG_LEVEL is set (info, debug, ...).
-import { closeGracefully } from "@invoicer/platform/http-server";
+import { closeGracefully } from "@invoicer/platform/http-server/graceful-close";
 import { createLogger } from "@invoicer/platform/logger";
 import { startObservability } from "@invoicer/platform/observability";
 import { readServerCompatRequest, writeServerCompatResponse } from "./compat.ts";

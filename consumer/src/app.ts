@@ -4,7 +4,8 @@ import { InvoiceDocumentService } from "@invoicer/sdk/invoicer/v1/internal_servi
 import { balancedTransport } from "@invoicer/platform/balanced-transport";
 import { http2SessionManager } from "@invoicer/platform/http2-sessions";
 import { internalTokenHeader } from "@invoicer/platform/internal-auth";
-import type { EventBus, Subscription } from "@invoicer/platform/kafka";
+import type { EventBus } from "@invoicer/platform/kafka/event-bus";
+import type { Subscription } from "@invoicer/platform/kafka/group-member";
 import type { Logger } from "@invoicer/platform/logger";
 import type { Observability } from "@invoicer/platform/observability";
 import { traceCalls } from "@invoicer/platform/telemetry";

@@ -2,7 +2,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { InvoiceEventSchema, type DocumentFormat, type Invoice, type InvoiceEvent } from "@invoicer/sdk";
 import { readCloudEventHeaders } from "@invoicer/platform/cloudevents";
-import type { EventMessage, ReceivedMessage } from "@invoicer/platform/kafka";
+import type { EventMessage, ReceivedMessage } from "@invoicer/platform/kafka/messages";
 import type { Logger } from "@invoicer/platform/logger";
 import { inSpan, remoteContext, SpanKind, type Tracer } from "@invoicer/platform/telemetry";
 import type { WorkerMetrics } from "./consumer-metrics.ts";
@@ -63,32 +63,8 @@ export function documentWorker(deps: DocumentWorkerDeps) {
   // A processing span continuing the trace the relay sent in the message's traceparent. The CloudEvents
   // headers (or, on events published before them, `event-id`/`event-type`) name the event on the span;
   // the payload stays what the worker acts on.
-  return (message: ReceivedMessage): Promise<void> => {
-    const ce = readCloudEventHeaders(message.headers);
-    return inSpan(
-      tracer,
-      `process ${message.topic}`,
-      {
-        kind: SpanKind.CONSUMER,
-        parent: remoteContext(message.headers),
-        attributes: {
-          "messaging.system": "kafka",
-          "messaging.operation.name": "process",
-          "messaging.destination.name": message.topic,
-          "messaging.destination.partition.id": String(message.partition),
-          "messaging.kafka.offset": Number(message.offset),
-          "messaging.message.id": ce.id ?? "",
-          "messaging.consumer.group.name": deps.groupId,
-          ...(ce.id ? { "cloudevents.event_id": ce.id } : {}),
-          ...(ce.type ? { "cloudevents.event_type": ce.type } : {}),
-          ...(ce.source ? { "cloudevents.event_source": ce.source } : {}),
-          ...(ce.subject ? { "cloudevents.event_subject": ce.subject } : {}),
-          ...(ce.specversion ? { "cloudevents.event_spec_version": ce.specversion } : {}),
-        },
-      },
-      () => handle(message),
-    );
-  };
+  return (message: ReceivedMessage): Promise<void> =>
+    inSpan(tracer, `process ${message.topic}`, processingSpan(message, deps.groupId), () => handle(message));
 
   async function handle(message: ReceivedMessage): Promise<void> {
     let event: InvoiceEvent;
@@ -123,6 +99,29 @@ export function documentWorker(deps: DocumentWorkerDeps) {
       }
     }
   }
+}
+
+/** The processing span's kind, parent and attributes: the message's place and its CloudEvents context. */
+function processingSpan(message: ReceivedMessage, groupId: string) {
+  const ce = readCloudEventHeaders(message.headers);
+  return {
+    kind: SpanKind.CONSUMER,
+    parent: remoteContext(message.headers),
+    attributes: {
+      "messaging.system": "kafka",
+      "messaging.operation.name": "process",
+      "messaging.destination.name": message.topic,
+      "messaging.destination.partition.id": String(message.partition),
+      "messaging.kafka.offset": Number(message.offset),
+      "messaging.message.id": ce.id ?? "",
+      "messaging.consumer.group.name": groupId,
+      ...(ce.id ? { "cloudevents.event_id": ce.id } : {}),
+      ...(ce.type ? { "cloudevents.event_type": ce.type } : {}),
+      ...(ce.source ? { "cloudevents.event_source": ce.source } : {}),
+      ...(ce.subject ? { "cloudevents.event_subject": ce.subject } : {}),
+      ...(ce.specversion ? { "cloudevents.event_spec_version": ce.specversion } : {}),
+    },
+  };
 }
 
 async function deadLetter(deps: DocumentWorkerDeps, message: ReceivedMessage, err: unknown, attempts: number) {

@@ -1,7 +1,7 @@
 import { createServer } from "node:http";
-import { connectEventBus } from "@invoicer/platform/kafka";
+import { connectEventBus } from "@invoicer/platform/kafka/event-bus";
 import { createLogger } from "@invoicer/platform/logger";
-import { listen } from "@invoicer/platform/http-server";
+import { listen } from "@invoicer/platform/http-server/listen";
 import { isMetricsScrape, sendMetrics } from "@invoicer/platform/metrics";
 import { startObservability } from "@invoicer/platform/observability";
 import { startDocumentConsumer, type DocumentConsumer } from "./app.ts";

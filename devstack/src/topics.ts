@@ -1,7 +1,7 @@
 // Reading and writing topics as a client outside the project would (plain kafkajs): for the tests,
 // the fault suite and the bench, never the services.
 import { randomBytes } from "node:crypto";
-import { createMissingTopics, type TopicSpec } from "@invoicer/platform/kafka";
+import { createMissingTopics, type TopicSpec } from "@invoicer/platform/kafka/topics";
 import { Kafka, logLevel, type Consumer } from "kafkajs";
 
 export interface TopicMessage {

@@ -4,7 +4,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import { InvoiceService } from "@invoicer/sdk";
 import proxyAddr from "@fastify/proxy-addr";
 import { ConfigError, envReader } from "@invoicer/platform/config";
-import type { ConnectionLimits } from "@invoicer/platform/http-server";
+import type { ConnectionLimits } from "@invoicer/platform/http-server/connection-limits";
 import { tracingConfig, type TracingConfig } from "@invoicer/platform/telemetry";
 import type { ForwardingLimits } from "./http2-forwarder.ts";
 import type { Http1Carrier } from "./rpc-routes.ts";

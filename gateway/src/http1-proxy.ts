@@ -10,7 +10,7 @@ import type { Endpoint, ServerEndpoints } from "@invoicer/platform/server-endpoi
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { Agent } from "undici";
 import { deadlineMs, passedOnHeaders, withDeadline } from "./forwarded-headers.ts";
-import { noteGrpcStatus } from "./request-observation.ts";
+import { noteGrpcStatus } from "./rpc-outcome.ts";
 import { neverConnected, type ForwardingLimits, type MethodPolicy } from "./http2-forwarder.ts";
 import { sendRpcError } from "./rpc-errors.ts";
 import type { TenantCapacity } from "./tenant-capacity.ts";

@@ -6,7 +6,8 @@ import { ErrorReason } from "@invoicer/platform/error-details";
 import type { Logger } from "@invoicer/platform/logger";
 import type { Endpoint, ServerEndpoints } from "@invoicer/platform/server-endpoints";
 import { deadlineMs, normalizeGrpcMessage, upstreamHeaders, withDeadline } from "./forwarded-headers.ts";
-import { noteGrpcStatus, noteResponseCode, type Exchange } from "./request-observation.ts";
+import type { Exchange } from "./exchange.ts";
+import { noteGrpcStatus, noteResponseCode } from "./rpc-outcome.ts";
 import { resendableBody, type ResendableBody } from "./resendable-body.ts";
 import { serverSessions, type ServerSessionOptions } from "./server-sessions.ts";
 import type { TenantCapacity } from "./tenant-capacity.ts";
@@ -51,8 +52,17 @@ export interface ForwardedCall {
   answer: ForwardedAnswer;
 }
 
+/** What every call of one forwarder goes through: the server's endpoints and sessions, and the bounds. */
+interface Forwarding {
+  endpoints: ServerEndpoints;
+  capacity: TenantCapacity;
+  limits: ForwardingLimits;
+  sessions: ReturnType<typeof serverSessions>;
+}
+
 /** One call on its way: which attempt, what the caller has been sent, what still waits for it. */
 interface Flight extends ForwardedCall {
+  via: Forwarding;
   req: CallerRequest;
   res: CallerResponse;
   headers: http2.OutgoingHttpHeaders;
@@ -91,6 +101,7 @@ const deadlineGraceMs = 1_000;
  */
 export function rpcForwarder(endpoints: ServerEndpoints, capacity: TenantCapacity, limits: ForwardingLimits, log: Pick<Logger, "warn">) {
   const sessions = serverSessions(endpoints, limits, log);
+  const via: Forwarding = { endpoints, capacity, limits, sessions };
 
   function forward(req: CallerRequest, res: CallerResponse, extraHeaders: Record<string, string>, call: ForwardedCall) {
     // The caller left while the gateway checked its key: nothing to forward, nobody to answer.
@@ -111,137 +122,137 @@ export function rpcForwarder(endpoints: ServerEndpoints, capacity: TenantCapacit
       release: (bytes) => capacity.release(call.tenant, bytes),
     });
     const flight = { req, res, headers, body, attempts: 0, responded: false, settled: false, closed: false, waiting: 0 };
-    const f: Flight = { ...call, ...flight, started: performance.now(), timeoutMs };
+    const f: Flight = { ...call, ...flight, via, started: performance.now(), timeoutMs };
     f.deadline = setTimeout(() => expire(f), timeoutMs + deadlineGraceMs);
     res.once("close", () => finish(f));
     attempt(f);
   }
 
-  function attempt(f: Flight): void {
-    // Another endpoint for a second try, or the same one (on another session) when it is the only one.
-    const endpoint = endpoints.pick(f.tried) ?? endpoints.pick();
-    if (!endpoint) return fail(f, undefined);
-    // A second try gets what is left of the deadline, not all of it again.
-    if (f.attempts > 0) f.headers = withDeadline(f.headers, f.req, Math.max(1, Math.floor(f.timeoutMs - (performance.now() - f.started))));
-    f.attempts++;
-    let upstream: http2.ClientHttp2Stream;
-    try {
-      upstream = sessions.request(endpoint, f.headers);
-    } catch (err) {
-      return settle(f, endpoint, undefined, err as NodeJS.ErrnoException); // the session is going away, or a header HTTP/2 cannot carry
-    }
-    f.upstream = upstream;
-    endpoint.outstanding++;
-    let failure: NodeJS.ErrnoException | undefined;
-    upstream.on("error", (err) => (failure = err));
-    upstream.once("close", () => {
-      endpoint.outstanding--;
-      settle(f, endpoint, upstream, failure);
-    });
-    f.body.sendTo(upstream);
-    upstream.on("response", (responseHeaders) => respond(f, responseHeaders));
-    upstream.on("data", (chunk: Buffer) => deliver(f, chunk));
-    upstream.on("trailers", (trailers) => {
-      noteGrpcStatus(f.exchange, trailers["grpc-status"]);
-      if (f.req.httpVersionMajor === 2) (f.res as Http2ServerResponse).addTrailers(normalizeGrpcMessage(trailers));
-    });
-    upstream.on("end", () => f.settled || f.res.end());
-  }
-
-  function respond(f: Flight, responseHeaders: http2.IncomingHttpHeaders) {
-    if (f.settled) return;
-    f.responded = true;
-    f.body.forget();
-    const { [HTTP2_HEADER_STATUS]: status, ...rest } = responseHeaders;
-    for (const name of Object.keys(rest)) if (name.startsWith(":")) delete rest[name];
-    noteResponseCode(f.exchange, rest);
-    (f.res as ServerResponse).writeHead(Number(status), { ...normalizeGrpcMessage(rest), ...f.answer.answering() });
-  }
-
-  /** An answer chunk goes to the caller at once; what the caller has not taken yet counts against its tenant. */
-  function deliver(f: Flight, chunk: Buffer) {
-    if (f.settled) return;
-    if (!capacity.hold(f.tenant, chunk.length)) return cut(f, "answers held for this tenant's slow callers reached their bound");
-    f.waiting += chunk.length;
-    f.stall ??= setTimeout(() => cut(f, "the caller stopped reading its answer"), limits.stalledReaderMs);
-    (f.res as ServerResponse).write(chunk, () => {
-      if (f.closed) return;
-      capacity.release(f.tenant, chunk.length);
-      f.waiting -= chunk.length;
-      if (f.waiting > 0) return void f.stall?.refresh();
-      clearTimeout(f.stall);
-      f.stall = undefined;
-    });
-  }
-
-  /** The upstream stream closed: the answer is through, it broke mid-way, or it never began (then another try, or Unavailable). */
-  function settle(
-    f: Flight,
-    endpoint: Endpoint,
-    upstream: http2.ClientHttp2Stream | undefined,
-    failure: NodeJS.ErrnoException | undefined,
-  ): void {
-    if (f.settled || callerGone(f.req, f.res)) return;
-    if (f.responded) {
-      // The server failed mid-answer: the caller must not take a cut-short answer for a whole one.
-      if (upstream?.readableEnded) return;
-      noteGrpcStatus(f.exchange, Code.Unavailable);
-      return resetCaller(f, NGHTTP2_INTERNAL_ERROR);
-    }
-    const notConnected = neverConnected(failure);
-    // A session that was going away says nothing of the endpoint; a connection that could not be made does.
-    if (notConnected && failure?.code !== "ERR_HTTP2_GOAWAY_SESSION") endpoints.unreachable(endpoint);
-    // Only REFUSED_STREAM on a live session promises the server did not run it (RFC 9113 §8.7): a session's
-    // GOAWAY with an error gives every open stream its code, those the server already ran included.
-    const refused = notConnected || (upstream?.rstCode === NGHTTP2_REFUSED_STREAM && failure?.code !== "ERR_HTTP2_SESSION_ERROR");
-    if (f.attempts < 2 && (refused || f.policy.retryable) && f.body.resendable()) {
-      f.tried = endpoint;
-      return attempt(f);
-    }
-    fail(f, failure);
-  }
-
-  function fail(f: Flight, failure: Error | undefined) {
-    f.settled = true;
-    f.log.warn({ err: failure }, "server unreachable");
-    noteGrpcStatus(f.exchange, Code.Unavailable);
-    f.answer.fail(Code.Unavailable, "server unavailable");
-  }
-
-  /** Past the deadline and its grace, and the server has not ended the call: the gateway does. */
-  function expire(f: Flight) {
-    if (f.settled) return;
-    f.settled = true;
-    f.upstream?.close(NGHTTP2_CANCEL);
-    noteGrpcStatus(f.exchange, Code.DeadlineExceeded);
-    if (f.responded) resetCaller(f, NGHTTP2_CANCEL);
-    else f.answer.fail(Code.DeadlineExceeded, "deadline exceeded");
-  }
-
-  /** One tenant's caller holds too much, or too long: only its call ends (gRPC reads ENHANCE_YOUR_CALM as ResourceExhausted). */
-  function cut(f: Flight, why: string) {
-    if (f.settled) return;
-    f.settled = true;
-    f.log.warn({ tenant: f.tenant, waitingBytes: f.waiting }, why);
-    noteGrpcStatus(f.exchange, Code.ResourceExhausted);
-    f.upstream?.close(NGHTTP2_CANCEL);
-    resetCaller(f, NGHTTP2_ENHANCE_YOUR_CALM);
-  }
-
-  /** The caller's response closed: its slot and held bytes go back, and the server's work stops if still going. */
-  function finish(f: Flight) {
-    f.closed = true;
-    f.settled = true;
-    clearTimeout(f.deadline);
-    clearTimeout(f.stall);
-    capacity.closeCall(f.tenant);
-    capacity.release(f.tenant, f.waiting);
-    f.body.forget();
-    if (f.upstream && !f.upstream.closed && !f.upstream.readableEnded) f.upstream.close(NGHTTP2_CANCEL);
-  }
-
   forward.close = () => sessions.close();
   return forward;
+}
+
+function attempt(f: Flight): void {
+  // Another endpoint for a second try, or the same one (on another session) when it is the only one.
+  const endpoint = f.via.endpoints.pick(f.tried) ?? f.via.endpoints.pick();
+  if (!endpoint) return fail(f, undefined);
+  // A second try gets what is left of the deadline, not all of it again.
+  if (f.attempts > 0) f.headers = withDeadline(f.headers, f.req, Math.max(1, Math.floor(f.timeoutMs - (performance.now() - f.started))));
+  f.attempts++;
+  let upstream: http2.ClientHttp2Stream;
+  try {
+    upstream = f.via.sessions.request(endpoint, f.headers);
+  } catch (err) {
+    return settle(f, endpoint, undefined, err as NodeJS.ErrnoException); // the session is going away, or a header HTTP/2 cannot carry
+  }
+  f.upstream = upstream;
+  endpoint.outstanding++;
+  let failure: NodeJS.ErrnoException | undefined;
+  upstream.on("error", (err) => (failure = err));
+  upstream.once("close", () => {
+    endpoint.outstanding--;
+    settle(f, endpoint, upstream, failure);
+  });
+  f.body.sendTo(upstream);
+  upstream.on("response", (responseHeaders) => respond(f, responseHeaders));
+  upstream.on("data", (chunk: Buffer) => deliver(f, chunk));
+  upstream.on("trailers", (trailers) => {
+    noteGrpcStatus(f.exchange, trailers["grpc-status"]);
+    if (f.req.httpVersionMajor === 2) (f.res as Http2ServerResponse).addTrailers(normalizeGrpcMessage(trailers));
+  });
+  upstream.on("end", () => f.settled || f.res.end());
+}
+
+function respond(f: Flight, responseHeaders: http2.IncomingHttpHeaders) {
+  if (f.settled) return;
+  f.responded = true;
+  f.body.forget();
+  const { [HTTP2_HEADER_STATUS]: status, ...rest } = responseHeaders;
+  for (const name of Object.keys(rest)) if (name.startsWith(":")) delete rest[name];
+  noteResponseCode(f.exchange, rest);
+  (f.res as ServerResponse).writeHead(Number(status), { ...normalizeGrpcMessage(rest), ...f.answer.answering() });
+}
+
+/** An answer chunk goes to the caller at once; what the caller has not taken yet counts against its tenant. */
+function deliver(f: Flight, chunk: Buffer) {
+  if (f.settled) return;
+  if (!f.via.capacity.hold(f.tenant, chunk.length)) return cut(f, "answers held for this tenant's slow callers reached their bound");
+  f.waiting += chunk.length;
+  f.stall ??= setTimeout(() => cut(f, "the caller stopped reading its answer"), f.via.limits.stalledReaderMs);
+  (f.res as ServerResponse).write(chunk, () => {
+    if (f.closed) return;
+    f.via.capacity.release(f.tenant, chunk.length);
+    f.waiting -= chunk.length;
+    if (f.waiting > 0) return void f.stall?.refresh();
+    clearTimeout(f.stall);
+    f.stall = undefined;
+  });
+}
+
+/** The upstream stream closed: the answer is through, it broke mid-way, or it never began (then another try, or Unavailable). */
+function settle(
+  f: Flight,
+  endpoint: Endpoint,
+  upstream: http2.ClientHttp2Stream | undefined,
+  failure: NodeJS.ErrnoException | undefined,
+): void {
+  if (f.settled || callerGone(f.req, f.res)) return;
+  if (f.responded) {
+    // The server failed mid-answer: the caller must not take a cut-short answer for a whole one.
+    if (upstream?.readableEnded) return;
+    noteGrpcStatus(f.exchange, Code.Unavailable);
+    return resetCaller(f, NGHTTP2_INTERNAL_ERROR);
+  }
+  const notConnected = neverConnected(failure);
+  // A session that was going away says nothing of the endpoint; a connection that could not be made does.
+  if (notConnected && failure?.code !== "ERR_HTTP2_GOAWAY_SESSION") f.via.endpoints.unreachable(endpoint);
+  // Only REFUSED_STREAM on a live session promises the server did not run it (RFC 9113 §8.7): a session's
+  // GOAWAY with an error gives every open stream its code, those the server already ran included.
+  const refused = notConnected || (upstream?.rstCode === NGHTTP2_REFUSED_STREAM && failure?.code !== "ERR_HTTP2_SESSION_ERROR");
+  if (f.attempts < 2 && (refused || f.policy.retryable) && f.body.resendable()) {
+    f.tried = endpoint;
+    return attempt(f);
+  }
+  fail(f, failure);
+}
+
+function fail(f: Flight, failure: Error | undefined) {
+  f.settled = true;
+  f.log.warn({ err: failure }, "server unreachable");
+  noteGrpcStatus(f.exchange, Code.Unavailable);
+  f.answer.fail(Code.Unavailable, "server unavailable");
+}
+
+/** Past the deadline and its grace, and the server has not ended the call: the gateway does. */
+function expire(f: Flight) {
+  if (f.settled) return;
+  f.settled = true;
+  f.upstream?.close(NGHTTP2_CANCEL);
+  noteGrpcStatus(f.exchange, Code.DeadlineExceeded);
+  if (f.responded) resetCaller(f, NGHTTP2_CANCEL);
+  else f.answer.fail(Code.DeadlineExceeded, "deadline exceeded");
+}
+
+/** One tenant's caller holds too much, or too long: only its call ends (gRPC reads ENHANCE_YOUR_CALM as ResourceExhausted). */
+function cut(f: Flight, why: string) {
+  if (f.settled) return;
+  f.settled = true;
+  f.log.warn({ tenant: f.tenant, waitingBytes: f.waiting }, why);
+  noteGrpcStatus(f.exchange, Code.ResourceExhausted);
+  f.upstream?.close(NGHTTP2_CANCEL);
+  resetCaller(f, NGHTTP2_ENHANCE_YOUR_CALM);
+}
+
+/** The caller's response closed: its slot and held bytes go back, and the server's work stops if still going. */
+function finish(f: Flight) {
+  f.closed = true;
+  f.settled = true;
+  clearTimeout(f.deadline);
+  clearTimeout(f.stall);
+  f.via.capacity.closeCall(f.tenant);
+  f.via.capacity.release(f.tenant, f.waiting);
+  f.body.forget();
+  if (f.upstream && !f.upstream.closed && !f.upstream.readableEnded) f.upstream.close(NGHTTP2_CANCEL);
 }
 
 function resetCaller(f: Flight, code: number) {

@@ -35,31 +35,15 @@ export async function restRoutes(app: FastifyInstance, { client, callHeaders: he
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, strictJsonParser(app));
   const send = (reply: FastifyReply, status: number, body: JsonValue) => reply.code(status).send(body);
-  const fail = (reply: FastifyReply, err: unknown) => {
-    // Anything but an answer meant for the caller is our bug (JavaScript or serialization text): logged, never echoed.
-    if (!(err instanceof ConnectError) || err.code === Code.Internal || err.code === Code.Unknown) {
-      reply.log.error({ err }, "REST request failed");
-      return sendRpcError(reply.request, reply, Code.Internal, "internal error");
-    }
-    const error = err;
-    const violations = error.findDetails(FieldViolationsSchema)[0]?.violations;
-    return reply.code(codeToHttpStatus(error.code)).send({
-      code: codeToString(error.code),
-      message: error.rawMessage,
-      ...(violations ? { violations: violations.map(({ field, description }) => ({ field, description })) } : {}),
-      details: restDetails(withErrorInfo(error)),
-    });
-  };
 
   app.post<{ Body: unknown }>("/v1/invoices", async (request, reply) => {
     try {
       const req = fromJson(CreateInvoiceRequestSchema, (request.body ?? {}) as JsonValue);
-      const headerKey = request.headers["idempotency-key"];
-      if (req.idempotencyKey === "" && typeof headerKey === "string") req.idempotencyKey = headerKey;
+      keyFromHeader(req, request);
       const { invoice } = await client.createInvoice(req, callOptions(request));
       return send(reply, 201, toJson(InvoiceSchema, invoice!));
     } catch (err) {
-      return fail(reply, asBadJson(err));
+      return sendFailure(reply, asBadJson(err));
     }
   });
 
@@ -74,12 +58,11 @@ export async function restRoutes(app: FastifyInstance, { client, callHeaders: he
         });
       }
       req.invoiceId = request.params.id;
-      const headerKey = request.headers["idempotency-key"];
-      if (req.idempotencyKey === "" && typeof headerKey === "string") req.idempotencyKey = headerKey;
+      keyFromHeader(req, request);
       const { creditNote } = await client.createCreditNote(req, callOptions(request));
       return send(reply, 201, toJson(InvoiceSchema, creditNote!));
     } catch (err) {
-      return fail(reply, asBadJson(err));
+      return sendFailure(reply, asBadJson(err));
     }
   });
 
@@ -88,11 +71,29 @@ export async function restRoutes(app: FastifyInstance, { client, callHeaders: he
       const { invoice } = await client.getInvoice({ id: request.params.id }, callOptions(request));
       return send(reply, 200, toJson(InvoiceSchema, invoice!));
     } catch (err) {
-      return fail(reply, err);
+      return sendFailure(reply, err);
     }
   });
 
-  // The rendered documents, as files: GET /v1/invoices/{id}/pdf, /docx, /xrechnung-ubl, /xrechnung-cii and /peppol-ubl.
+  documentFileRoutes(app, client, callOptions);
+
+  app.get<{ Querystring: Record<string, string | string[] | undefined> }>("/v1/invoices", async (request, reply) => {
+    try {
+      const page = await client.listInvoices(listRequest(request.query), callOptions(request));
+      return send(reply, 200, {
+        invoices: page.invoices.map((i) => toJson(InvoiceSchema, i)),
+        nextPageToken: page.nextPageToken,
+      });
+    } catch (err) {
+      return sendFailure(reply, err);
+    }
+  });
+}
+
+type CallOptions = (request: FastifyRequest) => { headers: Record<string, string>; timeoutMs: number };
+
+/** The rendered documents, as files: GET /v1/invoices/{id}/pdf, /docx, /xrechnung-ubl, /xrechnung-cii and /peppol-ubl. */
+function documentFileRoutes(app: FastifyInstance, client: Client<typeof InvoiceService>, callOptions: CallOptions) {
   for (const [path, format] of documentRoutes) {
     app.get<{ Params: { id: string } }>(`/v1/invoices/:id/${path}`, async (request, reply) => {
       try {
@@ -104,33 +105,44 @@ export async function restRoutes(app: FastifyInstance, { client, callHeaders: he
           .header("repr-digest", reprDigest(document.sha256))
           .send(Buffer.from(document.content));
       } catch (err) {
-        return fail(reply, err);
+        return sendFailure(reply, err);
       }
     });
   }
+}
 
-  app.get<{ Querystring: Record<string, string | string[] | undefined> }>("/v1/invoices", async (request, reply) => {
-    try {
-      const q = request.query;
-      const [pageSizeText, statusName, pageToken] = ["page_size", "status", "page_token"].map((name) => queryValue(q, name));
-      // Three digits at most: the server checks the range, and nothing here can overflow int32.
-      if (pageSizeText && !/^\d{1,3}$/.test(pageSizeText)) {
-        throw new ConnectError("page_size: must be a whole number from 0 to 100", Code.InvalidArgument);
-      }
-      const status = statusName ? restStatuses.get(statusName.toUpperCase()) : InvoiceStatus.UNSPECIFIED;
-      if (status === undefined) throw new ConnectError("status: must be ISSUED, PAID or VOID", Code.InvalidArgument);
-      const page = await client.listInvoices(
-        { pageSize: Number(pageSizeText || 0), pageToken: pageToken ?? "", status },
-        callOptions(request),
-      );
-      return send(reply, 200, {
-        invoices: page.invoices.map((i) => toJson(InvoiceSchema, i)),
-        nextPageToken: page.nextPageToken,
-      });
-    } catch (err) {
-      return fail(reply, err);
-    }
+/** Answers with an error: a ConnectError meant for the caller as JSON, anything else as an internal error. */
+function sendFailure(reply: FastifyReply, err: unknown) {
+  // Anything but an answer meant for the caller is our bug (JavaScript or serialization text): logged, never echoed.
+  if (!(err instanceof ConnectError) || err.code === Code.Internal || err.code === Code.Unknown) {
+    reply.log.error({ err }, "REST request failed");
+    return sendRpcError(reply.request, reply, Code.Internal, "internal error");
+  }
+  const violations = err.findDetails(FieldViolationsSchema)[0]?.violations;
+  return reply.code(codeToHttpStatus(err.code)).send({
+    code: codeToString(err.code),
+    message: err.rawMessage,
+    ...(violations ? { violations: violations.map(({ field, description }) => ({ field, description })) } : {}),
+    details: restDetails(withErrorInfo(err)),
   });
+}
+
+/** The Idempotency-Key header, for a request whose body names no key. */
+function keyFromHeader(req: { idempotencyKey: string }, request: FastifyRequest): void {
+  const headerKey = request.headers["idempotency-key"];
+  if (req.idempotencyKey === "" && typeof headerKey === "string") req.idempotencyKey = headerKey;
+}
+
+/** A ListInvoices request from the query string: page_size, status and page_token, each at most once. */
+function listRequest(query: Record<string, string | string[] | undefined>) {
+  const [pageSizeText, statusName, pageToken] = ["page_size", "status", "page_token"].map((name) => queryValue(query, name));
+  // Three digits at most: the server checks the range, and nothing here can overflow int32.
+  if (pageSizeText && !/^\d{1,3}$/.test(pageSizeText)) {
+    throw new ConnectError("page_size: must be a whole number from 0 to 100", Code.InvalidArgument);
+  }
+  const status = statusName ? restStatuses.get(statusName.toUpperCase()) : InvoiceStatus.UNSPECIFIED;
+  if (status === undefined) throw new ConnectError("status: must be ISSUED, PAID or VOID", Code.InvalidArgument);
+  return { pageSize: Number(pageSizeText || 0), pageToken: pageToken ?? "", status };
 }
 
 /** Each document format's route under /v1/invoices/{id}/. */

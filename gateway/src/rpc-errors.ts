@@ -7,7 +7,7 @@ import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import type { Http2ServerResponse } from "node:http2";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { normalizeGrpcMessage } from "./forwarded-headers.ts";
-import { noteGrpcStatus } from "./request-observation.ts";
+import { noteGrpcStatus } from "./rpc-outcome.ts";
 
 /** True for gRPC and gRPC-web requests, which carry their status in grpc-status, not the HTTP status. */
 export function isGrpcFamily(request: FastifyRequest): boolean {

@@ -3,7 +3,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { http2SessionManager } from "@invoicer/platform/http2-sessions";
 import { apiKeyHashHeader, internalTokenHeader, tenantHeader } from "@invoicer/platform/internal-auth";
 import type { FastifyRequest } from "fastify";
-import { upstreamHeaders } from "./request-observation.ts";
+import { upstreamHeaders } from "./exchange.ts";
 
 /** How long the gateway waits for its own calls to the server (key checks, leases) before answering Unavailable. */
 export const serverCallTimeoutMs = 5_000;

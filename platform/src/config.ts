@@ -50,47 +50,45 @@ export function envReader(env: Env) {
       return value;
     },
     /** One or more http:// URLs, comma-separated (the server's: each host may resolve to several addresses). */
-    urls(name: string, fallback: string): string[] {
-      const value = raw(name) ?? fallback;
-      const urls = value
-        .split(",")
-        .map((s) => s.trim())
-        .filter(Boolean);
-      const bad = urls.find((u) => !URL.canParse(u) || new URL(u).protocol !== "http:");
-      if (urls.length === 0 || bad !== undefined)
-        throw new ConfigError(`${name} must be http://host:port[,http://host:port...], got "${value}"`);
-      return urls;
-    },
+    urls: (name: string, fallback: string): string[] => httpUrls(name, raw(name) ?? fallback),
     /** A comma-separated list of host:port Kafka bootstrap addresses. */
-    brokers(name: string): string[] {
-      const value = raw(name);
-      if (value === undefined) throw new ConfigError(`${name} is required (comma-separated host:port list)`);
-      const brokers = value
-        .split(",")
-        .map((s) => s.trim())
-        .filter(Boolean);
-      const bad = brokers.find((b) => !/^[^\s:/]+:\d{1,5}$/.test(b));
-      if (brokers.length === 0 || bad !== undefined) throw new ConfigError(`${name} must be host:port[,host:port...], got "${value}"`);
-      return brokers;
-    },
+    brokers: (name: string): string[] => brokerAddresses(name, raw(name)),
     /** A pino level: trace, debug, info, warn, error, fatal or silent. */
     logLevel(name = "LOG_LEVEL"): string {
       const value = raw(name) ?? "info";
-      if (!["trace", "debug", "info", "warn", "error", "fatal", "silent"].includes(value)) {
-        throw new ConfigError(`${name} must be one of trace, debug, info, warn, error, fatal, silent; got "${value}"`);
-      }
+      if (!logLevels.includes(value)) throw new ConfigError(`${name} must be one of ${logLevels.join(", ")}; got "${value}"`);
       return value;
     },
     list(name: string, fallback: string[] = []): string[] {
       const value = raw(name);
-      return value === undefined
-        ? fallback
-        : value
-            .split(",")
-            .map((s) => s.trim())
-            .filter(Boolean);
+      return value === undefined ? fallback : commaSeparated(value);
     },
   };
+}
+
+const logLevels = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
+
+/** The non-empty items of a comma-separated list, trimmed. */
+const commaSeparated = (value: string): string[] =>
+  value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+function httpUrls(name: string, value: string): string[] {
+  const urls = commaSeparated(value);
+  const bad = urls.find((u) => !URL.canParse(u) || new URL(u).protocol !== "http:");
+  if (urls.length === 0 || bad !== undefined)
+    throw new ConfigError(`${name} must be http://host:port[,http://host:port...], got "${value}"`);
+  return urls;
+}
+
+function brokerAddresses(name: string, value: string | undefined): string[] {
+  if (value === undefined) throw new ConfigError(`${name} is required (comma-separated host:port list)`);
+  const brokers = commaSeparated(value);
+  const bad = brokers.find((b) => !/^[^\s:/]+:\d{1,5}$/.test(b));
+  if (brokers.length === 0 || bad !== undefined) throw new ConfigError(`${name} must be host:port[,host:port...], got "${value}"`);
+  return brokers;
 }
 
 /** Runs a service's main, turning a ConfigError into one line on stderr and exit code 2. */

@@ -1,5 +1,5 @@
 import { readCloudEventHeaders } from "./cloudevents.ts";
-import type { EventProducer } from "./kafka.ts";
+import type { EventProducer } from "./kafka/messages.ts";
 import { failSpan, remoteContext, spanHeaders, SpanKind, type Tracer } from "./telemetry.ts";
 
 /**

@@ -8,7 +8,7 @@ import { file_invoicer_v1_invoice_service } from "@invoicer/sdk/invoicer/v1/invo
 import { ApiKeyService, file_invoicer_v1_internal_service, InvoiceDocumentService } from "@invoicer/sdk/invoicer/v1/internal_service_pb";
 import { connectRoutes } from "@invoicer/platform/connect-routes";
 import { internalTokenHeader, isInternalToken } from "@invoicer/platform/internal-auth";
-import { closeGracefully } from "@invoicer/platform/http-server";
+import { closeGracefully } from "@invoicer/platform/http-server/graceful-close";
 import type { Logger } from "@invoicer/platform/logger";
 import type { Observability } from "@invoicer/platform/observability";
 import { registerReflection } from "@invoicer/platform/reflection";

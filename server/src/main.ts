@@ -1,6 +1,7 @@
 import { runMain } from "@invoicer/platform/config";
-import { createDualServer, listen } from "@invoicer/platform/http-server";
-import { connectEventBus } from "@invoicer/platform/kafka";
+import { createDualServer } from "@invoicer/platform/http-server/dual-server";
+import { listen } from "@invoicer/platform/http-server/listen";
+import { connectEventBus } from "@invoicer/platform/kafka/event-bus";
 import { createLogger } from "@invoicer/platform/logger";
 import { createMetricsServer } from "@invoicer/platform/metrics";
 import { startObservability } from "@invoicer/platform/observability";

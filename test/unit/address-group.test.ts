@@ -2,7 +2,7 @@
 // limit from each address of its /64.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { addressGroup } from "@invoicer/platform/http-server";
+import { addressGroup } from "@invoicer/platform/http-server/connection-limits";
 
 describe("addressGroup", () => {
   it("counts the addresses of one IPv6 /64 as one, however they are written", () => {

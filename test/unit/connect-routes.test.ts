@@ -10,7 +10,8 @@ import { after, before, describe, it } from "node:test";
 import { Code, ConnectError, createConnectRouter } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import { connectRoutes } from "@invoicer/platform/connect-routes";
-import { closeGracefully, createDualServer } from "@invoicer/platform/http-server";
+import { closeGracefully } from "@invoicer/platform/http-server/graceful-close";
+import { createDualServer } from "@invoicer/platform/http-server/dual-server";
 import { createLogger } from "@invoicer/platform/logger";
 import { Health, HealthCheckResponse_ServingStatus } from "@invoicer/sdk/grpc/health/v1/health_pb";
 

@@ -15,7 +15,9 @@ import { browserCors } from "../../gateway/src/browser-cors.ts";
 import { errorAnswers } from "../../gateway/src/error-answers.ts";
 import { healthRoutes } from "../../gateway/src/health.ts";
 import { metricsRoute } from "../../gateway/src/metrics-route.ts";
-import { exchangeOf, observeRequests, requestObservation } from "../../gateway/src/request-observation.ts";
+import { exchangeOf } from "../../gateway/src/exchange.ts";
+import { requestObservation } from "../../gateway/src/exchange-plugin.ts";
+import { observeRequests } from "../../gateway/src/request-observation.ts";
 import { trustedHeaders } from "../../gateway/src/server-trust.ts";
 import { unknownApiKey } from "@invoicer/platform/error-details";
 

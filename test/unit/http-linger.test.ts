@@ -6,7 +6,9 @@ import assert from "node:assert/strict";
 import type http from "node:http";
 import net, { type AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { closeGracefully, createDualServer, internalConnectionLimits } from "@invoicer/platform/http-server";
+import { closeGracefully } from "@invoicer/platform/http-server/graceful-close";
+import { createDualServer } from "@invoicer/platform/http-server/dual-server";
+import { internalConnectionLimits } from "@invoicer/platform/http-server/connection-limits";
 
 let server: http.Server;
 let port: number;

@@ -5,7 +5,9 @@ import { once } from "node:events";
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { it } from "node:test";
-import { closeGracefully, createDualServer, internalConnectionLimits } from "@invoicer/platform/http-server";
+import { closeGracefully } from "@invoicer/platform/http-server/graceful-close";
+import { createDualServer } from "@invoicer/platform/http-server/dual-server";
+import { internalConnectionLimits } from "@invoicer/platform/http-server/connection-limits";
 
 /** An internal server that answers /answer at once and holds every other call; `opened(n)` resolves once it has seen n calls. */
 async function internalServer() {

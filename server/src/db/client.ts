@@ -31,5 +31,15 @@ export function openDatabase(url: string, poolSize: number): Database {
       application_name: "invoicer-server",
     },
   });
-  return { db: drizzle({ client: sql, schema }), sql, close: () => sql.end({ timeout: 5 }) };
+  return { db: drizzleOn(sql), sql, close: () => sql.end({ timeout: 5 }) };
+}
+
+// One drizzle database per pool, so code handed only the pool (the relay, the watch) shares openDatabase's.
+const databases = new WeakMap<postgres.Sql, Db>();
+
+/** The drizzle database on a postgres.js pool: openDatabase's own, or one made now for a pool opened elsewhere (the outbox CLI's). */
+export function drizzleOn(sql: postgres.Sql): Db {
+  let db = databases.get(sql);
+  if (!db) databases.set(sql, (db = drizzle({ client: sql, schema })));
+  return db;
 }

@@ -1,5 +1,7 @@
-// Hand-written SQL for the hot paths: drizzle's builder costs CPU per call and sends each
-// statement unnamed (parse, describe, then bind: two round trips); a prepared statement is one.
+// Hand-written SQL, for the hot paths and for what drizzle cannot say: drizzle's builder costs CPU per
+// call and sends each statement unnamed (parse, describe, then bind: two round trips), where a prepared
+// statement is one; and it has no row lock inside a CTE (the relay's claim, FOR UPDATE ... SKIP LOCKED).
+// Every other statement is a drizzle query. Names come from schema.ts through sqlNames, never spelled here.
 import { getTableColumns, getTableName, type Column, type Table } from "drizzle-orm";
 import type { ParameterOrJSON, Sql, TransactionSql } from "postgres";
 import type { Db, Tx } from "./client.ts";
@@ -10,8 +12,7 @@ export type SqlNames<T extends Table> = { readonly [K in keyof T["_"]["columns"]
 
 /**
  * A table's quoted SQL name (`$table`) and each column's under its key, from schema.ts, for the
- * prepared hot-path statements. The other raw statements (outbox relay, parked and metrics, watch,
- * re-drive, stale documents) still spell names by hand: a rename in schema.ts must be made there too.
+ * statements written by hand: a rename in schema.ts reaches them as it reaches drizzle's queries.
  */
 export function sqlNames<T extends Table>(table: T): SqlNames<T> {
   const names: Record<string, string> = { $table: quote(getTableName(table)) };

@@ -1,5 +1,10 @@
+import { and, eq, lt } from "drizzle-orm";
 import type { Sql } from "postgres";
-import { outboxChannel } from "../outbox/outbox-writer.ts";
+import { drizzleOn } from "../db/client.ts";
+import { anyOf, awaitingDocuments, msAgo } from "../db/predicates.ts";
+import { invoices, outbox } from "../db/schema.ts";
+import { eventTypes } from "../invoices/events.ts";
+import { wakeOutboxRelays } from "../outbox/outbox-writer.ts";
 
 export interface Redrive {
   /** Invoices whose `invoice.issued` event goes out again. */
@@ -19,19 +24,29 @@ export async function redriveDocuments(
   sql: Sql,
   { pendingForMs, invoiceIds = [] }: { pendingForMs: number; invoiceIds?: string[] },
 ): Promise<Redrive> {
-  return sql.begin(async (tx) => {
-    const rows = await tx<{ invoice_id: string; status: string }[]>`
-      select i.id as invoice_id, i.status from invoices i join outbox o on o.invoice_id = i.id
-      where o.event_type = 'invoice.issued' and i.document_status = 'PENDING'
-        and o.published_at < now() - make_interval(secs => ${pendingForMs / 1000})
-        and (${invoiceIds.length === 0} or i.id = any(${invoiceIds}::uuid[]))
-      order by i.id
-      for update of i`;
-    const redriven = rows.filter((r) => r.status === "ISSUED").map((r) => r.invoice_id);
-    await tx`
-      update outbox set published_at = null, attempts = 0
-      where invoice_id = any(${redriven}::uuid[]) and event_type = 'invoice.issued'`;
-    await tx`select pg_notify(${outboxChannel}, '')`;
-    return { redriven, movedOn: rows.filter((r) => r.status !== "ISSUED").map((r) => r.invoice_id) };
+  return drizzleOn(sql).transaction(async (tx) => {
+    const rows = await tx
+      .select({ id: invoices.id, status: invoices.status })
+      .from(invoices)
+      .innerJoin(outbox, eq(outbox.invoiceId, invoices.id))
+      .where(
+        and(
+          eq(outbox.eventType, eventTypes.issued),
+          awaitingDocuments,
+          lt(outbox.publishedAt, msAgo(pendingForMs)),
+          invoiceIds.length === 0 ? undefined : anyOf(invoices.id, invoiceIds),
+        ),
+      )
+      .orderBy(invoices.id)
+      .for("update", { of: invoices });
+    const redriven = rows.filter((r) => r.status === "ISSUED").map((r) => r.id);
+    if (redriven.length > 0) {
+      await tx
+        .update(outbox)
+        .set({ publishedAt: null, attempts: 0 })
+        .where(and(anyOf(outbox.invoiceId, redriven), eq(outbox.eventType, eventTypes.issued)));
+    }
+    await wakeOutboxRelays(tx);
+    return { redriven, movedOn: rows.filter((r) => r.status !== "ISSUED").map((r) => r.id) };
   });
 }

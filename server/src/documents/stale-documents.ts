@@ -1,5 +1,9 @@
 import type { Logger } from "@invoicer/platform/logger";
+import { and, lt, sql as expr } from "drizzle-orm";
 import type { Sql } from "postgres";
+import { drizzleOn } from "../db/client.ts";
+import { awaitingDocuments, msAgo } from "../db/predicates.ts";
+import { invoices } from "../db/schema.ts";
 
 /**
  * Every `everyMs`, logs a warning while some invoice has waited longer than `staleAfterMs` for its
@@ -7,9 +11,10 @@ import type { Sql } from "postgres";
  */
 export function watchStaleDocuments(sql: Sql, log: Logger, staleAfterMs: number, everyMs = 60_000): () => void {
   const check = async () => {
-    const [row] = await sql<{ n: number }[]>`
-      select count(*)::int as n from invoices
-      where document_status = 'PENDING' and created_at < now() - make_interval(secs => ${staleAfterMs / 1000})`;
+    const [row] = await drizzleOn(sql)
+      .select({ n: expr<number>`count(*)::int` })
+      .from(invoices)
+      .where(and(awaitingDocuments, lt(invoices.createdAt, msAgo(staleAfterMs))));
     if (row && row.n > 0) {
       log.warn(
         { invoices: row.n, staleAfterMs },

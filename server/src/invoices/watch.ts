@@ -3,7 +3,11 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { InvoiceEventSchema, type InvoiceEvent } from "@invoicer/sdk";
 import { ErrorReason, rpcError, unknownApiKey } from "@invoicer/platform/error-details";
 import type { Logger } from "@invoicer/platform/logger";
+import { and, eq, isNull, sql as expr } from "drizzle-orm";
 import type { Sql } from "postgres";
+import { drizzleOn, type Db } from "../db/client.ts";
+import { sqlNames } from "../db/raw-sql.ts";
+import { apiKeys, outbox } from "../db/schema.ts";
 import type { OutboxNotifications } from "../outbox/notifications.ts";
 
 /** Events a watcher may fall behind by before its stream is ended; it can reconnect and re-list. */
@@ -39,6 +43,18 @@ export interface InvoiceWatch {
   stop(): Promise<void>;
 }
 
+/** The open streams of this process, by tenant, and whether new ones are refused (the server is closing). */
+interface OpenStreams {
+  watchers: Map<string, Set<Watcher>>;
+  closed: boolean;
+}
+
+interface StreamSettings {
+  db: Db;
+  keepAliveMs: number;
+  maxPerTenant: number;
+}
+
 interface Watcher {
   /** The hash of the API key the stream was opened with, when the gateway said. */
   apiKeyHash?: string;
@@ -55,10 +71,11 @@ interface Watcher {
  */
 export function createInvoiceWatch(sql: Sql, notifications: OutboxNotifications, log: Logger, options: WatchOptions = {}): InvoiceWatch {
   const { keepAliveMs = 15_000, maxPerTenant = 100, maxPendingNotifications = 10_000 } = options;
-  const watchers = new Map<string, Set<Watcher>>();
+  const open: OpenStreams = { watchers: new Map(), closed: false };
+  const { watchers } = open;
+  const settings: StreamSettings = { db: drizzleOn(sql), keepAliveMs, maxPerTenant };
   const pending = pendingNotifications();
   let draining: Promise<void> | undefined;
-  let closed = false;
 
   const endAll = (why: ConnectError) => {
     pending.clear();
@@ -73,25 +90,13 @@ export function createInvoiceWatch(sql: Sql, notifications: OutboxNotifications,
     return tenantId;
   };
 
-  const drain = async () => {
-    while (pending.size() > 0) {
-      const batch = pending.take(deliveryBatch);
-      const ids = batch.map((n) => n.eventId);
-      const rows = await sql<{ id: string; payload: Buffer }[]>`select id, payload from outbox where id = any(${ids}::uuid[])`;
-      const byId = new Map(rows.map((r) => [r.id, r.payload]));
-      for (const { tenantId, eventId } of batch) {
-        const payload = byId.get(eventId);
-        if (payload) deliver(watchers.get(tenantId), fromBinary(InvoiceEventSchema, payload));
-      }
-    }
-  };
   const unsubscribe = notifications.subscribe({
     onNotify(payload) {
       const [tenantId = "", eventId = ""] = payload.split("/");
       if (!watchers.has(tenantId) || !/^[0-9a-f-]{36}$/.test(eventId)) return;
       if (pending.size() >= maxPendingNotifications && shed() === tenantId) return;
       pending.add({ tenantId, eventId });
-      draining ??= drain()
+      draining ??= deliverPending(sql, pending, watchers)
         .catch((err: unknown) => {
           log.warn({ err }, "watch delivery failed; ending the streams that may have missed events");
           missed();
@@ -107,9 +112,9 @@ export function createInvoiceWatch(sql: Sql, notifications: OutboxNotifications,
   return {
     ready: notifications.ready,
     watching: () => [...watchers.values()].reduce((n, set) => n + set.size, 0),
-    subscribe: (tenantId, signal, apiKeyHash) => stream(tenantId, signal, apiKeyHash),
+    subscribe: (tenantId, signal, apiKeyHash) => stream(open, settings, tenantId, signal, apiKeyHash),
     close() {
-      closed = true;
+      open.closed = true;
       endAll(rpcError("the server is shutting down; reconnect", Code.Unavailable, ErrorReason.SHUTTING_DOWN));
     },
     async stop() {
@@ -117,46 +122,86 @@ export function createInvoiceWatch(sql: Sql, notifications: OutboxNotifications,
       await draining;
     },
   };
+}
 
-  async function* stream(tenantId: string, signal: AbortSignal, apiKeyHash?: string): AsyncIterable<InvoiceEvent | undefined> {
-    if (closed) throw rpcError("the server is shutting down; reconnect", Code.Unavailable, ErrorReason.SHUTTING_DOWN);
-    const audience = watchers.get(tenantId) ?? new Set<Watcher>();
-    if (audience.size >= maxPerTenant) {
-      throw rpcError(`at most ${maxPerTenant} open WatchInvoices streams per tenant`, Code.ResourceExhausted, ErrorReason.TOO_MANY_WATCHES);
-    }
-    const watcher: Watcher = { apiKeyHash, queue: [] };
-    watchers.set(tenantId, audience.add(watcher));
-    const onAbort = () => watcher.wake?.();
-    signal.addEventListener("abort", onAbort);
-    try {
-      // Checked once the watcher is registered: a revocation after this check reaches it as a notification.
-      if (apiKeyHash && !(await isActiveKey(sql, apiKeyHash))) throw unknownApiKey();
-      yield undefined;
-      while (!signal.aborted) {
-        const event = watcher.queue.shift();
-        if (event) {
-          yield event;
-          continue;
-        }
-        if (watcher.ended) throw watcher.ended;
-        let timer: NodeJS.Timeout | undefined;
-        const quiet = await new Promise<boolean>((resolve) => {
-          watcher.wake = () => resolve(false);
-          timer = setTimeout(() => resolve(true), keepAliveMs);
-        });
-        clearTimeout(timer);
-        if (quiet && !signal.aborted) yield undefined;
+/** One WatchInvoices stream: registered among its tenant's watchers until it ends. */
+async function* stream(
+  open: OpenStreams,
+  { db, keepAliveMs, maxPerTenant }: StreamSettings,
+  tenantId: string,
+  signal: AbortSignal,
+  apiKeyHash?: string,
+): AsyncIterable<InvoiceEvent | undefined> {
+  if (open.closed) throw rpcError("the server is shutting down; reconnect", Code.Unavailable, ErrorReason.SHUTTING_DOWN);
+  const audience = open.watchers.get(tenantId) ?? new Set<Watcher>();
+  if (audience.size >= maxPerTenant) {
+    throw rpcError(`at most ${maxPerTenant} open WatchInvoices streams per tenant`, Code.ResourceExhausted, ErrorReason.TOO_MANY_WATCHES);
+  }
+  const watcher: Watcher = { apiKeyHash, queue: [] };
+  open.watchers.set(tenantId, audience.add(watcher));
+  const onAbort = () => watcher.wake?.();
+  signal.addEventListener("abort", onAbort);
+  try {
+    // Checked once the watcher is registered: a revocation after this check reaches it as a notification.
+    if (apiKeyHash && !(await isActiveKey(db, apiKeyHash))) throw unknownApiKey();
+    yield undefined;
+    while (!signal.aborted) {
+      const event = watcher.queue.shift();
+      if (event) {
+        yield event;
+        continue;
       }
-    } finally {
-      signal.removeEventListener("abort", onAbort);
-      audience.delete(watcher);
-      if (audience.size === 0) watchers.delete(tenantId);
+      if (watcher.ended) throw watcher.ended;
+      if ((await quietFor(watcher, keepAliveMs)) && !signal.aborted) yield undefined;
+    }
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    audience.delete(watcher);
+    if (audience.size === 0) open.watchers.delete(tenantId);
+  }
+}
+
+/** Waits until the watcher is woken (false) or `ms` pass in silence (true). */
+async function quietFor(watcher: Watcher, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const quiet = await new Promise<boolean>((resolve) => {
+    watcher.wake = () => resolve(false);
+    timer = setTimeout(() => resolve(true), ms);
+  });
+  clearTimeout(timer);
+  return quiet;
+}
+
+/** Reads the events of the notifications waiting, a batch at a time, and queues each for its tenant's watchers. */
+async function deliverPending(sql: Sql, pending: PendingNotifications, watchers: Map<string, Set<Watcher>>): Promise<void> {
+  while (pending.size() > 0) {
+    const batch = pending.take(deliveryBatch);
+    const byId = await eventPayloads(
+      sql,
+      batch.map((n) => n.eventId),
+    );
+    for (const { tenantId, eventId } of batch) {
+      const payload = byId.get(eventId);
+      if (payload) deliver(watchers.get(tenantId), fromBinary(InvoiceEventSchema, payload));
     }
   }
 }
 
-async function isActiveKey(sql: Sql, apiKeyHash: string): Promise<boolean> {
-  const rows = await sql`select 1 from api_keys where key_hash = ${apiKeyHash} and revoked_at is null`;
+const o = sqlNames(outbox);
+/** The payloads of outbox rows by id ($1, an array): prepared, as it runs for every batch of notifications. */
+const eventPayloadsSql = `select ${o.id} as id, ${o.payload} as payload from ${o.$table} where ${o.id} = any($1::uuid[])`;
+
+/** The payloads of the outbox rows with these ids, by id. */
+async function eventPayloads(sql: Sql, ids: string[]): Promise<Map<string, Buffer>> {
+  const rows = await sql.unsafe<{ id: string; payload: Buffer }[]>(eventPayloadsSql, [ids], { prepare: true });
+  return new Map(rows.map((r) => [r.id, r.payload]));
+}
+
+async function isActiveKey(db: Db, apiKeyHash: string): Promise<boolean> {
+  const rows = await db
+    .select({ one: expr`1` })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.keyHash, apiKeyHash), isNull(apiKeys.revokedAt)));
   return rows.length > 0;
 }
 
@@ -182,6 +227,8 @@ interface Notification {
   tenantId: string;
   eventId: string;
 }
+
+type PendingNotifications = ReturnType<typeof pendingNotifications>;
 
 /** Notifications waiting to be read from the outbox, in commit order, counted per tenant. */
 function pendingNotifications() {

@@ -1,12 +1,19 @@
 // Writing to the outbox: the row of an event, in the transaction of the change it describes,
 // and the NOTIFY that wakes the relay and the watchers when that transaction commits.
 import { traceHeaders } from "@invoicer/platform/telemetry";
+import { sql } from "drizzle-orm";
 import type { TransactionSql } from "postgres";
+import type { Db, Tx } from "../db/client.ts";
 import { insertRow, sqlNames, type RowOf } from "../db/raw-sql.ts";
 import { outbox } from "../db/schema.ts";
 
 /** NOTIFY channel of committed outbox rows; the payload is "<tenant id>/<event id>". */
 export const outboxChannel = "invoicer_outbox";
+
+/** Wakes every server's relay (they LISTEN on the outbox channel), once the transaction commits. */
+export async function wakeOutboxRelays(db: Db | Tx): Promise<void> {
+  await db.execute(sql`select pg_notify(${outboxChannel}, '')`);
+}
 
 /** An event to write to the outbox in the transaction of the change it describes. */
 export interface OutboxEvent {

@@ -1,5 +1,9 @@
+import { and, sql as expr } from "drizzle-orm";
 import type { Sql } from "postgres";
-import { outboxChannel } from "./outbox-writer.ts";
+import { drizzleOn } from "../db/client.ts";
+import { anyOf, parkedRows } from "../db/predicates.ts";
+import { outbox } from "../db/schema.ts";
+import { wakeOutboxRelays } from "./outbox-writer.ts";
 
 export interface ParkedEvent {
   id: string;
@@ -12,10 +16,19 @@ export interface ParkedEvent {
 
 /** Outbox rows the broker refused for good, oldest first. */
 export async function listParked(sql: Sql): Promise<ParkedEvent[]> {
-  return sql<ParkedEvent[]>`
-    select id, invoice_id as "invoiceId", event_type as "eventType", octet_length(payload) as bytes,
-      parked_at as "parkedAt", coalesce(park_reason, '') as reason
-    from outbox where parked_at is not null and published_at is null order by position`;
+  const rows = await drizzleOn(sql)
+    .select({
+      id: outbox.id,
+      invoiceId: outbox.invoiceId,
+      eventType: outbox.eventType,
+      bytes: expr<number>`octet_length(${outbox.payload})`,
+      parkedAt: outbox.parkedAt,
+      reason: expr<string>`coalesce(${outbox.parkReason}, '')`,
+    })
+    .from(outbox)
+    .where(parkedRows)
+    .orderBy(outbox.position);
+  return rows.map((row) => ({ ...row, parkedAt: row.parkedAt! })); // set on every parked row
 }
 
 /**
@@ -23,13 +36,13 @@ export async function listParked(sql: Sql): Promise<ParkedEvent[]> {
  * instance after the topic's max.message.bytes was raised; wakes the relays. Returns how many.
  */
 export async function retryParked(sql: Sql, ids: string[] = []): Promise<number> {
-  return sql.begin(async (tx) => {
-    const rows = await tx`
-      update outbox set parked_at = null, park_reason = null, attempts = 0
-      where parked_at is not null and published_at is null
-        and (${ids.length === 0} or id = any(${ids}::uuid[]))
-      returning id`;
-    await tx`select pg_notify(${outboxChannel}, '')`;
+  return drizzleOn(sql).transaction(async (tx) => {
+    const rows = await tx
+      .update(outbox)
+      .set({ parkedAt: null, parkReason: null, attempts: 0 })
+      .where(and(parkedRows, ids.length === 0 ? undefined : anyOf(outbox.id, ids)))
+      .returning({ id: outbox.id });
+    await wakeOutboxRelays(tx);
     return rows.length;
   });
 }

@@ -1,23 +1,38 @@
 import { Gauge, type Registry } from "@invoicer/platform/metrics";
+import { sql as expr } from "drizzle-orm";
 import type { Sql } from "postgres";
+import { drizzleOn } from "../db/client.ts";
+import { awaitingDocuments, awaitingRelay, parkedRows } from "../db/predicates.ts";
+import { invoices, outbox } from "../db/schema.ts";
 
-interface Reading {
+// A type, not an interface: drizzle's execute() takes row types that are records.
+type Reading = {
   backlog: number;
   oldestAge: number;
   parked: number;
   pendingDocuments: number;
   oldestPendingDocumentAge: number;
-}
+};
 
 /** Reads what an operator watches of the event pipeline's state in PostgreSQL: one query. */
 export async function readPipelineState(sql: Sql): Promise<Reading> {
-  const [row] = await sql<Reading[]>`
-    select
-      (select count(*)::int from outbox where published_at is null and parked_at is null) as backlog,
-      (select coalesce(extract(epoch from now() - min(created_at)), 0)::float8 from outbox where published_at is null and parked_at is null) as "oldestAge",
-      (select count(*)::int from outbox where published_at is null and parked_at is not null) as parked,
-      (select count(*)::int from invoices where document_status = 'PENDING') as "pendingDocuments",
-      (select coalesce(extract(epoch from now() - min(created_at)), 0)::float8 from invoices where document_status = 'PENDING') as "oldestPendingDocumentAge"`;
+  const db = drizzleOn(sql);
+  const count = expr<number>`count(*)::int`;
+  const oldestAge = (createdAt: typeof outbox.createdAt | typeof invoices.createdAt) =>
+    expr<number>`coalesce(extract(epoch from now() - min(${createdAt})), 0)::float8`;
+  // Each figure a subquery drizzle builds, selected together in one statement.
+  const [row] = await db.execute<Reading>(expr`select
+    (${db.select({ count }).from(outbox).where(awaitingRelay)}) as backlog,
+    (${db
+      .select({ age: oldestAge(outbox.createdAt) })
+      .from(outbox)
+      .where(awaitingRelay)}) as "oldestAge",
+    (${db.select({ count }).from(outbox).where(parkedRows)}) as parked,
+    (${db.select({ count }).from(invoices).where(awaitingDocuments)}) as "pendingDocuments",
+    (${db
+      .select({ age: oldestAge(invoices.createdAt) })
+      .from(invoices)
+      .where(awaitingDocuments)}) as "oldestPendingDocumentAge"`);
   return row!;
 }
 

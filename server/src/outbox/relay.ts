@@ -1,7 +1,13 @@
 import { cloudEventHeaders } from "@invoicer/platform/cloudevents";
-import { isRejectedForGood, type EventProducer } from "@invoicer/platform/kafka";
+import type { EventProducer } from "@invoicer/platform/kafka/messages";
+import { isRejectedForGood } from "@invoicer/platform/kafka/producer";
 import type { Logger } from "@invoicer/platform/logger";
+import { and, eq, isNull, sql as expr } from "drizzle-orm";
 import type { Sql, TransactionSql } from "postgres";
+import { drizzleOn, type Db } from "../db/client.ts";
+import { anyOf } from "../db/predicates.ts";
+import { sqlNames } from "../db/raw-sql.ts";
+import { outbox } from "../db/schema.ts";
 import type { OutboxNotifications } from "./notifications.ts";
 
 export interface RelayOptions {
@@ -54,7 +60,8 @@ type BatchOutcome = { published: number } | { refused: OutboxRow[]; reason: stri
  * halves; a single row it refuses is set aside (parked), and only its invoice's later rows wait.
  */
 export function startOutboxRelay(options: RelayOptions): OutboxRelay {
-  const { sql, producer, topic, log, batchSize = 100, maxBatchBytes = 512 * 1024, pollIntervalMs = 5_000, maxBackoffMs = 30_000 } = options;
+  const { sql, log, batchSize = 100, maxBatchBytes = 512 * 1024, pollIntervalMs = 5_000, maxBackoffMs = 30_000 } = options;
+  const db = drizzleOn(sql);
   let stopped = false;
   let notified = false;
   let wake: (() => void) | undefined;
@@ -74,35 +81,6 @@ export function startOutboxRelay(options: RelayOptions): OutboxRelay {
       };
     });
 
-  /**
-   * Publishes one batch in one transaction (BEGIN, UPDATE ... RETURNING, send, COMMIT): the marks
-   * commit only once Kafka has the batch; a failed send rolls them back before attempts are counted.
-   */
-  const publishBatch = async (rowLimit: number, byteLimit: number): Promise<BatchOutcome> => {
-    let claimed: OutboxRow[] = [];
-    try {
-      return await sql.begin(async (tx) => {
-        claimed = await claimBatch(tx, rowLimit, byteLimit);
-        if (claimed.length > 0) await producer.send(topic, claimed.map(toMessage));
-        return { published: claimed.length };
-      });
-    } catch (err) {
-      if (claimed.length === 0) throw err;
-      if (isRejectedForGood(err)) return { refused: claimed, reason: reasonOf(err) };
-      const ids = claimed.map((r) => r.id);
-      await sql`update outbox set attempts = attempts + 1 where id = any(${ids}::uuid[]) and published_at is null`.catch(() => undefined);
-      throw Object.assign(new Error("publishing the outbox failed"), { cause: err, rows: claimed.length });
-    }
-  };
-
-  const park = async ([row]: OutboxRow[], reason: string) => {
-    await sql`update outbox set parked_at = now(), park_reason = ${reason} where id = ${row!.id} and published_at is null`;
-    log.error(
-      { eventId: row!.id, invoiceId: row!.invoice_id, eventType: row!.event_type, bytes: row!.payload.length, reason },
-      "outbox row set aside: the broker refuses it; later events of its invoice wait (npm run outbox -- parked)",
-    );
-  };
-
   const loop = (async () => {
     let failures = 0;
     let byteLimit: number | undefined;
@@ -111,12 +89,12 @@ export function startOutboxRelay(options: RelayOptions): OutboxRelay {
       notified = false;
       try {
         byteLimit ??= await batchByteLimit(options, maxBatchBytes, log);
-        const outcome = await publishBatch(rowLimit, byteLimit);
+        const outcome = await publishBatch(options, db, rowLimit, byteLimit);
         if (failures > 0) log.info({ failures }, "outbox relay recovered");
         failures = 0;
         if ("refused" in outcome) {
           // Halve until the broker takes the batch; a single row it refuses is set aside.
-          if (outcome.refused.length === 1) await park(outcome.refused, outcome.reason);
+          if (outcome.refused.length === 1) await park(db, outcome.refused[0]!, outcome.reason, log);
           rowLimit = Math.max(1, Math.floor(outcome.refused.length / 2));
           continue;
         }
@@ -142,28 +120,80 @@ export function startOutboxRelay(options: RelayOptions): OutboxRelay {
   };
 }
 
-/** Claims the oldest claimable rows, up to `rowLimit` rows and `byteLimit` bytes (at least one row), and marks them published. */
-function claimBatch(tx: TransactionSql, rowLimit: number, byteLimit: number): Promise<OutboxRow[]> {
-  return tx<OutboxRow[]>`
+/**
+ * Publishes one batch in one transaction (BEGIN, UPDATE ... RETURNING, send, COMMIT): the marks
+ * commit only once Kafka has the batch; a failed send rolls them back before attempts are counted.
+ */
+async function publishBatch({ sql, producer, topic }: RelayOptions, db: Db, rowLimit: number, byteLimit: number): Promise<BatchOutcome> {
+  let claimed: OutboxRow[] = [];
+  try {
+    return await sql.begin(async (tx) => {
+      claimed = await claimBatch(tx, rowLimit, byteLimit);
+      if (claimed.length > 0) await producer.send(topic, claimed.map(toMessage));
+      return { published: claimed.length };
+    });
+  } catch (err) {
+    if (claimed.length === 0) throw err;
+    if (isRejectedForGood(err)) return { refused: claimed, reason: reasonOf(err) };
+    await countFailedAttempt(db, claimed).catch(() => undefined);
+    throw Object.assign(new Error("publishing the outbox failed"), { cause: err, rows: claimed.length });
+  }
+}
+
+const o = sqlNames(outbox);
+
+/**
+ * Claims the oldest claimable rows, up to $2 rows and $3 bytes ($1 added to each payload; at least one
+ * row), and marks them published. Hand-written for what drizzle cannot say (a row lock taken in a CTE,
+ * SKIP LOCKED on one table of it, a running sum), and prepared: the relay runs it for every batch.
+ */
+const claimBatchSql = `
     with candidates as (
-      select o.id, o.position, octet_length(o.payload) + ${recordOverheadBytes}::int as bytes
-      from outbox o
-      where o.published_at is null and o.parked_at is null
+      select o.${o.id}, o.${o.position}, octet_length(o.${o.payload}) + $1::int as bytes
+      from ${o.$table} o
+      where o.${o.publishedAt} is null and o.${o.parkedAt} is null
         and not exists (
-          select 1 from outbox e
-          where e.invoice_id = o.invoice_id and e.published_at is null and e.position < o.position)
-      order by o.position
-      limit ${rowLimit}
+          select 1 from ${o.$table} e
+          where e.${o.invoiceId} = o.${o.invoiceId} and e.${o.publishedAt} is null and e.${o.position} < o.${o.position})
+      order by o.${o.position}
+      limit $2
       for update of o skip locked),
     batch as (
-      select id from (
-        select id, sum(bytes) over (order by position) as upto, row_number() over (order by position) as n from candidates) c
-      where c.upto <= ${byteLimit} or c.n = 1),
+      select ${o.id} from (
+        select ${o.id}, sum(bytes) over (order by ${o.position}) as upto, row_number() over (order by ${o.position}) as n from candidates) c
+      where c.upto <= $3 or c.n = 1),
     claimed as (
-      update outbox set published_at = now()
-      where id in (select id from batch)
-      returning id, position, invoice_id, event_type, payload, traceparent, created_at)
-    select id, invoice_id, event_type, payload, traceparent, (extract(epoch from created_at) * 1000)::float8 as created_ms from claimed order by position`;
+      update ${o.$table} set ${o.publishedAt} = now()
+      where ${o.id} in (select ${o.id} from batch)
+      returning ${o.id}, ${o.position}, ${o.invoiceId}, ${o.eventType}, ${o.payload}, ${o.traceparent}, ${o.createdAt})
+    select ${o.id} as id, ${o.invoiceId} as invoice_id, ${o.eventType} as event_type, ${o.payload} as payload,
+      ${o.traceparent} as traceparent, (extract(epoch from ${o.createdAt}) * 1000)::float8 as created_ms
+    from claimed order by ${o.position}`;
+
+/** Claims the oldest claimable rows, up to `rowLimit` rows and `byteLimit` bytes (at least one row), and marks them published. */
+function claimBatch(tx: TransactionSql, rowLimit: number, byteLimit: number): Promise<OutboxRow[]> {
+  return tx.unsafe<OutboxRow[]>(claimBatchSql, [recordOverheadBytes, rowLimit, byteLimit], { prepare: true });
+}
+
+/** Counts a failed send against the rows it carried (those not published meanwhile). */
+async function countFailedAttempt(db: Db, rows: OutboxRow[]): Promise<void> {
+  const ids = rows.map((r) => r.id);
+  await db
+    .update(outbox)
+    .set({ attempts: expr`${outbox.attempts} + 1` })
+    .where(and(anyOf(outbox.id, ids), isNull(outbox.publishedAt)));
+}
+
+/** Sets a row the broker refuses for good aside, so that only its invoice's later rows wait. */
+async function park(db: Db, row: OutboxRow, reason: string, log: Logger): Promise<void> {
+  await db
+    .update(outbox)
+    .set({ parkedAt: expr`now()`, parkReason: reason })
+    .where(and(eq(outbox.id, row.id), isNull(outbox.publishedAt)));
+  log.error(
+    { eventId: row.id, invoiceId: row.invoice_id, eventType: row.event_type, bytes: row.payload.length, reason },
+    "outbox row set aside: the broker refuses it; later events of its invoice wait (npm run outbox -- parked)",
+  );
 }
 
 /** Bytes a batch may hold: the configured cap, or less when the topic takes less. */
