@@ -1,5 +1,5 @@
 // Each service's start: ms from spawn until it answers ready, CPU it spent getting there, and its RSS
-// once idle, as the fault suite and the bench start it (scripts/service-process.ts), on one fresh
+// once idle, as the fault suite and the bench start it (devstack/src/service-process.ts), on one fresh
 // PostgreSQL and Kafka broker under .data/service-start/. Rounds alternate nothing: run it in two
 // checkouts in turn to compare them.   npx tsx bench/service-start.ts [rounds=5] [idle seconds=5]
 import { randomBytes } from "node:crypto";
@@ -8,7 +8,7 @@ import { join, resolve } from "node:path";
 import { startLocalKafka } from "@invoicer/devstack/local-kafka";
 import { startLocalPostgres } from "@invoicer/devstack/local-postgres";
 import { freePort } from "@invoicer/devstack/ports";
-import { httpOk, serverServing, serviceProcess, type ServiceProcess } from "../scripts/service-process.ts";
+import { httpOk, serverServing, serviceProcess, type ServiceProcess } from "@invoicer/devstack/service-process";
 
 const [rounds = 5, idleSeconds = 5] = process.argv.slice(2).map(Number);
 const dataDir = resolve(".data", "service-start");
