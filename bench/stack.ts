@@ -88,7 +88,13 @@ export async function startStack(stamp: string, say: (line: string) => void, opt
   }
 }
 
-async function startServices(stamp: string, databaseUrl: string, brokers: string, { profileDir, nodeOptions }: StackOptions, limits?: PodLimits) {
+async function startServices(
+  stamp: string,
+  databaseUrl: string,
+  brokers: string,
+  { profileDir, nodeOptions }: StackOptions,
+  limits?: PodLimits,
+) {
   const topic = `bench-events-${stamp}`;
   const services = await assembleServices({
     databaseUrl,
@@ -105,7 +111,9 @@ async function startServices(stamp: string, databaseUrl: string, brokers: string
         },
       },
     ],
-    gateways: [{ name: "gateway", env: { RATE_LIMIT_PER_SECOND: "1000000", RATE_LIMIT_BURST: "1000000", RATE_LIMIT_PER_ADDRESS: "1000000" } }],
+    gateways: [
+      { name: "gateway", env: { RATE_LIMIT_PER_SECOND: "1000000", RATE_LIMIT_BURST: "1000000", RATE_LIMIT_PER_ADDRESS: "1000000" } },
+    ],
     env: {
       KAFKA_TOPIC: topic,
       // After the shell's, as npm start puts the shell's after the services' own.
@@ -130,7 +138,14 @@ async function startServices(stamp: string, databaseUrl: string, brokers: string
     await Promise.all(added.map((c) => c.start()));
   };
   const [server, gateway] = [services.servers[0]!, services.gateways[0]!];
-  return { serverUrl: server.url, gatewayUrl: gateway.url, internalToken: services.internalToken, pids: services.pids, startConsumers, stop: services.stop };
+  return {
+    serverUrl: server.url,
+    gatewayUrl: gateway.url,
+    internalToken: services.internalToken,
+    pids: services.pids,
+    startConsumers,
+    stop: services.stop,
+  };
 }
 
 /** Waits until the relay has published every outbox row (the calls' events), within a minute. */

@@ -376,7 +376,13 @@ function serviceProcesses(scenario: Scenario, databaseUrl: string, brokers: stri
     FAULT_SLOW_RENDER_MS: String(sessionTimeoutMs * 2.5),
   };
   // Short connection bounds, so the suite sees them work within its run.
-  const gatewayEnv = { ...refresh, HEADERS_TIMEOUT_MS: "2000", IDLE_TIMEOUT_MS: "5000", RATE_LIMIT_PER_SECOND: "1000", RATE_LIMIT_BURST: "2000" };
+  const gatewayEnv = {
+    ...refresh,
+    HEADERS_TIMEOUT_MS: "2000",
+    IDLE_TIMEOUT_MS: "5000",
+    RATE_LIMIT_PER_SECOND: "1000",
+    RATE_LIMIT_BURST: "2000",
+  };
   return assembleServices({
     databaseUrl,
     brokers,

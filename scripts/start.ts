@@ -111,9 +111,11 @@ await runMain(async () => {
     }),
   });
   running.stopAll = stopAll;
+  // A start cut short by Ctrl-C is not an error: stopAll exits once everything has stopped.
+  const unlessStopping = <T>(started: Promise<T>) => started.catch((err: unknown) => stopping ?? Promise.reject(err));
   // All three spawn at once: the gateway and the consumer wait for the server themselves.
-  const consumerReady = services.consumers[0]!.start();
-  await Promise.all([...services.servers, ...services.gateways].map((s) => s.start()));
+  const consumerReady = unlessStopping(services.consumers[0]!.start());
+  await unlessStopping(Promise.all([...services.servers, ...services.gateways].map((s) => s.start())));
   step("server and gateway ready", t0);
   await consumerReady;
   step("consumer ready", t0);

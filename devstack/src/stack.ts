@@ -33,10 +33,16 @@ export interface InfrastructureOptions {
 }
 
 /** PostgreSQL and a single Kafka broker, started side by side (each on a free port unless given one). */
-export async function startInfrastructure({ dataDir, postgres = {}, kafka: kafkaOptions = {} }: InfrastructureOptions): Promise<Infrastructure> {
+export async function startInfrastructure({
+  dataDir,
+  postgres = {},
+  kafka: kafkaOptions = {},
+}: InfrastructureOptions): Promise<Infrastructure> {
   const pgOptions = { ...postgres, dataDir: join(dataDir, "postgres"), port: postgres.port ?? (await freePort()) };
   const brokerOptions =
-    kafkaOptions === false ? undefined : { ...kafkaOptions, dataDir: join(dataDir, "kafka"), port: kafkaOptions.port ?? (await freePort()) };
+    kafkaOptions === false
+      ? undefined
+      : { ...kafkaOptions, dataDir: join(dataDir, "kafka"), port: kafkaOptions.port ?? (await freePort()) };
   const [pg, broker] = await Promise.allSettled([startLocalPostgres(pgOptions), brokerOptions && startLocalKafka(brokerOptions)]);
   if (pg.status === "rejected" || broker.status === "rejected") {
     await Promise.all([pg, broker].map((s) => (s.status === "fulfilled" ? s.value?.stop() : undefined)));
@@ -135,7 +141,8 @@ export async function assembleServices(topology: Topology): Promise<Services> {
     internal: randomBytes(24).toString("hex"),
     consumer: randomBytes(24).toString("hex"),
   };
-  const logOf = (name: string) => (topology.logDir === "console" ? "console" : join(topology.logDir, `${topology.logPrefix ?? ""}${name}.log`));
+  const logOf = (name: string) =>
+    topology.logDir === "console" ? "console" : join(topology.logDir, `${topology.logPrefix ?? ""}${name}.log`);
   const url = (port: number) => `http://127.0.0.1:${port}`;
   const run = (spec: ServiceSpec, entry: string, env: Env, ready: () => Promise<boolean>) => {
     const options = topology.processOptions?.(spec.name);
