@@ -6,10 +6,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import { ConfigError, envReader, runMain } from "@invoicer/platform/config";
-import { startLocalKafka, type LocalKafka } from "@invoicer/devstack/local-kafka";
-import { startLocalPostgres, type LocalPostgres } from "@invoicer/devstack/local-postgres";
 import { assertPortFree } from "@invoicer/devstack/ports";
-import { assembleServices } from "@invoicer/devstack/stack";
+import { assembleServices, startInfrastructure } from "@invoicer/devstack/stack";
 import { createApiKey, hashApiKey } from "../server/src/api-key-admin.ts";
 import { openDatabase } from "../server/src/db/client.ts";
 import { applyMigrations } from "../server/src/db/migrate.ts";
@@ -45,45 +43,32 @@ await runMain(async () => {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
 
-  let postgres: LocalPostgres | undefined;
-  let kafka: LocalKafka | undefined;
-  const startPostgres = async () => {
-    console.log(`[start] starting embedded PostgreSQL (data in ${join(dataDir, "postgres")}) ...`);
-    postgres = await startLocalPostgres({
-      dataDir: join(dataDir, "postgres"),
-      port: env.port("PGPORT", 5433),
-      portVariable: "PGPORT",
-      ownProcessGroup: true,
-    });
-    step("PostgreSQL ready", t0);
-    return postgres.url;
-  };
-  const startKafka = async () => {
+  const databaseUrl = env.optional("DATABASE_URL");
+  const kafkaBrokers = env.optional("KAFKA_BROKERS");
+  if (!databaseUrl) console.log(`[start] starting embedded PostgreSQL (data in ${join(dataDir, "postgres")}) ...`);
+  if (!kafkaBrokers)
     console.log(
       `[start] starting Kafka in KRaft mode (data in ${join(dataDir, "kafka")}; the first run downloads its jars with Maven) ...`,
     );
-    kafka = await startLocalKafka({
-      dataDir: join(dataDir, "kafka"),
-      port: env.port("KAFKA_PORT", 9092),
-      portVariable: "KAFKA_PORT",
-      ownProcessGroup: true,
-    });
-    step("Kafka ready", t0);
-    return kafka.brokers;
-  };
+  // Each in a process group of its own (above), on its port unless DATABASE_URL or KAFKA_BROKERS names one.
+  const own = (port: number, portVariable: string) => ({ port, portVariable, ownProcessGroup: true });
+  const starting = startInfrastructure({
+    dataDir,
+    postgres: !databaseUrl && own(env.port("PGPORT", 5433), "PGPORT"),
+    kafka: !kafkaBrokers && own(env.port("KAFKA_PORT", 9092), "KAFKA_PORT"),
+    onReady: (what) => step(`${what} ready`, t0),
+  });
   // The gateway serves web/dist, so it is built (when stale) before the gateway starts.
   const buildWeb = () =>
     ensureWebBuilt().then(
       (ms) => ms !== undefined && console.log(`[start] web app built in ${ms} ms`),
       (err: Error) => console.error(`[start] the web app is not served: ${err.message}`),
     );
-  const [databaseUrl, kafkaBrokers] = await Promise.all([
-    env.optional("DATABASE_URL") ?? startPostgres(),
-    env.optional("KAFKA_BROKERS") ?? startKafka(),
-    buildWeb(),
-  ]);
-  await applyMigrations(databaseUrl);
-  const apiKey = await demoApiKey(databaseUrl);
+  const [infrastructure] = await Promise.all([starting, buildWeb()]);
+  const database = databaseUrl ?? infrastructure.postgres.url;
+  const brokers = kafkaBrokers ?? infrastructure.kafka.brokers;
+  await applyMigrations(database);
+  const apiKey = await demoApiKey(database);
   const internalToken = env.optional("INTERNAL_TOKEN") ?? kept("internal-token", () => randomBytes(24).toString("hex"));
   const consumerToken = env.optional("CONSUMER_TOKEN") ?? kept("consumer-token", () => randomBytes(24).toString("hex"));
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
@@ -92,13 +77,13 @@ await runMain(async () => {
     (stopping ??= (async () => {
       // Each is SIGKILLed if it has not stopped 15 s after SIGTERM (its own grace period is 10 s).
       await services.stop();
-      await Promise.all([postgres?.stop(), kafka?.stop()]);
+      await infrastructure.stop();
       console.log("[start] stopped");
       process.exit(0);
     })());
   const services = await assembleServices({
-    databaseUrl,
-    brokers: kafkaBrokers,
+    databaseUrl: database,
+    brokers,
     tokens: { internal: internalToken, consumer: consumerToken },
     servers: [{ name: "server", port: serverPort, metricsPort: serverMetricsPort }],
     consumers: [{ name: "consumer", port: consumerHealthPort }],

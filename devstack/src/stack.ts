@@ -14,7 +14,7 @@ import { httpOk, serverServing, serviceProcess, type ProcessOptions, type Servic
 export type Env = Record<string, string | undefined>;
 
 export interface Infrastructure {
-  /** The PostgreSQL cluster's URL (its default database), and the postmaster's pid: both change on restart. */
+  /** The PostgreSQL cluster's URL (its default database), and the postmaster's pid (which changes on restart). */
   readonly postgres: LocalPostgres;
   readonly kafka: LocalKafka;
   /** Stops PostgreSQL, waits `downMs`, starts it again on its port and data. */
@@ -27,9 +27,11 @@ export interface Infrastructure {
 export interface InfrastructureOptions {
   /** PostgreSQL's data lives in `<dataDir>/postgres`, Kafka's in `<dataDir>/kafka`. */
   dataDir: string;
-  postgres?: Partial<Omit<LocalPostgresOptions, "dataDir">>;
-  /** false: no broker (the fault suite's scenarios that bring a cluster of their own). */
+  /** false: none is started (DATABASE_URL or KAFKA_BROKERS names one; the fault scenarios bring a Kafka cluster of their own). */
+  postgres?: Partial<Omit<LocalPostgresOptions, "dataDir">> | false;
   kafka?: Omit<LocalKafkaOptions, "dataDir"> | false;
+  /** Called as each one is ready. */
+  onReady?: (what: "PostgreSQL" | "Kafka") => void;
 }
 
 /** PostgreSQL and a single Kafka broker, started side by side (each on a free port unless given one). */
@@ -37,38 +39,45 @@ export async function startInfrastructure({
   dataDir,
   postgres = {},
   kafka: kafkaOptions = {},
+  onReady,
 }: InfrastructureOptions): Promise<Infrastructure> {
-  const pgOptions = { ...postgres, dataDir: join(dataDir, "postgres"), port: postgres.port ?? (await freePort()) };
+  const pgOptions =
+    postgres === false ? undefined : { ...postgres, dataDir: join(dataDir, "postgres"), port: postgres.port ?? (await freePort()) };
   const brokerOptions =
     kafkaOptions === false
       ? undefined
       : { ...kafkaOptions, dataDir: join(dataDir, "kafka"), port: kafkaOptions.port ?? (await freePort()) };
-  const [pg, broker] = await Promise.allSettled([startLocalPostgres(pgOptions), brokerOptions && startLocalKafka(brokerOptions)]);
+  const ready = <T>(what: "PostgreSQL" | "Kafka", started: T) => (onReady?.(what), started);
+  const [pg, broker] = await Promise.allSettled([
+    pgOptions && startLocalPostgres(pgOptions).then((p) => ready("PostgreSQL", p)),
+    brokerOptions && startLocalKafka(brokerOptions).then((k) => ready("Kafka", k)),
+  ]);
   if (pg.status === "rejected" || broker.status === "rejected") {
     await Promise.all([pg, broker].map((s) => (s.status === "fulfilled" ? s.value?.stop() : undefined)));
     throw pg.status === "rejected" ? pg.reason : (broker as PromiseRejectedResult).reason;
   }
   let [current, kafka] = [pg.value, broker.value];
   const running = () => kafka ?? raise("no Kafka broker was started (kafka: false)");
+  const database = () => current ?? raise("no PostgreSQL was started (postgres: false)");
   const pause = (ms: number) => new Promise((r) => setTimeout(r, ms)); // a fault's timeline: "down for 5 s"
   return {
     get postgres() {
-      return current;
+      return database();
     },
     get kafka() {
       return running();
     },
     async restartPostgres(downMs) {
-      await current.stop();
+      await database().stop();
       await pause(downMs);
-      current = await startLocalPostgres(pgOptions);
+      current = await startLocalPostgres(pgOptions!);
     },
     async restartKafka(downMs) {
       await running().stop();
       await pause(downMs);
       kafka = await startLocalKafka(brokerOptions!);
     },
-    stop: async () => void (await Promise.all([current.stop(), kafka?.stop()])),
+    stop: async () => void (await Promise.all([current?.stop(), kafka?.stop()])),
   };
 }
 
