@@ -1,14 +1,11 @@
 // Each service's start: ms from spawn until it answers ready, CPU it spent getting there, and its RSS
-// once idle, as the fault suite and the bench start it (scripts/service-process.ts), on one fresh
+// once idle, as devstack/src/stack.ts starts it for the fault suite and the bench, on one fresh
 // PostgreSQL and Kafka broker under .data/service-start/. Rounds alternate nothing: run it in two
 // checkouts in turn to compare them.   npx tsx bench/service-start.ts [rounds=5] [idle seconds=5]
-import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { startLocalKafka } from "@invoicer/devstack/local-kafka";
-import { startLocalPostgres } from "@invoicer/devstack/local-postgres";
-import { freePort } from "@invoicer/devstack/ports";
-import { httpOk, serverServing, serviceProcess, type ServiceProcess } from "../scripts/service-process.ts";
+import type { ServiceProcess } from "@invoicer/devstack/service-process";
+import { assembleServices, startInfrastructure } from "@invoicer/devstack/stack";
 
 const [rounds = 5, idleSeconds = 5] = process.argv.slice(2).map(Number);
 const dataDir = resolve(".data", "service-start");
@@ -27,25 +24,18 @@ const cpuMs = (pid: number) => {
 };
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "latin1"))![1]) / 1024;
 
+/** The server first (the others need it), then the gateway and the consumer. */
 async function services(databaseUrl: string, brokers: string) {
-  const [serverPort, gatewayPort, healthPort] = [await freePort(), await freePort(), await freePort()];
-  const serverUrl = `http://127.0.0.1:${serverPort}`;
-  const common = {
-    INTERNAL_TOKEN: randomBytes(24).toString("hex"),
-    CONSUMER_TOKEN: randomBytes(24).toString("hex"),
-    KAFKA_BROKERS: brokers,
-    KAFKA_TOPIC: "service-start",
-    SERVER_URL: serverUrl,
-  };
-  const serverEnv = { DATABASE_URL: databaseUrl, SERVER_PORT: String(serverPort), SERVER_METRICS_PORT: String(await freePort()) };
-  const consumerEnv = { CONSUMER_GROUP: "service-start", CONSUMER_HEALTH_PORT: String(healthPort) };
-  const service = (name: string, env: Record<string, string>, ready: () => Promise<boolean>) =>
-    serviceProcess(name, `${name}/src/main.ts`, { ...common, ...env }, ready, join(logDir, `${name}.log`));
-  return [
-    service("server", serverEnv, serverServing(serverUrl)),
-    service("gateway", { GATEWAY_PORT: String(gatewayPort) }, httpOk(`http://127.0.0.1:${gatewayPort}/readyz`)),
-    service("consumer", consumerEnv, httpOk(`http://127.0.0.1:${healthPort}/readyz`)),
-  ];
+  const { servers, gateways, consumers } = await assembleServices({
+    databaseUrl,
+    brokers,
+    servers: [{ name: "server" }],
+    gateways: [{ name: "gateway" }],
+    consumers: [{ name: "consumer", env: { CONSUMER_GROUP: "service-start" } }],
+    env: { KAFKA_TOPIC: "service-start" },
+    logDir,
+  });
+  return [...servers, ...gateways, ...consumers];
 }
 
 /** Starts each service in turn (the server first: the others need it), then measures them idle and stops them. */
@@ -67,10 +57,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 rmSync(dataDir, { recursive: true, force: true });
 mkdirSync(logDir, { recursive: true });
-const pg = await startLocalPostgres({ dataDir: join(dataDir, "postgres"), port: await freePort(), database: "service_start" });
-const kafka = await startLocalKafka({ dataDir: join(dataDir, "kafka"), port: await freePort() });
+const infrastructure = await startInfrastructure({ dataDir, postgres: { database: "service_start" } });
 try {
-  const all = await services(pg.url, kafka.brokers);
+  const all = await services(infrastructure.postgres.url, infrastructure.kafka.brokers);
   await round(all); // unmeasured: migrates the fresh database and fills the file cache
   const samples: Map<string, Sample>[] = [];
   for (let i = 0; i < rounds; i++) samples.push(await round(all));
@@ -84,7 +73,6 @@ try {
     console.log(`${name.padEnd(10)}${col("readyMs")}${col("startCpuMs")}${col("idleRssMb")}`);
   }
 } finally {
-  await kafka.stop();
-  await pg.stop();
+  await infrastructure.stop();
   rmSync(dataDir, { recursive: true, force: true });
 }

@@ -1,15 +1,11 @@
 // The system under test: a fresh PostgreSQL cluster and Kafka broker under .data/bench, a fresh
 // database and topic, the server, the gateway and up to two consumers as child processes.
-import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import postgres from "postgres";
 import { createAppDatabase, createTenants } from "@invoicer/devstack/app-database";
-import { startLocalKafka } from "@invoicer/devstack/local-kafka";
-import { startLocalPostgres } from "@invoicer/devstack/local-postgres";
-import { freePort } from "@invoicer/devstack/ports";
-import { httpOk, serverServing, serviceProcess, type ServiceProcess } from "../scripts/service-process.ts";
+import { assembleServices, startInfrastructure } from "@invoicer/devstack/stack";
 import { podLimits, type PodLimits, type PodMemory } from "./pod-limits.ts";
 import type { Pids } from "./usage.ts";
 
@@ -62,15 +58,13 @@ export async function startStack(stamp: string, say: (line: string) => void, opt
     mkdirSync(join(tmpDir, "logs"), { recursive: true });
     say("starting PostgreSQL and Kafka (fresh) ...");
     const database = `bench_${stamp}`;
-    const [pg, kafka] = await Promise.all([
-      startLocalPostgres({ dataDir: join(dataDir, "postgres"), port: await freePort(), database }).then(
-        (pg) => (cleanups.push(pg.stop), pg),
-      ),
-      startLocalKafka({ dataDir: join(dataDir, "kafka"), port: await freePort() }).then((k) => (cleanups.push(k.stop), k)),
-    ]);
+    const infrastructure = await startInfrastructure({ dataDir, postgres: { database } });
+    cleanups.push(() => infrastructure.stop());
+    const { postgres: pg, kafka } = infrastructure;
     const limits = options.podLimits ? podLimits(stamp) : undefined;
     if (limits) cleanups.push(() => limits.remove());
-    const services = await startServices(stamp, pg.url, kafka.brokers, cleanups, options, limits);
+    const services = await startServices(stamp, pg.url, kafka.brokers, options, limits);
+    cleanups.push(() => services.stop());
     say(`server ${services.serverUrl}, gateway ${services.gatewayUrl}`);
     const tenant = async (url: string, name: string) => {
       const [t] = await createTenants(url, [`bench-${stamp}-${name}`]);
@@ -98,71 +92,60 @@ async function startServices(
   stamp: string,
   databaseUrl: string,
   brokers: string,
-  cleanups: (() => Promise<unknown>)[],
   { profileDir, nodeOptions }: StackOptions,
   limits?: PodLimits,
 ) {
-  const internalToken = randomBytes(24).toString("hex");
   const topic = `bench-events-${stamp}`;
-  const [serverPort, gatewayPort] = [await freePort(), await freePort()];
-  const serverUrl = `http://127.0.0.1:${serverPort}`;
-  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-  const common = {
-    INTERNAL_TOKEN: internalToken,
-    CONSUMER_TOKEN: randomBytes(24).toString("hex"),
-    KAFKA_BROKERS: brokers,
-    KAFKA_TOPIC: topic,
-    SERVER_URL: serverUrl,
-    // After the shell's, as npm start puts the shell's after the services' own.
-    ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: [process.env.NODE_OPTIONS, nodeOptions].filter(Boolean).join(" ") }),
-  };
-  const service = (name: string, entry: string, env: Record<string, string>, ready: () => Promise<boolean>) => {
-    const nodeFlags = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${join(profileDir, `${stamp}-${name}`)}`] : [];
-    const log = join(tmpDir, "logs", `${stamp}-${name}.log`);
-    const s = serviceProcess(name, entry, { ...common, ...env }, ready, log, { nodeFlags, launcher: limits?.launcher(name) });
-    cleanups.push(() => s.stop());
-    return s;
-  };
-  const server = service(
-    "server",
-    "server/src/main.ts",
-    // The bench's one tenant calls --concurrency at once: it measures throughput, not the tenant's bound.
-    {
-      DATABASE_URL: databaseUrl,
-      SERVER_PORT: String(serverPort),
-      SERVER_METRICS_PORT: String(await freePort()),
-      MAX_CALLS_PER_TENANT: "100000",
-      // The bench's one tenant may use the whole pool.
-      MAX_RUNNING_CALLS_PER_TENANT: "100000",
-      READ_LINES_PER_SECOND_PER_TENANT: "100000000",
-      READ_LINES_BURST_PER_TENANT: "100000000",
+  const services = await assembleServices({
+    databaseUrl,
+    brokers,
+    servers: [
+      {
+        name: "server",
+        // The bench's one tenant calls --concurrency at once and may use the whole pool: it measures throughput, not the tenant's bounds.
+        env: {
+          MAX_CALLS_PER_TENANT: "100000",
+          MAX_RUNNING_CALLS_PER_TENANT: "100000",
+          READ_LINES_PER_SECOND_PER_TENANT: "100000000",
+          READ_LINES_BURST_PER_TENANT: "100000000",
+        },
+      },
+    ],
+    gateways: [
+      { name: "gateway", env: { RATE_LIMIT_PER_SECOND: "1000000", RATE_LIMIT_BURST: "1000000", RATE_LIMIT_PER_ADDRESS: "1000000" } },
+    ],
+    env: {
+      KAFKA_TOPIC: topic,
+      // After the shell's, as npm start puts the shell's after the services' own.
+      ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: [process.env.NODE_OPTIONS, nodeOptions].filter(Boolean).join(" ") }),
     },
-    serverServing(serverUrl),
-  );
-  await server.start();
-  const unlimited = { RATE_LIMIT_PER_SECOND: "1000000", RATE_LIMIT_BURST: "1000000", RATE_LIMIT_PER_ADDRESS: "1000000" };
-  const gateway = service(
-    "gateway",
-    "gateway/src/main.ts",
-    { ...unlimited, GATEWAY_PORT: String(gatewayPort) },
-    httpOk(`${gatewayUrl}/readyz`),
-  );
-  await gateway.start();
-  const consumers: ServiceProcess[] = [];
+    logDir: join(tmpDir, "logs"),
+    logPrefix: `${stamp}-`,
+    processOptions: (name) => ({
+      nodeFlags: profileDir ? ["--cpu-prof", `--cpu-prof-dir=${join(profileDir, `${stamp}-${name}`)}`] : [],
+      launcher: limits?.launcher(name),
+    }),
+  });
+  await services.start();
   const startConsumers = async (count: number) => {
     const group = `bench-documents-${stamp}`;
     await outboxPublished(databaseUrl);
     await groupAtTopicEnd(brokers, group, topic);
-    for (let i = 1; i <= count; i++) {
-      const port = await freePort();
-      // Heartbeats every 600 ms: the two members' first rebalance settles within a second or two.
-      const env = { CONSUMER_GROUP: group, CONSUMER_HEALTH_PORT: String(port), KAFKA_SESSION_TIMEOUT_MS: "6000" };
-      consumers.push(service(`consumer-${i}`, "consumer/src/main.ts", env, httpOk(`http://127.0.0.1:${port}/readyz`)));
-    }
-    await Promise.all(consumers.map((c) => c.start()));
+    const added = [];
+    // Heartbeats every 600 ms: the two members' first rebalance settles within a second or two.
+    for (let i = 1; i <= count; i++)
+      added.push(await services.addConsumer({ name: `consumer-${i}`, env: { CONSUMER_GROUP: group, KAFKA_SESSION_TIMEOUT_MS: "6000" } }));
+    await Promise.all(added.map((c) => c.start()));
   };
-  const pids = () => Object.fromEntries([server, gateway, ...consumers].map((s) => [s.name, s.pid()]));
-  return { serverUrl, gatewayUrl, internalToken, pids, startConsumers };
+  const [server, gateway] = [services.servers[0]!, services.gateways[0]!];
+  return {
+    serverUrl: server.url,
+    gatewayUrl: gateway.url,
+    internalToken: services.internalToken,
+    pids: services.pids,
+    startConsumers,
+    stop: services.stop,
+  };
 }
 
 /** Waits until the relay has published every outbox row (the calls' events), within a minute. */

@@ -3,15 +3,13 @@
 // scenario needs replicas) under load from tenants B and C (tenant A is left to attackers),
 // one fault per scenario, then the invariants; figures go to docs/reliability.md (a run of some
 // scenarios, `npm run test:faults -- <name>...`, writes .data/faults/reliability.md instead).
-import { randomBytes } from "node:crypto";
 import { appendFileSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { CreateInvoiceRequestSchema } from "@invoicer/sdk";
-import { startLocalKafka, type LocalKafka } from "@invoicer/devstack/local-kafka";
+import type { LocalKafka } from "@invoicer/devstack/local-kafka";
 import { startLocalKafkaCluster, type LocalKafkaCluster } from "@invoicer/devstack/local-kafka-cluster";
-import { startLocalPostgres, type LocalPostgres } from "@invoicer/devstack/local-postgres";
-import { freePort } from "@invoicer/devstack/ports";
+import { assembleServices, startInfrastructure, type Service } from "@invoicer/devstack/stack";
 import postgres from "postgres";
 import { createAppDatabase, createTenants } from "@invoicer/devstack/app-database";
 import { createTopics, produceRaw, readTopic } from "@invoicer/devstack/topics";
@@ -25,7 +23,6 @@ import { gatewayClients, invoiceClients, steadyCreates, type LoadStats } from ".
 import { peakRss } from "../bench/usage.ts";
 import { lastError, pipelineFigures, type PipelineFigures } from "./service-logs.ts";
 import { writeReport, type Result } from "./report.ts";
-import { httpOk, serverServing, serviceProcess, type ServiceProcess } from "../scripts/service-process.ts";
 
 const workDir = join(".data", "faults");
 const sessionTimeoutMs = 3_000;
@@ -35,7 +32,7 @@ const pause = (ms: number) => new Promise((r) => setTimeout(r, ms)); // fault ti
 const attacker = (n: number) => `127.0.0.${n + 1}`;
 
 export interface Run {
-  servers: ServiceProcess[];
+  servers: Service[];
   /** Each server's RPC URL (SERVER_PORT). */
   serverUrls: string[];
   /** The scenario's application database. */
@@ -44,7 +41,7 @@ export interface Run {
   logOf(name: string): string;
   /** Each server's SERVER_METRICS_PORT: GET /metrics there counts the RPCs it answered. */
   serverMetricsUrls: string[];
-  consumers: ServiceProcess[];
+  consumers: Service[];
   gatewayUrl?: string;
   /** Each service's pid and PostgreSQL's (the postmaster: its backends are its children), for CPU accounting. */
   pids(): Record<string, number | undefined>;
@@ -304,12 +301,9 @@ const only = process.argv.slice(2);
 const selected = scenarios.filter((s) => only.length === 0 || only.includes(s.name));
 rmSync(workDir, { recursive: true, force: true });
 mkdirSync(join(workDir, "logs"), { recursive: true });
-const pgPort = await freePort();
-const kafkaPort = await freePort();
-let pg: LocalPostgres = await startLocalPostgres({ dataDir: join(workDir, "postgres"), port: pgPort });
 // The suite's single broker, for the scenarios that do not bring a cluster of their own.
 const singleBroker = selected.some((s) => !s.replicatedKafka);
-let kafka: LocalKafka | undefined = singleBroker ? await startLocalKafka({ dataDir: join(workDir, "kafka"), port: kafkaPort }) : undefined;
+const infrastructure = await startInfrastructure({ dataDir: workDir, kafka: singleBroker && {} });
 const results: Result[] = [];
 
 try {
@@ -324,8 +318,7 @@ try {
     for (const note of r.findings.notes) process.stdout.write(`  ${note}\n`);
   }
 } finally {
-  await kafka?.stop();
-  await pg.stop();
+  await infrastructure.stop();
   // The services' logs stay in .data/faults/logs for a look after a failure.
   for (const data of ["postgres", "kafka", "kafka-cluster"]) rmSync(join(workDir, data), { recursive: true, force: true });
 }
@@ -339,7 +332,7 @@ const failed = results.filter((r) => !r.settled || violations(r.outcome).length 
 process.exit(failed.length === 0 ? 0 : 1);
 
 async function runScenario(scenario: Scenario): Promise<Result> {
-  const databaseUrl = await createAppDatabase(pg.url, `faults_${scenario.name.replace(/-/g, "_")}`);
+  const databaseUrl = await createAppDatabase(infrastructure.postgres.url, `faults_${scenario.name.replace(/-/g, "_")}`);
   // Tenant A is left to the attackers; the load is B's and C's.
   const tenants = await createTenants(databaseUrl, ["fault-a", "fault-b", "fault-c"]);
 
@@ -372,77 +365,42 @@ async function startCluster(name: string, topic: string): Promise<LocalKafkaClus
 }
 
 /** The scenario's processes, not yet started: its servers, two consumers, and a gateway when it has one. */
-async function serviceProcesses(scenario: Scenario, databaseUrl: string, brokers: string, topic: string) {
-  const internalToken = randomBytes(24).toString("hex");
-  const common = {
-    INTERNAL_TOKEN: internalToken,
-    CONSUMER_TOKEN: randomBytes(24).toString("hex"),
-    KAFKA_BROKERS: brokers,
-    KAFKA_TOPIC: topic,
-    LOG_LEVEL: "info",
-  };
-  const log = (name: string) => join(workDir, "logs", `${scenario.name}-${name}.log`);
+function serviceProcesses(scenario: Scenario, databaseUrl: string, brokers: string, topic: string) {
   const consumerGroup = `documents-${scenario.name}`;
-  const names = ["server-a", "server-b", "server-c"].slice(0, scenario.servers ?? 2);
-  const serverPorts = await Promise.all(names.map(() => freePort()));
-  const metricsPorts = await Promise.all(names.map(() => freePort()));
-  const serverUrls = serverPorts.map((port) => `http://127.0.0.1:${port}`);
-  // Each consumer and the gateway talk to one server each, or to all of them, balanced per call.
-  const serverUrlFor = (i: number) => (scenario.balanced ? serverUrls.join(",") : serverUrls[i]!);
-  const refresh: Record<string, string> =
-    scenario.serverRefreshMs === undefined ? {} : { SERVER_REFRESH_MS: String(scenario.serverRefreshMs) };
-  const servers = names.map((name, i) => {
-    const env = {
-      ...common,
-      DATABASE_URL: databaseUrl,
-      SERVER_PORT: String(serverPorts[i]),
-      SERVER_METRICS_PORT: String(metricsPorts[i]),
-      DATABASE_POOL_SIZE: "10",
-      OUTBOX_POLL_MS: "1000",
-    };
-    return serviceProcess(name, "server/src/main.ts", env, serverServing(serverUrls[i]!), log(name));
-  });
-  const consumers = await Promise.all(
-    ["consumer-1", "consumer-2"].map(async (name, i) => {
-      const port = await freePort();
-      const env = {
-        ...common,
-        ...refresh,
-        SERVER_URL: serverUrlFor(i),
-        CONSUMER_GROUP: consumerGroup,
-        CONSUMER_HEALTH_PORT: String(port),
-        KAFKA_SESSION_TIMEOUT_MS: String(sessionTimeoutMs),
-        RENDER_RETRY_BACKOFF_MS: "200",
-        FAULT_SLOW_RENDER_MS: String(sessionTimeoutMs * 2.5),
-      };
-      const entry = scenario.slowConsumer && i === 1 ? "faults/slow-consumer.ts" : "consumer/src/main.ts";
-      return serviceProcess(name, entry, env, httpOk(`http://127.0.0.1:${port}/readyz`), log(name));
-    }),
-  );
-  const gatewayPort = await freePort();
-  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-  const gateway = scenario.viaGateway
-    ? serviceProcess(
-        "gateway",
-        "gateway/src/main.ts",
-        // Short connection bounds, so the suite sees them work within its run.
-        {
-          ...common,
-          ...refresh,
-          SERVER_URL: serverUrlFor(0),
-          GATEWAY_PORT: String(gatewayPort),
-          HEADERS_TIMEOUT_MS: "2000",
-          IDLE_TIMEOUT_MS: "5000",
-          RATE_LIMIT_PER_SECOND: "1000",
-          RATE_LIMIT_BURST: "2000",
-          ...scenario.gatewayEnv,
-        },
-        httpOk(`${gatewayUrl}/readyz`),
-        log("gateway"),
-      )
-    : undefined;
-  const metricsUrls = metricsPorts.map((port) => `http://127.0.0.1:${port}`);
-  return { internalToken, log, consumerGroup, serverUrls, metricsUrls, servers, consumers, gateway, gatewayUrl };
+  const refresh = scenario.serverRefreshMs === undefined ? {} : { SERVER_REFRESH_MS: String(scenario.serverRefreshMs) };
+  const consumerEnv = {
+    ...refresh,
+    CONSUMER_GROUP: consumerGroup,
+    KAFKA_SESSION_TIMEOUT_MS: String(sessionTimeoutMs),
+    RENDER_RETRY_BACKOFF_MS: "200",
+    FAULT_SLOW_RENDER_MS: String(sessionTimeoutMs * 2.5),
+  };
+  // Short connection bounds, so the suite sees them work within its run.
+  const gatewayEnv = {
+    ...refresh,
+    HEADERS_TIMEOUT_MS: "2000",
+    IDLE_TIMEOUT_MS: "5000",
+    RATE_LIMIT_PER_SECOND: "1000",
+    RATE_LIMIT_BURST: "2000",
+  };
+  return assembleServices({
+    databaseUrl,
+    brokers,
+    servers: ["server-a", "server-b", "server-c"]
+      .slice(0, scenario.servers ?? 2)
+      .map((name) => ({ name, env: { DATABASE_POOL_SIZE: "10", OUTBOX_POLL_MS: "1000" } })),
+    consumers: ["consumer-1", "consumer-2"].map((name, i) => ({
+      name,
+      env: consumerEnv,
+      entry: scenario.slowConsumer && i === 1 ? "faults/slow-consumer.ts" : undefined,
+    })),
+    gateways: scenario.viaGateway ? [{ name: "gateway", env: { ...gatewayEnv, ...scenario.gatewayEnv } }] : [],
+    // Each consumer and the gateway talk to one server each, or to all of them, balanced per call.
+    balanced: scenario.balanced,
+    env: { KAFKA_TOPIC: topic, LOG_LEVEL: "info" },
+    logDir: join(workDir, "logs"),
+    logPrefix: `${scenario.name}-`,
+  }).then((services) => ({ ...services, consumerGroup, serverUrls: services.servers.map((s) => s.url) }));
 }
 
 /** What a scenario runs on: its database and tenants, its topic and the brokers that carry it. */
@@ -461,33 +419,33 @@ async function runServices(
   topic: string,
   cluster: LocalKafkaCluster | undefined,
 ): Promise<Result> {
-  const brokers = cluster?.brokers ?? kafka!.brokers;
+  const brokers = cluster?.brokers ?? infrastructure.kafka.brokers;
   const processes = await serviceProcesses(scenario, databaseUrl, brokers, topic);
-  const { servers, consumers, gateway } = processes;
-  for (const s of servers) await s.start();
-  if (!scenario.consumersLater) for (const c of consumers) await c.start();
-  await gateway?.start();
-  const services = [...servers, ...consumers, ...(gateway ? [gateway] : [])];
+  const { servers, consumers } = processes;
+  const services = [...servers, ...consumers, ...processes.gateways];
   const rss = peakRss(
     () => [
       ...services.map((s) => ({ name: s.name, pid: s.pid() })),
       // A cluster's nodes share the column: its largest.
-      ...(cluster ? cluster.nodeIds.map((id) => ({ name: "kafka", pid: cluster.pid(id) })) : [{ name: "kafka", pid: kafka!.pid }]),
-      { name: "postgres", pid: pg.pid },
+      ...(cluster
+        ? cluster.nodeIds.map((id) => ({ name: "kafka", pid: cluster.pid(id) }))
+        : [{ name: "kafka", pid: infrastructure.kafka.pid }]),
+      { name: "postgres", pid: infrastructure.postgres.pid },
     ],
     250,
   );
   // The services stop however the scenario ends: a fault that throws must not leave them running.
   try {
+    await processes.start({ consumers: !scenario.consumersLater });
     const outcome = await loadAndFault(scenario, { databaseUrl, tenants, topic, brokers, cluster }, processes);
     // Each crash named, with the error its log ends on, as the CI output is all there is to read.
     const crashed = services.flatMap((s) =>
-      s.crashes().map((how) => `${s.name} exited by itself (${how}): ${lastError(processes.log(s.name))}`),
+      s.crashes().map((how) => `${s.name} exited by itself (${how}): ${lastError(processes.logOf(s.name))}`),
     );
     const pipeline = {
       ...pipelineFigures(
-        servers.map((s) => processes.log(s.name)),
-        consumers.map((c) => processes.log(c.name)),
+        servers.map((s) => processes.logOf(s.name)),
+        consumers.map((c) => processes.logOf(c.name)),
       ),
       outboxWaitMs: outcome.outboxWaitMs,
     };
@@ -503,20 +461,23 @@ async function runServices(
       findings: withLoadFindings(scenario, load, findings ?? undefined, crashed, pipeline),
     };
   } finally {
-    for (const s of [...(gateway ? [gateway] : []), ...consumers, ...servers]) await s.stop();
+    await processes.stop();
   }
 }
 
 /** The load and the fault together, then the invariants once everything has settled. */
 async function loadAndFault(scenario: Scenario, ground: Ground, processes: Awaited<ReturnType<typeof serviceProcesses>>) {
   const { databaseUrl, tenants, topic, brokers, cluster } = ground;
-  const { servers, consumers, gatewayUrl, serverUrls, internalToken } = processes;
+  const { servers, consumers, serverUrls, internalToken } = processes;
+  const gatewayUrl = processes.gateways[0]?.url;
   const [noisyTenant, ...loadTenants] = tenants;
   const direct = invoiceClients(serverUrls, internalToken);
-  const viaGateway = gatewayClients(
-    gatewayUrl,
-    loadTenants.map((t) => t.apiKey),
-  );
+  const viaGateway = gatewayUrl
+    ? gatewayClients(
+        gatewayUrl,
+        loadTenants.map((t) => t.apiKey),
+      )
+    : [];
   const request = (key: string, i: number) =>
     scenario.request?.(key, i) ??
     sampleInvoice({ idempotencyKey: key, buyer: { ...sampleInvoice().buyer!, name: i === 10 ? "Slow Ltd" : `Buyer ${i}` } });
@@ -535,14 +496,11 @@ async function loadAndFault(scenario: Scenario, ground: Ground, processes: Await
       servers,
       serverUrls,
       databaseUrl,
-      logOf: processes.log,
-      serverMetricsUrls: processes.metricsUrls,
+      logOf: processes.logOf,
+      serverMetricsUrls: servers.map((s) => s.metricsUrl!),
       consumers,
-      gatewayUrl: processes.gateway && gatewayUrl,
-      pids: () => ({
-        ...Object.fromEntries([...servers, ...consumers, ...(processes.gateway ? [processes.gateway] : [])].map((s) => [s.name, s.pid()])),
-        postgres: pg.pid,
-      }),
+      gatewayUrl,
+      pids: () => ({ ...processes.pids(), postgres: infrastructure.postgres.pid }),
       topic,
       consumerGroup: processes.consumerGroup,
       cluster,
@@ -577,17 +535,9 @@ async function settledIn(databaseUrl: string): Promise<boolean> {
 /** What a fault may do to the shared PostgreSQL and Kafka broker. */
 function runControls(): Pick<Run, "kafka" | "restartBroker" | "restartPostgres"> {
   return {
-    kafka: () => kafka!,
-    async restartBroker(downMs) {
-      await kafka!.stop();
-      await pause(downMs);
-      kafka = await startLocalKafka({ dataDir: join(workDir, "kafka"), port: kafkaPort });
-    },
-    async restartPostgres(downMs) {
-      await pg.stop();
-      await pause(downMs);
-      pg = await startLocalPostgres({ dataDir: join(workDir, "postgres"), port: pgPort });
-    },
+    kafka: () => infrastructure.kafka,
+    restartBroker: (downMs) => infrastructure.restartKafka(downMs),
+    restartPostgres: (downMs) => infrastructure.restartPostgres(downMs),
   };
 }
 

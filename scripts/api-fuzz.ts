@@ -1,20 +1,16 @@
 // `npm run test:api`: schemathesis (property-based API testing, from PyPI) against the real gateway,
-// driven by the committed gateway/openapi.yaml. The stack is started here as the fault suite starts
-// it (embedded PostgreSQL, local Kafka, server, consumer and gateway as child processes); one API
+// driven by the committed gateway/openapi.yaml. The stack is devstack/src/stack.ts's (embedded
+// PostgreSQL, local Kafka, server, consumer and gateway as child processes); one API
 // key is created for the run. Any 5xx, undocumented status or content type, or answer that does not
 // fit the document fails the run. schemathesis goes into a venv under .data/ on the first run.
 //   API_FUZZ_EXAMPLES=n  cases per operation and phase (default 300, about a minute of testing on
 //   2 cores); API_FUZZ_SEED=n  repeats a run (schemathesis prints its seed).
 import { execFileSync, spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createAppDatabase, createTenants } from "@invoicer/devstack/app-database";
-import { startLocalKafka, type LocalKafka } from "@invoicer/devstack/local-kafka";
-import { startLocalPostgres, type LocalPostgres } from "@invoicer/devstack/local-postgres";
-import { freePort } from "@invoicer/devstack/ports";
+import { assembleServices, startInfrastructure, type Infrastructure, type Services } from "@invoicer/devstack/stack";
 import { apiDocumentFile } from "../gateway/src/api-document.ts";
-import { httpOk, serverServing, serviceProcess, type ServiceProcess } from "./service-process.ts";
 
 const schemathesisVersion = "4.32.5";
 const workDir = resolve(".data", "api-fuzz");
@@ -28,70 +24,36 @@ const say = (line: string) => process.stdout.write(`[api-fuzz] ${line} (${((Date
 const schemathesis = ensureSchemathesis();
 rmSync(workDir, { recursive: true, force: true });
 mkdirSync(join(workDir, "logs"), { recursive: true });
-let postgres: LocalPostgres | undefined;
-let kafka: LocalKafka | undefined;
-const services: ServiceProcess[] = [];
+let infrastructure: Infrastructure | undefined;
+let services: Services | undefined;
 let exitCode: number;
 try {
-  [postgres, kafka] = await Promise.all([
-    freePort().then((port) => startLocalPostgres({ dataDir: join(workDir, "postgres"), port, ephemeral: true })),
-    startLocalKafka({ dataDir: join(workDir, "kafka"), ephemeral: true }),
-  ]);
+  infrastructure = await startInfrastructure({ dataDir: workDir, postgres: { ephemeral: true }, kafka: { ephemeral: true } });
   say("PostgreSQL and Kafka ready");
-  const { gatewayUrl, apiKey } = await startServices(postgres, kafka);
+  const databaseUrl = await createAppDatabase(infrastructure.postgres.url, "api_fuzz");
+  const [tenant] = await createTenants(databaseUrl, ["api-fuzz"]);
+  services = await assembleServices({
+    databaseUrl,
+    brokers: infrastructure.kafka.brokers,
+    servers: [{ name: "server" }],
+    consumers: [{ name: "consumer" }],
+    // Limits well above what one schemathesis worker sends: a 429 would hide the answer under test.
+    gateways: [{ name: "gateway", env: { RATE_LIMIT_PER_SECOND: "10000", RATE_LIMIT_BURST: "10000", WEB_DIR: workDir } }],
+    env: { LOG_LEVEL: "info" },
+    logDir: join(workDir, "logs"),
+  });
+  await services.start();
+  const gatewayUrl = services.gateways[0]!.url;
   say(`server, consumer and gateway ready at ${gatewayUrl}; running schemathesis ${schemathesisVersion}`);
-  exitCode = runSchemathesis(schemathesis, gatewayUrl, apiKey);
+  exitCode = runSchemathesis(schemathesis, gatewayUrl, tenant!.apiKey);
   say(exitCode === 0 ? "no failures" : `schemathesis found failures (exit ${exitCode}); service logs in ${join(workDir, "logs")}`);
 } finally {
-  for (const service of services.reverse()) await service.stop();
-  await Promise.all([postgres?.stop(), kafka?.stop()]);
+  await services?.stop();
+  await infrastructure?.stop();
   // The logs and the JUnit report stay in .data/api-fuzz for a look after a failure.
   rmSync(join(workDir, "postgres"), { recursive: true, force: true });
 }
 process.exit(exitCode);
-
-/** The services as real processes on free ports, with a tenant and its API key. */
-async function startServices(pg: LocalPostgres, broker: LocalKafka) {
-  const databaseUrl = await createAppDatabase(pg.url, "api_fuzz");
-  const [tenant] = await createTenants(databaseUrl, ["api-fuzz"]);
-  const [serverPort, gatewayPort, consumerPort] = [await freePort(), await freePort(), await freePort()];
-  const serverUrl = `http://127.0.0.1:${serverPort}`;
-  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-  const common = {
-    INTERNAL_TOKEN: randomBytes(24).toString("hex"),
-    CONSUMER_TOKEN: randomBytes(24).toString("hex"),
-    KAFKA_BROKERS: broker.brokers,
-    SERVER_URL: serverUrl,
-    LOG_LEVEL: "info",
-  };
-  const log = (name: string) => join(workDir, "logs", `${name}.log`);
-  services.push(
-    serviceProcess(
-      "server",
-      "server/src/main.ts",
-      { ...common, DATABASE_URL: databaseUrl, SERVER_PORT: String(serverPort), SERVER_METRICS_PORT: String(await freePort()) },
-      serverServing(serverUrl),
-      log("server"),
-    ),
-    serviceProcess(
-      "consumer",
-      "consumer/src/main.ts",
-      { ...common, CONSUMER_HEALTH_PORT: String(consumerPort) },
-      httpOk(`http://127.0.0.1:${consumerPort}/readyz`),
-      log("consumer"),
-    ),
-    // Limits well above what one schemathesis worker sends: a 429 would hide the answer under test.
-    serviceProcess(
-      "gateway",
-      "gateway/src/main.ts",
-      { ...common, GATEWAY_PORT: String(gatewayPort), RATE_LIMIT_PER_SECOND: "10000", RATE_LIMIT_BURST: "10000", WEB_DIR: workDir },
-      httpOk(`${gatewayUrl}/readyz`),
-      log("gateway"),
-    ),
-  );
-  for (const service of services) await service.start();
-  return { gatewayUrl, apiKey: tenant!.apiKey };
-}
 
 /** Runs schemathesis against the gateway; its exit code (0 when every check held). */
 function runSchemathesis(bin: string, gatewayUrl: string, apiKey: string): number {

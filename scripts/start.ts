@@ -1,21 +1,17 @@
 // `npm start`: the whole system on this machine, no Docker. PostgreSQL is embedded unless
 // DATABASE_URL is set and Kafka runs locally (KRaft) unless KAFKA_BROKERS is set; the server,
 // the consumer and the gateway run as child processes (`node <service>/src/main.ts`) with prefixed logs.
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { eq } from "drizzle-orm";
 import { ConfigError, envReader, runMain } from "@invoicer/platform/config";
-import { startLocalKafka, type LocalKafka } from "@invoicer/devstack/local-kafka";
-import { startLocalPostgres, type LocalPostgres } from "@invoicer/devstack/local-postgres";
 import { assertPortFree } from "@invoicer/devstack/ports";
+import { assembleServices, startInfrastructure } from "@invoicer/devstack/stack";
 import { createApiKey, hashApiKey } from "../server/src/api-key-admin.ts";
 import { openDatabase } from "../server/src/db/client.ts";
 import { applyMigrations } from "../server/src/db/migrate.ts";
 import { apiKeys } from "../server/src/db/schema.ts";
-import { serviceEnv, stopProcess } from "./service-process.ts";
 import { ensureWebBuilt } from "./web-build.ts";
 
 // INVOICER_DATA_DIR: another place for the cluster, the broker and the kept keys (the bench starts on a scratch one).
@@ -47,92 +43,66 @@ await runMain(async () => {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
 
-  let postgres: LocalPostgres | undefined;
-  let kafka: LocalKafka | undefined;
-  const startPostgres = async () => {
-    console.log(`[start] starting embedded PostgreSQL (data in ${join(dataDir, "postgres")}) ...`);
-    postgres = await startLocalPostgres({
-      dataDir: join(dataDir, "postgres"),
-      port: env.port("PGPORT", 5433),
-      portVariable: "PGPORT",
-      ownProcessGroup: true,
-    });
-    step("PostgreSQL ready", t0);
-    return postgres.url;
-  };
-  const startKafka = async () => {
+  const databaseUrl = env.optional("DATABASE_URL");
+  const kafkaBrokers = env.optional("KAFKA_BROKERS");
+  if (!databaseUrl) console.log(`[start] starting embedded PostgreSQL (data in ${join(dataDir, "postgres")}) ...`);
+  if (!kafkaBrokers)
     console.log(
       `[start] starting Kafka in KRaft mode (data in ${join(dataDir, "kafka")}; the first run downloads its jars with Maven) ...`,
     );
-    kafka = await startLocalKafka({
-      dataDir: join(dataDir, "kafka"),
-      port: env.port("KAFKA_PORT", 9092),
-      portVariable: "KAFKA_PORT",
-      ownProcessGroup: true,
-    });
-    step("Kafka ready", t0);
-    return kafka.brokers;
-  };
+  // Each in a process group of its own (above), on its port unless DATABASE_URL or KAFKA_BROKERS names one.
+  const own = (port: number, portVariable: string) => ({ port, portVariable, ownProcessGroup: true });
+  const starting = startInfrastructure({
+    dataDir,
+    postgres: !databaseUrl && own(env.port("PGPORT", 5433), "PGPORT"),
+    kafka: !kafkaBrokers && own(env.port("KAFKA_PORT", 9092), "KAFKA_PORT"),
+    onReady: (what) => step(`${what} ready`, t0),
+  });
   // The gateway serves web/dist, so it is built (when stale) before the gateway starts.
   const buildWeb = () =>
     ensureWebBuilt().then(
       (ms) => ms !== undefined && console.log(`[start] web app built in ${ms} ms`),
       (err: Error) => console.error(`[start] the web app is not served: ${err.message}`),
     );
-  const [databaseUrl, kafkaBrokers] = await Promise.all([
-    env.optional("DATABASE_URL") ?? startPostgres(),
-    env.optional("KAFKA_BROKERS") ?? startKafka(),
-    buildWeb(),
-  ]);
-  await applyMigrations(databaseUrl);
-  const apiKey = await demoApiKey(databaseUrl);
+  const [infrastructure] = await Promise.all([starting, buildWeb()]);
+  const database = databaseUrl ?? infrastructure.postgres.url;
+  const brokers = kafkaBrokers ?? infrastructure.kafka.brokers;
+  await applyMigrations(database);
+  const apiKey = await demoApiKey(database);
   const internalToken = env.optional("INTERNAL_TOKEN") ?? kept("internal-token", () => randomBytes(24).toString("hex"));
   const consumerToken = env.optional("CONSUMER_TOKEN") ?? kept("consumer-token", () => randomBytes(24).toString("hex"));
-  const serverUrl = `http://127.0.0.1:${serverPort}`;
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-  const shared = {
-    ...process.env,
-    DATABASE_URL: databaseUrl,
-    KAFKA_BROKERS: kafkaBrokers,
-    SERVER_URL: serverUrl,
-  };
-  // The consumer gets its own token only: it may attach documents, not act as the gateway.
-  const tokens = { INTERNAL_TOKEN: internalToken, CONSUMER_TOKEN: consumerToken };
-
-  const children: ChildProcess[] = [];
   let stopping: Promise<void> | undefined;
   const stopAll = () =>
     (stopping ??= (async () => {
       // Each is SIGKILLed if it has not stopped 15 s after SIGTERM (its own grace period is 10 s).
-      for (const child of [...children].reverse()) await stopProcess(child);
-      await Promise.all([postgres?.stop(), kafka?.stop()]);
+      await services.stop();
+      await infrastructure.stop();
       console.log("[start] stopped");
       process.exit(0);
     })());
+  const services = await assembleServices({
+    databaseUrl: database,
+    brokers,
+    tokens: { internal: internalToken, consumer: consumerToken },
+    servers: [{ name: "server", port: serverPort, metricsPort: serverMetricsPort }],
+    consumers: [{ name: "consumer", port: consumerHealthPort }],
+    gateways: [{ name: "gateway", port: gatewayPort }],
+    logDir: "console",
+    // A service that stops cleanly on the terminal's own Ctrl-C is not a crash.
+    processOptions: (name) => ({
+      readyPollMs: 200,
+      onCrash: (how) => how !== "exit code 0" && (console.error(`[start] ${name} exited (${how}); stopping`), void stopAll()),
+    }),
+  });
   running.stopAll = stopAll;
-
-  children.push(
-    run(
-      "server",
-      "server/src/main.ts",
-      { ...shared, ...tokens, SERVER_PORT: String(serverPort), SERVER_METRICS_PORT: String(serverMetricsPort) },
-      stopAll,
-    ),
-  );
-  children.push(
-    run(
-      "consumer",
-      "consumer/src/main.ts",
-      { ...shared, INTERNAL_TOKEN: undefined, CONSUMER_TOKEN: consumerToken, CONSUMER_HEALTH_PORT: String(consumerHealthPort) },
-      stopAll,
-    ),
-  );
-  children.push(
-    run("gateway", "gateway/src/main.ts", { ...shared, INTERNAL_TOKEN: internalToken, GATEWAY_PORT: String(gatewayPort) }, stopAll),
-  );
-  await untilReady(`${gatewayUrl}/readyz`);
+  // A start cut short by Ctrl-C is not an error: stopAll exits once everything has stopped.
+  const unlessStopping = <T>(started: Promise<T>) => started.catch((err: unknown) => stopping ?? Promise.reject(err));
+  // All three spawn at once: the gateway and the consumer wait for the server themselves.
+  const consumerReady = unlessStopping(services.consumers[0]!.start());
+  await unlessStopping(Promise.all([...services.servers, ...services.gateways].map((s) => s.start())));
   step("server and gateway ready", t0);
-  await untilReady(`http://127.0.0.1:${consumerHealthPort}/readyz`);
+  await consumerReady;
   step("consumer ready", t0);
 
   console.log(`
@@ -174,32 +144,4 @@ function kept(name: string, make: () => string): string {
   const file = join(dataDir, name);
   if (!existsSync(file)) writeFileSync(file, `${make()}\n`, { mode: 0o600 });
   return readFileSync(file, "utf8").trim();
-}
-
-function run(name: string, entry: string, env: NodeJS.ProcessEnv, onCrash: () => void): ChildProcess {
-  const child = spawn(process.execPath, [entry], { env: serviceEnv(env), stdio: ["ignore", "pipe", "pipe"] });
-  for (const stream of [child.stdout!, child.stderr!]) {
-    createInterface({ input: stream }).on("line", (line) => console.log(`${name.padEnd(8)}| ${line}`));
-  }
-  child.once("exit", (code, signal) => {
-    if (signal !== "SIGTERM" && code !== 0) {
-      console.error(`[start] ${name} exited (${signal ?? code}); stopping`);
-      onCrash();
-    }
-  });
-  return child;
-}
-
-/** Polls readiness until it answers 200; each attempt is a real request, bounded to 60 s in all. */
-async function untilReady(url: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    const ok = await fetch(url).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${url} did not become ready within 60 s`);
 }

@@ -5,9 +5,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { startLocalKafka, type LocalKafka } from "@invoicer/devstack/local-kafka";
-import { startLocalPostgres, type LocalPostgres } from "@invoicer/devstack/local-postgres";
-import { freePort } from "@invoicer/devstack/ports";
+import { startInfrastructure } from "@invoicer/devstack/stack";
 
 // Arguments are test files (all of test/ when none) and node --test flags such as --test-name-pattern=...
 const args = process.argv.slice(2);
@@ -15,27 +13,17 @@ const flags = args.filter((a) => a.startsWith("--"));
 const only = args.filter((a) => !a.startsWith("--"));
 const files = only.length > 0 ? only : testFiles("test");
 if (files.some((f) => f.endsWith("browser.test.ts"))) installChromium();
-let postgres: LocalPostgres | undefined;
-let kafka: LocalKafka | undefined;
-const dataDir = join(".data", `test-postgres-${process.pid}`);
-const timed = async <T>(what: string, start: () => Promise<T>) => {
-  const started = Date.now();
-  const value = await start();
-  process.stdout.write(`${what} ready in ${Date.now() - started} ms\n`);
-  return value;
-};
-const [databaseUrl, kafkaBrokers] = await Promise.all([
-  process.env.DATABASE_URL ??
-    timed(
-      "embedded PostgreSQL",
-      async () => (postgres = await startLocalPostgres({ dataDir, port: await freePort(), ephemeral: true })).url,
-    ),
-  process.env.KAFKA_BROKERS ??
-    timed(
-      "local Kafka (KRaft)",
-      async () => (kafka = await startLocalKafka({ dataDir: join(".data", `test-kafka-${process.pid}`), ephemeral: true })).brokers,
-    ),
-]);
+const dataDir = join(".data", `test-${process.pid}`);
+const started = Date.now();
+const infrastructure = await startInfrastructure({
+  dataDir,
+  postgres: !process.env.DATABASE_URL && { ephemeral: true },
+  kafka: !process.env.KAFKA_BROKERS && { ephemeral: true },
+  onReady: (what) =>
+    process.stdout.write(`${what === "Kafka" ? "local Kafka (KRaft)" : "embedded PostgreSQL"} ready in ${Date.now() - started} ms\n`),
+});
+const databaseUrl = process.env.DATABASE_URL ?? infrastructure.postgres.url;
+const kafkaBrokers = process.env.KAFKA_BROKERS ?? infrastructure.kafka.brokers;
 
 const child = spawn(process.execPath, ["--import", "tsx", "--test", "--test-reporter=spec", ...flags, ...files], {
   stdio: "inherit",
@@ -45,8 +33,8 @@ const stop = () => child.kill("SIGTERM");
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
 const code = await new Promise<number>((done) => child.on("exit", (c) => done(c ?? 1)));
-await Promise.all([postgres?.stop(), kafka?.stop()]);
-if (postgres) rmSync(dataDir, { recursive: true, force: true });
+await infrastructure.stop();
+rmSync(dataDir, { recursive: true, force: true });
 process.exit(code);
 
 /** playwright-core never downloads a browser; the test uses Debian's (or CHROMIUM_PATH). */

@@ -19,7 +19,7 @@ import { serverTransport } from "../gateway/src/server-trust.ts";
 import { createLogger } from "@invoicer/platform/logger";
 import { startObservability } from "@invoicer/platform/observability";
 import { createApiKey, revokeApiKey } from "../server/src/api-key-admin.ts";
-import { httpOk, serviceProcess, type ServiceProcess } from "../scripts/service-process.ts";
+import { httpOk, serviceProcess, type ServiceProcess } from "@invoicer/devstack/service-process";
 import { eventually } from "./support/events.ts";
 import { gatewayTransport, startStack, type Stack } from "./support/stack.ts";
 

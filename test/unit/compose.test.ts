@@ -6,7 +6,7 @@ import { parse } from "yaml";
 import { loadConsumerConfig } from "../../consumer/src/config.ts";
 import { loadGatewayConfig } from "../../gateway/src/config.ts";
 import { loadServerConfig } from "../../server/src/config.ts";
-import { serviceNodeOptions } from "../../scripts/service-process.ts";
+import { serviceNodeOptions } from "@invoicer/devstack/service-process";
 
 interface Service {
   image?: string;

@@ -1,8 +1,10 @@
-// The services as real child processes (the fault suite and the bench): started, timed until
-// healthy, stopped or killed and restarted, with their output appended to a log file.
+// The services as real child processes (every stack devstack/src/stack.ts assembles): started,
+// timed until healthy, stopped or killed and restarted, their output appended to a log file or
+// printed with the service's name before each line (npm start).
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { resolve } from "node:path";
+import { createInterface } from "node:readline";
 
 export interface ServiceProcess {
   name: string;
@@ -29,7 +31,7 @@ export const serviceNodeOptions = "--max-semi-space-size=16";
  * start on, a service loads neither Node's TypeScript stripper (about 20 MB of RSS) nor compiles its
  * modules again. Filled as the services exit. docs/decisions/0038.
  */
-export const serviceCompileCache = resolve(import.meta.dirname, "..", ".data", "compile-cache");
+export const serviceCompileCache = resolve(import.meta.dirname, "..", "..", ".data", "compile-cache");
 
 /** A service's environment: serviceNodeOptions first, so NODE_OPTIONS already in `env` win; the compile cache unless `env` names one. */
 export function serviceEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -42,17 +44,30 @@ export function serviceEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 
 const readyTimeoutMs = 60_000;
 const stopTimeoutMs = 15_000;
-const readyPollMs = 20;
 
-/** A Node service run by Node's own type stripping (`node <entry>.ts`, as in the image), its output appended to `logFile` by the child itself. */
+export interface ProcessOptions {
+  /** Node flags before the entry (--cpu-prof). */
+  nodeFlags?: string[];
+  /** A launcher command the node command is appended to (bench --pod-limits). */
+  launcher?: string[];
+  /** Called when the process exits without being asked to. */
+  onCrash?: (how: string) => void;
+  /** Between two readiness checks: 20 ms unless said (npm start asks less often, as each check is a log line). */
+  readyPollMs?: number;
+}
+
+/**
+ * A Node service run by Node's own type stripping (`node <entry>.ts`, as in the image), its output
+ * appended to `logFile` by the child itself, or to this process's stdout as "name    | line" when
+ * `logFile` is "console". A variable set to undefined in `env` is removed from the inherited environment.
+ */
 export function serviceProcess(
   name: string,
   entry: string,
-  env: Record<string, string>,
+  env: Record<string, string | undefined>,
   isReady: () => Promise<boolean>,
   logFile: string,
-  /** Node flags before the entry; a launcher command the node command is appended to (bench --pod-limits). */
-  { nodeFlags = [], launcher = [] }: { nodeFlags?: string[]; launcher?: string[] } = {},
+  { nodeFlags = [], launcher = [], onCrash, readyPollMs = 20 }: ProcessOptions = {},
 ): ServiceProcess {
   let child: ChildProcess | undefined;
   const crashes: string[] = [];
@@ -65,23 +80,19 @@ export function serviceProcess(
     async start() {
       if (!process.features.typescript)
         throw new Error(`Node ${process.version} cannot run ${entry}: the services need Node 24.12+ (bash scripts/with-node.sh 24 ...)`);
-      const log = openSync(logFile, "a");
       const spawnedAt = performance.now();
-      try {
-        const [command, ...args] = [...launcher, process.execPath, ...nodeFlags, entry];
-        child = spawn(command!, args, {
-          env: serviceEnv({ ...process.env, ...env }),
-          stdio: ["ignore", log, log],
-        });
-        stopping = false;
-        child.once("exit", (code, signal) => void (stopping || crashes.push(signal ?? `exit code ${code}`)));
-      } finally {
-        closeSync(log); // the child holds its own descriptor
-      }
+      child = spawnLogged(name, [...launcher, process.execPath, ...nodeFlags, entry], serviceEnv({ ...process.env, ...env }), logFile);
+      stopping = false;
+      child.once("exit", (code, signal) => {
+        if (stopping) return;
+        crashes.push(signal ?? `exit code ${code}`);
+        onCrash?.(signal ?? `exit code ${code}`);
+      });
       const deadline = spawnedAt + readyTimeoutMs;
       while (!(await isReady().catch(() => false))) {
-        if (exited()) throw new Error(`${name} exited while starting; see ${logFile}`);
-        if (performance.now() > deadline) throw new Error(`${name} not ready within ${readyTimeoutMs} ms; see ${logFile}`);
+        const see = logFile === "console" ? "its output above" : logFile;
+        if (exited()) throw new Error(`${name} exited while starting; see ${see}`);
+        if (performance.now() > deadline) throw new Error(`${name} not ready within ${readyTimeoutMs} ms; see ${see}`);
         await new Promise((r) => setTimeout(r, readyPollMs)); // readiness is only visible by asking
       }
       return performance.now() - spawnedAt;
@@ -99,6 +110,21 @@ export function serviceProcess(
       await gone;
     },
   };
+}
+
+function spawnLogged(name: string, [command, ...args]: string[], env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
+  if (logFile === "console") {
+    const child = spawn(command!, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    for (const stream of [child.stdout!, child.stderr!])
+      createInterface({ input: stream }).on("line", (line) => console.log(`${name.padEnd(8)}| ${line}`));
+    return child;
+  }
+  const log = openSync(logFile, "a");
+  try {
+    return spawn(command!, args, { env, stdio: ["ignore", log, log] });
+  } finally {
+    closeSync(log); // the child holds its own descriptor
+  }
 }
 
 /** SIGTERM, then SIGKILL if it has not exited after `graceMs` (past the services' own SHUTDOWN_GRACE_MS); resolves on exit. */
