@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import { setImmediate as turnOfTheLoop } from "node:timers/promises";
-import { createContextValues, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
+import { createContextValues, type Interceptor, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
 import { InvoiceService } from "@invoicer/sdk";
 import { tenantKey } from "../../server/src/rpc/callers.ts";
 import { callsPerTenant } from "../../server/src/rpc/tenant-calls.ts";
@@ -23,7 +23,7 @@ function call(label: string, tenant: string, method: Method) {
 function heldHandlers() {
   const began: string[] = [];
   const ends = new Map<string, () => void>();
-  const next = (req: UnaryRequest) => {
+  const next: Parameters<Interceptor>[0] = (req) => {
     const { label } = req as UnaryRequest & { label: string };
     began.push(label);
     return new Promise<UnaryResponse>((done) => ends.set(label, () => done({} as UnaryResponse)));
