@@ -4,11 +4,12 @@
 // attempts refused (the run fails otherwise), and their p99 with A within twice their own p99 of the
 // moments before (decision 0008; printed PASS or MISS).
 import { existsSync, readFileSync } from "node:fs";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { CreateInvoiceRequest } from "@invoicer/sdk";
 import { cpuWindow } from "../bench/usage.ts";
 import { attemptsByCode, gatewayClients, quantileMs, type CallTiming, type LoadStats } from "./load.ts";
 import type { Findings, Run } from "./run.ts";
-import { unendedRequests, unreadAnswers, watchStreams, type HeldAttack, type Outcomes } from "./tenant-attacks.ts";
+import { ordinaryReads, unendedRequests, unreadAnswers, watchStreams, type HeldAttack, type Outcomes } from "./tenant-attacks.ts";
 
 export interface NoisyTenantPlan {
   /** The baseline: the load's calls that begin from here (the first seconds warm the services up) until the attack. */
@@ -31,6 +32,16 @@ const watches = 250;
 /** B's and C's p99 with A attacking may be at most this many times their p99 without. */
 const p99Bound = 2;
 
+/**
+ * Which of A's attacks run: NOISY_TENANT_ATTACKS, some of unread, unended, watches (all three unless
+ * set; "none" for none), or "reads" (A's pages read as an ordinary client does): a measurement knob,
+ * to tell which attack costs B and C their tail and what A's ordinary reads cost them.
+ */
+function chosenAttacks(): Set<string> {
+  const chosen = process.env.NOISY_TENANT_ATTACKS;
+  return new Set(chosen === undefined ? ["unread", "unended", "watches"] : chosen.split(","));
+}
+
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms)); // fault timeline: "at 15 s, attack"
 
 /** Creates tenant A's large invoices through the gateway and waits until their documents are rendered: none of that work is in the baseline. */
@@ -47,25 +58,37 @@ export async function noisyTenant(run: Run, plan: NoisyTenantPlan): Promise<Find
   const loadStarted = performance.now();
   await pause(plan.baselineFromMs);
   const baselineCpu = await cpuWindow(run.pids());
+  const baselineLag = await loopLagWindow(run.serverMetricsUrls);
   await pause(plan.attackAtMs - plan.baselineFromMs);
   const [cpuWithout, attackCpu] = [await baselineCpu(), await cpuWindow(run.pids())];
+  const [lagWithout, attackLag] = [await baselineLag(), await loopLagWindow(run.serverMetricsUrls)];
   const attackedAt = performance.now();
   const url = run.gatewayUrl!;
   const key = run.noisyTenant.apiKey;
   const [unreadFrom, unendedFrom, watchFrom] = plan.addresses;
-  // The unread answers first, each begun, so the calls that follow do not take every slot of A's before them.
-  const unread = unreadAnswers(url, unreadFrom, key, unreadConnections, unreadCallsPerConnection);
-  await unread.begun;
-  const attacks: [string, HeldAttack][] = [
-    [
+  const chosen = chosenAttacks();
+  const attacks: [string, HeldAttack][] = [];
+  if (chosen.has("unread")) {
+    // The unread answers first, each begun, so the calls that follow do not take every slot of A's before them.
+    const unread = unreadAnswers(url, unreadFrom, key, unreadConnections, unreadCallsPerConnection);
+    await unread.begun;
+    attacks.push([
       `unread answers (${unreadConnections} connections with a zero window, ${unreadCallsPerConnection} ListInvoices(page_size=100) calls each kept open)`,
       unread,
-    ],
-    [`requests that never end (${unendedCalls} ListInvoices)`, unendedRequests(url, unendedFrom, key, unendedCalls)],
-    [`WatchInvoices streams (${watches})`, watchStreams(url, watchFrom, key, watches)],
-  ];
+    ]);
+  }
+  if (chosen.has("reads")) {
+    attacks.push([
+      `ordinary reads, no attack (${unreadConnections} connections, ${unreadCallsPerConnection} ListInvoices(page_size=100) calls each, read to the end, sent again)`,
+      ordinaryReads(url, unreadFrom, key, unreadConnections, unreadCallsPerConnection),
+    ]);
+  }
+  if (chosen.has("unended"))
+    attacks.push([`requests that never end (${unendedCalls} ListInvoices)`, unendedRequests(url, unendedFrom, key, unendedCalls)]);
+  if (chosen.has("watches")) attacks.push([`WatchInvoices streams (${watches})`, watchStreams(url, watchFrom, key, watches)]);
   const load = await run.load;
   const cpuWith = await attackCpu();
+  const lagWith = await attackLag();
   const loadEnded = performance.now();
   const attackNotes: string[] = [];
   for (const [what, attack] of attacks) attackNotes.push(`A's ${what}: ${attack.started()} calls, ${described(await attack.stop())}`);
@@ -85,6 +108,7 @@ export async function noisyTenant(run: Run, plan: NoisyTenantPlan): Promise<Find
       ...attackNotes,
       gatewaySaw(run.logOf("gateway")),
       cpuNote(cpuWithout, attackedAt - loadStarted - plan.baselineFromMs, cpuWith, loadEnded - attackedAt),
+      `event-loop delay p99 / max ms without A, with A: ${lagWithout.map((w, i) => `${w} | ${lagWith[i]}`).join(", ")}`,
     ],
     broken: [...latency.flatMap((l) => l.broken), ...errors.broken],
   };
@@ -107,9 +131,20 @@ function latencyFinding(name: string, calls: CallTiming[], { loadStarted, baseli
   const note =
     `${name}: p99 ${p99Without} ms without A (${without.length} creates begun ${seconds(baselineFrom - loadStarted)}-${seconds(attackedAt - loadStarted)} in), ` +
     `${p99With} ms with A (${withA.length} creates begun from ${seconds(attackedAt - loadStarted)} to the end), ${ratio.toFixed(2)}x; ` +
-    `p50 ${quantileMs(without, 0.5)} / ${quantileMs(withA, 0.5)} ms; target p99 within ${p99Bound}x: ${ratio <= p99Bound ? "PASS" : "MISS"}`;
+    `p50 ${quantileMs(without, 0.5)} / ${quantileMs(withA, 0.5)} ms; target p99 within ${p99Bound}x: ${ratio <= p99Bound ? "PASS" : "MISS"}; ` +
+    `slowest, begun at (s from A's start): ${slowest(calls, baselineFrom, attackedAt)}`;
   // A target, not an invariant: on 2 cores A's bounded reads still cost B's slowest creates (95 -> 541 ms, p50 28 -> 18 ms).
   return { note, broken: [] as string[] };
+}
+
+/** The five slowest calls from the baseline on, each as "ms@s" (when it began, from A's start): is the tail A's first moments, or spread over the attack? */
+function slowest(calls: CallTiming[], baselineFrom: number, attackedAt: number): string {
+  return [...calls]
+    .filter((c) => c.startedAt >= baselineFrom)
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 5)
+    .map((c) => `${Math.round(c.ms)}@${((c.startedAt - attackedAt) / 1000).toFixed(1)}`)
+    .join(" ");
 }
 
 /** B's and C's failed attempts, by phase: none may fail. */
@@ -138,6 +173,31 @@ function gatewaySaw(log: string): string {
     `${count("cannot reach the server to lease rate-limit tokens")} calls refused for a rate-limit lease the server did not answer in time, ` +
     `${count("answers held for this tenant")} + ${count("the caller stopped reading")} of A's calls cut (waiting bytes, stalled reader)`
   );
+}
+
+/**
+ * Starts an event-loop delay window of each server (its /metrics: prom-client resets the delay histogram
+ * on each scrape) and of this process (the load's and the attacks' clients); the function returned
+ * ends it with "name p99/max" each, in ms: whether a process's loop was held while B's calls waited.
+ */
+async function loopLagWindow(metricsUrls: string[]): Promise<() => Promise<string[]>> {
+  const scrape = async (url: string) => {
+    const text = await fetch(`${url}/metrics`).then(
+      (r) => r.text(),
+      () => "",
+    );
+    const value = (name: string) =>
+      Math.round(Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, "m").exec(text)?.[1] ?? NaN) * 1000);
+    return `${value("nodejs_eventloop_lag_p99_seconds")}/${value("nodejs_eventloop_lag_max_seconds")}`;
+  };
+  await Promise.all(metricsUrls.map(scrape));
+  const own = monitorEventLoopDelay({ resolution: 10 });
+  own.enable();
+  return async () => {
+    own.disable();
+    const servers = await Promise.all(metricsUrls.map(async (url, i) => `server-${"abc"[i]} ${await scrape(url)}`));
+    return [...servers, `load generator ${Math.round(own.percentile(99) / 1e6)}/${Math.round(own.max / 1e6)}`];
+  };
 }
 
 /** CPU ms per second of each process, without A and with A: which one A's calls keep busy. */
