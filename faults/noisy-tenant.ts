@@ -3,13 +3,16 @@
 // ordinary load. B's and C's creates must all be acknowledged, nothing lost or doubled, none of their
 // attempts refused (the run fails otherwise), and their p99 with A within twice their own p99 of the
 // moments before (decision 0008; printed PASS or MISS).
+import { fork } from "node:child_process";
+import { once } from "node:events";
 import { existsSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { CreateInvoiceRequest } from "@invoicer/sdk";
 import { cpuWindow } from "../bench/usage.ts";
 import { attemptsByCode, gatewayClients, quantileMs, type CallTiming, type LoadStats } from "./load.ts";
 import type { Findings, Run } from "./run.ts";
-import { ordinaryReads, unendedRequests, unreadAnswers, watchStreams, type HeldAttack, type Outcomes } from "./tenant-attacks.ts";
+import type { TenantAPlan, TenantAReport } from "./tenant-a.ts";
 
 export interface NoisyTenantPlan {
   /** The baseline: the load's calls that begin from here (the first seconds warm the services up) until the attack. */
@@ -24,11 +27,6 @@ export interface NoisyTenantPlan {
 const largeInvoices = 100;
 /** How many of them are created at once (under the server's MAX_CALLS_PER_TENANT). */
 const creates = 5;
-/** The unread-answers attack: connections, and ListInvoices(page_size=100) calls each keeps open. */
-const unreadConnections = 3;
-const unreadCallsPerConnection = 3;
-const unendedCalls = 20;
-const watches = 250;
 /** B's and C's p99 with A attacking may be at most this many times their p99 without. */
 const p99Bound = 2;
 
@@ -37,9 +35,22 @@ const p99Bound = 2;
  * set; "none" for none), or "reads" (A's pages read as an ordinary client does): a measurement knob,
  * to tell which attack costs B and C their tail and what A's ordinary reads cost them.
  */
-function chosenAttacks(): Set<string> {
-  const chosen = process.env.NOISY_TENANT_ATTACKS;
-  return new Set(chosen === undefined ? ["unread", "unended", "watches"] : chosen.split(","));
+function chosenAttacks(): string[] {
+  return process.env.NOISY_TENANT_ATTACKS?.split(",") ?? ["unread", "unended", "watches"];
+}
+
+/** Forks tenant A's process (faults/tenant-a.ts) and starts its attacks; `stop` ends them and returns its report. */
+async function attacksOfTenantA(plan: TenantAPlan) {
+  const child = fork(fileURLToPath(new URL("./tenant-a.ts", import.meta.url)));
+  child.send(plan);
+  await once(child, "message");
+  return {
+    async stop(): Promise<TenantAReport> {
+      child.send("stop");
+      const [report] = (await once(child, "message")) as [TenantAReport];
+      return report;
+    },
+  };
 }
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms)); // fault timeline: "at 15 s, attack"
@@ -63,35 +74,17 @@ export async function noisyTenant(run: Run, plan: NoisyTenantPlan): Promise<Find
   const [cpuWithout, attackCpu] = [await baselineCpu(), await cpuWindow(run.pids())];
   const [lagWithout, attackLag] = [await baselineLag(), await loopLagWindow(run.serverMetricsUrls)];
   const attackedAt = performance.now();
-  const url = run.gatewayUrl!;
-  const key = run.noisyTenant.apiKey;
-  const [unreadFrom, unendedFrom, watchFrom] = plan.addresses;
-  const chosen = chosenAttacks();
-  const attacks: [string, HeldAttack][] = [];
-  if (chosen.has("unread")) {
-    // The unread answers first, each begun, so the calls that follow do not take every slot of A's before them.
-    const unread = unreadAnswers(url, unreadFrom, key, unreadConnections, unreadCallsPerConnection);
-    await unread.begun;
-    attacks.push([
-      `unread answers (${unreadConnections} connections with a zero window, ${unreadCallsPerConnection} ListInvoices(page_size=100) calls each kept open)`,
-      unread,
-    ]);
-  }
-  if (chosen.has("reads")) {
-    attacks.push([
-      `ordinary reads, no attack (${unreadConnections} connections, ${unreadCallsPerConnection} ListInvoices(page_size=100) calls each, read to the end, sent again)`,
-      ordinaryReads(url, unreadFrom, key, unreadConnections, unreadCallsPerConnection),
-    ]);
-  }
-  if (chosen.has("unended"))
-    attacks.push([`requests that never end (${unendedCalls} ListInvoices)`, unendedRequests(url, unendedFrom, key, unendedCalls)]);
-  if (chosen.has("watches")) attacks.push([`WatchInvoices streams (${watches})`, watchStreams(url, watchFrom, key, watches)]);
+  const tenantA = await attacksOfTenantA({
+    gatewayUrl: run.gatewayUrl!,
+    apiKey: run.noisyTenant.apiKey,
+    addresses: plan.addresses,
+    attacks: chosenAttacks(),
+  });
   const load = await run.load;
   const cpuWith = await attackCpu();
   const lagWith = await attackLag();
   const loadEnded = performance.now();
-  const attackNotes: string[] = [];
-  for (const [what, attack] of attacks) attackNotes.push(`A's ${what}: ${attack.started()} calls, ${described(await attack.stop())}`);
+  const attackNotes = await tenantA.stop();
   const phases = { baselineFrom: loadStarted + plan.baselineFromMs, attackedAt, loadStarted };
   const latency = run.loadTenants.map((tenant) =>
     latencyFinding(
@@ -105,9 +98,10 @@ export async function noisyTenant(run: Run, plan: NoisyTenantPlan): Promise<Find
     notes: [
       ...latency.map((l) => l.note),
       errors.note,
-      ...attackNotes,
+      ...attackNotes.notes,
       gatewaySaw(run.logOf("gateway")),
-      cpuNote(cpuWithout, attackedAt - loadStarted - plan.baselineFromMs, cpuWith, loadEnded - attackedAt),
+      cpuNote(cpuWithout, attackedAt - loadStarted - plan.baselineFromMs, cpuWith, loadEnded - attackedAt) +
+        `, tenant A's own process ${Math.round((attackNotes.cpuMs * 1000) / (loadEnded - attackedAt))}`,
       `event-loop delay p99 / max ms without A, with A: ${lagWithout.map((w, i) => `${w} | ${lagWith[i]}`).join(", ")}`,
     ],
     broken: [...latency.flatMap((l) => l.broken), ...errors.broken],
@@ -206,8 +200,3 @@ function cpuNote(without: Record<string, number>, withoutMs: number, withA: Reco
   const names = Object.keys(withA);
   return `CPU ms/s without A / with A: ${names.map((n) => `${n} ${perSecond(without[n], withoutMs)} / ${perSecond(withA[n], withMs)}`).join(", ")}`;
 }
-
-const described = (outcomes: Outcomes) =>
-  Object.entries(outcomes)
-    .map(([what, n]) => `${n}x ${what}`)
-    .join(", ") || "none";
