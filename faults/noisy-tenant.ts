@@ -39,12 +39,20 @@ function chosenAttacks(): string[] {
   return process.env.NOISY_TENANT_ATTACKS?.split(",") ?? ["unread", "unended", "watches"];
 }
 
-/** Forks tenant A's process (faults/tenant-a.ts) and starts its attacks; `stop` ends them and returns its report. */
-async function attacksOfTenantA(plan: TenantAPlan) {
+/**
+ * Forks tenant A's process (faults/tenant-a.ts) and waits until it is loaded: its start-up (a
+ * second of CPU on this machine) is then before the baseline, not at A's start, where it made the
+ * slowest creates of a run with no attack at all. `attack` starts the attacks; `stop` ends them and
+ * returns the process's report.
+ */
+async function tenantAProcess() {
   const child = fork(fileURLToPath(new URL("./tenant-a.ts", import.meta.url)));
-  child.send(plan);
   await once(child, "message");
   return {
+    async attack(plan: TenantAPlan) {
+      child.send(plan);
+      await once(child, "message");
+    },
     async stop(): Promise<TenantAReport> {
       child.send("stop");
       const [report] = (await once(child, "message")) as [TenantAReport];
@@ -67,14 +75,15 @@ export async function largeInvoicesOfTenantA(run: Omit<Run, "load">, invoice: (k
 /** The fault: at `attackAtMs`, tenant A's three attacks, held until the load ends; then B's and C's figures with and without. */
 export async function noisyTenant(run: Run, plan: NoisyTenantPlan): Promise<Findings> {
   const loadStarted = performance.now();
-  await pause(plan.baselineFromMs);
+  const tenantA = await tenantAProcess();
+  await pause(plan.baselineFromMs - (performance.now() - loadStarted));
   const baselineCpu = await cpuWindow(run.pids());
   const baselineLag = await loopLagWindow(run.serverMetricsUrls);
   await pause(plan.attackAtMs - plan.baselineFromMs);
   const [cpuWithout, attackCpu] = [await baselineCpu(), await cpuWindow(run.pids())];
   const [lagWithout, attackLag] = [await baselineLag(), await loopLagWindow(run.serverMetricsUrls)];
   const attackedAt = performance.now();
-  const tenantA = await attacksOfTenantA({
+  await tenantA.attack({
     gatewayUrl: run.gatewayUrl!,
     apiKey: run.noisyTenant.apiKey,
     addresses: plan.addresses,

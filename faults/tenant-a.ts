@@ -1,6 +1,7 @@
 // Tenant A's attacks in a process of their own, forked by the noisy-tenant scenario: their client
 // work (hundreds of streams, their keep-alives, calls sent again) is then not in the event loop of
-// the load generator that times B's and C's calls. Told what to start by the first message; says
+// the load generator that times B's and C's calls. Says "ready" once loaded (forked before the
+// baseline, so its start-up is in neither phase); told what to start by the first message; says
 // "begun" once the attacks hold their place; on the second message, stops them and answers with
 // how each call ended and the CPU this process used meanwhile.
 import { ordinaryReads, unendedRequests, unreadAnswers, watchStreams, type HeldAttack, type Outcomes } from "./tenant-attacks.ts";
@@ -54,6 +55,7 @@ const described = (outcomes: Outcomes) =>
 
 // The scenario gone (its run failed), nothing is left to attack for.
 process.once("disconnect", () => process.exit(0));
+process.send!("ready");
 process.once("message", (plan: TenantAPlan) => {
   const cpu = process.cpuUsage();
   void startAttacks(plan).then((attacks) => {
