@@ -131,6 +131,38 @@ export function unreadAnswers(
   return heldAttack(sessions, state);
 }
 
+/**
+ * No attack, for comparison: `connections` HTTP/2 connections that read their answers, each keeping
+ * `callsPerConnection` ListInvoices(page_size) calls going, the next sent as one ends (after
+ * `refusedPauseMs` when refused): the reads of the unread-answers attack as an ordinary client makes them.
+ */
+export function ordinaryReads(
+  url: string,
+  localAddress: string,
+  apiKey: string,
+  connections: number,
+  callsPerConnection: number,
+  pageSize = 100,
+  refusedPauseMs = 200,
+) {
+  const state = attackState();
+  const page = pageOf(pageSize);
+  const sessions = sessionsFrom(url, localAddress, connections);
+  const send = (session: http2.ClientHttp2Session) => {
+    if (state.stopped || session.closed || session.destroyed) return;
+    state.started++;
+    const call = grpcCall(session, apiKey, listInvoices, page);
+    let refused = false;
+    call.on("data", () => undefined);
+    call.on("trailers", (t) => (refused = t["grpc-status"] === "8"));
+    call.on("response", (h) => (refused ||= h["grpc-status"] === "8"));
+    call.once("close", () => setTimeout(() => send(session), refused ? refusedPauseMs : 0));
+    tracked(call, state);
+  };
+  for (const session of sessions) for (let i = 0; i < callsPerConnection; i++) send(session);
+  return heldAttack(sessions, state);
+}
+
 /** `n` ListInvoices calls whose request never ends (HEADERS and a message, no END_STREAM), on connections kept alive. */
 export function unendedRequests(url: string, localAddress: string, apiKey: string, n: number): HeldAttack {
   const state = attackState(n);

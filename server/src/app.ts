@@ -91,7 +91,12 @@ export function createServerHandler({ config, database, watch, log, observabilit
     cutSignal: lifecycle.cut.signal,
     interceptors: [
       trustedCallers(config),
-      callsPerTenant(config.maxCallsPerTenant, config.maxRunningCallsPerTenant),
+      callsPerTenant({
+        maxCalls: config.maxCallsPerTenant,
+        maxRunning: config.maxRunningCallsPerTenant,
+        // One page at a time per tenant: its pages, built together, held other tenants' calls behind them (decision 0040).
+        maxRunningPages: 1,
+      }),
       readBudgetPerTenant(config.readLines),
     ],
   });
