@@ -94,7 +94,7 @@ export function createServerHandler({ config, database, watch, log, observabilit
       callsPerTenant({
         maxCalls: config.maxCallsPerTenant,
         maxRunning: config.maxRunningCallsPerTenant,
-        // One page at a time per tenant: its pages, built together, held other tenants' calls behind them (decision 0040).
+        // One page at a time per tenant: its pages, built together, held other tenants' calls behind them (decision 0041).
         maxRunningPages: 1,
       }),
       readBudgetPerTenant(config.readLines),

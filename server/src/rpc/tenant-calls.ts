@@ -31,7 +31,7 @@ export interface TenantCallLimits {
  * need), the next wait their turn in order, and past `maxCalls` in flight a call is ResourceExhausted
  * at once. Of them, at most `maxRunningPages` ListInvoices: a page carries up to 1,000 lines, ten
  * times any other answer, and the process serializes it in one stretch; a tenant's pages built
- * together held another tenant's calls behind all of them (decision 0040). WatchInvoices streams are
+ * together held another tenant's calls behind all of them (decision 0041). WatchInvoices streams are
  * bounded on their own (WATCH_MAX_PER_TENANT). After trustedCallers.
  */
 export function callsPerTenant({ maxCalls, maxRunning, maxRunningPages }: TenantCallLimits): Interceptor {
