@@ -81,3 +81,39 @@ describe("the error boundary", () => {
     assert.equal(streamed?.rawMessage, "internal error");
   });
 });
+
+describe("the error boundary, when the caller has gone", () => {
+  it("logs what a call's own deadline cut short at debug, not as an unexpected error, and answers the deadline", async () => {
+    const lines: { level: number; msg: string }[] = [];
+    const log = createLogger("unit", "debug", {
+      write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }),
+    });
+    const transport = createRouterTransport(
+      (router) =>
+        router.service(Health, {
+          // A query cut by the call's signal fails with the driver's own error, not a ConnectError.
+          check: (_req, ctx) =>
+            new Promise((_resolve, reject) => ctx.signal.addEventListener("abort", () => reject(new Error("query aborted")))),
+          watch: async function* () {},
+        }),
+      { router: { interceptors: [errorBoundary(log)] } },
+    );
+    const err = await createClient(Health, transport)
+      .check({}, { timeoutMs: 20 })
+      .then(
+        () => undefined,
+        (e: unknown) => ConnectError.from(e),
+      );
+    assert.equal(err?.code, Code.DeadlineExceeded);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(
+      lines.filter((l) => l.level >= 50),
+      [],
+      "nothing at error level",
+    );
+    assert.ok(
+      lines.some((l) => l.level === 20 && l.msg === "call ended by its caller"),
+      JSON.stringify(lines),
+    );
+  });
+});

@@ -33,10 +33,11 @@ const transientMessages: Partial<Record<Code, [string, ErrorReason]>> = {
  * errors it makes carry google.rpc.ErrorInfo, as the service's own do.
  */
 export function errorBoundary(log: Logger): Interceptor {
-  const toClient = (err: unknown, procedure: string) => {
+  const toClient = (err: unknown, procedure: string, signal: AbortSignal) => {
     // As raised: the service's own errors name their reason; connect-es's protocol errors (an
     // incomplete message, a missing request) carry none, as the protocol and its conformance suite say.
     if (err instanceof ConnectError) return err;
+    if (signal.aborted) return callerGone(signal, log, procedure, err);
     const transient = transientDatabaseCode(err);
     if (transient !== undefined) {
       log.warn({ err, procedure }, "database unavailable");
@@ -58,14 +59,24 @@ export function errorBoundary(log: Logger): Interceptor {
           try {
             yield* messages;
           } catch (err) {
-            throw toClient(err, procedure);
+            throw toClient(err, procedure, req.signal);
           }
         })(),
       };
     } catch (err) {
-      throw toClient(err, procedure);
+      throw toClient(err, procedure, req.signal);
     }
   };
+}
+
+/**
+ * What failed after the caller left or its deadline passed (a query cut by the call's signal, say) is
+ * that, not a fault of the server: the signal's own Canceled or DeadlineExceeded, logged at debug.
+ */
+function callerGone(signal: AbortSignal, log: Logger, procedure: string, err: unknown): ConnectError {
+  const reason = signal.reason instanceof ConnectError ? signal.reason : undefined;
+  log.debug({ err, procedure, code: reason?.code ?? Code.Canceled }, "call ended by its caller");
+  return reason ?? new ConnectError("the caller cancelled the call", Code.Canceled);
 }
 
 /** Thrown inside a transaction when the caller's deadline passed or it went away: roll back. */
