@@ -17,14 +17,27 @@ export function assertPortFree(port: number, variable: string, what: string, hos
   });
 }
 
-/** A port the OS reports free right now on loopback. */
-export function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
+/** Ports handed out by this process, so that two services started together never get the same one. */
+const handedOut = new Set<number>();
+
+/**
+ * A port free right now on loopback, from 10000-29999: below Linux's ephemeral range (32768 and up), so
+ * no outgoing connection (a Kafka or PostgreSQL client's) takes it between this probe and the service's
+ * listen, as one could take a port the OS picked for listen(0).
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = 10_000 + Math.floor(Math.random() * 20_000);
+    if (handedOut.has(port) || !(await isFree(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((ok) => {
     const probe = createServer();
-    probe.once("error", fail);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => ok(port));
-    });
+    probe.once("error", () => ok(false));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => ok(true)));
   });
 }
