@@ -6,6 +6,7 @@ import type { Invoice } from "@invoicer/sdk";
 import PDFDocument from "pdfkit";
 import type { EInvoiceExtras } from "./einvoice/index.ts";
 import { embedFacturX, facturXOf } from "./facturx.ts";
+import { compressFontFileOnce, encodeSubsetsOnce, type FontSubset } from "./font-files.ts";
 import { invoiceText } from "./invoice-text.ts";
 
 const margin = 40;
@@ -30,6 +31,7 @@ interface FontkitFont {
   characterSet: number[];
   getGlyph(id: number, codePoints?: number[]): Glyph;
   layout(text: string | Glyph[], ...options: unknown[]): GlyphRun;
+  createSubset(): FontSubset;
   /** fontkit's cache of one Glyph per glyph id. */
   _glyphs: Record<number, Glyph | undefined>;
 }
@@ -76,6 +78,7 @@ const LineBreaker = requireFromPdfkit("linebreak") as new (text: string) => { ne
  */
 function face(name: string, file: string): Face {
   const font = fontkit.create(readFileSync(join(fontDir, file)));
+  encodeSubsetsOnce(font);
 
   const getGlyph = font.getGlyph;
   const glyphs = new Map<string, Glyph>();
@@ -209,6 +212,9 @@ function facturXDocument(invoice: Invoice, title: string, extras: EInvoiceExtras
   if (xml !== undefined) embedFacturX(doc, xml, date);
   // pdfkit 0.20 takes a fontkit font where its types only name files and buffers.
   for (const f of [regular, bold]) doc.registerFont(f.name, f.font as unknown as Uint8Array);
+  // Each face becomes the document's font on its first use; bold first, as the title is (pdfkit numbers them in that order).
+  for (const f of [bold, regular])
+    compressFontFileOnce((doc.font(f.name) as unknown as { _font: Parameters<typeof compressFontFileOnce>[0] })._font);
   return doc;
 }
 
