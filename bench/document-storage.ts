@@ -55,8 +55,8 @@ try {
       const before = clusterCpuMs();
       for (let i = 0; i < invoices; i++) await storeOne();
       const cpuMs = clusterCpuMs() - before;
-      const [{ bytes }] = await sql<{ bytes: string }[]>`select pg_total_relation_size('documents') as bytes`;
-      const storedKiB = Number(bytes) / (invoices + 20) / 1024;
+      const [size] = await sql<{ bytes: string }[]>`select pg_total_relation_size('documents') as bytes`;
+      const storedKiB = Number(size!.bytes) / (invoices + 20) / 1024;
       const label = storage === "main" ? "default (pglz tried)" : "storage external";
       console.log(
         `round ${round}, ${label}: ${(cpuMs / invoices).toFixed(2)} ms PostgreSQL CPU and ${storedKiB.toFixed(1)} KiB per invoice (${documents.length} documents, ${invoices} invoices)`,
