@@ -233,10 +233,7 @@ function table(doc: PDFKit.PDFDocument, header: string[], rows: string[][], widt
     const y = doc.y;
     let x = margin;
     texts.forEach((c, i) => {
-      doc
-        .font(faces[i]!.name)
-        .fontSize(fontSize)
-        .text(c, x + pad, y + pad, { width: widths[i]! - 2 * pad, align: align[i] });
+      drawCell(doc, faces[i]!, c, x + pad, y + pad, widths[i]! - 2 * pad, align[i]!);
       x += widths[i]!;
     });
     doc
@@ -252,20 +249,40 @@ function table(doc: PDFKit.PDFDocument, header: string[], rows: string[][], widt
   for (const row of rows) draw(row, false);
 }
 
-// What makes a line break wherever it stands (UAX #14's BK, CR, LF and NL classes).
-const mandatoryBreak = /[\n\v\f\r\u0085\u2028\u2029]/;
+// What makes a line break wherever it stands (UAX #14's BK, CR, LF and NL classes), and the soft hyphen,
+// which pdfkit draws as a hyphen where it breaks a line.
+const mandatoryBreakOrSoftHyphen = /[\n\v\f\r\u0085\u2028\u2029\u00AD]/;
+
+/** Whether the text is surely one line in `width`: no break, and far narrower (kerning and ligatures change a width by a few per cent). */
+function surelyOneLine(doc: PDFKit.PDFDocument, face: Face, text: string, width: number): boolean {
+  return text !== "" && !mandatoryBreakOrSoftHyphen.test(text) && estimatedWidth(doc, face, text) <= width * 0.8;
+}
 
 /**
  * The height pdfkit's heightOfString gives the cell's text, which lays the text out and wraps it, as
- * drawing it does again: measuring was an eighth of a short invoice's PDF (8 % of its five formats' render). A text
- * with no break and far narrower than the cell (most cells: numbers, amounts, names) is one line,
- * whose height is worked out as heightOfString works it out, to the last bit.
+ * drawing it does again: measuring was an eighth of a short invoice's PDF (8 % of its five formats' render).
+ * A text that is surely one line (most cells: numbers, amounts, names) is one line high, worked out
+ * as heightOfString works it out, to the last bit.
  */
 function cellHeight(doc: PDFKit.PDFDocument, face: Face, text: string, width: number): number {
   doc.font(face.name).fontSize(fontSize);
-  if (text === "" || mandatoryBreak.test(text) || estimatedWidth(doc, face, text) > width * 0.8) return doc.heightOfString(text, { width });
+  if (!surelyOneLine(doc, face, text, width)) return doc.heightOfString(text, { width });
   const y = doc.y;
   return y + doc.currentLineHeight(true) - y;
+}
+
+/**
+ * Draws a cell's text at (x, y), wrapped in `width`. pdfkit's line wrapper measures every word of a
+ * text again to find its lines (an eighth of a short invoice's render); a text that is surely one line
+ * is drawn as the wrapper would draw its one line: at x, or, aligned right, at x plus the width left
+ * once its trailing spaces are taken off, in pdfkit's own arithmetic (so the PDF's bytes are the same).
+ */
+function drawCell(doc: PDFKit.PDFDocument, face: Face, text: string, x: number, y: number, width: number, align: Align) {
+  doc.font(face.name).fontSize(fontSize);
+  if (!surelyOneLine(doc, face, text, width)) return void doc.text(text, x, y, { width, align });
+  const lineWidth = (width * 100) / 100; // the wrapper's line width at 100 % horizontal scaling
+  const left = align === "right" ? x + (lineWidth - doc.widthOfString(text.replace(/\s+$/, ""))) : x;
+  doc.text(text, left, y, { lineBreak: false });
 }
 
 /**
