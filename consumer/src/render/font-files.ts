@@ -23,13 +23,19 @@ interface PdfStream {
   end(chunk?: Uint8Array): void;
 }
 
-const maxFiles = 1_000;
+// A set of glyphs recurs when a document's text does up to the last new glyph (labels, a tenant's recurring
+// invoice); most documents' regular face has a set of its own. A few files per face are kept (each ~10-25 kB,
+// twice: as encoded and compressed), so that the misses cost little memory.
+const maxFiles = 64;
 
 /**
  * Makes a fontkit font's subsets encode each set of glyphs once: encoding (fontkit copies each glyph's
  * outline and re-encodes the tables with restructure) and compressing the font file took a fifth of a
- * short invoice's PDF. A subset's file is a function of its glyph ids in their order alone (the outlines,
- * metrics and hinting tables come from the face), so a kept file is the one encoding would make again.
+ * short invoice's PDF rendered again and again. A subset's file is a function of its glyph ids in their order
+ * alone (the outlines, metrics and hinting tables come from the face), so a kept file is the one encoding
+ * would make again. The order is the order of first use, so a file is reused only by a document whose text
+ * brings its glyphs in the same order (the bold face's labels more often than the regular face's values);
+ * the least recently used file goes first.
  */
 export function encodeSubsetsOnce(font: { createSubset(): FontSubset }) {
   const files = new Map<string, Uint8Array>();
@@ -41,9 +47,12 @@ export function encodeSubsetsOnce(font: { createSubset(): FontSubset }) {
       const key = subset.glyphs.join(",");
       let file = files.get(key);
       if (file === undefined) {
-        if (files.size >= maxFiles) files.clear();
-        files.set(key, (file = encode.call(subset)));
+        file = encode.call(subset);
+        if (files.size >= maxFiles) files.delete(files.keys().next().value!); // the least recently used
+      } else {
+        files.delete(key); // to the end of the map, the most recently used
       }
+      files.set(key, file);
       return file;
     };
     return subset;
