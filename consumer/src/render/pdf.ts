@@ -6,6 +6,7 @@ import type { Invoice } from "@invoicer/sdk";
 import PDFDocument from "pdfkit";
 import type { EInvoiceExtras } from "./einvoice/index.ts";
 import { embedFacturX, facturXOf } from "./facturx.ts";
+import { compressFontFileOnce, encodeSubsetsOnce, type FontSubset } from "./font-files.ts";
 import { invoiceText } from "./invoice-text.ts";
 
 const margin = 40;
@@ -30,6 +31,7 @@ interface FontkitFont {
   characterSet: number[];
   getGlyph(id: number, codePoints?: number[]): Glyph;
   layout(text: string | Glyph[], ...options: unknown[]): GlyphRun;
+  createSubset(): FontSubset;
   /** fontkit's cache of one Glyph per glyph id. */
   _glyphs: Record<number, Glyph | undefined>;
 }
@@ -76,6 +78,7 @@ const LineBreaker = requireFromPdfkit("linebreak") as new (text: string) => { ne
  */
 function face(name: string, file: string): Face {
   const font = fontkit.create(readFileSync(join(fontDir, file)));
+  encodeSubsetsOnce(font);
 
   const getGlyph = font.getGlyph;
   const glyphs = new Map<string, Glyph>();
@@ -209,6 +212,9 @@ function facturXDocument(invoice: Invoice, title: string, extras: EInvoiceExtras
   if (xml !== undefined) embedFacturX(doc, xml, date);
   // pdfkit 0.20 takes a fontkit font where its types only name files and buffers.
   for (const f of [regular, bold]) doc.registerFont(f.name, f.font as unknown as Uint8Array);
+  // Each face becomes the document's font on its first use; bold first, as the title is (pdfkit numbers them in that order).
+  for (const f of [bold, regular])
+    compressFontFileOnce((doc.font(f.name) as unknown as { _font: Parameters<typeof compressFontFileOnce>[0] })._font);
   return doc;
 }
 
@@ -218,12 +224,7 @@ function table(doc: PDFKit.PDFDocument, header: string[], rows: string[][], widt
   const draw = (cells: string[], isHeader: boolean) => {
     const faces = cells.map((_, i) => (isHeader || (boldFirst && i === 0) ? bold : regular));
     const texts = cells.map((c, i) => breakWideWords(doc, faces[i]!, printable(c, faces[i]!), widths[i]! - 2 * pad));
-    const heights = texts.map((c, i) =>
-      doc
-        .font(faces[i]!.name)
-        .fontSize(fontSize)
-        .heightOfString(c, { width: widths[i]! - 2 * pad }),
-    );
+    const heights = texts.map((c, i) => cellHeight(doc, faces[i]!, c, widths[i]! - 2 * pad));
     const h = Math.max(...heights) + 2 * pad;
     if (doc.y + h > doc.page.height - margin) {
       doc.addPage();
@@ -232,10 +233,7 @@ function table(doc: PDFKit.PDFDocument, header: string[], rows: string[][], widt
     const y = doc.y;
     let x = margin;
     texts.forEach((c, i) => {
-      doc
-        .font(faces[i]!.name)
-        .fontSize(fontSize)
-        .text(c, x + pad, y + pad, { width: widths[i]! - 2 * pad, align: align[i] });
+      drawCell(doc, faces[i]!, c, x + pad, y + pad, widths[i]! - 2 * pad, align[i]!);
       x += widths[i]!;
     });
     doc
@@ -249,6 +247,42 @@ function table(doc: PDFKit.PDFDocument, header: string[], rows: string[][], widt
   };
   if (header.length > 0) draw(header, true);
   for (const row of rows) draw(row, false);
+}
+
+// What makes a line break wherever it stands (UAX #14's BK, CR, LF and NL classes), and the soft hyphen,
+// which pdfkit draws as a hyphen where it breaks a line.
+const mandatoryBreakOrSoftHyphen = /[\n\v\f\r\u0085\u2028\u2029\u00AD]/;
+
+/** Whether the text is surely one line in `width`: no break, and far narrower (kerning and ligatures change a width by a few per cent). */
+function surelyOneLine(doc: PDFKit.PDFDocument, face: Face, text: string, width: number): boolean {
+  return text !== "" && !mandatoryBreakOrSoftHyphen.test(text) && estimatedWidth(doc, face, text) <= width * 0.8;
+}
+
+/**
+ * The height pdfkit's heightOfString gives the cell's text, which lays the text out and wraps it, as
+ * drawing it does again: measuring was an eighth of a short invoice's PDF (8 % of its five formats' render).
+ * A text that is surely one line (most cells: numbers, amounts, names) is one line high, worked out
+ * as heightOfString works it out, to the last bit.
+ */
+function cellHeight(doc: PDFKit.PDFDocument, face: Face, text: string, width: number): number {
+  doc.font(face.name).fontSize(fontSize);
+  if (!surelyOneLine(doc, face, text, width)) return doc.heightOfString(text, { width });
+  const y = doc.y;
+  return y + doc.currentLineHeight(true) - y;
+}
+
+/**
+ * Draws a cell's text at (x, y), wrapped in `width`. pdfkit's line wrapper measures every word of a
+ * text again to find its lines (an eighth of a short invoice's render); a text that is surely one line
+ * is drawn as the wrapper would draw its one line: at x, or, aligned right, at x plus the width left
+ * once its trailing spaces are taken off, in pdfkit's own arithmetic (so the PDF's bytes are the same).
+ */
+function drawCell(doc: PDFKit.PDFDocument, face: Face, text: string, x: number, y: number, width: number, align: Align) {
+  doc.font(face.name).fontSize(fontSize);
+  if (!surelyOneLine(doc, face, text, width)) return void doc.text(text, x, y, { width, align });
+  const lineWidth = (width * 100) / 100; // the wrapper's line width at 100 % horizontal scaling
+  const left = align === "right" ? x + (lineWidth - doc.widthOfString(text.replace(/\s+$/, ""))) : x;
+  doc.text(text, left, y, { lineBreak: false });
 }
 
 /**

@@ -53,9 +53,15 @@ export function maxItems(field: DescField): number {
   return max;
 }
 
+// Read from the descriptor's options once per field: protoViolations asks for every list field of every request.
+const maxItemsByField = new WeakMap<DescField, number | undefined>();
+
 function declaredMaxItems(field: DescField): number | undefined {
+  if (maxItemsByField.has(field)) return maxItemsByField.get(field);
   const rules = getOption(field, fieldRules).type;
-  return rules.case === "repeated" && rules.value.maxItems ? Number(rules.value.maxItems) : undefined;
+  const max = rules.case === "repeated" && rules.value.maxItems ? Number(rules.value.maxItems) : undefined;
+  maxItemsByField.set(field, max);
+  return max;
 }
 
 /** An integer field's `lte` as the proto declares it. */

@@ -18,31 +18,37 @@ const references: Record<string, string> = {
   "\r": "&#13;",
 };
 
+/** Text that needs no escaping and holds nothing XML 1.0 cannot write: most of an invoice's text. */
+const plainText = /^[^&<>"\t\n\r\u0000-\u001F\uD800-\uDFFF\uFFFE\uFFFF]*$/;
+
 /** Escapes text (or, with `attribute`, an attribute value, whose whitespace a parser would otherwise normalise). */
 export function escapeXml(value: string, attribute = false): string {
+  if (plainText.test(value)) return value;
   const bad = notXmlChar.exec(value);
   if (bad) throw new RangeError(`U+${bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")} cannot be written in XML 1.0`);
   return value.replace(attribute ? /[&<>"\t\n\r]/g : /[&<>\r]/g, (c) => references[c]!);
 }
 
-function attributesOf(e: XmlElement): string {
-  return Object.entries(e)
-    .filter(([name, value]) => name.startsWith("@") && typeof value === "string")
-    .map(([name, value]) => ` ${name.slice(1)}="${escapeXml(value as string, true)}"`)
-    .join("");
-}
-
+// One pass over each element's keys with string concatenation: the writers build every format of every invoice with it.
 function element(name: string, content: XmlContent, indent: string): string {
   if (content === undefined) return "";
-  if (Array.isArray(content)) return content.map((c) => element(name, c, indent)).join("");
+  if (Array.isArray(content)) {
+    let out = "";
+    for (const c of content) out += element(name, c, indent);
+    return out;
+  }
   if (typeof content === "string") return `${indent}<${name}>${escapeXml(content)}</${name}>\n`;
-  const start = `${indent}<${name}${attributesOf(content)}`;
   const text = content["#"];
+  let start = `${indent}<${name}`;
+  let children = "";
+  const childIndent = indent + "  ";
+  for (const key in content) {
+    const value = content[key];
+    if (key.charCodeAt(0) === 64 /* @ */) {
+      if (typeof value === "string") start += ` ${key.slice(1)}="${escapeXml(value, true)}"`;
+    } else if (typeof text !== "string") children += element(key, value, childIndent);
+  }
   if (typeof text === "string") return `${start}>${escapeXml(text)}</${name}>\n`;
-  const children = Object.entries(content)
-    .filter(([child]) => !child.startsWith("@"))
-    .map(([child, value]) => element(child, value, indent + "  "))
-    .join("");
   return children ? `${start}>\n${children}${indent}</${name}>\n` : `${start}/>\n`;
 }
 
