@@ -16,7 +16,7 @@ COPY web/package.json web/
 # The dev stack (local PostgreSQL and Kafka) is a workspace of dev dependencies only: pruned below.
 COPY devstack/package.json devstack/
 # No dependency install scripts: nothing here needs one. patches/ fixes postgres.js, connect-es and
-# kafkajs bugs (see the README's design notes) and spares pdfkit work it repeats per document (docs/performance.md).
+# kafkajs bugs and spares pdfkit work it repeats per document (docs/decisions/0031-0033, 0043).
 RUN npm ci --ignore-scripts --no-audit --no-fund && npx patch-package
 COPY gen ./gen
 COPY platform ./platform
