@@ -50,7 +50,8 @@ interface OpenStreams {
 }
 
 interface StreamSettings {
-  db: Db;
+  /** Whether the key of this hash exists and is not revoked. */
+  isActiveKey: (apiKeyHash: string) => Promise<boolean>;
   keepAliveMs: number;
   maxPerTenant: number;
 }
@@ -73,7 +74,7 @@ export function createInvoiceWatch(sql: Sql, notifications: OutboxNotifications,
   const { keepAliveMs = 15_000, maxPerTenant = 100, maxPendingNotifications = 10_000 } = options;
   const open: OpenStreams = { watchers: new Map(), closed: false };
   const { watchers } = open;
-  const settings: StreamSettings = { db: drizzleOn(sql), keepAliveMs, maxPerTenant };
+  const settings: StreamSettings = { isActiveKey: activeKeyCheck(drizzleOn(sql)), keepAliveMs, maxPerTenant };
   const pending = pendingNotifications();
   let draining: Promise<void> | undefined;
 
@@ -127,7 +128,7 @@ export function createInvoiceWatch(sql: Sql, notifications: OutboxNotifications,
 /** One WatchInvoices stream: registered among its tenant's watchers until it ends. */
 async function* stream(
   open: OpenStreams,
-  { db, keepAliveMs, maxPerTenant }: StreamSettings,
+  { isActiveKey, keepAliveMs, maxPerTenant }: StreamSettings,
   tenantId: string,
   signal: AbortSignal,
   apiKeyHash?: string,
@@ -143,7 +144,7 @@ async function* stream(
   signal.addEventListener("abort", onAbort);
   try {
     // Checked once the watcher is registered: a revocation after this check reaches it as a notification.
-    if (apiKeyHash && !(await isActiveKey(db, apiKeyHash))) throw unknownApiKey();
+    if (apiKeyHash && !(await isActiveKey(apiKeyHash))) throw unknownApiKey();
     yield undefined;
     while (!signal.aborted) {
       const event = watcher.queue.shift();
@@ -197,12 +198,14 @@ async function eventPayloads(sql: Sql, ids: string[]): Promise<Map<string, Buffe
   return new Map(rows.map((r) => [r.id, r.payload]));
 }
 
-async function isActiveKey(db: Db, apiKeyHash: string): Promise<boolean> {
-  const rows = await db
+/** The key check of every stream opened with a key, prepared once: a tenant may open its streams by the hundred. */
+function activeKeyCheck(db: Db): (apiKeyHash: string) => Promise<boolean> {
+  const statement = db
     .select({ one: expr`1` })
     .from(apiKeys)
-    .where(and(eq(apiKeys.keyHash, apiKeyHash), isNull(apiKeys.revokedAt)));
-  return rows.length > 0;
+    .where(and(eq(apiKeys.keyHash, expr.placeholder("apiKeyHash")), isNull(apiKeys.revokedAt)))
+    .prepare("watch_active_key");
+  return async (apiKeyHash) => (await statement.execute({ apiKeyHash })).length > 0;
 }
 
 const interrupted = () =>
