@@ -199,6 +199,28 @@ describe("web app in Chromium, served by the gateway", () => {
       "%PDF-",
     );
   });
+
+  it("keeps a payment shown while a page read before it is still on its way", async () => {
+    // The page is read again for a new invoice; its answer, read before the payment, arrives after it.
+    let pageRead!: () => void;
+    let releasePage!: () => void;
+    const [read, released] = [new Promise<void>((r) => (pageRead = r)), new Promise<void>((r) => (releasePage = r))];
+    const listCalls = "**/invoicer.v1.InvoiceService/ListInvoices";
+    await page.route(listCalls, async (route) => {
+      const response = await route.fetch();
+      pageRead();
+      await released;
+      await route.fulfill({ response });
+    });
+    await stack.client(stack.tenantA).createInvoice(sampleInvoice());
+    await read;
+    await row(9).getByRole("button", { name: "Pay" }).click();
+    await page.locator('#activity-log li[data-event="paid"]', { hasText: "Invoice 9 paid" }).waitFor();
+    releasePage();
+    await row(13).waitFor(); // the page read before the payment is shown
+    await row(9).locator('.status[data-status="PAID"]').waitFor();
+    await page.unroute(listCalls);
+  });
 });
 
 describe("web app served from another origin", () => {

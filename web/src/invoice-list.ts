@@ -77,8 +77,10 @@ export function invoiceList(section: HTMLElement, client: () => InvoicerClient, 
       error.textContent = describe(err);
     }
   };
-  const show = (invoice: Invoice) =>
+  const show = (invoice: Invoice) => {
     rows.querySelector(`tr[data-invoice-id="${CSS.escape(invoice.id)}"]`)?.replaceWith(invoiceRow(invoice));
+    if (loading) stale = true; // the page on its way may have been read before this change: read it again after
+  };
 
   older.addEventListener("click", () => {
     pageTokens[++page] = nextPageToken;
