@@ -44,7 +44,11 @@ async function startAttacks({ gatewayUrl: url, apiKey: key, addresses, attacks: 
   }
   if (chosen.includes("unended"))
     attacks.push([`requests that never end (${unendedCalls} ListInvoices)`, unendedRequests(url, unendedFrom, key, unendedCalls)]);
-  if (chosen.includes("watches")) attacks.push([`WatchInvoices streams (${watches})`, watchStreams(url, watchFrom, key, watches)]);
+  if (chosen.includes("watches"))
+    attacks.push([
+      `WatchInvoices streams (${watches} opened at once, each refused opened again a second later)`,
+      watchStreams(url, watchFrom, key, watches),
+    ]);
   return attacks;
 }
 

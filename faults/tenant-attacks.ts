@@ -174,15 +174,25 @@ export function unendedRequests(url: string, localAddress: string, apiKey: strin
   return heldAttack(sessions, state);
 }
 
-/** `n` WatchInvoices streams, `streamsPerConnection` to a connection, held open until stopped. */
-export function watchStreams(url: string, localAddress: string, apiKey: string, n: number): HeldAttack {
-  const state = attackState(n);
+/**
+ * `n` WatchInvoices streams opened at once, `streamsPerConnection` to a connection, held open until
+ * stopped; one refused (ResourceExhausted) is opened again after `refusedPauseMs`, as its Retry-After says.
+ */
+export function watchStreams(url: string, localAddress: string, apiKey: string, n: number, refusedPauseMs = 1_000): HeldAttack {
+  const state = attackState();
   const sessions = sessionsFrom(url, localAddress, Math.ceil(n / streamsPerConnection));
   const request = toBinary(WatchInvoicesRequestSchema, create(WatchInvoicesRequestSchema));
-  for (let i = 0; i < n; i++) {
-    const call = grpcCall(sessions[Math.floor(i / streamsPerConnection)]!, apiKey, watchInvoices, request);
+  const open = (session: http2.ClientHttp2Session) => {
+    if (state.stopped || session.closed || session.destroyed) return;
+    state.started++;
+    const call = grpcCall(session, apiKey, watchInvoices, request);
+    let refused = false;
     call.on("data", () => undefined); // a watcher reads its keep-alives
-    tracked(call, state);
-  }
+    call.on("response", (h) => (refused ||= h["grpc-status"] === "8"));
+    call.on("trailers", (t) => (refused ||= t["grpc-status"] === "8"));
+    call.once("close", () => refused && setTimeout(() => open(session), refusedPauseMs));
+    tracked(call, state); // `begun` awaits only the first n: it was made before any is opened again
+  };
+  for (let i = 0; i < n; i++) open(sessions[Math.floor(i / streamsPerConnection)]!);
   return heldAttack(sessions, state);
 }

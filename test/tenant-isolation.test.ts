@@ -92,6 +92,38 @@ describe("one tenant cannot take the gateway from the others", () => {
   });
 });
 
+describe("one tenant opens its streams at a bounded rate", () => {
+  let stack: Stack;
+  before(async () => (stack = await startStack({ forwarding: { ...(await defaults()), streamOpensPerSecond: 1, streamOpensBurst: 3 } })));
+  after(() => stack.close());
+
+  it("refuses tenant A's streams past its opening rate with ResourceExhausted and when to retry, and opens tenant B's", async () => {
+    // Hundreds of watches opened at once cost every tenant's calls their tail: a tenant opens its burst (3 here), then 1 a second.
+    const session = http2.connect(stack.gatewayUrl);
+    const watch = new Uint8Array();
+    const opened = Array.from({ length: 4 }, () => grpcCall(session, stack.tenantA, "/invoicer.v1.InvoiceService/WatchInvoices", watch));
+    const answers = (await Promise.all(opened.map((call) => once(call, "response")))) as [http2.IncomingHttpHeaders][];
+    assert.deepEqual(
+      answers.map(([headers]) => headers["grpc-status"]),
+      [undefined, undefined, undefined, String(Code.ResourceExhausted)],
+    );
+    assert.match(String(answers[3]![0]["grpc-message"]), /too many streams opened for this tenant \(at most 1 a second\)/);
+    assert.equal(answers[3]![0]["retry-after"], "1");
+    const refused = await firstEvent(stack.client(stack.tenantA).watchInvoices({}, { timeoutMs: 5_000 })).catch(ConnectError.from);
+    assert.equal((refused as ConnectError).code, Code.ResourceExhausted, "over Connect too");
+    assert.equal((refused as ConnectError).findDetails(ErrorInfoSchema)[0]?.reason, "RATE_LIMITED");
+    const live = await firstEvent(stack.client(stack.tenantB).watchInvoices({}, { timeoutMs: 5_000 }));
+    assert.equal(live.event, undefined, "B's stream is live (its first message carries no event)");
+    session.destroy();
+  });
+});
+
+/** The first message of a stream (WatchInvoices' live marker), the stream then closed. */
+async function firstEvent<T>(stream: AsyncIterable<T>): Promise<T> {
+  for await (const message of stream) return message;
+  throw new Error("the stream ended without a message");
+}
+
 describe("one tenant's reads come from a budget of its own on each server", () => {
   const perSecond = 1_000;
   const burst = 3_000;

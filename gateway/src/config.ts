@@ -84,6 +84,9 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
       maxWaitingBytes: e.int("MAX_WAITING_BYTES_PER_TENANT", 8 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
       // Well inside the chart's 320 MiB memory limit for the gateway.
       maxWaitingBytesTotal: e.int("MAX_WAITING_BYTES", 64 * 1024 * 1024, 1024 * 1024, 16 * 1024 * 1024 * 1024),
+      // Opening a stream costs the servers a key check and a registration: hundreds at once were a tail for everyone.
+      streamOpensPerSecond: e.int("STREAM_OPENS_PER_SECOND", 20, 1, 1_000_000),
+      streamOpensBurst: e.int("STREAM_OPENS_BURST", 40, 1, 1_000_000),
     },
     internalToken: e.secret("INTERNAL_TOKEN"),
     corsOrigins: e.list("CORS_ORIGINS"),

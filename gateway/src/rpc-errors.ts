@@ -1,10 +1,18 @@
 import { create, createRegistry, fromBinary, toJson, type JsonObject } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { codeToHttpStatus, codeToString, errorToJson } from "@connectrpc/connect/protocol-connect";
+import { encodeEnvelope } from "@connectrpc/connect/protocol";
+import {
+  codeToHttpStatus,
+  codeToString,
+  contentTypeStreamRegExp,
+  endStreamFlag,
+  endStreamToJson,
+  errorToJson,
+} from "@connectrpc/connect/protocol-connect";
 import { BadRequestSchema, ErrorInfoSchema, PreconditionFailureSchema, RetryInfoSchema } from "@invoicer/sdk/google/rpc/error_details_pb";
 import { defaultReason, rpcError, type ErrorReason, type OutgoingDetail } from "@invoicer/platform/error-details";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-import type { Http2ServerResponse } from "node:http2";
+import type { Http2ServerResponse, OutgoingHttpHeaders } from "node:http2";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { normalizeGrpcMessage } from "./forwarded-headers.ts";
 import { noteGrpcStatus } from "./rpc-outcome.ts";
@@ -31,8 +39,9 @@ export interface RpcErrorOptions {
 
 /**
  * Answers a call with an error in its own protocol: a trailers-only response for gRPC and
- * gRPC-web (details in grpc-status-details-bin), the JSON error body {code, message, details}
- * with its HTTP status for Connect ({type, value} details) and REST ({"@type", ...} details). Every answer carries google.rpc.ErrorInfo.
+ * gRPC-web (details in grpc-status-details-bin), the end-stream message of a Connect stream, the
+ * JSON error body {code, message, details} with its HTTP status for Connect's unary calls ({type,
+ * value} details) and REST ({"@type", ...} details). Every answer carries google.rpc.ErrorInfo.
  */
 export function sendRpcError(
   request: FastifyRequest,
@@ -51,11 +60,24 @@ export function sendRpcError(
       reply.hijack();
       const { stream } = reply.raw as unknown as Http2ServerResponse;
       if (stream.destroyed || stream.closed) return reply; // the caller has gone: respond() would throw
-      stream.respond({ ":status": 200, "content-type": contentType, ...headers }, { endStream: true });
+      // With the headers set on the reply before (retry-after), which hijacking would otherwise drop.
+      stream.respond(
+        { ...(reply.getHeaders() as OutgoingHttpHeaders), ":status": 200, "content-type": contentType, ...headers },
+        { endStream: true },
+      );
       return reply;
     }
     for (const [name, value] of Object.entries(headers)) reply.header(name, value);
     return reply.code(200).header("content-type", contentType).send();
+  }
+  const contentType = request.headers["content-type"] ?? "";
+  if (contentTypeStreamRegExp.test(contentType)) {
+    // A Connect stream's error is its end-stream message, HTTP 200: a client reads an HTTP status as the code it maps to (429 as Unavailable).
+    const endStream = new TextEncoder().encode(JSON.stringify(endStreamToJson(new Headers(), error, undefined)));
+    return reply
+      .code(200)
+      .header("content-type", contentType)
+      .send(Buffer.from(encodeEnvelope(endStreamFlag, endStream)));
   }
   return reply
     .code(httpStatus)

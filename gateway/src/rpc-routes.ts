@@ -2,7 +2,8 @@ import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel as Idempotency } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import type { ServerEndpoints } from "@invoicer/platform/server-endpoints";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import { ErrorReason, retryInfo } from "@invoicer/platform/error-details";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AuthenticateHook } from "./authenticate.ts";
 import type { ForwardedService } from "./config.ts";
 import { proxiedCalls, type ProxyCall } from "./http1-proxy.ts";
@@ -30,7 +31,14 @@ export async function rpcForwarding(app: FastifyInstance, options: RpcForwarding
   app.addHook("onClose", async () => forward.close());
   const proxy = http1Calls === "proxy" ? await proxiedCalls(app, { endpoints, capacity, limits, trustedHeaders }) : undefined;
   for (const { service, authenticate } of services) {
-    await app.register(rpcProxy, { service, authenticate: authenticate ? app.authenticate : undefined, forward, proxy, trustedHeaders });
+    await app.register(rpcProxy, {
+      service,
+      authenticate: authenticate ? app.authenticate : undefined,
+      forward,
+      proxy,
+      capacity,
+      trustedHeaders,
+    });
   }
 }
 
@@ -42,6 +50,8 @@ export interface RpcProxyOptions {
   forward: ReturnType<typeof rpcForwarder>;
   /** Carries HTTP/1.1 calls when given; the forwarder carries the rest. */
   proxy?: ProxyCall;
+  /** Whose stream opens are counted: a service forwarded with a key (a tenant) opens its streams at a bounded rate. */
+  capacity: TenantCapacity;
   /** The headers the server believes (internal token, tenant, trace and request id), which replace any a client sent. */
   trustedHeaders: (request: Pick<FastifyRequest, "exchange" | "tenantId">) => Record<string, string>;
 }
@@ -60,7 +70,8 @@ const methodPolicy = (method: DescMethod): MethodPolicy => ({
  * and the answer streams back. HTTP/1.1 calls (Connect, gRPC-web), whose status is in the body, go
  * through `proxy`; HTTP/2 calls through the forwarder, which carries gRPC's status in the trailers.
  */
-export async function rpcProxy(app: FastifyInstance, { service, authenticate, forward, proxy, trustedHeaders }: RpcProxyOptions) {
+export async function rpcProxy(app: FastifyInstance, options: RpcProxyOptions) {
+  const { service, authenticate, forward, proxy, capacity, trustedHeaders } = options;
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", (_request, _body, done) => done(null));
   const procedures = new Map(service.methods.map((m) => [`/${service.typeName}/${m.name}`, methodPolicy(m)]));
@@ -79,6 +90,8 @@ export async function rpcProxy(app: FastifyInstance, { service, authenticate, fo
     },
     handler: (request, reply) => {
       const policy = procedures.get(request.url.split("?", 1)[0]!)!;
+      const streamWaitMs = policy.streaming && authenticate ? capacity.openStream(request.tenantId) : 0;
+      if (streamWaitMs > 0) return refuseStream(request, reply, streamWaitMs, capacity);
       if (proxy && request.raw.httpVersionMajor === 1) return proxy(request, reply, policy);
       forward(request.raw, reply.raw, trustedHeaders(request), {
         tenant: request.tenantId,
@@ -93,4 +106,11 @@ export async function rpcProxy(app: FastifyInstance, { service, authenticate, fo
       return reply;
     },
   });
+}
+
+/** A stream past its tenant's opening rate: refused before it costs a server anything, with when to try again. */
+function refuseStream(request: FastifyRequest, reply: FastifyReply, waitMs: number, capacity: TenantCapacity) {
+  reply.header("retry-after", String(Math.ceil(waitMs / 1000)));
+  const message = `too many streams opened for this tenant (at most ${capacity.limits.streamOpensPerSecond} a second)`;
+  return sendRpcError(request, reply, Code.ResourceExhausted, message, { reason: ErrorReason.RATE_LIMITED, details: [retryInfo(waitMs)] });
 }

@@ -1,5 +1,6 @@
 // What one tenant may hold of a gateway at once: calls open to the server, and bytes of answers
-// its callers have not taken yet. Past either bound only that tenant's calls are refused or cut.
+// its callers have not taken yet; and how fast it may open streams. Past any bound only that
+// tenant's calls are refused or cut.
 
 export interface TenantCapacityLimits {
   /** Calls one tenant may have open through this gateway (streams included). */
@@ -8,6 +9,9 @@ export interface TenantCapacityLimits {
   maxWaitingBytes: number;
   /** The same for every tenant together: what the gateway's memory can hold. */
   maxWaitingBytesTotal: number;
+  /** Streams (WatchInvoices) one tenant may open through this gateway per second, and at once. */
+  streamOpensPerSecond: number;
+  streamOpensBurst: number;
 }
 
 export interface TenantCapacity {
@@ -15,13 +19,17 @@ export interface TenantCapacity {
   /** Takes a call slot for the tenant: false when it has `maxOpenCalls` open already. */
   openCall(tenant: string): boolean;
   closeCall(tenant: string): void;
+  /** Takes one of the tenant's stream opens: 0 when it may open one, else the milliseconds until it may. */
+  openStream(tenant: string): number;
   /** Notes answer bytes held for the tenant's callers: false, noting nothing, when they would pass `maxWaitingBytes`. */
   hold(tenant: string, bytes: number): boolean;
   release(tenant: string, bytes: number): void;
 }
 
-export function tenantCapacity(limits: TenantCapacityLimits): TenantCapacity {
+/** `now` is the clock of the stream-opening rate (milliseconds; tests pass their own). */
+export function tenantCapacity(limits: TenantCapacityLimits, now = () => performance.now()): TenantCapacity {
   const { maxOpenCalls, maxWaitingBytes, maxWaitingBytesTotal } = limits;
+  const streamOpens = tokenBuckets(limits.streamOpensPerSecond, limits.streamOpensBurst, now);
   const open = new Map<string, number>();
   const waiting = new Map<string, number>();
   let waitingTotal = 0;
@@ -39,6 +47,7 @@ export function tenantCapacity(limits: TenantCapacityLimits): TenantCapacity {
       return true;
     },
     closeCall: (tenant) => add(open, tenant, -1),
+    openStream: streamOpens,
     hold(tenant, bytes) {
       if ((waiting.get(tenant) ?? 0) + bytes > maxWaitingBytes || waitingTotal + bytes > maxWaitingBytesTotal) return false;
       add(waiting, tenant, bytes);
@@ -49,5 +58,24 @@ export function tenantCapacity(limits: TenantCapacityLimits): TenantCapacity {
       add(waiting, tenant, -bytes);
       waitingTotal -= bytes;
     },
+  };
+}
+
+/**
+ * One token bucket per tenant, refilled continuously: each call takes a token and answers 0, or the
+ * milliseconds until one is due. Past 10,000 tenants the buckets refilled to full are dropped: a
+ * full bucket and none are the same, so memory stays bounded by the tenants opening streams now.
+ */
+function tokenBuckets(perSecond: number, burst: number, now: () => number): (tenant: string) => number {
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  const tokensAt = (bucket: { tokens: number; at: number } | undefined, at: number) =>
+    bucket ? Math.min(burst, bucket.tokens + ((at - bucket.at) * perSecond) / 1000) : burst;
+  return (tenant) => {
+    const at = now();
+    const tokens = tokensAt(buckets.get(tenant), at);
+    if (tokens < 1) return Math.ceil(((1 - tokens) * 1000) / perSecond);
+    buckets.set(tenant, { tokens: tokens - 1, at });
+    if (buckets.size > 10_000) for (const [t, b] of buckets) if (tokensAt(b, at) >= burst) buckets.delete(t);
+    return 0;
   };
 }
