@@ -273,7 +273,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: "noisy-tenant",
-    what: "through one gateway in front of both servers (IDLE_TIMEOUT_MS at its default, 120 s), tenants B and C create 30 invoices/s; from 15 s in, tenant A (from other addresses, in a process of its own) keeps 3 HTTP/2 connections with a zero flow-control window each holding 3 gRPC ListInvoices(page_size=100) over its 100 invoices of 100 lines x 500 characters (a call the gateway cuts is sent again), 20 calls whose request never ends, and 250 WatchInvoices streams, until the load ends at 33 s; B's and C's p99 from 15 s is held against their own p99 from 3 to 15 s",
+    what: "through one gateway in front of both servers (IDLE_TIMEOUT_MS at its default, 120 s), tenants B and C create 30 invoices/s; from 15 s in, tenant A (from other addresses, in a process of its own) keeps 3 HTTP/2 connections with a zero flow-control window each holding 3 gRPC ListInvoices(page_size=100) over its 100 invoices of 100 lines x 500 characters (a call the gateway cuts is sent again), 20 calls whose request never ends, and 250 WatchInvoices streams opened at once (each refused opened again a second later), until the load ends at 33 s; B's and C's p99 from 15 s is held against their own p99 from 3 to 15 s",
     rate: 30,
     durationMs: 33_000,
     viaGateway: true,
