@@ -94,26 +94,39 @@ describe("one tenant cannot take the gateway from the others", () => {
 
 describe("one tenant opens its streams at a bounded rate", () => {
   let stack: Stack;
-  before(async () => (stack = await startStack({ forwarding: { ...(await defaults()), streamOpensPerSecond: 1, streamOpensBurst: 3 } })));
+  before(async () => (stack = await startStack({ forwarding: { ...(await defaults()), streamOpensPerSecond: 2, streamOpensBurst: 3 } })));
   after(() => stack.close());
 
-  it("refuses tenant A's streams past its opening rate with ResourceExhausted and when to retry, and opens tenant B's", async () => {
-    // Hundreds of watches opened at once cost every tenant's calls their tail: a tenant opens its burst (3 here), then 1 a second.
+  it("opens tenant A's streams past its burst in turn, refuses those past its queue with when to retry, and opens tenant B's at once", async () => {
+    // Hundreds of watches opened at once cost every tenant's calls their tail: a tenant opens its burst (3 here), 3 more wait their turn (2 a second).
     const session = http2.connect(stack.gatewayUrl);
-    const watch = new Uint8Array();
-    const opened = Array.from({ length: 4 }, () => grpcCall(session, stack.tenantA, "/invoicer.v1.InvoiceService/WatchInvoices", watch));
-    const answers = (await Promise.all(opened.map((call) => once(call, "response")))) as [http2.IncomingHttpHeaders][];
-    assert.deepEqual(
-      answers.map(([headers]) => headers["grpc-status"]),
-      [undefined, undefined, undefined, String(Code.ResourceExhausted)],
+    const started = performance.now();
+    const opened = Array.from({ length: 7 }, () =>
+      grpcCall(session, stack.tenantA, "/invoicer.v1.InvoiceService/WatchInvoices", new Uint8Array()),
     );
-    assert.match(String(answers[3]![0]["grpc-message"]), /too many streams opened for this tenant \(at most 1 a second\)/);
-    assert.equal(answers[3]![0]["retry-after"], "1");
+    const answers = opened.map(async (call) => {
+      const [headers] = (await once(call, "response")) as [http2.IncomingHttpHeaders];
+      return { status: headers["grpc-status"], headers, ms: performance.now() - started };
+    });
+    const seventh = await answers[6]!;
+    assert.equal(seventh.status, String(Code.ResourceExhausted));
+    assert.match(
+      String(seventh.headers["grpc-message"]),
+      /too many streams opened for this tenant \(2 a second, 3 at once, 3 more waiting\)/,
+    );
+    assert.equal(seventh.headers["retry-after"], "1");
+    // Within the half second before a turn frees up:
     const refused = await firstEvent(stack.client(stack.tenantA).watchInvoices({}, { timeoutMs: 5_000 })).catch(ConnectError.from);
     assert.equal((refused as ConnectError).code, Code.ResourceExhausted, "over Connect too");
     assert.equal((refused as ConnectError).findDetails(ErrorInfoSchema)[0]?.reason, "RATE_LIMITED");
     const live = await firstEvent(stack.client(stack.tenantB).watchInvoices({}, { timeoutMs: 5_000 }));
-    assert.equal(live.event, undefined, "B's stream is live (its first message carries no event)");
+    assert.equal(live.event, undefined, "B's stream is live at once (its first message carries no event)");
+    const waited = await Promise.all(answers.slice(0, 6));
+    assert.deepEqual(
+      waited.map((a) => a.status),
+      Array.from({ length: 6 }, () => undefined),
+    );
+    assert.ok(waited[5]!.ms >= 1_000, `the sixth opened after ${Math.round(waited[5]!.ms)} ms: it waited for its turn (1.5 s)`);
     session.destroy();
   });
 });

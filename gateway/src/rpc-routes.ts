@@ -1,5 +1,6 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel as Idempotency } from "@bufbuild/protobuf/wkt";
+import { setTimeout } from "node:timers/promises";
 import { Code } from "@connectrpc/connect";
 import type { ServerEndpoints } from "@invoicer/platform/server-endpoints";
 import { ErrorReason, retryInfo } from "@invoicer/platform/error-details";
@@ -88,10 +89,14 @@ export async function rpcProxy(app: FastifyInstance, options: RpcProxyOptions) {
       // Only the service's own methods go on: no other path (`..`, `%2F`) ever reaches the server.
       if (!reply.sent && !procedures.has(request.url.split("?", 1)[0]!)) return reply.callNotFound();
     },
-    handler: (request, reply) => {
+    handler: async (request, reply) => {
       const policy = procedures.get(request.url.split("?", 1)[0]!)!;
-      const streamWaitMs = policy.streaming && authenticate ? capacity.openStream(request.tenantId) : 0;
-      if (streamWaitMs > 0) return refuseStream(request, reply, streamWaitMs, capacity);
+      if (policy.streaming && authenticate) {
+        const turn = capacity.openStream(request.tenantId);
+        if (turn.kind === "refused") return refuseStream(request, reply, turn.retryMs, capacity);
+        if (turn.ms > 0) await setTimeout(turn.ms);
+        if (reply.raw.destroyed) return reply; // the caller left while it waited
+      }
       if (proxy && request.raw.httpVersionMajor === 1) return proxy(request, reply, policy);
       forward(request.raw, reply.raw, trustedHeaders(request), {
         tenant: request.tenantId,
@@ -108,9 +113,10 @@ export async function rpcProxy(app: FastifyInstance, options: RpcProxyOptions) {
   });
 }
 
-/** A stream past its tenant's opening rate: refused before it costs a server anything, with when to try again. */
+/** A stream past its tenant's opening rate and its queue: refused before it costs a server anything, with when to try again. */
 function refuseStream(request: FastifyRequest, reply: FastifyReply, waitMs: number, capacity: TenantCapacity) {
   reply.header("retry-after", String(Math.ceil(waitMs / 1000)));
-  const message = `too many streams opened for this tenant (at most ${capacity.limits.streamOpensPerSecond} a second)`;
+  const { streamOpensPerSecond: perSecond, streamOpensBurst: burst } = capacity.limits;
+  const message = `too many streams opened for this tenant (${perSecond} a second, ${burst} at once, ${burst} more waiting)`;
   return sendRpcError(request, reply, Code.ResourceExhausted, message, { reason: ErrorReason.RATE_LIMITED, details: [retryInfo(waitMs)] });
 }

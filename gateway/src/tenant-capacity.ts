@@ -9,18 +9,20 @@ export interface TenantCapacityLimits {
   maxWaitingBytes: number;
   /** The same for every tenant together: what the gateway's memory can hold. */
   maxWaitingBytesTotal: number;
-  /** Streams (WatchInvoices) one tenant may open through this gateway per second, and at once. */
+  /** Streams (WatchInvoices) one tenant may open through this gateway per second, and at once; as many more wait their turn. */
   streamOpensPerSecond: number;
   streamOpensBurst: number;
 }
+
+export type StreamTurn = { kind: "in"; ms: number } | { kind: "refused"; retryMs: number };
 
 export interface TenantCapacity {
   readonly limits: TenantCapacityLimits;
   /** Takes a call slot for the tenant: false when it has `maxOpenCalls` open already. */
   openCall(tenant: string): boolean;
   closeCall(tenant: string): void;
-  /** Takes one of the tenant's stream opens: 0 when it may open one, else the milliseconds until it may. */
-  openStream(tenant: string): number;
+  /** Takes a turn to open a stream: in how many milliseconds it comes (0: now), or refused with when to ask again. */
+  openStream(tenant: string): StreamTurn;
   /** Notes answer bytes held for the tenant's callers: false, noting nothing, when they would pass `maxWaitingBytes`. */
   hold(tenant: string, bytes: number): boolean;
   release(tenant: string, bytes: number): void;
@@ -62,20 +64,22 @@ export function tenantCapacity(limits: TenantCapacityLimits, now = () => perform
 }
 
 /**
- * One token bucket per tenant, refilled continuously: each call takes a token and answers 0, or the
- * milliseconds until one is due. Past 10,000 tenants the buckets refilled to full are dropped: a
- * full bucket and none are the same, so memory stays bounded by the tenants opening streams now.
+ * One token bucket per tenant, refilled continuously. Each open takes a token; one opened past the
+ * burst takes a token not yet due and waits for it (so a burst is spread at the rate, not refused
+ * and sent again all at once), unless `burst` are waiting already. Past 10,000 tenants the buckets
+ * refilled to full are dropped: a full bucket and none are the same, so memory stays bounded.
  */
-function tokenBuckets(perSecond: number, burst: number, now: () => number): (tenant: string) => number {
+function tokenBuckets(perSecond: number, burst: number, now: () => number): (tenant: string) => StreamTurn {
   const buckets = new Map<string, { tokens: number; at: number }>();
   const tokensAt = (bucket: { tokens: number; at: number } | undefined, at: number) =>
     bucket ? Math.min(burst, bucket.tokens + ((at - bucket.at) * perSecond) / 1000) : burst;
+  const msFor = (tokens: number) => Math.ceil((tokens * 1000) / perSecond);
   return (tenant) => {
     const at = now();
     const tokens = tokensAt(buckets.get(tenant), at);
-    if (tokens < 1) return Math.ceil(((1 - tokens) * 1000) / perSecond);
+    if (tokens < 1 - burst) return { kind: "refused", retryMs: msFor(1 - burst - tokens) };
     buckets.set(tenant, { tokens: tokens - 1, at });
     if (buckets.size > 10_000) for (const [t, b] of buckets) if (tokensAt(b, at) >= burst) buckets.delete(t);
-    return 0;
+    return { kind: "in", ms: tokens >= 1 ? 0 : msFor(1 - tokens) };
   };
 }

@@ -23,19 +23,23 @@ it("bounds each tenant's open calls and held bytes without touching another's, a
   assert.equal(capacity.hold("b", 1), false, "b's own bound");
 });
 
-it("lets each tenant open its burst of streams at once, then one per 1/rate of a second, without touching another's", () => {
+it("lets each tenant open its burst of streams at once and as many more in turn, one per 1/rate of a second, without touching another's", () => {
   let clock = 1_000;
   const capacity = tenantCapacity(limits, () => clock);
+  const turns = (n: number, tenant = "a") => Array.from({ length: n }, () => capacity.openStream(tenant));
   assert.deepEqual(
-    [1, 2, 3].map(() => capacity.openStream("a")),
-    [0, 0, 0],
-    "a's burst of 3",
+    turns(3),
+    [0, 0, 0].map((ms) => ({ kind: "in", ms })),
+    "a's burst of 3, at once",
   );
-  assert.equal(capacity.openStream("a"), 100, "a's fourth waits a tenth of a second (10 a second)");
-  assert.equal(capacity.openStream("b"), 0, "b is not a");
-  clock += 60;
-  assert.equal(capacity.openStream("a"), 40, "60 ms later, 40 ms to go");
-  clock += 40;
-  assert.equal(capacity.openStream("a"), 0, "a token is due");
-  assert.equal(capacity.openStream("a"), 100, "and taken");
+  assert.deepEqual(
+    turns(3),
+    [100, 200, 300].map((ms) => ({ kind: "in", ms })),
+    "3 more, each a tenth of a second (10 a second) after the one before",
+  );
+  assert.deepEqual(capacity.openStream("a"), { kind: "refused", retryMs: 100 }, "a seventh: the queue is full for a tenth of a second");
+  assert.deepEqual(capacity.openStream("b"), { kind: "in", ms: 0 }, "b is not a");
+  clock += 150;
+  assert.deepEqual(capacity.openStream("a"), { kind: "in", ms: 250 }, "150 ms later one turn is free again: after the three waiting");
+  assert.deepEqual(capacity.openStream("a"), { kind: "refused", retryMs: 50 });
 });
