@@ -221,6 +221,16 @@ describe("web app in Chromium, served by the gateway", () => {
     await row(9).locator('.status[data-status="PAID"]').waitFor();
     await page.unroute(listCalls);
   });
+
+  it("offers no credit in full of an invoice a credit note made through the API credited in part", async () => {
+    const id = (await row(8).getAttribute("data-invoice-id"))!;
+    const discount = { description: "Discount", quantity: 1n, unitPriceMinor: 100n, vatRateBp: 1000 };
+    await stack
+      .client(stack.tenantA)
+      .createCreditNote({ idempotencyKey: crypto.randomUUID(), invoiceId: id, reason: "discount", lines: [discount] });
+    await row(8).locator(".status", { hasText: "Issued, ¥110 credited" }).waitFor();
+    assert.equal(await row(8).getByRole("button", { name: "Credit" }).isDisabled(), true, "a credit in full would exceed what is left");
+  });
 });
 
 describe("web app served from another origin", () => {

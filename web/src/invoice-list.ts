@@ -142,7 +142,8 @@ function invoiceRow(invoice: Invoice): HTMLTableRowElement {
     actions.append(element);
   };
   const creditNote = invoice.documentType === DocumentType.CREDIT_NOTE;
-  const uncredited = !creditNote && invoice.status !== InvoiceStatus.VOID && invoice.creditedMinor < invoice.totalMinor;
+  // A credit in full credits every line: only an invoice nothing has been credited of yet (a partial credit note is the API's).
+  const uncredited = !creditNote && invoice.status !== InvoiceStatus.VOID && invoice.creditedMinor === 0n;
   button("pay", "Pay", issued && !creditNote);
   button("void", "Void", issued && !creditNote && invoice.creditNoteIds.length === 0);
   button("credit", "Credit", uncredited);
@@ -161,7 +162,7 @@ function statusText(invoice: Invoice): string {
   return `${status}, ${formatMoney(invoice.creditedMinor, invoice.currencyCode, uiLanguage)} credited`;
 }
 
-/** Credits the whole invoice (no lines given): one credit note for what is left, its key fresh for this click. */
+/** Credits the whole invoice (no lines given): one credit note of every line, its key fresh for this click. */
 async function creditInFull(client: InvoicerClient, invoiceId: string, reason: string): Promise<{ invoice?: Invoice }> {
   await client.createCreditNote({ idempotencyKey: crypto.randomUUID(), invoiceId, reason });
   return {};
