@@ -176,7 +176,8 @@ export function unendedRequests(url: string, localAddress: string, apiKey: strin
 
 /**
  * `n` WatchInvoices streams opened at once, `streamsPerConnection` to a connection, held open until
- * stopped; one refused (ResourceExhausted) is opened again after `refusedPauseMs`, as its Retry-After says.
+ * stopped; one refused (ResourceExhausted) is opened again after `refusedPauseMs`, as a client that
+ * honours Retry-After (1-2 s from the gateway's stream-opening rate) does, all in one wave.
  */
 export function watchStreams(url: string, localAddress: string, apiKey: string, n: number, refusedPauseMs = 1_000): HeldAttack {
   const state = attackState();

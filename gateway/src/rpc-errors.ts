@@ -52,9 +52,10 @@ export function sendRpcError(
 ): FastifyReply {
   noteGrpcStatus(request.exchange, code);
   const error = reason === null ? new ConnectError(message, code) : rpcError(message, code, reason, { metadata, details });
+  const contentType = request.headers["content-type"] ?? "";
   if (isGrpcFamily(request)) {
     const headers = normalizeGrpcMessage(Object.fromEntries(setTrailerStatus(new Headers(), error)));
-    const contentType = request.headers["content-type"]!.split(";")[0]!;
+    const grpcType = contentType.split(";")[0]!;
     if (request.raw.httpVersionMajor === 2) {
       // A trailers-only response: one HEADERS frame that ends the stream, as gRPC clients expect.
       reply.hijack();
@@ -62,18 +63,17 @@ export function sendRpcError(
       if (stream.destroyed || stream.closed) return reply; // the caller has gone: respond() would throw
       // With the headers set on the reply before (retry-after), which hijacking would otherwise drop.
       stream.respond(
-        { ...(reply.getHeaders() as OutgoingHttpHeaders), ":status": 200, "content-type": contentType, ...headers },
+        { ...(reply.getHeaders() as OutgoingHttpHeaders), ":status": 200, "content-type": grpcType, ...headers },
         { endStream: true },
       );
       return reply;
     }
     for (const [name, value] of Object.entries(headers)) reply.header(name, value);
-    return reply.code(200).header("content-type", contentType).send();
+    return reply.code(200).header("content-type", grpcType).send();
   }
-  const contentType = request.headers["content-type"] ?? "";
   if (contentTypeStreamRegExp.test(contentType)) {
     // A Connect stream's error is its end-stream message, HTTP 200: a client reads an HTTP status as the code it maps to (429 as Unavailable).
-    const endStream = new TextEncoder().encode(JSON.stringify(endStreamToJson(new Headers(), error, undefined)));
+    const endStream = Buffer.from(JSON.stringify(endStreamToJson(new Headers(), error, undefined)));
     return reply
       .code(200)
       .header("content-type", contentType)
